@@ -1,0 +1,104 @@
+# The interface a newcomer uses: `make run` and `make test` do all the set-up.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.installed-stamp
+WEB := admin_spa/web
+NODE_STAMP := $(WEB)/node_modules/.installed-stamp
+SPA_INDEX := $(WEB)/dist/index.html
+SPA_SOURCES := $(shell find $(WEB)/src $(WEB)/public -type f 2>/dev/null) \
+	$(wildcard $(WEB)/index.html $(WEB)/vite.config.ts $(WEB)/package.json $(WEB)/package-lock.json $(WEB)/tsconfig*.json)
+PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
+export FLASK_APP := app:create_app
+
+.PHONY: help run test deps lint test-sqlite test-postgres test-web test-e2e spa chromium \
+	migrate seed check-settings bench clean
+
+help:
+	@echo "make run    - install what is missing, migrate, load demo data, start on http://127.0.0.1:5000"
+	@echo "make test   - install what is missing, lint, type-check, run every test (SQLite, PostgreSQL, SPA, browser)"
+	@echo "make spa    - build the admin console (admin_spa/web -> admin_spa/web/dist)"
+	@echo "make bench  - run the benchmarks in bench/ (printed, never asserted)"
+
+# --- installation ----------------------------------------------------------------------------
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): setup.cfg pyproject.toml | $(PY)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e '.[dev]'
+	touch $@
+
+$(NODE_STAMP): $(WEB)/package.json $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(SPA_INDEX): $(NODE_STAMP) $(SPA_SOURCES)
+	cd $(WEB) && npm run build
+	touch $@
+
+deps: $(STAMP)
+
+spa: $(SPA_INDEX)
+
+# Debian's Chromium for the browser tests: never a browser downloaded by a test tool.
+chromium:
+	@if [ -x /usr/bin/chromium ]; then exit 0; fi; \
+	if [ "$$(id -u)" = "0" ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "chromium is missing: run 'sudo apt-get install -y chromium'"; exit 1; \
+	fi
+
+# --- running ---------------------------------------------------------------------------------
+
+migrate: deps
+	$(VENV)/bin/flask db upgrade
+
+seed: migrate
+	EVOP_DEMO_MODE=1 $(VENV)/bin/flask seed-demo
+
+run: deps spa seed
+	EVOP_DEMO_MODE=1 $(PY) wsgi.py
+
+check-settings: deps
+	$(VENV)/bin/flask check-settings
+
+# --- tests -----------------------------------------------------------------------------------
+
+lint: deps
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+test-sqlite: deps
+	$(VENV)/bin/pytest --ignore=tests/e2e -q
+
+# The same suite on PostgreSQL when it answers; under CI=true it must answer.
+test-postgres: deps
+	@if $(PY) -c "import psycopg,sys; psycopg.connect('$(PG_TEST_URL)', connect_timeout=3).close()" 2>/dev/null; then \
+		EVOP_TEST_DATABASE_URL='$(PG_TEST_URL)' $(VENV)/bin/pytest --ignore=tests/e2e -q; \
+	elif [ "$$CI" = "true" ]; then \
+		echo "PostgreSQL at $(PG_TEST_URL) does not answer, and CI=true requires it"; exit 1; \
+	else \
+		echo "PostgreSQL at $(PG_TEST_URL) does not answer: skipping the PostgreSQL pass"; \
+	fi
+
+test-web: $(NODE_STAMP)
+	cd $(WEB) && npm test
+
+test-e2e: deps spa chromium
+	$(VENV)/bin/pytest tests/e2e -q
+
+test: lint test-sqlite test-postgres test-web test-e2e
+
+bench: deps
+	@for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+clean:
+	rm -rf $(WEB)/dist .pytest_cache .mypy_cache .ruff_cache

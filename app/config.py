@@ -1,0 +1,99 @@
+"""Settings: defaults in a class, overrides from ``EVOP_*`` environment variables.
+
+The embedded default (SQLite under ``instance/``, no Redis) needs no settings at all;
+``flask check-settings`` lists what production still lacks.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "EVOP_"
+DEV_SECRET_KEY = "dev-only-insecure-secret-key"
+
+
+class Config:
+    ENV = "development"  # "production" turns on the production checks
+    SECRET_KEY = DEV_SECRET_KEY
+    DATABASE_URL = ""  # empty: SQLite file in the instance folder
+    REDIS_URL = ""  # empty: single process, no cross-process routing
+    LOG_LEVEL = "INFO"
+    LOG_JSON = True
+    ADMIN_TOKEN_TTL = 12 * 3600  # seconds
+    QR_BASE_URL = "https://charge.example.cn/q/"
+    DEMO_MODE = False
+    ADMIN_SPA_DIST = ""  # empty: admin_spa/web/dist beside the package
+    HTTP_HOST = "127.0.0.1"
+    HTTP_PORT = 5000
+    DEFAULT_TIMEZONE = "Asia/Shanghai"
+    SQL_ECHO = False
+    PASSWORD_HASH_METHOD = "scrypt"  # tests use a cheap one
+
+    # Flask / flask-smorest settings derived in load_config
+    API_TITLE = "EV charging operator platform"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api"
+    OPENAPI_JSON_PATH = "openapi.json"
+    JSON_AS_ASCII = False
+
+
+def _coerce(current: Any, raw: str) -> Any:
+    if isinstance(current, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(current, int):
+        return int(raw)
+    return raw
+
+
+def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Defaults, then ``EVOP_*`` environment variables, then explicit overrides."""
+    values = {k: getattr(Config, k) for k in dir(Config) if k.isupper()}
+    for key, default in list(values.items()):
+        raw = os.environ.get(ENV_PREFIX + key)
+        if raw is not None:
+            values[key] = _coerce(default, raw)
+    if overrides:
+        values.update(overrides)
+    if not values["DATABASE_URL"]:
+        values["DATABASE_URL"] = "sqlite:///" + str(Path(instance_path) / "evop.sqlite3")
+    values["SQLALCHEMY_DATABASE_URI"] = normalise_db_url(values["DATABASE_URL"])
+    values["SQLALCHEMY_ECHO"] = values["SQL_ECHO"]
+    values.setdefault(
+        "SQLALCHEMY_ENGINE_OPTIONS", engine_options(values["SQLALCHEMY_DATABASE_URI"])
+    )
+    return values
+
+
+def normalise_db_url(url: str) -> str:
+    # psycopg 3 is the driver: accept the usual postgres:// spellings
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"check_same_thread": False}}
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+
+
+def check_settings(config: Mapping[str, Any]) -> list[str]:
+    """What production still lacks, in words an operator can act on."""
+    problems: list[str] = []
+    if config.get("SECRET_KEY") in ("", DEV_SECRET_KEY) or len(config.get("SECRET_KEY", "")) < 32:
+        problems.append("EVOP_SECRET_KEY: set a random secret of at least 32 characters")
+    url = config.get("SQLALCHEMY_DATABASE_URI", "")
+    if not url.startswith("postgresql"):
+        problems.append("EVOP_DATABASE_URL: production runs on PostgreSQL (postgresql://...)")
+    if not config.get("REDIS_URL"):
+        problems.append("EVOP_REDIS_URL: needed to route pile commands across processes")
+    if config.get("DEMO_MODE"):
+        problems.append("EVOP_DEMO_MODE: must be off in production (demo logins are public)")
+    if "example" in config.get("QR_BASE_URL", ""):
+        problems.append("EVOP_QR_BASE_URL: set the public URL printed in the piles' QR codes")
+    return problems

@@ -1,0 +1,37 @@
+"""The embedded single process: HTTP API + console + docs on one gevent server.
+
+The pile link ports and the scheduler join this process as their issues land.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+
+import gevent
+from flask import Flask
+from gevent.pywsgi import WSGIServer
+
+log = logging.getLogger(__name__)
+
+
+def serve(app: Flask) -> None:
+    host, port = app.config["HTTP_HOST"], int(app.config["HTTP_PORT"])
+    server = WSGIServer((host, port), app, log=None, error_log=log)
+    base = f"http://{host}:{port}"
+    print(f"运营后台  {base}/admin/", flush=True)
+    print(f"API 文档  {base}/api/docs", flush=True)
+    print(f"健康检查  {base}/healthz  {base}/readyz  {base}/metrics", flush=True)
+    if app.config.get("DEMO_MODE"):
+        print(
+            "演示登录  admin / admin123（平台）  yc_admin / yc123456  kc_admin / kc123456",
+            flush=True,
+        )
+
+    def _stop() -> None:
+        log.info("shutting down", extra={"drain_seconds": 10})
+        server.stop(timeout=10)
+
+    gevent.signal_handler(signal.SIGTERM, _stop)
+    gevent.signal_handler(signal.SIGINT, _stop)
+    server.serve_forever()

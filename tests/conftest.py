@@ -1,0 +1,122 @@
+"""Fixtures shared by the whole suite.
+
+The database under test comes from ``EVOP_TEST_DATABASE_URL``: unset means SQLite, a
+fresh in-memory database per test; a PostgreSQL URL means one schema for the session
+and every test inside a transaction that is rolled back at the end.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+from app import create_app
+from app.extensions import db
+
+TEST_DB_URL = os.environ.get("EVOP_TEST_DATABASE_URL", "")
+ON_POSTGRES = TEST_DB_URL.startswith("postgres")
+
+BASE_CONFIG: dict[str, Any] = {
+    "TESTING": True,
+    "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
+    "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+    "LOG_LEVEL": "WARNING",
+    "QR_BASE_URL": "https://charge.test/q/",
+}
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"database: {'PostgreSQL' if ON_POSTGRES else 'SQLite (in-memory per test)'}"
+
+
+@pytest.fixture(scope="session")
+def _pg_app() -> Iterator[Flask | None]:
+    if not ON_POSTGRES:
+        yield None
+        return
+    app = create_app({**BASE_CONFIG, "DATABASE_URL": TEST_DB_URL})
+    with app.app_context():
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(_pg_app: Flask | None) -> Iterator[Flask]:
+    if _pg_app is None:
+        app = create_app({**BASE_CONFIG, "DATABASE_URL": "sqlite://"})
+        with app.app_context():
+            db.create_all()
+            yield app
+            db.session.remove()
+            db.engine.dispose()
+        return
+    with _pg_app.app_context():
+        conn = db.engine.connect()
+        trans = conn.begin()
+        original = db.session
+        # a plain Session: Flask-SQLAlchemy's own picks its engine by bind key and
+        # would ignore the connection; every commit becomes a savepoint release
+        db.session = scoped_session(  # type: ignore[method-assign]
+            sessionmaker(bind=conn, join_transaction_mode="create_savepoint")
+        )
+        try:
+            yield _pg_app
+        finally:
+            db.session.remove()
+            db.session = original  # type: ignore[method-assign]
+            trans.rollback()
+            conn.close()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def demo(app: Flask) -> Any:
+    """The demo data set (three operators, three stations, two piles, one driver)."""
+    from app.services.demo import seed_demo
+
+    return seed_demo()
+
+
+@pytest.fixture
+def login(client: FlaskClient) -> Callable[[str, str], dict[str, str]]:
+    """``login(username, password)`` → headers with the admin's bearer token."""
+
+    def _login(username: str, password: str) -> dict[str, str]:
+        resp = client.post(
+            "/api/admin/v1/auth/login", json={"username": username, "password": password}
+        )
+        assert resp.status_code == 200, resp.get_json()
+        return {"Authorization": f"Bearer {resp.get_json()['access_token']}"}
+
+    return _login
+
+
+@pytest.fixture
+def as_admin(demo: Any, login: Callable[[str, str], dict[str, str]]) -> dict[str, str]:
+    return login("admin", "admin123")
+
+
+@pytest.fixture
+def as_yc(demo: Any, login: Callable[[str, str], dict[str, str]]) -> dict[str, str]:
+    return login("yc_admin", "yc123456")
+
+
+@pytest.fixture
+def as_kc(demo: Any, login: Callable[[str, str], dict[str, str]]) -> dict[str, str]:
+    return login("kc_admin", "kc123456")

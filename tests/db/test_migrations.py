@@ -1,0 +1,70 @@
+"""Migrations: one head, and the models match them (no pending autogenerate diff)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import Flask
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from app import create_app
+from app.extensions import db
+from tests.conftest import BASE_CONFIG, ON_POSTGRES, TEST_DB_URL
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def test_one_head() -> None:
+    cfg = Config(str(MIGRATIONS / "alembic.ini"))
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    heads = ScriptDirectory.from_config(cfg).get_heads()
+    assert len(heads) == 1, heads
+
+
+@pytest.fixture
+def empty_db_url(tmp_path: Path) -> Iterator[str]:
+    """A brand-new empty database of the kind under test."""
+    if not ON_POSTGRES:
+        yield f"sqlite:///{tmp_path / 'migrations.sqlite3'}"
+        return
+    name = f"evop_mig_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    server = make_url(TEST_DB_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _diff(app: Flask) -> list[object]:
+    with db.engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        return list(compare_metadata(ctx, db.metadata))
+
+
+def test_models_match_migrations_and_downgrade_works(empty_db_url: str) -> None:
+    app = create_app({**BASE_CONFIG, "DATABASE_URL": empty_db_url})
+    try:
+        with app.app_context():
+            upgrade()
+            assert _diff(app) == []
+            downgrade(revision="base")
+            upgrade()
+            assert _diff(app) == []
+    finally:
+        with app.app_context():
+            db.engine.dispose()
