@@ -1,0 +1,73 @@
+"""Settings from EVOP_* variables, check-settings, and the idempotent demo seed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from app.config import check_settings, load_config
+from app.extensions import db
+from app.models import AdminUser, Pile, Station, Wallet
+
+
+def test_embedded_default_needs_no_settings(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in ("EVOP_DATABASE_URL", "EVOP_SECRET_KEY", "EVOP_REDIS_URL"):
+        monkeypatch.delenv(key, raising=False)
+    cfg = load_config(str(tmp_path))
+    assert cfg["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path}/evop.sqlite3"
+    assert cfg["HTTP_PORT"] == 5000
+
+
+def test_env_overrides_with_one_prefix(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EVOP_DATABASE_URL", "postgres://u:p@db:5432/evop")
+    monkeypatch.setenv("EVOP_HTTP_PORT", "8080")
+    monkeypatch.setenv("EVOP_DEMO_MODE", "true")
+    cfg = load_config(str(tmp_path))
+    assert cfg["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@db:5432/evop"
+    assert cfg["HTTP_PORT"] == 8080 and cfg["DEMO_MODE"] is True
+
+
+def test_check_settings_names_what_production_lacks(tmp_path: Any) -> None:
+    problems = check_settings(load_config(str(tmp_path), {"DEMO_MODE": True}))
+    text = "\n".join(problems)
+    for key in ("EVOP_SECRET_KEY", "EVOP_DATABASE_URL", "EVOP_REDIS_URL", "EVOP_DEMO_MODE"):
+        assert key in text
+    ready = load_config(
+        str(tmp_path),
+        {
+            "SECRET_KEY": "x" * 40,
+            "DATABASE_URL": "postgresql://db/evop",
+            "REDIS_URL": "redis://r:6379/0",
+            "QR_BASE_URL": "https://charge.operator.cn/q/",
+        },
+    )
+    assert check_settings(ready) == []
+
+
+def test_check_settings_command_exit_code(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["check-settings"])
+    assert result.exit_code == 1 and "EVOP_REDIS_URL" in result.output
+
+
+def test_seed_demo_is_idempotent(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["seed-demo"])
+    assert first.exit_code == 0, first.output
+    assert "admin / admin123" in first.output
+    counts = [
+        db.session.scalar(select(func.count()).select_from(m))
+        for m in (AdminUser, Station, Pile, Wallet)
+    ]
+    second = runner.invoke(args=["seed-demo"])
+    assert second.exit_code == 0 and "已存在" in second.output
+    assert counts == [
+        db.session.scalar(select(func.count()).select_from(m))
+        for m in (AdminUser, Station, Pile, Wallet)
+    ]
+    assert counts == [3, 3, 2, 1]
+    ykc = db.session.scalar(select(Pile).where(Pile.code == "55031412782305"))
+    assert ykc is not None and ykc.protocol == "ykc" and len(ykc.connectors) == 2
