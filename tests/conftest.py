@@ -15,6 +15,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
+from flask_sqlalchemy.session import _app_ctx_id
 from sqlalchemy.orm import scoped_session, sessionmaker
 
 from app import create_app
@@ -68,8 +69,10 @@ def app(_pg_app: Flask | None) -> Iterator[Flask]:
         original = db.session
         # a plain Session: Flask-SQLAlchemy's own picks its engine by bind key and
         # would ignore the connection; every commit becomes a savepoint release
+        # scoped like Flask-SQLAlchemy's, per application context
         db.session = scoped_session(  # type: ignore[method-assign]
-            sessionmaker(bind=conn, join_transaction_mode="create_savepoint")
+            sessionmaker(bind=conn, join_transaction_mode="create_savepoint"),
+            scopefunc=_app_ctx_id,
         )
         try:
             yield _pg_app

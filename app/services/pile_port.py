@@ -205,6 +205,9 @@ class PileCommandPort(Protocol):
         *,
         order_no: str,
         balance_fen: int | None = None,
+        # the session reference the domain chose when the protocol lets the platform
+        # choose it (YKC: the 16-byte BCD transaction serial); None for OCPP
+        session_ref: str | None = None,
         timeout: float = 10.0,
     ) -> CommandResult: ...
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import bisect
 import calendar
 import itertools
+import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -180,6 +181,7 @@ class TariffSnapshot:
     segments: tuple[Segment, ...]
     timezone: str = DEFAULT_TIMEZONE
     _starts: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    _ends: tuple[timedelta, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         segments = tuple(self.segments)
@@ -195,6 +197,7 @@ class TariffSnapshot:
         ordered = tuple(sorted(segments, key=lambda s: s.start_minute))
         object.__setattr__(self, "segments", ordered)
         object.__setattr__(self, "_starts", tuple(s.start_minute for s in ordered))
+        object.__setattr__(self, "_ends", tuple(timedelta(minutes=s.end_minute) for s in ordered))
 
     @property
     def zone(self) -> ZoneInfo:
@@ -278,35 +281,30 @@ class SegmentWindow:
     segment: Segment
 
 
-def _normalise_samples(samples: Iterable[Sample]) -> list[tuple[datetime, int]]:
-    """(UTC time, Wh) pairs sorted by time (stable), checked; fast for UTC inputs."""
-    points: list[tuple[datetime, int]] = []
-    in_order = True
-    last_at: datetime | None = None
-    for s in samples:
-        at, wh = s.at, s.energy_wh
-        if type(at) is not datetime or at.tzinfo is not UTC:
-            at = _require_aware("sample time", at).astimezone(UTC)
-        if type(wh) is not int:
-            raise TypeError(f"energy_wh must be an int, got {type(wh).__name__}")
-        if wh < 0:
-            raise ValueError(f"energy_wh must not be negative, got {wh}")
-        if last_at is not None and at < last_at:
-            in_order = False
-        last_at = at
-        points.append((at, wh))
-    if not points:
+def _normalise_samples(samples: Iterable[Sample]) -> tuple[list[datetime], list[int]]:
+    """Sample times (UTC) and readings, sorted by time (stable) and checked."""
+    items = list(samples)
+    if not items:
         raise ValueError("a session needs at least one sample")
-    if not in_order:
-        points.sort(key=lambda p: p[0])  # stable: equal times keep their order
-    previous = points[0][1]
-    for at, wh in points:
-        if wh < previous:
-            raise ValueError(
-                f"cumulative energy went down at {at.isoformat()}: {previous} → {wh} Wh"
-            )
-        previous = wh
-    return points
+    ats = [s.at for s in items]
+    whs = [s.energy_wh for s in items]
+    if {type(at) for at in ats} != {datetime} or {at.tzinfo for at in ats} != {UTC}:
+        ats = [_require_aware("sample time", at).astimezone(UTC) for at in ats]
+    if {type(wh) for wh in whs} != {int}:
+        bad = next(wh for wh in whs if type(wh) is not int)
+        raise TypeError(f"energy_wh must be an int, got {type(bad).__name__}")
+    if min(whs) < 0:
+        raise ValueError(f"energy_wh must not be negative, got {min(whs)}")
+    if not all(map(operator.le, ats, ats[1:])):
+        order = sorted(range(len(ats)), key=ats.__getitem__)  # stable: ties keep their order
+        ats = [ats[i] for i in order]
+        whs = [whs[i] for i in order]
+    if not all(map(operator.le, whs, whs[1:])):
+        i = next(i for i in range(1, len(whs)) if whs[i] < whs[i - 1])
+        raise ValueError(
+            f"cumulative energy went down at {ats[i].isoformat()}: {whs[i - 1]} → {whs[i]} Wh"
+        )
+    return ats, whs
 
 
 def _window_at(at: datetime, end: datetime, tariff: TariffSnapshot) -> SegmentWindow:
@@ -315,89 +313,110 @@ def _window_at(at: datetime, end: datetime, tariff: TariffSnapshot) -> SegmentWi
     return SegmentWindow(at, end, local.date(), index, tariff.segments[index])
 
 
+_SCAN_STEP = timedelta(hours=1)
+
+
+@lru_cache(maxsize=512)
+def _offset_changes(zone: ZoneInfo, year: int) -> tuple[datetime, ...]:
+    """Instants (UTC) in ``(Jan 1, next Jan 1]`` of ``year`` where ``zone``'s offset changes.
+
+    ``zoneinfo`` has no public list of transitions, so this scans the year hour by hour and
+    bisects each change to the microsecond (two changes less than an hour apart would be
+    missed; tzdata has none). Cached: about 9000 conversions once per zone and year.
+    """
+    at = datetime(year, 1, 1, tzinfo=UTC)
+    end = datetime(year + 1, 1, 1, tzinfo=UTC) if year < 9999 else datetime.max.replace(tzinfo=UTC)
+    offset = at.astimezone(zone).utcoffset()
+    changes: list[datetime] = []
+    while at < end:
+        nxt = min(at + _SCAN_STEP, end)
+        nxt_offset = nxt.astimezone(zone).utcoffset()
+        if nxt_offset != offset:
+            changes.append(_find_transition(at, nxt, zone))
+            offset = nxt_offset
+        at = nxt
+    return tuple(changes)
+
+
 def _windows(t0: datetime, t1: datetime, tariff: TariffSnapshot) -> list[SegmentWindow]:
-    """Cut ``[t0, t1]`` wherever the local wall clock enters another segment or day."""
+    """Cut ``[t0, t1]`` wherever the local wall clock enters another segment or day.
+
+    Between two UTC-offset changes the wall clock is UTC plus a constant, so each such
+    piece is walked in naive wall time; pieces join where the clock jumps (DST).
+    """
     if t0 == t1:
         return [_window_at(t0, t1, tariff)]
     zone = tariff.zone
-    cuts = {t0, t1}
-    day = t0.astimezone(zone).date() - _ONE_DAY
-    last_day = t1.astimezone(zone).date() + _ONE_DAY
-    offsets = [timedelta(minutes=m) for m in tariff._starts]
-    while day <= last_day:
-        base = datetime(day.year, day.month, day.day)
-        for offset in offsets:
-            wall = base + offset
-            # Both folds: an ambiguous wall time is crossed twice. For ordinary times the
-            # two are equal; for skipped ones they are harmless extra cuts.
-            for fold in (0, 1):
-                u = wall.replace(tzinfo=zone, fold=fold).astimezone(UTC)
-                if t0 < u < t1:
-                    cuts.add(u)
-        day += _ONE_DAY
-    ordered = sorted(cuts)
-    # Where the UTC offset changes between two cuts, the wall clock jumps: cut there too.
-    offsets_at = [u.astimezone(zone).utcoffset() for u in ordered]
-    transitions = [
-        _find_transition(ordered[i], ordered[i + 1], zone)
-        for i in range(len(ordered) - 1)
-        if offsets_at[i] != offsets_at[i + 1]
+    segments, ends = tariff.segments, tariff._ends
+    changes = [
+        at
+        for year in range(t0.year, t1.year + 1)
+        for at in _offset_changes(zone, year)
+        if t0 < at < t1
     ]
-    if transitions:
-        ordered = sorted(cuts.union(transitions))
     windows: list[SegmentWindow] = []
-    for start, end in itertools.pairwise(ordered):
-        window = _window_at(start, end, tariff)
-        if windows and (windows[-1].local_date, windows[-1].segment_index) == (
-            window.local_date,
-            window.segment_index,
-        ):
-            prev = windows[-1]
-            windows[-1] = SegmentWindow(
-                prev.start, end, prev.local_date, prev.segment_index, prev.segment
-            )
-        else:
-            windows.append(window)
+    last_key: tuple[date, int] | None = None
+    for piece_start, piece_end in itertools.pairwise([t0, *changes, t1]):
+        offset = piece_start.astimezone(zone).utcoffset() or timedelta(0)
+        wall = piece_start.replace(tzinfo=None) + offset
+        wall_end = piece_end.replace(tzinfo=None) + offset
+        while wall < wall_end:
+            day = wall.date()
+            midnight = datetime(day.year, day.month, day.day)
+            index = tariff.index_at_minute((wall - midnight) // _ONE_MINUTE)
+            nxt = min(midnight + ends[index], wall_end)
+            start_utc = (wall - offset).replace(tzinfo=UTC)
+            end_utc = (nxt - offset).replace(tzinfo=UTC)
+            if last_key == (day, index):  # same segment instance across a clock change
+                prev = windows[-1]
+                windows[-1] = SegmentWindow(prev.start, end_utc, day, index, prev.segment)
+            else:
+                windows.append(SegmentWindow(start_utc, end_utc, day, index, segments[index]))
+                last_key = (day, index)
+            wall = nxt
     return windows
 
 
-def _allocate(points: list[tuple[datetime, int]], windows: list[SegmentWindow]) -> list[int]:
-    """Whole Wh per window: linear between samples, largest remainder, exact total."""
-    n = len(windows)
-    whole = [0] * n
-    parts: dict[int, Fraction] = {}
-    whole[0] = points[0][1]  # energy already on the meter at the first sample
-    ends = [w.end for w in windows]
-    k = 0
-    prev_t, prev_wh = points[0]
-    for t, wh in points[1:]:
-        delta = wh - prev_wh
-        if delta:
-            while k < n - 1 and ends[k] <= prev_t:
-                k += 1
-            if t <= ends[k] or k == n - 1:
-                whole[k] += delta
-            else:
-                span = (t - prev_t) // _ONE_US
-                j = k
-                while j < n and windows[j].start < t:
-                    w = windows[j]
-                    overlap = (min(t, w.end) - max(prev_t, w.start)) // _ONE_US
-                    if overlap > 0:
-                        parts[j] = parts.get(j, Fraction(0)) + Fraction(delta * overlap, span)
-                    j += 1
-        prev_t, prev_wh = t, wh
-    if not parts:
-        return whole
+def _allocate(ats: list[datetime], whs: list[int], windows: list[SegmentWindow]) -> list[int]:
+    """Whole Wh per window: linear between samples, largest remainder, exact total.
+
+    The meter curve is piecewise linear through the samples; a window's exact share is the
+    curve's rise across it. A window boundary that falls on samples takes the first reading
+    there, so a jump at an instant belongs to the window containing that instant, and the
+    first reading (energy before the first sample) to the first window.
+    """
+    total = whs[-1]
+    if len(windows) == 1:
+        return [total]
+    levels: list[int | Fraction] = [0]
+    for window in windows[1:]:
+        x = window.start
+        i = bisect.bisect_left(ats, x)
+        if ats[i] == x:
+            levels.append(whs[i])
+            continue
+        before, after = ats[i - 1], ats[i]
+        span = (after - before) // _ONE_US
+        rise = (whs[i] - whs[i - 1]) * ((x - before) // _ONE_US)
+        levels.append(
+            whs[i - 1] + rise // span
+            if rise % span == 0
+            else Fraction(whs[i - 1] * span + rise, span)
+        )
+    levels.append(total)
+    whole: list[int] = []
     remainders: list[tuple[Fraction, int]] = []
-    for j, share in parts.items():
-        floor = share.numerator // share.denominator
-        whole[j] += floor
-        remainders.append((share - floor, j))
-    missing = points[-1][1] - sum(whole)
-    remainders.sort(key=lambda r: (-r[0], r[1]))
-    for _, j in remainders[:missing]:
-        whole[j] += 1
+    for k, (low, high) in enumerate(itertools.pairwise(levels)):
+        share = high - low
+        num, den = share.numerator, share.denominator
+        floor = num // den
+        whole.append(floor)
+        if den != 1:
+            remainders.append((Fraction(num - floor * den, den), k))
+    missing = total - sum(whole)
+    remainders.sort(key=lambda r: (r[1]))  # ties: the earlier window
+    for _, k in remainders[:missing]:
+        whole[k] += 1
     return whole
 
 
@@ -414,9 +433,9 @@ def split_energy(
     crossing midnight (or several) keeps each day's instance separate. Raises ``ValueError``
     for no samples, naive times, or a reading that goes down.
     """
-    points = _normalise_samples(samples)
-    windows = _windows(points[0][0], points[-1][0], tariff)
-    return list(zip(windows, _allocate(points, windows), strict=True))
+    ats, whs = _normalise_samples(samples)
+    windows = _windows(ats[0], ats[-1], tariff)
+    return list(zip(windows, _allocate(ats, whs, windows), strict=True))
 
 
 # --------------------------------------------------------------------------- bills
