@@ -414,7 +414,7 @@ def _allocate(ats: list[datetime], whs: list[int], windows: list[SegmentWindow])
         if den != 1:
             remainders.append((Fraction(num - floor * den, den), k))
     missing = total - sum(whole)
-    remainders.sort(key=lambda r: (r[1]))  # ties: the earlier window
+    remainders.sort(key=lambda r: (-r[0], -r[1]))  # ties: the earlier window
     for _, k in remainders[:missing]:
         whole[k] += 1
     return whole
