@@ -324,8 +324,10 @@ def _offset_changes(zone: ZoneInfo, year: int) -> tuple[datetime, ...]:
     bisects each change to the microsecond (two changes less than an hour apart would be
     missed; tzdata has none). Cached: about 9000 conversions once per zone and year.
     """
+    if year >= 9999:
+        return ()
     at = datetime(year, 1, 1, tzinfo=UTC)
-    end = datetime(year + 1, 1, 1, tzinfo=UTC) if year < 9999 else datetime.max.replace(tzinfo=UTC)
+    end = datetime(year + 1, 1, 1, tzinfo=UTC)
     offset = at.astimezone(zone).utcoffset()
     changes: list[datetime] = []
     while at < end:
@@ -414,7 +416,7 @@ def _allocate(ats: list[datetime], whs: list[int], windows: list[SegmentWindow])
         if den != 1:
             remainders.append((Fraction(num - floor * den, den), k))
     missing = total - sum(whole)
-    remainders.sort(key=lambda r: (-r[0], -r[1]))  # ties: the earlier window
+    remainders.sort(key=lambda r: (-r[0], r[1]))  # ties: the earlier window
     for _, k in remainders[:missing]:
         whole[k] += 1
     return whole
@@ -689,9 +691,9 @@ def coupon_deduction(
         return 0
     service_only = option.kind == "service_only"
     base = bill_before_coupon.discounted_service_fen if service_only else charging
-    if option.kind == "percent" or (service_only and option.percent is not None):
-        assert option.percent is not None
-        raw = base - apply_rate_fen(base, option.percent)
+    rate = option.percent  # never None for "percent" (checked on construction)
+    if rate is not None and (option.kind == "percent" or service_only):
+        raw = base - apply_rate_fen(base, rate)
     else:
         raw = option.amount_fen
     if option.cap_fen is not None:
