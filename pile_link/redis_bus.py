@@ -1,0 +1,200 @@
+"""Cross-process command routing over Redis (DESIGN.md: production runs many HTTP workers
+and one or more pile-link processes; a command must reach the process holding the pile).
+
+* Each pile-link process is a *node*. While it holds a pile, ``evop:pile:<code>`` names
+  the node (refreshed with a TTL, so a dead node's piles expire); the node listens on
+  ``evop:node:<id>`` and answers each command on ``evop:reply:<request id>``.
+* :class:`RedisCommandPort` is the ``PileCommandPort`` of every process: a pile held
+  locally is commanded directly; any other goes through Redis, with a timeout and a
+  result (accepted / rejected / pile offline / timed out).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import uuid
+from typing import Any
+
+import redis
+
+from app.services.pile_port import CommandOutcome, CommandResult
+from pile_link.registry import Command, CommandName, ConnectionRegistry, LocalCommandPort, PileLink
+
+log = logging.getLogger(__name__)
+
+PILE_KEY = "evop:pile:{code}"
+NODE_CHANNEL = "evop:node:{node}"
+REPLY_KEY = "evop:reply:{request}"
+PILE_TTL_SECONDS = 30
+REFRESH_SECONDS = 10
+_COMPARE_AND_DELETE = (
+    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+)
+
+
+def _result_to_json(result: CommandResult) -> str:
+    return json.dumps(
+        {"outcome": result.outcome.value, "detail": result.detail, "data": result.data},
+        ensure_ascii=False,
+        default=str,
+    )
+
+
+def _result_from_json(raw: str | bytes) -> CommandResult:
+    data = json.loads(raw)
+    return CommandResult(
+        CommandOutcome(data["outcome"]), data.get("detail", ""), data.get("data") or {}
+    )
+
+
+class RedisNode:
+    """The pile-link side: announces held piles and executes commands sent to this node."""
+
+    def __init__(
+        self, registry: ConnectionRegistry, client: redis.Redis, node_id: str | None = None
+    ):
+        self.registry = registry
+        self.client = client
+        self.node_id = node_id or uuid.uuid4().hex
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._pubsub: Any = None
+
+    # --- announcements -------------------------------------------------------------------
+
+    def announce(self, pile_code: str) -> None:
+        try:
+            self.client.set(PILE_KEY.format(code=pile_code), self.node_id, ex=PILE_TTL_SECONDS)
+        except redis.RedisError:
+            log.exception("cannot announce pile", extra={"pile_code": pile_code})
+
+    def withdraw(self, pile_code: str) -> None:
+        # delete only if it still names this node: the pile may have moved to another one
+        try:
+            self.client.eval(_COMPARE_AND_DELETE, 1, PILE_KEY.format(code=pile_code), self.node_id)
+        except redis.RedisError:
+            log.exception("cannot withdraw pile", extra={"pile_code": pile_code})
+
+    def _refresh_loop(self) -> None:
+        while not self._stop.wait(REFRESH_SECONDS):
+            for code in self.registry.pile_codes():
+                self.announce(code)
+
+    # --- commands --------------------------------------------------------------------------
+
+    def _execute(self, message: dict[str, Any]) -> None:
+        try:
+            body = json.loads(message["data"])
+            command = Command(
+                CommandName(body["name"]), body.get("args") or {}, float(body["timeout"])
+            )
+            result = self.registry.send_command(body["pile_code"], command)
+        except Exception:
+            log.exception("bad routed command")
+            return
+        reply_key = REPLY_KEY.format(request=body["request_id"])
+        pipe = self.client.pipeline()
+        pipe.rpush(reply_key, _result_to_json(result))
+        pipe.expire(reply_key, 60)
+        pipe.execute()
+
+    def _listen_loop(self) -> None:
+        pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+        pubsub.subscribe(NODE_CHANNEL.format(node=self.node_id))
+        self._pubsub = pubsub
+        try:
+            while not self._stop.is_set():
+                message = pubsub.get_message(timeout=0.5)
+                if message and message.get("type") == "message":
+                    threading.Thread(target=self._execute, args=(message,), daemon=True).start()
+        finally:
+            pubsub.close()
+
+    def start(self) -> None:
+        for target in (self._listen_loop, self._refresh_loop):
+            thread = threading.Thread(
+                target=target, name=f"redis-node-{target.__name__}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+        log.info("redis command node started", extra={"node_id": self.node_id})
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        for code in self.registry.pile_codes():
+            self.withdraw(code)
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads.clear()
+
+
+class AnnouncingRegistry(ConnectionRegistry):
+    """A registry that tells Redis which node holds a pile as soon as it connects."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.node: RedisNode | None = None
+
+    def claim(self, link: PileLink) -> bool:
+        replaced = super().claim(link)
+        if self.node is not None:
+            self.node.announce(link.pile_code)
+        return replaced
+
+    def release(self, link: PileLink) -> bool:
+        released = super().release(link)
+        if released and self.node is not None:
+            self.node.withdraw(link.pile_code)
+        return released
+
+
+class RedisCommandPort(LocalCommandPort):
+    """Commands a local pile directly, any other through the node that holds it."""
+
+    def __init__(self, registry: ConnectionRegistry, client: redis.Redis) -> None:
+        super().__init__(registry)
+        self._registry_ref = registry
+        self.client = client
+
+    def _send(
+        self, pile_code: str, name: CommandName, timeout: float, **args: Any
+    ) -> CommandResult:
+        if self._registry_ref.is_online(pile_code):
+            return super()._send(pile_code, name, timeout, **args)
+        try:
+            node = self.client.get(PILE_KEY.format(code=pile_code))
+            if node is None:
+                return CommandResult(
+                    CommandOutcome.PILE_OFFLINE, "no pile-link node holds this pile"
+                )
+            request_id = uuid.uuid4().hex
+            body = json.dumps(
+                {
+                    "request_id": request_id,
+                    "pile_code": pile_code,
+                    "name": name.value,
+                    "args": args,
+                    "timeout": timeout,
+                },
+                ensure_ascii=False,
+            )
+            node_id = node.decode() if isinstance(node, bytes) else str(node)
+            if self.client.publish(NODE_CHANNEL.format(node=node_id), body) == 0:
+                return CommandResult(CommandOutcome.PILE_OFFLINE, "the pile-link node is gone")
+            reply = self.client.blpop([REPLY_KEY.format(request=request_id)], timeout=timeout + 1)
+        except redis.RedisError as exc:
+            log.exception("redis routing failed", extra={"pile_code": pile_code})
+            return CommandResult(CommandOutcome.TIMED_OUT, f"redis: {type(exc).__name__}")
+        if reply is None:
+            return CommandResult(CommandOutcome.TIMED_OUT, "no answer from the pile-link node")
+        return _result_from_json(reply[1])
+
+    def is_online(self, pile_code: str) -> bool:
+        if self._registry_ref.is_online(pile_code):
+            return True
+        try:
+            return bool(self.client.exists(PILE_KEY.format(code=pile_code)))
+        except redis.RedisError:
+            return False

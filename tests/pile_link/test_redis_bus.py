@@ -1,0 +1,127 @@
+"""Command routing across processes through Redis, with a real Redis server."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from app.services.pile_port import CommandOutcome, CommandResult
+from pile_link.redis_bus import PILE_KEY, AnnouncingRegistry, RedisCommandPort, RedisNode
+from pile_link.registry import Command, ConnectionRegistry
+
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+class FakeLink:
+    def __init__(
+        self, code: str, outcome: CommandOutcome = CommandOutcome.ACCEPTED, delay: float = 0
+    ):
+        self.pile_code = code
+        self.outcome = outcome
+        self.delay = delay
+        self.commands: list[Command] = []
+
+    def close(self, reason: str) -> None:
+        pass
+
+    def execute(self, command: Command) -> CommandResult:
+        self.commands.append(command)
+        if self.delay:
+            time.sleep(self.delay)
+        return CommandResult(self.outcome, "ok", {"echo": command.args})
+
+
+@pytest.fixture
+def client() -> Iterator[redis.Redis]:
+    conn = redis.Redis.from_url(REDIS_URL)
+    try:
+        conn.ping()
+    except redis.RedisError:
+        conn.close()
+        pytest.skip("Redis is not reachable")
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def node(client: redis.Redis) -> Iterator[tuple[AnnouncingRegistry, RedisNode]]:
+    registry = AnnouncingRegistry()
+    node = RedisNode(registry, client, node_id=f"test-{uuid.uuid4().hex[:8]}")
+    registry.node = node
+    node.start()
+    yield registry, node
+    node.stop()
+
+
+def _code() -> str:
+    return f"RB-{uuid.uuid4().hex[:10]}"
+
+
+def test_command_reaches_the_node_holding_the_pile(
+    client: redis.Redis, node: tuple[AnnouncingRegistry, RedisNode]
+) -> None:
+    registry, _ = node
+    code = _code()
+    link = FakeLink(code)
+    registry.claim(link)
+    port = RedisCommandPort(ConnectionRegistry(), client)  # an HTTP worker: holds no pile
+    assert port.is_online(code)
+    result = port.remote_start(code, 2, "C123", order_no="C123", timeout=5)
+    assert result.outcome is CommandOutcome.ACCEPTED
+    assert link.commands[0].args["connector_number"] == 2
+    assert result.data["echo"]["id_tag"] == "C123"
+    registry.release(link)
+    assert not port.is_online(code)
+    assert port.remote_stop(code, 2, "1", timeout=2).outcome is CommandOutcome.PILE_OFFLINE
+
+
+def test_unknown_pile_is_offline_and_a_dead_node_is_noticed(client: redis.Redis) -> None:
+    port = RedisCommandPort(ConnectionRegistry(), client)
+    assert port.reset(_code(), timeout=1).outcome is CommandOutcome.PILE_OFFLINE
+    code = _code()
+    client.set(PILE_KEY.format(code=code), "node-that-died", ex=30)
+    try:
+        assert port.reset(code, timeout=1).outcome is CommandOutcome.PILE_OFFLINE
+    finally:
+        client.delete(PILE_KEY.format(code=code))
+
+
+def test_slow_pile_times_out(
+    client: redis.Redis, node: tuple[AnnouncingRegistry, RedisNode]
+) -> None:
+    registry, _ = node
+    code = _code()
+    registry.claim(FakeLink(code, delay=3))
+    port = RedisCommandPort(ConnectionRegistry(), client)
+    started = time.monotonic()
+    result = port.sync_time(code, timeout=0.5)
+    assert result.outcome is CommandOutcome.TIMED_OUT
+    assert time.monotonic() - started < 3
+
+
+def test_pile_moving_to_another_node_is_not_withdrawn_by_the_old_one(client: redis.Redis) -> None:
+    code = _code()
+    reg_a, reg_b = AnnouncingRegistry(), AnnouncingRegistry()
+    node_a, node_b = RedisNode(reg_a, client, "node-a"), RedisNode(reg_b, client, "node-b")
+    reg_a.node, reg_b.node = node_a, node_b
+    link_a, link_b = FakeLink(code), FakeLink(code)
+    reg_a.claim(link_a)
+    reg_b.claim(link_b)  # the pile reconnected to node b
+    reg_a.release(link_a)  # node a notices its socket closed afterwards
+    assert client.get(PILE_KEY.format(code=code)) == b"node-b"
+    reg_b.release(link_b)
+    assert client.get(PILE_KEY.format(code=code)) is None
+
+
+def test_local_pile_is_commanded_without_redis(client: redis.Redis) -> None:
+    registry = ConnectionRegistry()
+    code = _code()
+    link = FakeLink(code, outcome=CommandOutcome.REJECTED)
+    registry.claim(link)
+    port = RedisCommandPort(registry, client)
+    result = port.change_availability(code, 1, False, timeout=1)
+    assert result.outcome is CommandOutcome.REJECTED and link.commands
