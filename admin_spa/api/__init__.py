@@ -7,7 +7,8 @@ from flask_smorest import Api
 
 
 def register(app: Flask, api: Api) -> None:
+    from admin_spa.api.pile_views import history_bp
     from admin_spa.api.views import BLUEPRINTS
 
-    for bp in BLUEPRINTS:
+    for bp in (*BLUEPRINTS, history_bp):
         api.register_blueprint(bp)

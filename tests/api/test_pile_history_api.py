@@ -1,0 +1,67 @@
+"""Pile history through the admin API: scoped, filtered by time (cases #24, #17 2019)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from app.services.pile_events import PileEventService
+from app.services.pile_port import FaultRaised, PileConnected, PileDisconnected
+
+T0 = datetime(2019, 1, 7, 0, 0, tzinfo=UTC)
+
+
+def _history(app: Flask) -> None:
+    svc = PileEventService(app)
+    svc.handle(PileConnected("DEMO-OCPP-01", "ocpp16", T0))
+    svc.handle(FaultRaised("DEMO-OCPP-01", 1, "EmergencyStop", T0 + timedelta(hours=1)))
+    svc.handle(PileDisconnected("DEMO-OCPP-01", T0 + timedelta(hours=2), "heartbeat_timeout"))
+    svc.handle(PileConnected("DEMO-OCPP-01", "ocpp16", T0 + timedelta(hours=3)))
+
+
+def _range(days: int = 7) -> str:
+    since = T0 - timedelta(days=1)
+    until = T0 + timedelta(days=days)
+    return urlencode({"since": since.isoformat(), "until": until.isoformat()})
+
+
+def test_online_periods_faults_and_report(
+    app: Flask, client: FlaskClient, as_yc: dict[str, str], as_kc: dict[str, str]
+) -> None:
+    _history(app)
+    periods = client.get(f"/api/admin/v1/pile-online-periods?{_range()}", headers=as_yc)
+    assert periods.status_code == 200, periods.get_json()
+    body = periods.get_json()
+    assert body["total"] == 2
+    assert body["items"][1]["offline_reason"] == "heartbeat_timeout"
+    faults = client.get(
+        f"/api/admin/v1/faults?{_range()}&code=EmergencyStop", headers=as_yc
+    ).get_json()
+    assert faults["total"] == 1 and faults["items"][0]["ended_at"] is None
+    report = client.get(
+        f"/api/admin/v1/reports/disconnections?{_range(14)}", headers=as_yc
+    ).get_json()
+    [row] = report["items"]
+    assert row["pile_code"] == "DEMO-OCPP-01" and row["disconnections"] == 1
+    assert row["offline_seconds"] == 3600
+    # another sub-operator sees none of it
+    assert (
+        client.get(f"/api/admin/v1/pile-online-periods?{_range()}", headers=as_kc).get_json()[
+            "total"
+        ]
+        == 0
+    )
+    assert client.get(f"/api/admin/v1/faults?{_range()}", headers=as_kc).get_json()["total"] == 0
+
+
+def test_time_range_is_validated(client: FlaskClient, as_yc: dict[str, Any]) -> None:
+    resp = client.get(
+        "/api/admin/v1/faults?since=2019-01-07T00:00:00&until=2019-01-08T00:00:00", headers=as_yc
+    )
+    assert resp.status_code == 422  # naive times are refused
+    resp = client.get(f"/api/admin/v1/faults?{_range(400)}", headers=as_yc)
+    assert resp.status_code == 422 and resp.get_json()["error"]["code"] == "TIME_RANGE_TOO_LONG"
