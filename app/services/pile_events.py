@@ -221,6 +221,9 @@ def _status(pile: Pile, event: ConnectorStatusChanged) -> EventReply:
         return EventReply(accepted=True)
     conn.status = event.state.value
     conn.status_at = event.at
+    if event.state is not ConnectorState.FAULTED and event.error_code in (None, "", "NoError"):
+        # a healthy status closes faults the pile never cleared (e.g. across a reconnect)
+        _fault_cleared(pile, FaultCleared(pile.code, conn.number, "", event.at))
     order = charging.active_order_on(conn.id)
     if event.state is ConnectorState.FINISHING:
         for done in _orders_holding(conn):

@@ -1,0 +1,1 @@
+"""OCPP 1.6J adapter: codec (sans-IO) and the central-system message handler."""
