@@ -28,6 +28,7 @@ SURFACES = (
     "admin_spa.api:register",
     "admin_spa.spa:register",
     "miniprogram_api:register",
+    "pile_link.cli:register",
 )
 
 

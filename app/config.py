@@ -29,6 +29,14 @@ class Config:
     HTTP_HOST = "127.0.0.1"
     HTTP_PORT = 5000
     DEFAULT_TIMEZONE = "Asia/Shanghai"
+    # the pile link (OCPP 1.6J over WebSocket, YKC over TCP)
+    PILE_LINK_ENABLED = True  # inside the one process of `make run`
+    OCPP_HOST = "0.0.0.0"
+    OCPP_PORT = 9000
+    OCPP_HEARTBEAT_SECONDS = 300
+    OCPP_READ_TIMEOUT_SECONDS = 420
+    YKC_HOST = "0.0.0.0"
+    YKC_PORT = 8767
     SQL_ECHO = False
     PASSWORD_HASH_METHOD = "scrypt"  # tests use a cheap one
 

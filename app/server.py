@@ -1,12 +1,14 @@
-"""The embedded single process: HTTP API + console + docs on one gevent server.
+"""The HTTP server of the embedded single process (API + console + docs on gevent).
 
-The pile link ports and the scheduler join this process as their issues land.
+``wsgi.py`` composes the process: it starts the pile link and the scheduler and hands
+their stop functions here, so SIGTERM drains everything within a bound.
 """
 
 from __future__ import annotations
 
 import logging
 import signal
+from collections.abc import Callable, Sequence
 
 import gevent
 from flask import Flask
@@ -15,7 +17,7 @@ from gevent.pywsgi import WSGIServer
 log = logging.getLogger(__name__)
 
 
-def serve(app: Flask) -> None:
+def serve(app: Flask, stops: Sequence[Callable[[], None]] = ()) -> None:
     host, port = app.config["HTTP_HOST"], int(app.config["HTTP_PORT"])
     server = WSGIServer((host, port), app, log=None, error_log=log)
     base = f"http://{host}:{port}"
@@ -31,6 +33,11 @@ def serve(app: Flask) -> None:
     def _stop() -> None:
         log.info("shutting down", extra={"drain_seconds": 10})
         server.stop(timeout=10)
+        for stop in stops:
+            try:
+                stop()
+            except Exception:
+                log.exception("stop failed")
 
     gevent.signal_handler(signal.SIGTERM, _stop)
     gevent.signal_handler(signal.SIGINT, _stop)

@@ -1,0 +1,85 @@
+/** Static routes. `meta.permission` decides both the menu and the guard. */
+import type { RouteRecordRaw } from 'vue-router'
+import DefaultLayout from '@/layouts/DefaultLayout.vue'
+
+/** Pages inside the layout; their order is the menu's order. */
+export const layoutChildren: RouteRecordRaw[] = [
+  {
+    path: 'stations',
+    name: 'stations',
+    component: () => import('@/pages/stations/StationListPage.vue'),
+    meta: { title: '站点', icon: 'OfficeBuilding', permission: 'station.read' },
+  },
+  {
+    path: 'piles',
+    name: 'piles',
+    component: () => import('@/pages/piles/PileListPage.vue'),
+    meta: { title: '充电桩', icon: 'Lightning', permission: 'pile.read' },
+  },
+  {
+    path: 'tariffs',
+    name: 'tariffs',
+    component: () => import('@/pages/tariffs/TariffListPage.vue'),
+    meta: { title: '电价', icon: 'PriceTag', permission: 'tariff.read' },
+  },
+  {
+    path: 'members',
+    name: 'members',
+    component: () => import('@/pages/members/MemberListPage.vue'),
+    meta: { title: '会员', icon: 'User', permission: 'member.read' },
+  },
+  {
+    path: 'operators',
+    name: 'operators',
+    component: () => import('@/pages/operators/OperatorListPage.vue'),
+    meta: { title: '运营商', icon: 'Shop', permission: 'operator.read' },
+  },
+  {
+    path: 'admin-users',
+    name: 'admin-users',
+    component: () => import('@/pages/admin-users/AdminUserListPage.vue'),
+    meta: { title: '管理员', icon: 'Avatar', permission: 'admin_user.read' },
+  },
+  {
+    path: 'roles',
+    name: 'roles',
+    component: () => import('@/pages/roles/RoleListPage.vue'),
+    meta: { title: '角色', icon: 'Key', permission: 'role.read' },
+  },
+  {
+    path: 'audit-logs',
+    name: 'audit-logs',
+    component: () => import('@/pages/audit/AuditLogListPage.vue'),
+    meta: { title: '审计日志', icon: 'Document', permission: 'audit.read' },
+  },
+  {
+    path: '403',
+    name: 'forbidden',
+    component: () => import('@/pages/error/ForbiddenPage.vue'),
+    meta: { title: '无权访问', hidden: true },
+  },
+]
+
+export const routes: RouteRecordRaw[] = [
+  {
+    path: '/login',
+    name: 'login',
+    component: () => import('@/pages/login/LoginPage.vue'),
+    meta: { title: '登录', public: true, hidden: true },
+  },
+  {
+    path: '/',
+    name: 'layout',
+    component: DefaultLayout,
+    children: [
+      { path: '', name: 'home', component: () => import('@/pages/home/HomePage.vue'), meta: { hidden: true } },
+      ...layoutChildren,
+    ],
+  },
+  {
+    path: '/:pathMatch(.*)*',
+    name: 'not-found',
+    component: () => import('@/pages/error/NotFoundPage.vue'),
+    meta: { title: '页面不存在', public: true, hidden: true },
+  },
+]

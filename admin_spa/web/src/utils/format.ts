@@ -1,0 +1,44 @@
+/** Display helpers: money in fen → yuan, ISO timestamps → local time. */
+
+/** 12345 → "123.45"; -5 → "-0.05". Integer arithmetic, no float rounding. */
+export function fenToYuan(fen: number | null | undefined): string {
+  if (fen === null || fen === undefined || !Number.isFinite(fen)) return '-'
+  const sign = fen < 0 ? '-' : ''
+  const abs = Math.abs(Math.trunc(fen))
+  return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`
+}
+
+const pad = (n: number) => String(n).padStart(2, '0')
+
+export function formatDateTime(value: string | null | undefined): string {
+  if (!value) return '-'
+  const d = new Date(value)
+  if (Number.isNaN(d.getTime())) return value
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`
+}
+
+export const PRICING_GROUP_LABEL: Record<string, string> = {
+  none: '普通',
+  ride_hailing: '网约车',
+  taxi: '出租车',
+}
+
+export const PROTOCOL_LABEL: Record<string, string> = { ocpp16: 'OCPP 1.6J', ykc: '云快充 YKC' }
+
+export const CONNECTOR_STATUS: Record<string, { label: string; type: 'success' | 'warning' | 'danger' | 'info' | 'primary' }> = {
+  available: { label: '空闲', type: 'success' },
+  preparing: { label: '准备中', type: 'warning' },
+  charging: { label: '充电中', type: 'primary' },
+  suspended: { label: '暂停', type: 'warning' },
+  finishing: { label: '结束中', type: 'warning' },
+  occupied: { label: '占用', type: 'warning' },
+  reserved: { label: '已预约', type: 'info' },
+  faulted: { label: '故障', type: 'danger' },
+  unavailable: { label: '不可用', type: 'info' },
+  offline: { label: '离线', type: 'info' },
+  unknown: { label: '未知', type: 'info' },
+}
+
+export function connectorStatus(status: string) {
+  return CONNECTOR_STATUS[status?.toLowerCase?.() ?? 'unknown'] ?? { label: status || '未知', type: 'info' as const }
+}

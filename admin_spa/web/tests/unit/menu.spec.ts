@@ -1,0 +1,109 @@
+import { beforeEach, describe, expect, it, vi } from 'vitest'
+import { createPinia, setActivePinia } from 'pinia'
+import type { RouteRecordRaw } from 'vue-router'
+import { buildMenu, firstAllowedPath, routeAllowed } from '@/router/menu'
+import { layoutChildren } from '@/router/routes'
+
+const titles = (perms: string[]) => buildMenu(layoutChildren, perms, '/').map((m) => m.title)
+
+describe('routeAllowed', () => {
+  it('lets routes without a permission through and checks one code or any of several', () => {
+    expect(routeAllowed(undefined, [])).toBe(true)
+    expect(routeAllowed('station.read', ['station.read'])).toBe(true)
+    expect(routeAllowed('station.read', ['station.write'])).toBe(false)
+    expect(routeAllowed(['a', 'b'], new Set(['b']))).toBe(true)
+    expect(routeAllowed(['a', 'b'], new Set(['c']))).toBe(false)
+  })
+})
+
+describe('buildMenu', () => {
+  it('shows only the pages whose permission /me lists', () => {
+    expect(titles(['station.read', 'tariff.read'])).toEqual(['站点', '电价'])
+    expect(titles([])).toEqual([])
+  })
+
+  it('shows everything to a holder of every read code, in route order, without hidden routes', () => {
+    const all = [
+      'station.read', 'pile.read', 'tariff.read', 'member.read', 'operator.read',
+      'admin_user.read', 'role.read', 'audit.read',
+    ]
+    expect(titles(all)).toEqual(['站点', '充电桩', '电价', '会员', '运营商', '管理员', '角色', '审计日志'])
+    expect(buildMenu(layoutChildren, all, '/').map((m) => m.path)).toContain('/operators')
+    expect(titles(all)).not.toContain('无权访问')
+  })
+
+  it('a write code alone does not open a page', () => {
+    expect(titles(['operator.write', 'station.write'])).toEqual([])
+  })
+
+  it('drops a group whose children are all filtered out and keeps one with a visible child', () => {
+    const routes: RouteRecordRaw[] = [
+      {
+        path: '/sys',
+        meta: { title: '系统' },
+        children: [
+          { path: 'ops', name: 'ops', component: {}, meta: { title: '运营商', permission: 'operator.read' } },
+          { path: 'audit', name: 'audit', component: {}, meta: { title: '审计', permission: 'audit.read' } },
+        ],
+      },
+      {
+        path: '/biz',
+        meta: { title: '业务', permission: 'station.read' },
+        children: [{ path: 'st', name: 'st', component: {}, meta: { title: '站点' } }],
+      },
+    ]
+    expect(buildMenu(routes, ['audit.read'])).toEqual([
+      { path: '/sys', name: '/sys', title: '系统', icon: undefined, children: [{ path: '/sys/audit', name: 'audit', title: '审计', icon: undefined }] },
+    ])
+    expect(buildMenu(routes, ['station.write'])).toEqual([])
+    expect(firstAllowedPath(buildMenu(routes, ['audit.read', 'station.read']))).toBe('/sys/audit')
+  })
+})
+
+describe('router guard', () => {
+  beforeEach(() => {
+    localStorage.clear()
+    setActivePinia(createPinia())
+    vi.resetModules()
+  })
+
+  async function setup(permissions: string[]) {
+    vi.doMock('@/api/auth', () => ({
+      fetchMe: vi.fn().mockResolvedValue({
+        user: { id: 2, username: 'yc_admin', display_name: '云创管理员' },
+        operator: { id: 2, name: '广东云创', kind: 'sub', brand_color: '#00a870', logo_url: null },
+        permissions,
+      }),
+      login: vi.fn(),
+      fetchPermissions: vi.fn(),
+    }))
+    const { createPinia: freshPinia } = await import('pinia')
+    const { createAppRouter } = await import('@/router')
+    const pinia = freshPinia()
+    const router = createAppRouter(pinia)
+    return router
+  }
+
+  it('sends a visitor without a token to the login page, keeping where they were going', async () => {
+    const router = await setup(['station.read'])
+    await router.push('/stations')
+    expect(router.currentRoute.value.name).toBe('login')
+    expect(router.currentRoute.value.query.redirect).toBe('/stations')
+  })
+
+  it('blocks a page the permissions do not allow and opens one they do', async () => {
+    localStorage.setItem('ev_admin_token', 't')
+    const router = await setup(['station.read', 'pile.read'])
+    await router.push('/operators')
+    expect(router.currentRoute.value.name).toBe('forbidden')
+    await router.push('/piles')
+    expect(router.currentRoute.value.name).toBe('piles')
+  })
+
+  it('sends "/" to the first page the admin may open', async () => {
+    localStorage.setItem('ev_admin_token', 't')
+    const router = await setup(['tariff.read', 'audit.read'])
+    await router.push('/')
+    expect(router.currentRoute.value.path).toBe('/tariffs')
+  })
+})
