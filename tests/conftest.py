@@ -42,14 +42,24 @@ def _pg_app() -> Iterator[Flask | None]:
     if not ON_POSTGRES:
         yield None
         return
-    app = create_app({**BASE_CONFIG, "DATABASE_URL": TEST_DB_URL})
+    # a schema of this run's own, so parallel runs on one database never collide
+    schema = f"evop_test_{os.getpid()}"
+    app = create_app(
+        {
+            **BASE_CONFIG,
+            "DATABASE_URL": TEST_DB_URL,
+            "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"options": f"-csearch_path={schema}"}},
+        }
+    )
     with app.app_context():
         with db.engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
         db.create_all()
     yield app
     with app.app_context():
+        with db.engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         db.engine.dispose()
 
 
