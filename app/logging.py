@@ -47,3 +47,5 @@ def configure_logging(level: str = "INFO", json_lines: bool = True) -> None:
     )
     root.addHandler(handler)
     root.setLevel(level)
+    # urllib3 logs request lines at DEBUG, and WeChat puts secrets in query strings
+    logging.getLogger("urllib3").setLevel(max(logging.INFO, logging.getLevelName(level)))

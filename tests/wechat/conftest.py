@@ -1,0 +1,95 @@
+"""Fixtures for the WeChat adapters: a fresh fake WeChat per test, served over real HTTP.
+
+Key pairs are made once per session (RSA-2048 generation is the slow part); the fake's
+state, its server and the token store are new for every test.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from app.wechat.config import (
+    MerchantCredentials,
+    MiniProgramApp,
+    OfficialAccountApp,
+    WeChatEndpoints,
+)
+from app.wechat.fake import (
+    DemoMerchant,
+    FakeWeChat,
+    FakeWeChatServer,
+    PlatformKeys,
+    make_test_merchant,
+)
+from app.wechat.miniprogram import MemoryTokenStore
+
+MP_APP = MiniProgramApp("wx1234567890abcdef", "mp-secret-0123456789")
+OA_APP = OfficialAccountApp("wxfedcba0987654321", "oa-secret-0123456789")
+
+
+@pytest.fixture(scope="session")
+def platform_keys() -> PlatformKeys:
+    return PlatformKeys.generate()
+
+
+@pytest.fixture(scope="session")
+def merchant() -> DemoMerchant:
+    return make_test_merchant("1900000109", MP_APP.app_id)
+
+
+@pytest.fixture(scope="session")
+def other_merchant() -> DemoMerchant:
+    """A second sub-operator's merchant account, with keys of its own."""
+    return make_test_merchant("1900000110", MP_APP.app_id)
+
+
+@pytest.fixture
+def fake(platform_keys: PlatformKeys, merchant: DemoMerchant) -> FakeWeChat:
+    state = FakeWeChat(platform_keys)
+    state.register_merchant(merchant)
+    state.register_app(MP_APP.app_id, MP_APP.app_secret)
+    state.register_app(OA_APP.app_id, OA_APP.app_secret)
+    return state
+
+
+@pytest.fixture
+def server(fake: FakeWeChat) -> Iterator[FakeWeChatServer]:
+    with FakeWeChatServer(fake) as running:
+        yield running
+
+
+@pytest.fixture
+def endpoints(server: FakeWeChatServer) -> WeChatEndpoints:
+    return server.endpoints
+
+
+@pytest.fixture
+def creds(merchant: DemoMerchant, fake: FakeWeChat) -> MerchantCredentials:
+    return merchant.credentials(fake)
+
+
+@pytest.fixture
+def store() -> MemoryTokenStore:
+    return MemoryTokenStore()
+
+
+@contextmanager
+def serve(app: Flask) -> Iterator[str]:
+    """Serve a WSGI app on 127.0.0.1 in a thread; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
