@@ -37,8 +37,19 @@ class Config:
     OCPP_READ_TIMEOUT_SECONDS = 420
     YKC_HOST = "0.0.0.0"
     YKC_PORT = 8767
+    YKC_READ_TIMEOUT_SECONDS = 35
     SQL_ECHO = False
     PASSWORD_HASH_METHOD = "scrypt"  # tests use a cheap one
+    # money (issue 4)
+    MIN_START_BALANCE_FEN = 100  # a driver needs this much in the wallet to start
+    LOST_BILL_TIMEOUT_SECONDS = 1800  # awaiting the final record this long → estimated bill
+    STARTING_TIMEOUT_SECONDS = 120  # an order still "starting" after this → failed
+    HEARTBEAT_TIMEOUT_SECONDS = 900  # no sign of life for this long → pile offline
+    COUPON_EXPIRY_REMINDER_DAYS = 3  # remind drivers of coupons expiring this soon
+    OCCUPANCY_REMINDER_LEAD_MINUTES = 10  # remind this long before free minutes run out
+    OCCUPANCY_MAX_HOURS = 24  # occupancy never runs longer: closed and flagged for review
+    AMOUNT_MISMATCH_TOLERANCE_FEN = 0  # pile's own amounts vs ours: any difference is flagged
+    SCHEDULER_ENABLED = True  # run the jobs in this process (make run, flask scheduler)
 
     # Flask / flask-smorest settings derived in load_config
     API_TITLE = "EV charging operator platform"

@@ -19,6 +19,7 @@ from app.services.pile_events import PileEventService
 from pile_link.redis_bus import AnnouncingRegistry, RedisCommandPort, RedisNode
 from pile_link.registry import ConnectionRegistry, LocalCommandPort
 from pile_link.ws import OcppServer, WsConfig
+from pile_link.ykc.server import YkcConfig, YkcServer
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class Endpoints:
     ocpp: tuple[str, int]
-    ykc: tuple[str, int] | None
+    ykc: tuple[str, int]
 
 
 class PileLinkRuntime:
@@ -54,34 +55,31 @@ class PileLinkRuntime:
             config=WsConfig(heartbeat_interval=int(cfg["OCPP_HEARTBEAT_SECONDS"]),
                             read_timeout=float(cfg["OCPP_READ_TIMEOUT_SECONDS"])),
         )  # fmt: skip
-        self.ykc: Any = _ykc_server(self, cfg)
+        self.ykc = _ykc_server(self, cfg)
 
     def start(self) -> Endpoints:
+        """Start both endpoints in the current gevent hub (they share one registry)."""
         self.ocpp.start()
-        ykc_addr = None
-        if self.ykc is not None:
-            self.ykc.start()
-            ykc_addr = self.ykc.address
+        self.ykc.start()
         if self.node is not None:
             self.node.start()
-        return Endpoints(ocpp=self.ocpp.address, ykc=ykc_addr)
+        return Endpoints(ocpp=self.ocpp.address, ykc=self.ykc.address)
 
     def stop(self, timeout: float = 10.0) -> None:
         if self.node is not None:
             self.node.stop()
+        # YKC first: the OCPP server unbinds the shared registry once it is empty
+        self.ykc.stop(timeout)
         self.ocpp.stop(timeout)
-        if self.ykc is not None:
-            self.ykc.stop(timeout)
 
 
-def _ykc_server(runtime: PileLinkRuntime, cfg: Any) -> Any:
-    try:
-        from pile_link.ykc.server import YkcServer  # type: ignore[attr-defined]
-    except ImportError:  # the YKC endpoint is optional until it is installed
-        log.warning("YKC endpoint not available")
-        return None
+def _ykc_server(runtime: PileLinkRuntime, cfg: Any) -> YkcServer:
     return YkcServer(
-        runtime.events, runtime.registry, host=cfg["YKC_HOST"], port=int(cfg["YKC_PORT"])
+        runtime.events,
+        runtime.registry,
+        host=cfg["YKC_HOST"],
+        port=int(cfg["YKC_PORT"]),
+        config=YkcConfig(read_timeout=float(cfg["YKC_READ_TIMEOUT_SECONDS"])),
     )
 
 

@@ -30,7 +30,8 @@ def _seg(start: str, end: str, tier: str, e: str, s: str) -> Segment:
     return Segment(minutes(start), minutes(end), tier, Decimal(e), Decimal(s))
 
 
-# Guangdong-style time-of-use prices (yuan/kWh): 谷 valley, 平 flat, 峰 peak, 尖 sharp
+# Guangdong-style time-of-use prices (yuan/kWh): 谷 valley, 平 flat, 峰 peak, 尖 sharp.
+# One price pair per tier: YKC piles hold at most four (YKC v1.6 §6.8).
 GD_TOU = [
     _seg("00:00", "08:00", "valley", "0.3500", "0.5000"),
     _seg("08:00", "10:00", "flat", "0.6420", "0.6000"),
@@ -39,14 +40,14 @@ GD_TOU = [
     _seg("14:00", "17:00", "peak", "1.0200", "0.6000"),
     _seg("17:00", "19:00", "flat", "0.6420", "0.6000"),
     _seg("19:00", "22:00", "sharp", "1.2700", "0.6000"),
-    _seg("22:00", "24:00", "flat", "0.6420", "0.5000"),
+    _seg("22:00", "24:00", "flat", "0.6420", "0.6000"),
 ]
 SZ_TOU = [
     _seg("00:00", "08:00", "valley", "0.2900", "0.4500"),
     _seg("08:00", "14:00", "flat", "0.6800", "0.5500"),
     _seg("14:00", "19:00", "peak", "1.0500", "0.5500"),
     _seg("19:00", "21:00", "sharp", "1.2300", "0.5500"),
-    _seg("21:00", "24:00", "flat", "0.6800", "0.4500"),
+    _seg("21:00", "24:00", "flat", "0.6800", "0.5500"),
 ]
 
 

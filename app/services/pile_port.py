@@ -164,6 +164,8 @@ class EventReply:
     accepted: bool = True
     session_ref: str | None = None
     reason: str | None = None
+    # the driver's balance, for piles that show or enforce it (YKC 0x32)
+    balance_fen: int | None = None
 
 
 class PileEventHandler(Protocol):
