@@ -40,6 +40,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     configure_logging(app.config["LOG_LEVEL"], app.config["LOG_JSON"])
 
     db.init_app(app)
+    _sqlite_pragmas(app)
     migrate.init_app(app, db, directory=_migrations_dir(), render_as_batch=True)
     register_error_handlers(app)
     init_metrics(app)
@@ -58,6 +59,23 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+def _sqlite_pragmas(app: Flask) -> None:
+    """The embedded database serves the API, the pile link and the scheduler at once:
+    WAL lets readers and one writer overlap, and writers wait instead of failing."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        return
+    from sqlalchemy import event
+
+    with app.app_context():
+
+        @event.listens_for(db.engine, "connect")
+        def _on_connect(dbapi_conn: Any, record: Any) -> None:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=10000")
+            cursor.close()
 
 
 def _migrations_dir() -> str:

@@ -13,7 +13,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from app.errors import Conflict, DomainError, MissingBaseData, NotFound
 from app.extensions import db
@@ -155,13 +155,25 @@ def request_stop(order: ChargeOrder, *, by: str) -> CommandResult:
     pile = db.session.get(Pile, order.pile_id)
     if pile is None:  # pragma: no cover - foreign key
         raise NotFound("充电桩不存在")
-    result = pile_commands.port().remote_stop(
-        pile.code, order.connector_number or 1, order.pile_session_ref or str(order.id)
-    )
+    order_id, pile_code = order.id, pile.code
+    connector, ref = order.connector_number or 1, order.pile_session_ref or str(order.id)
+    db.session.commit()  # hold no transaction while the pile answers (its record may race us)
+    result = pile_commands.port().remote_stop(pile_code, connector, ref)
     if result.outcome is CommandOutcome.ACCEPTED:
-        order.state = "stopping"
-        order.stop_requested_by = by
-        order.awaiting_record_since = order.awaiting_record_since or utcnow()
+        # conditional: the pile's stop record may already have finished the order
+        db.session.execute(
+            update(ChargeOrder)
+            .where(ChargeOrder.id == order_id, ChargeOrder.state.in_(("starting", "charging")))
+            .values(
+                state="stopping",
+                awaiting_record_since=func.coalesce(ChargeOrder.awaiting_record_since, utcnow()),
+            )
+        )
+        db.session.execute(
+            update(ChargeOrder)
+            .where(ChargeOrder.id == order_id, ChargeOrder.stop_requested_by == "")
+            .values(stop_requested_by=by)
+        )
         db.session.commit()
     return result
 

@@ -156,6 +156,8 @@ def seed_demo() -> DemoSummary:
             yc.id, openid="demo-openid-0001", nickname="演示车主", phone="13800000000"
         )
         members.add_card(driver, "DEMO-CARD-01", kind="card")
+        # the same driver's card as a YKC pile reads it (the UID, unpadded hex)
+        members.add_card(driver, "D14B0A54", kind="card")
         wallet.post_entry(
             driver.id, 10_000, "manual_credit", idempotency_key="demo:initial-balance",
             note="演示数据初始余额",

@@ -7,11 +7,11 @@ from decimal import Decimal
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from app.errors import Conflict, MissingBaseData, NotFound, ValidationFailed
 from app.extensions import db
-from app.models import Connector, Pile, PileHardware, Station
+from app.models import ChargeOrder, Connector, Pile, PileHardware, Station
 from app.models.base import utcnow
 from app.services import audit
 from app.services.context import Actor, Page, get_scoped, paginate, scoped
@@ -148,6 +148,13 @@ def update_pile(actor: Actor, pile_id: int, data: dict[str, Any]) -> Pile:
 def delete_pile(actor: Actor, pile_id: int) -> None:
     actor.require("pile.write")
     pile = get_scoped(Pile, pile_id, actor, what="充电桩")
+    orders = db.session.scalar(select(func.count()).where(ChargeOrder.pile_id == pile.id))
+    if orders:
+        raise Conflict(
+            "充电桩已有订单，不能删除；可解绑站点或更换硬件",
+            code="PILE_HAS_ORDERS",
+            details={"order_count": orders},
+        )
     audit.record(
         actor, "pile.delete", "pile", pile.id, operator_id=pile.operator_id, before=_view(pile)
     )
