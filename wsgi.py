@@ -27,6 +27,12 @@ def main() -> None:
         if endpoints.ykc:
             print(f"YKC v1.6  tcp://{endpoints.ykc[0]}:{endpoints.ykc[1]}", flush=True)
         stops.append(lambda: runtime.stop(timeout=10))
+    if app.config["SCHEDULER_ENABLED"]:
+        from app.jobs.scheduler import start_scheduler
+
+        scheduler = start_scheduler(app)
+        print("调度任务  " + ", ".join(job.id for job in scheduler.get_jobs()), flush=True)
+        stops.append(lambda: scheduler.shutdown(wait=False))
     serve(app, stops)
 
 

@@ -33,3 +33,7 @@ def register_cli(app: Flask) -> None:
         for line in problems:
             click.echo(f"  - {line}")
         sys.exit(1)
+
+    from app.jobs.cli import register_scheduler_cli
+
+    register_scheduler_cli(app)

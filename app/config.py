@@ -50,6 +50,18 @@ class Config:
     OCCUPANCY_MAX_HOURS = 24  # occupancy never runs longer: closed and flagged for review
     AMOUNT_MISMATCH_TOLERANCE_FEN = 0  # pile's own amounts vs ours: any difference is flagged
     SCHEDULER_ENABLED = True  # run the jobs in this process (make run, flask scheduler)
+    # drivers' API (issue 5): WeChat base URL (the fake in tests), tokens, uploads, links
+    WECHAT_API_BASE = "https://api.weixin.qq.com"
+    DRIVER_TOKEN_TTL = 7 * 24 * 3600  # seconds
+    LOGIN_RATE_LIMIT = 10  # logins per client address per window
+    START_RATE_LIMIT = 6  # charge starts per driver per window
+    RATE_LIMIT_WINDOW_SECONDS = 60
+    UPLOAD_DIR = ""  # empty: uploads/ under the instance folder
+    UPLOAD_MAX_BYTES = 5 * 1024 * 1024  # per certification image
+    DEEP_LINK_BASE_URL = "https://charge.example.cn/h5"
+    MINIPROGRAM_APPID = ""  # the mini-program official-account menus open
+    WECHAT_OA_APP_ID = ""  # the official account whose menu `flask wechat-menu` publishes
+    WECHAT_OA_APP_SECRET = ""
 
     # Flask / flask-smorest settings derived in load_config
     API_TITLE = "EV charging operator platform"

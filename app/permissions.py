@@ -29,6 +29,9 @@ PERMISSIONS: tuple[Permission, ...] = (
     Permission("member.write", "管理会员", "会员"),
     Permission("wallet.adjust", "手工调整余额", "会员"),
     Permission("audit.read", "查看审计日志", "系统"),
+    Permission("certification.read", "查看司机认证", "会员"),
+    Permission("certification.review", "审核司机认证", "会员"),
+    Permission("settings.customer_service", "管理客服电话", "系统"),
 )
 
 ALL_CODES: frozenset[str] = frozenset(p.code for p in PERMISSIONS)

@@ -1,5 +1,4 @@
-"""The drivers' API for the WeChat mini-program: ``/api/mp/v1`` (built by the drivers' API
-issue; registered here so the factory composes every surface the same way)."""
+"""The drivers' API for the WeChat mini-program: ``/api/mp/v1``."""
 
 from __future__ import annotations
 
@@ -8,5 +7,9 @@ from flask_smorest import Api
 
 
 def register(app: Flask, api: Api) -> None:
-    # no routes yet: the drivers' API arrives with its own issue
-    return None
+    from miniprogram_api.cli import register_cli
+    from miniprogram_api.views import BLUEPRINTS
+
+    for bp in BLUEPRINTS:
+        api.register_blueprint(bp)
+    register_cli(app)

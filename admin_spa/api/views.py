@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 
 from admin_spa.api import schemas as s
 from admin_spa.api.auth import authenticate, current_actor
+from admin_spa.api.money_views import MONEY_BLUEPRINTS
 from app.permissions import PERMISSIONS
 from app.services import (
     admin_users,
@@ -430,4 +431,5 @@ def list_audit(args: dict[str, Any]) -> dict[str, Any]:
 
 BLUEPRINTS = (
     auth_bp, operators_bp, users_bp, tariffs_bp, stations_bp, piles_bp, members_bp, audit_bp,
+    *MONEY_BLUEPRINTS,
 )  # fmt: skip

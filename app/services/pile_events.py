@@ -32,7 +32,7 @@ from app.models import (
     PileOnlinePeriod,
 )
 from app.models.charging import ACTIVE_STATES
-from app.services import charging
+from app.services import charging, settlement
 from app.services.pile_port import (
     AuthorizeRequested,
     ConnectorState,
@@ -91,6 +91,28 @@ class PileEventService:
             if not pile.password_hash:
                 return True
             return password is not None and check_password_hash(pile.password_hash, password)
+
+    def billing_model(self, pile_code: str) -> dict[str, Any] | None:
+        """The station's current tariff for piles that price sessions themselves (YKC)."""
+        with self.app.app_context():
+            pile = _pile(pile_code)
+            station = pile.station if pile else None
+            version = station.tariff.current_version if station and station.tariff else None
+            if version is None:
+                return None
+            return {
+                "model_id": version.id,
+                "segments": [
+                    {
+                        "start_minute": seg.start_minute,
+                        "end_minute": seg.end_minute,
+                        "tier": seg.tier,
+                        "electricity_price": str(seg.electricity_price),
+                        "service_price": str(seg.service_price),
+                    }
+                    for seg in version.segments
+                ],
+            }
 
     def handle(self, event: PileEvent) -> EventReply:
         with self.app.app_context():
@@ -233,6 +255,7 @@ def _status(pile: Pile, event: ConnectorStatusChanged) -> EventReply:
         for done in _orders_holding(conn):
             done.energy_ended_at = done.energy_ended_at or event.at
             done.gun_returned_at = done.gun_returned_at or event.at
+        settlement.on_gun_returned(conn.id, event.at)  # occupancy ends and is charged
         if order is not None and order.state in ("charging", "starting"):
             # end-of-charge evidence without the record (case #25): await it, never settle
             order.state = "stopping"
@@ -298,11 +321,17 @@ def _started(pile: Pile, event: SessionStarted) -> EventReply:
         order = db.session.scalar(
             select(ChargeOrder)
             .where(ChargeOrder.pile_id == pile.id, ChargeOrder.id_tag == event.id_tag)
-            .where(ChargeOrder.state.in_(("starting", "charging", "stopping")))
+            .where(ChargeOrder.state.in_(("starting", "charging", "stopping", "failed")))
             .order_by(ChargeOrder.id.desc())
             .limit(1)
         )
-        if order is not None and order.state != "starting" and order.started_at != event.at:
+        if order is not None and order.state == "failed" and event.initiated_by != "remote":
+            order = None
+        elif (
+            order is not None
+            and order.state not in ("starting", "failed")
+            and order.started_at != event.at
+        ):
             order = None  # an earlier session with the same card: this is a new one
     if order is None:
         reply = _authorize(pile, event.id_tag or "")
@@ -315,6 +344,12 @@ def _started(pile: Pile, event: SessionStarted) -> EventReply:
             )
             return EventReply(accepted=False, reason=reply.reason or "unknown_connector")
         order = _new_pile_order(pile, conn, event)
+    if order.state == "failed":
+        # the pile started after all (a late success reply, YKC §8.4): the car is charging,
+        # so the order lives again and is flagged for review
+        order.abnormal_reason = order.abnormal_reason or "late_start"
+        order.failure_reason = ""
+        order.state = "charging"
     if order.state == "starting":
         order.state = "charging"
     if order.started_at is None:
@@ -324,7 +359,9 @@ def _started(pile: Pile, event: SessionStarted) -> EventReply:
         order.pile_session_ref = str(order.id)
     _keep(pile, "session_started", _event_raw(event), order)
     log.info("session started", extra={"pile_code": pile.code, "order_no": order.order_no})
-    return EventReply(accepted=True, session_ref=order.pile_session_ref)
+    driver = db.session.get(Driver, order.driver_id) if order.driver_id else None
+    balance = driver.wallet.balance_fen if driver is not None else None
+    return EventReply(accepted=True, session_ref=order.pile_session_ref, balance_fen=balance)
 
 
 def _new_pile_order(pile: Pile, conn: Connector, event: SessionStarted) -> ChargeOrder:
@@ -447,6 +484,7 @@ def _stopped(pile: Pile, event: SessionStopped) -> EventReply:
         order.started_at = event.started_at or order.requested_at
     if order.state not in ("settled",):
         order.state = "finished"
+    settlement.on_order_finished(order)  # bill, coupon, wallet: flushed, committed below
     log.info(
         "session stopped",
         extra={"pile_code": pile.code, "order_no": order.order_no, "reason": order.stop_reason},

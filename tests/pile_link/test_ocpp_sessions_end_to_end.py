@@ -183,7 +183,7 @@ def test_card_start_meter_values_and_stop_over_ocpp(platform: Platform) -> None:
 
     asyncio.run(scenario())
     [order] = platform.orders()
-    assert order.state == "finished" and order.start_method == "card"
+    assert order.state == "settled" and order.start_method == "card"
     assert order.energy_wh == 1760 and order.stop_reason == "Local"
 
 
@@ -228,7 +228,7 @@ def test_remote_start_and_remote_stop_over_ocpp(platform: Platform) -> None:
 
     asyncio.run(scenario())
     [order] = platform.orders()
-    assert order.state == "finished" and order.start_method == "remote"
+    assert order.state == "settled" and order.start_method == "remote"
     assert order.energy_wh == 1760 and order.stop_requested_by == "driver"
 
 
@@ -249,7 +249,7 @@ def test_case25_reboot_mid_session_with_late_stop_reason_reboot(platform: Platfo
 
     asyncio.run(scenario())
     [order] = platform.orders()
-    assert order.state == "finished" and order.stop_reason == "Reboot" and order.energy_wh == 1200
+    assert order.state == "settled" and order.stop_reason == "Reboot" and order.energy_wh == 1200
 
 
 def test_case18_offline_mid_session_keeps_charging(platform: Platform) -> None:
@@ -267,4 +267,4 @@ def test_case18_offline_mid_session_keeps_charging(platform: Platform) -> None:
 
     asyncio.run(scenario())
     [order] = platform.orders()
-    assert order.state == "finished" and order.energy_wh == 1760
+    assert order.state == "settled" and order.energy_wh == 1760

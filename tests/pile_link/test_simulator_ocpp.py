@@ -23,7 +23,7 @@ from werkzeug.security import generate_password_hash
 from app import create_app
 from app.extensions import db
 from app.models import AdminUser, ChargeOrder, FaultRecord, Pile, PileMessage, Station
-from app.services import charging, members, piles
+from app.services import charging, piles
 from app.services.auth import actor_for_user
 from app.services.demo import demo_driver, seed_demo
 from app.services.pile_events import PileEventService
@@ -158,10 +158,7 @@ def seeded_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with app.app_context():
         db.create_all()
         seed_demo()
-        driver = demo_driver()
-        assert driver is not None
-        members.add_card(driver, YKC_CARD, kind="card")  # an RFID card YKC piles can read
-        db.session.commit()
+        # the demo driver already owns the YKC card "D14B0A54" (seed_demo)
         db.session.remove()
         db.engine.dispose()
     return path

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from app import create_app
 from app.extensions import db
 from app.models import ChargeOrder, Pile
-from app.services import charging, members
+from app.services import charging
 from app.services.demo import demo_driver, seed_demo
 from app.services.pile_events import PileEventService
 from app.services.pile_port import CommandOutcome
@@ -77,10 +77,7 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
     with app.app_context():
         db.create_all()
         seed_demo()
-        driver = demo_driver()
-        assert driver is not None
-        members.add_card(driver, CARD, kind="card")  # an RFID card a YKC pile can read
-        db.session.commit()
+        # the demo driver already owns the YKC card "D14B0A54" (seed_demo)
         db.session.remove()
     registry = ConnectionRegistry()
     app.extensions["evop_pile_command_port"] = LocalCommandPort(registry)

@@ -74,7 +74,7 @@ def test_card_start_meter_values_and_stop_make_one_finished_order(svc: PileEvent
     reply = svc.handle(SessionStopped(OCPP, ref, at(30), meter_stop_wh=1_001_760, reason="Local"))
     assert reply.accepted
     [order] = _orders()
-    assert order.state == "finished" and order.start_method == "card"
+    assert order.state == "settled" and order.start_method == "card"
     assert order.energy_wh == 1760 and order.meter_start_wh == 1_000_000
     assert order.driver_id == demo_driver().id  # type: ignore[union-attr]
     assert order.tariff_version_id is not None and order.stop_reason == "Local"
@@ -88,7 +88,7 @@ def test_repeated_stop_record_creates_no_second_order(svc: PileEventService) -> 
     for _ in range(3):
         assert svc.handle(stop).accepted
     [order] = _orders()
-    assert order.state == "finished" and order.energy_wh == 1760 and not order.late_record
+    assert order.state == "settled" and order.energy_wh == 1760 and not order.late_record
 
 
 def test_case25_reboot_with_gun_plugged_keeps_order(svc: PileEventService) -> None:
@@ -108,7 +108,7 @@ def test_case25_reboot_with_gun_plugged_keeps_order(svc: PileEventService) -> No
         SessionStopped(OCPP, ref, at(23), meter_stop_wh=1_001_300, reason="Reboot")
     ).accepted
     [order] = _orders()
-    assert order.state == "finished" and order.stop_reason == "Reboot" and order.energy_wh == 1300
+    assert order.state == "settled" and order.stop_reason == "Reboot" and order.energy_wh == 1300
 
 
 def test_case18_2019_offline_mid_session_is_not_finished(svc: PileEventService) -> None:
@@ -122,7 +122,7 @@ def test_case18_2019_offline_mid_session_is_not_finished(svc: PileEventService) 
     svc.handle(MeterSample(OCPP, 1, at(25), ref, energy_wh=1_002_000))
     svc.handle(SessionStopped(OCPP, ref, at(40), meter_stop_wh=1_002_500, reason="EVDisconnected"))
     [order] = _orders()
-    assert order.state == "finished" and order.energy_wh == 2500
+    assert order.state == "settled" and order.energy_wh == 2500
 
 
 def test_stop_record_for_unknown_session_is_kept_as_abnormal_order(svc: PileEventService) -> None:

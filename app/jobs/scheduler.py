@@ -1,0 +1,309 @@
+"""The scheduler: jobs declared as data with stable ids, run by APScheduler 3.x, one
+process per job at a time.
+
+Several processes may start the scheduler (``make run``, ``flask scheduler`` on two
+hosts): before each run a process takes the job's lease — a row in ``job_leases`` with an
+expiry (SQLite and PostgreSQL alike), or a Redis key when ``REDIS_URL`` is set. The holder
+renews it on every run; when the holder dies the lease expires and another process takes
+the job over. Every job is idempotent, so a run cut short by a crash is simply redone.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from flask import Flask
+from sqlalchemy import case, or_, update
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.jobs import money
+from app.models import JobLease
+from app.models.base import utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: str  # stable: it names the lease and the APScheduler job
+    func: Callable[[], object]
+    interval: int  # seconds
+    description: str = ""
+
+    @property
+    def lease_ttl(self) -> timedelta:
+        # long enough to survive one slow run, short enough to fail over quickly
+        return timedelta(seconds=max(3 * self.interval, 60))
+
+
+JOBS: list[Job] = [
+    Job("occupancy-fees", money.accrue_occupancy, interval=60,
+        description="占位费：结束已离开的占位并扣费，发送占位提醒"),
+    Job("lost-bills", money.settle_lost_bills, interval=60,
+        description="丢单：超时未收到交易记录的订单按最后电表读数预估结算"),
+    Job("coupon-expiry", money.expire_coupons, interval=300, description="优惠券过期"),
+    Job("coupon-reminders", money.remind_expiring_coupons, interval=3600,
+        description="优惠券即将过期提醒"),
+    Job("offline-detection", money.detect_offline_piles, interval=60,
+        description="心跳超时的充电桩标记为离线"),
+    Job("starting-timeout", money.fail_stuck_starts, interval=30,
+        description="启动超时的订单标记为失败"),
+    Job("balance-guard", money.guard_balances, interval=30,
+        description="充电费用达到余额时停止充电"),
+    Job("arrears", money.collect_arrears, interval=300, description="补扣欠款"),
+    Job("charge-started-notices", money.notify_charge_started, interval=30,
+        description="开始充电通知"),
+]  # fmt: skip
+
+
+# --------------------------------------------------------------------------- leases
+
+
+class Leases(Protocol):
+    def acquire(self, job_id: str, holder: str, ttl: timedelta) -> bool: ...
+
+    def release(self, job_id: str, holder: str) -> None: ...
+
+    def record(self, job_id: str, holder: str, *, ok: bool, error: str = "") -> None: ...
+
+
+class DbLeases:
+    """Leases in the ``job_leases`` table. Taking one is a single conditional UPDATE (the
+    row lock makes it atomic on PostgreSQL; SQLite serialises writers), or an INSERT that
+    the primary key lets only one process win. Call inside an application context."""
+
+    def acquire(self, job_id: str, holder: str, ttl: timedelta) -> bool:
+        now = utcnow()
+        try:
+            result = db.session.execute(
+                update(JobLease)
+                .where(
+                    JobLease.job_id == job_id,
+                    or_(JobLease.holder == holder, JobLease.expires_at < now),
+                )
+                .values(
+                    acquired_at=case((JobLease.holder == holder, JobLease.acquired_at), else_=now),
+                    holder=holder,
+                    expires_at=now + ttl,
+                    last_run_at=now,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount == 1:  # type: ignore[attr-defined]
+                db.session.commit()
+                return True
+            if db.session.get(JobLease, job_id) is not None:
+                db.session.rollback()
+                return False  # somebody else holds it
+            db.session.add(
+                JobLease(job_id=job_id, holder=holder, expires_at=now + ttl, acquired_at=now,
+                         last_run_at=now)
+            )  # fmt: skip
+            db.session.commit()
+            return True
+        except IntegrityError:
+            db.session.rollback()  # another process inserted it first
+            return False
+
+    def release(self, job_id: str, holder: str) -> None:
+        db.session.execute(
+            update(JobLease)
+            .where(JobLease.job_id == job_id, JobLease.holder == holder)
+            .values(expires_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+
+    def record(self, job_id: str, holder: str, *, ok: bool, error: str = "") -> None:
+        values: dict[str, Any] = {"last_error": error[:500]}
+        if ok:
+            values["last_ok_at"] = utcnow()
+        db.session.execute(
+            update(JobLease)
+            .where(JobLease.job_id == job_id, JobLease.holder == holder)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+
+
+_RENEW = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  return redis.call('pexpire', KEYS[1], ARGV[2])
+end
+return 0
+"""
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  return redis.call('del', KEYS[1])
+end
+return 0
+"""
+
+
+class RedisLeases:
+    """Leases as Redis keys (``SET NX PX``; renew and release only by the holder)."""
+
+    def __init__(self, url: str, prefix: str = "evop:job-lease:") -> None:
+        import redis
+
+        self.client = redis.Redis.from_url(url)
+        self.prefix = prefix
+
+    def acquire(self, job_id: str, holder: str, ttl: timedelta) -> bool:
+        key, ms = self.prefix + job_id, int(ttl.total_seconds() * 1000)
+        if self.client.set(key, holder, nx=True, px=ms):
+            return True
+        return bool(self.client.eval(_RENEW, 1, key, holder, ms))
+
+    def release(self, job_id: str, holder: str) -> None:
+        self.client.eval(_RELEASE, 1, self.prefix + job_id, holder)
+
+    def record(self, job_id: str, holder: str, *, ok: bool, error: str = "") -> None:
+        return None
+
+
+def leases_for(app: Flask) -> Leases:
+    url = app.config.get("REDIS_URL") or ""
+    return RedisLeases(url) if url else DbLeases()
+
+
+def new_holder() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+# --------------------------------------------------------------------------- running
+
+
+def run_job(app: Flask, job: Job, holder: str, leases: Leases) -> bool:
+    """Run ``job`` once if this process holds (or can take) its lease. False when another
+    process holds it. Errors are logged, never raised into the scheduler."""
+    with app.app_context():
+        try:
+            if not leases.acquire(job.id, holder, job.lease_ttl):
+                return False
+        except Exception:
+            db.session.rollback()
+            log.exception("job lease failed", extra={"job": job.id})
+            return False
+        started = time.monotonic()
+        try:
+            result = job.func()
+            db.session.commit()
+        except Exception as exc:
+            db.session.rollback()
+            log.exception("job failed", extra={"job": job.id})
+            _record(leases, job, holder, ok=False, error=f"{type(exc).__name__}: {exc}")
+            return True
+        finally:
+            elapsed = time.monotonic() - started
+        log.info(
+            "job done",
+            extra={"job": job.id, "seconds": round(elapsed, 3), "result": _summary(result)},
+        )
+        _record(leases, job, holder, ok=True)
+        return True
+
+
+def _record(leases: Leases, job: Job, holder: str, *, ok: bool, error: str = "") -> None:
+    try:
+        leases.record(job.id, holder, ok=ok, error=error)
+    except Exception:
+        db.session.rollback()
+        log.exception("job bookkeeping failed", extra={"job": job.id})
+
+
+def _summary(result: object) -> object:
+    if isinstance(result, list | tuple | set):
+        return len(result)
+    if isinstance(result, int | str | float) or result is None:
+        return result
+    return str(result)[:200]
+
+
+def _scheduler_class() -> type[BaseScheduler]:
+    try:
+        from gevent import monkey
+
+        if monkey.is_module_patched("threading"):
+            from apscheduler.schedulers.gevent import GeventScheduler
+
+            return GeventScheduler
+    except ImportError:  # pragma: no cover - gevent is a dependency
+        pass
+    return BackgroundScheduler
+
+
+def build_scheduler(
+    app: Flask, *, jobs: list[Job] | None = None, leases: Leases | None = None
+) -> BaseScheduler:
+    """A scheduler with every job added, not started."""
+    holder = new_holder()
+    store = leases if leases is not None else leases_for(app)
+    scheduler = _scheduler_class()(
+        timezone=UTC,
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
+    )
+    first = datetime.now(UTC) + timedelta(seconds=5)
+    for job in JOBS if jobs is None else jobs:
+        scheduler.add_job(
+            run_job, "interval", seconds=job.interval, id=job.id, name=job.description or job.id,
+            args=(app, job, holder, store), next_run_time=first, replace_existing=True,
+        )  # fmt: skip
+    scheduler.evop_holder = holder  # type: ignore[attr-defined]
+    scheduler.evop_leases = store  # type: ignore[attr-defined]
+    return scheduler
+
+
+def start_scheduler(app: Flask, *, force: bool = False) -> BaseScheduler:
+    """Build and start the scheduler (unless ``SCHEDULER_ENABLED`` is off and not
+    ``force``); the lead's ``make run`` calls this. Returns the scheduler."""
+    scheduler = build_scheduler(app)
+    app.extensions["evop_scheduler"] = scheduler
+    if force or app.config.get("SCHEDULER_ENABLED", True):
+        scheduler.start()
+        log.info(
+            "scheduler started",
+            extra={"holder": scheduler.evop_holder, "jobs": [j.id for j in JOBS]},  # type: ignore[attr-defined]
+        )
+    else:
+        log.info("scheduler disabled (SCHEDULER_ENABLED is off)")
+    return scheduler
+
+
+def stop_scheduler(app: Flask, scheduler: BaseScheduler) -> None:
+    """Stop running jobs and hand the leases over at once."""
+    if scheduler.running:
+        scheduler.shutdown(wait=True)
+    holder = getattr(scheduler, "evop_holder", None)
+    leases = getattr(scheduler, "evop_leases", None)
+    if holder is None or leases is None:
+        return
+    with app.app_context():
+        for job in JOBS:
+            try:
+                leases.release(job.id, holder)
+            except Exception:
+                db.session.rollback()
+                log.exception("lease release failed", extra={"job": job.id})
+
+
+def run_all_once(app: Flask, *, jobs: list[Job] | None = None) -> dict[str, bool]:
+    """Run every job once in this process (with leases): ``flask scheduler --once``."""
+    holder, leases = new_holder(), leases_for(app)
+    out = {job.id: run_job(app, job, holder, leases) for job in (JOBS if jobs is None else jobs)}
+    with app.app_context():
+        for job in JOBS if jobs is None else jobs:
+            leases.release(job.id, holder)
+    return out

@@ -1,0 +1,142 @@
+"""The pile-link process under test: ``python -m pile_link`` plus a loopback control port.
+
+Composed exactly like ``pile_link/__main__.py`` (gevent monkey-patching first, then
+``create_app()`` from the ``EVOP_*`` environment, ``PileLinkRuntime(app).start()``, SIGTERM
+→ bounded drain). The only addition is a control port on 127.0.0.1 that the benchmark uses
+to ask for the connection count and to send remote starts from *inside* the process through
+``LocalCommandPort`` (what a service in the pile-link process would do), timing each one.
+
+Run by ``bench/bench_pile_link.py``; not meant to be started by hand.
+"""
+
+from gevent import monkey
+
+monkey.patch_all()
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import logging  # noqa: E402
+import os  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from typing import Any  # noqa: E402
+
+import gevent  # noqa: E402
+import gevent.event  # noqa: E402
+import gevent.pool  # noqa: E402
+from gevent.server import StreamServer  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from _pile_load_common import dumps, raise_nofile  # noqa: E402
+
+from app import create_app  # noqa: E402
+from pile_link.registry import LocalCommandPort  # noqa: E402
+from pile_link.runtime import PileLinkRuntime  # noqa: E402
+
+log = logging.getLogger("pile_link")
+
+MAX_COMMANDS = 100_000
+
+
+def remote_starts(runtime: PileLinkRuntime, request: dict[str, Any]) -> dict[str, Any]:
+    """Send ``count`` RemoteStartTransaction commands to connected piles whose code starts
+    with ``prefix``, ``concurrency`` at a time, round-robin over the piles."""
+    port = LocalCommandPort(runtime.registry)
+    prefix = str(request.get("prefix", ""))
+    count = min(int(request.get("count", 1000)), MAX_COMMANDS)
+    concurrency = max(1, int(request.get("concurrency", 1)))
+    timeout = float(request.get("timeout", 10.0))
+    budget = float(request.get("max_seconds", 120.0))
+    codes = [c for c in runtime.registry.pile_codes() if c.startswith(prefix)]
+    if not codes:
+        return {"error": f"no connected pile starts with {prefix!r}", "lat": [], "outcomes": {}}
+    latencies: list[float] = []
+    outcomes: dict[str, int] = {}
+    stop_at = time.monotonic() + budget
+    began = time.perf_counter()
+
+    def worker(offset: int) -> None:
+        i = offset
+        while i < count and time.monotonic() < stop_at:
+            code = codes[i % len(codes)]
+            t0 = time.perf_counter()
+            result = port.remote_start(
+                code, 1, "BENCHRS", order_no=f"BENCH{i:08d}", timeout=timeout
+            )
+            latencies.append(time.perf_counter() - t0)
+            key = str(result.outcome.value)
+            outcomes[key] = outcomes.get(key, 0) + 1
+            i += concurrency
+
+    group = gevent.pool.Group()
+    for offset in range(min(concurrency, count)):
+        group.spawn(worker, offset)
+    group.join(timeout=budget + timeout + 5)
+    group.kill(block=False)
+    return {
+        "lat": latencies,
+        "outcomes": outcomes,
+        "elapsed": time.perf_counter() - began,
+        "piles": len(codes),
+    }
+
+
+def serve_control(runtime: PileLinkRuntime, port: int) -> StreamServer:
+    def handle(sock: Any, _address: Any) -> None:
+        reader = sock.makefile("rb")
+        try:
+            for raw in reader:
+                request = json.loads(raw)
+                cmd = request.get("cmd")
+                if cmd == "status":
+                    reply: dict[str, Any] = {
+                        "connections": runtime.ocpp.connection_count(),
+                        "registry": len(runtime.registry),
+                        "pid": os.getpid(),
+                    }
+                elif cmd == "codes":
+                    prefix, limit = str(request.get("prefix", "")), int(request.get("limit", 1000))
+                    codes = [c for c in runtime.registry.pile_codes() if c.startswith(prefix)]
+                    reply = {"codes": codes[:limit]}
+                elif cmd == "remote_start":
+                    reply = remote_starts(runtime, request)
+                else:
+                    reply = {"error": f"unknown command {cmd!r}"}
+                sock.sendall((dumps(reply) + "\n").encode())
+        finally:
+            reader.close()
+            sock.close()
+
+    server = StreamServer(("127.0.0.1", port), handle)
+    server.start()
+    return server
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--control-port", type=int, required=True)
+    args = parser.parse_args()
+    raise_nofile()
+    # as pile_link/__main__.py from here on
+    app = create_app()
+    runtime = PileLinkRuntime(app)
+    endpoints = runtime.start()
+    print(f"OCPP 1.6J  ws://{endpoints.ocpp[0]}:{endpoints.ocpp[1]}/ocpp/<pile_code>", flush=True)
+    done = gevent.event.Event()
+    control = serve_control(runtime, args.control_port)
+
+    def _stop() -> None:
+        log.info("pile link shutting down")
+        control.close()
+        runtime.stop(timeout=10)
+        done.set()
+
+    gevent.signal_handler(signal.SIGTERM, _stop)
+    gevent.signal_handler(signal.SIGINT, _stop)
+    done.wait()
+
+
+if __name__ == "__main__":
+    main()

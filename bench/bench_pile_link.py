@@ -1,0 +1,933 @@
+"""Pile-link load: connections held, meter values persisted, remote-start round trip, and the
+same load against a minimal asyncio central system built on the ``ocpp`` package.
+
+Printed, never asserted (issue 3, "done means"). Three kinds of process, all on loopback:
+
+* the server under test: ``bench/_pile_load_server.py`` composes the pile link exactly like
+  ``python -m pile_link`` (gevent-patched, ``PileLinkRuntime`` from ``EVOP_*``) and adds a
+  control port used to send remote starts from inside the process through
+  ``LocalCommandPort``; or ``bench/_pile_load_ocpp_cs.py``, the asyncio comparison;
+* the load: ``bench/_pile_load_client.py``, asyncio + ``websockets`` with raw OCPP-J frames;
+* this process: prepares the databases, starts and stops the others, reads RSS and CPU
+  from /proc, counts rows in the database, prints the table.
+
+Run from the project root::
+
+    .venv/bin/python bench/bench_pile_link.py            # defaults: ~10 minutes
+    .venv/bin/python bench/bench_pile_link.py --quick    # 300 piles, short windows: ~1 minute
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import queue
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _pile_load_common import (
+    ROOT,
+    cpu_seconds,
+    free_port,
+    postgres_cpu,
+    raise_nofile,
+    rss_kib,
+    summary_ms,
+    system_cpu,
+)
+
+BENCH = Path(__file__).resolve().parent
+PILE_FORMAT = "BENCH{:05d}"  # piles of the connection load
+METER_FORMAT = "BMTR{:04d}"  # piles of the meter load, one driver card each
+CARD_FORMAT = "BCARD{:04d}"
+PILES_PER_STATION = 20
+SYSTEMS = {
+    "pile-link": "pile link (gevent)",
+    "ocpp": "ocpp + asyncio",
+}
+
+
+# --- databases -----------------------------------------------------------------------------
+
+
+def pg_admin_url(url: str) -> str:
+    return url.rsplit("/", 1)[0] + "/postgres"
+
+
+def create_pg_database(admin_url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def drop_pg_database(admin_url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def prepare_database(url: str, piles: int, meter_piles: int) -> float:
+    """Schema (``db.create_all``), demo data, then the bench piles, stations, drivers and
+    cards. Returns the seconds it took."""
+    began = time.perf_counter()
+    from sqlalchemy import select
+
+    from app import create_app
+    from app.extensions import db
+    from app.models import Connector, Operator, Pile, Station, Tariff
+    from app.services import members, wallet
+    from app.services.demo import seed_demo
+
+    app = create_app({"DATABASE_URL": url, "LOG_LEVEL": "WARNING"})
+    with app.app_context():
+        db.create_all()
+        seed_demo()
+        operator = db.session.scalar(select(Operator).where(Operator.name == "广东云创"))
+        tariff = db.session.scalar(select(Tariff).where(Tariff.operator_id == operator.id))
+        qr_base = app.config["QR_BASE_URL"]
+
+        def add_piles(code_format: str, count: int, tag: str) -> None:
+            for first in range(0, count, 2000):
+                chunk = range(first, min(count, first + 2000))
+                stations: dict[int, Station] = {}
+                for i in chunk:
+                    number = i // PILES_PER_STATION
+                    if number not in stations:
+                        stations[number] = Station(
+                            operator_id=operator.id,
+                            name=f"压测站 {tag} {number}",
+                            longitude=113.9 + number % 100 / 1000,
+                            latitude=22.5 + number // 100 / 1000,
+                            tariff_id=tariff.id,
+                        )
+                db.session.add_all(stations.values())
+                db.session.flush()
+                for i in chunk:
+                    code = code_format.format(i)
+                    db.session.add(
+                        Pile(
+                            code=code,
+                            operator_id=operator.id,
+                            station_id=stations[i // PILES_PER_STATION].id,
+                            protocol="ocpp16",
+                            vendor="Bench",
+                            model="Load-1",
+                            current_type="AC",
+                            rated_power_w=7000,
+                            connectors=[
+                                Connector(number=n, qr_payload=f"{qr_base}{code}-{n}")
+                                for n in (1, 2)
+                            ],
+                        )
+                    )
+                db.session.commit()
+
+        add_piles(PILE_FORMAT, piles, "C")
+        add_piles(METER_FORMAT, meter_piles, "M")
+        for i in range(meter_piles):
+            driver = members.create_driver(operator.id, openid=f"bench-{i}", nickname=f"压测{i}")
+            members.add_card(driver, CARD_FORMAT.format(i), kind="card")
+            wallet.post_entry(driver.id, 10_000_000, "manual_credit", idempotency_key=f"bench:{i}")
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    return time.perf_counter() - began
+
+
+def count_meter_rows(url: str) -> int:
+    if url.startswith("sqlite:///"):
+        import sqlite3
+
+        with contextlib.closing(sqlite3.connect(url[len("sqlite:///") :], timeout=30)) as conn:
+            return int(conn.execute("SELECT count(*) FROM meter_samples").fetchone()[0])
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT count(*) FROM meter_samples").fetchone()
+        return int(row[0]) if row else 0
+
+
+# --- processes -----------------------------------------------------------------------------
+
+
+class Server:
+    """A server under test, started as its own process."""
+
+    def __init__(self, system: str, db_url: str, args: argparse.Namespace, work: Path) -> None:
+        self.system = system
+        self.port = free_port()
+        self.control_port = free_port()
+        self.log_path = work / f"{system}-{int(time.time() * 1000)}.log"
+        env = {
+            **os.environ,
+            "EVOP_DATABASE_URL": db_url,
+            "EVOP_OCPP_HOST": "127.0.0.1",
+            "EVOP_OCPP_PORT": str(self.port),
+            "EVOP_YKC_HOST": "127.0.0.1",
+            "EVOP_YKC_PORT": str(free_port()),
+            "EVOP_OCPP_HEARTBEAT_SECONDS": str(max(1, int(args.heartbeat))),
+            "EVOP_LOG_LEVEL": args.log_level,
+            "EVOP_REDIS_URL": args.redis_url if system == "pile-link" else "",
+            "PYTHONUNBUFFERED": "1",
+        }
+        script = "_pile_load_server.py" if system == "pile-link" else "_pile_load_ocpp_cs.py"
+        cmd = [sys.executable, str(BENCH / script), "--control-port", str(self.control_port)]
+        if system == "ocpp":
+            cmd += ["--threads", str(args.ocpp_threads)]
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT
+        )
+        self.control: socket.socket | None = None
+        self._reader: Any = None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            try:
+                self.control = socket.create_connection(("127.0.0.1", self.control_port), 1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        if self.control is None:
+            self.stop()
+            raise RuntimeError(f"{system} server did not start: {self.log_tail()}")
+        self._reader = self.control.makefile("rb")
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def ask(self, timeout: float = 30.0, **request: Any) -> dict[str, Any]:
+        assert self.control is not None
+        self.control.settimeout(timeout)
+        self.control.sendall((json.dumps(request) + "\n").encode())
+        line = self._reader.readline()
+        if not line:
+            raise RuntimeError(f"control connection closed: {self.log_tail()}")
+        reply: dict[str, Any] = json.loads(line)
+        return reply
+
+    def log_tail(self, lines: int = 5) -> str:
+        self._log.flush()
+        try:
+            text = self.log_path.read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return "(no log)"
+        return " | ".join(text[-lines:])[-1500:]
+
+    def stop(self, timeout: float = 25.0) -> None:
+        with contextlib.suppress(OSError):
+            if self.control is not None:
+                self.control.close()
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self._log.close()
+
+
+class LoadClient:
+    """The load generator process; events come back as JSON lines on its stdout."""
+
+    def __init__(self, config: dict[str, Any], work: Path) -> None:
+        self.log_path = work / f"client-{int(time.time() * 1000)}.log"
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in finish()
+        self.proc = subprocess.Popen(
+            [sys.executable, str(BENCH / "_pile_load_client.py"), "--config", json.dumps(config)],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+        )
+        self.events: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            with contextlib.suppress(ValueError):
+                self.events.put(json.loads(line))
+        self.events.put(None)
+
+    def send(self, cmd: str) -> None:
+        assert self.proc.stdin is not None
+        with contextlib.suppress(OSError):
+            self.proc.stdin.write((json.dumps({"cmd": cmd}) + "\n").encode())
+            self.proc.stdin.flush()
+
+    def expect(self, event: str, timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                got = self.events.get(timeout=left)
+            except queue.Empty:
+                break
+            if got is None:
+                raise RuntimeError(f"load client exited: {self.stderr_tail()}")
+            if got.get("event") == event:
+                return got
+        raise RuntimeError(f"load client: no {event!r} within {timeout:.0f}s")
+
+    def stderr_tail(self) -> str:
+        self._log.flush()
+        text = self.log_path.read_text(errors="replace").strip().splitlines()
+        return " | ".join(text[-5:])[-1500:]
+
+    def finish(self, timeout: float) -> dict[str, Any]:
+        """Close every pile and wait for the client to exit (killed after ``timeout``)."""
+        self.send("close")
+        try:
+            closed = self.expect("closed", timeout)
+        except RuntimeError as exc:
+            closed = {"error": str(exc)}
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+        self._log.close()
+        return closed
+
+
+class CpuWindow:
+    """CPU used by the server, the client and the whole machine between start and stop."""
+
+    database = ""  # the PostgreSQL database whose backends count as "postgres"
+
+    def __init__(self, server_pid: int, client_pid: int) -> None:
+        self.pids = {"server": server_pid, "client": client_pid}
+        self.began = time.monotonic()
+        self.cpu0 = {k: cpu_seconds(p) or 0.0 for k, p in self.pids.items()}
+        self.pg0 = postgres_cpu(self.database)
+        self.sys0 = system_cpu()
+
+    def stop(self) -> dict[str, float]:
+        wall = time.monotonic() - self.began
+        busy1, total1 = system_cpu()
+        out = {
+            f"{k}_cpu": ((cpu_seconds(p) or 0.0) - self.cpu0[k]) / wall * 100
+            for k, p in self.pids.items()
+        }
+        pg1 = postgres_cpu(self.database)
+        out["postgres_cpu"] = sum(v - self.pg0.get(p, 0.0) for p, v in pg1.items()) / wall * 100
+        ncpu = os.cpu_count() or 1
+        out["machine_cpu"] = (busy1 - self.sys0[0]) / max(1.0, total1 - self.sys0[1]) * 100 * ncpu
+        out["other_cpu"] = max(
+            0.0, out["machine_cpu"] - out["server_cpu"] - out["client_cpu"] - out["postgres_cpu"]
+        )
+        return out
+
+
+# --- the phases ----------------------------------------------------------------------------
+
+
+def connections_phase(
+    system: str, args: argparse.Namespace, db_url: str, work: Path
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"asked": args.piles}
+    server = Server(system, db_url, args, work)
+    client: LoadClient | None = None
+    try:
+        time.sleep(1.0)
+        out["rss_before"] = rss_kib(server.pid)
+        client = LoadClient(
+            {
+                "url": f"ws://127.0.0.1:{server.port}/ocpp",
+                "mode": "heartbeat",
+                "code_format": PILE_FORMAT,
+                "count": args.piles,
+                "connect_concurrency": args.connect_concurrency,
+                "heartbeat_interval": args.heartbeat,
+                "ramp_timeout": args.ramp_timeout,
+                "close_timeout": args.close_timeout,
+                "max_seconds": args.ramp_timeout + args.hold + 600,
+            },
+            work,
+        )
+        ramp_cpu = CpuWindow(server.pid, client.pid)
+        ramped = client.expect("ramped", args.ramp_timeout + 90)
+        out["ramp"] = ramped
+        out["ramp_cpu"] = ramp_cpu.stop()
+        out["rss_after_ramp"] = rss_kib(server.pid)
+        out["server_connections"] = server.ask(cmd="status").get("connections")
+        print(
+            f"  {system}: held {ramped['held']:,} of {args.piles:,} in "
+            f"{ramped['ramp_seconds']:.1f}s; {ramped['connect_errors']} connect errors "
+            f"{ramped['connect_error_kinds'] or ''}; CPU {cpu_text(out['ramp_cpu'])}",
+            flush=True,
+        )
+        time.sleep(min(3.0, args.heartbeat))
+        client.send("measure")
+        client.expect("measuring", 30)
+        cpu = CpuWindow(server.pid, client.pid)
+        time.sleep(args.hold)
+        client.send("report")
+        report = client.expect("report", 60)
+        out["hold"] = {**report, **cpu.stop(), "seconds": args.hold}
+        out["rss_after_hold"] = rss_kib(server.pid)
+        print(
+            f"  {system}: heartbeat RTT p50 {fmt_ms(report['lat']['p50'])} "
+            f"p99 {fmt_ms(report['lat']['p99'])} over {report['lat']['n']:,}; "
+            f"held {report['held']:,}; CPU {cpu_text(out['hold'])}",
+            flush=True,
+        )
+        out["remote_start"] = remote_start_runs(server, args)
+        if system == "pile-link" and args.redis_url:
+            codes = server.ask(cmd="codes", prefix="BENCH", limit=args.remote_starts)["codes"]
+            out["remote_start_redis"] = redis_remote_starts(args, codes)
+        client.send("report")
+        out["end"] = client.expect("report", 60)
+    except Exception as exc:
+        out["error"] = f"{type(exc).__name__}: {exc}"
+        print(f"  {system}: connections phase failed: {out['error']}", flush=True)
+    finally:
+        if client is not None:
+            out["closed"] = client.finish(args.close_timeout + 30)
+        server.stop()
+    return out
+
+
+def remote_start_runs(server: Server, args: argparse.Namespace) -> dict[str, Any]:
+    runs: dict[str, Any] = {}
+    for concurrency in (1, args.remote_concurrency):
+        reply = server.ask(
+            timeout=args.remote_starts * 0.5 + 60,
+            cmd="remote_start",
+            count=args.remote_starts,
+            prefix="BENCH",
+            concurrency=concurrency,
+            max_seconds=args.remote_starts * 0.5 + 30,
+        )
+        lat = reply.get("lat", [])
+        runs[f"c{concurrency}"] = {
+            **summary_ms(lat),
+            "outcomes": reply.get("outcomes"),
+            "rate": len(lat) / reply["elapsed"] if reply.get("elapsed") else None,
+            "error": reply.get("error"),
+            "concurrency": concurrency,
+        }
+        r = runs[f"c{concurrency}"]
+        print(
+            f"  {server.system}: remote start ×{r['n']} at concurrency {concurrency}: "
+            f"p50 {fmt_ms(r['p50'])} p99 {fmt_ms(r['p99'])} {r['outcomes']}",
+            flush=True,
+        )
+    return runs
+
+
+def redis_remote_starts(args: argparse.Namespace, codes: list[str]) -> dict[str, Any]:
+    """Remote starts from this process (like an HTTP worker) through RedisCommandPort, one
+    at a time, to piles the server holds."""
+    import redis
+
+    from pile_link.redis_bus import RedisCommandPort
+    from pile_link.registry import ConnectionRegistry
+
+    client = redis.Redis.from_url(args.redis_url)
+    port = RedisCommandPort(ConnectionRegistry(), client)
+    count = max(1, args.remote_starts // 2)
+    if not codes:
+        return {**summary_ms([]), "outcomes": {"no pile connected": 1}}
+    latencies: list[float] = []
+    outcomes: dict[str, int] = {}
+    stop_at = time.monotonic() + count * 0.5 + 30
+    for i in range(count):
+        if time.monotonic() > stop_at:
+            break
+        t0 = time.perf_counter()
+        result = port.remote_start(
+            codes[i % len(codes)], 1, "BENCHRS", order_no=f"R{i}", timeout=10
+        )
+        latencies.append(time.perf_counter() - t0)
+        outcomes[result.outcome.value] = outcomes.get(result.outcome.value, 0) + 1
+    client.close()
+    out = {**summary_ms(latencies), "outcomes": outcomes}
+    print(
+        f"  pile-link: remote start via Redis ×{out['n']}: p50 {fmt_ms(out['p50'])} "
+        f"p99 {fmt_ms(out['p99'])} {outcomes}",
+        flush=True,
+    )
+    return out
+
+
+def meter_phase(
+    system: str, args: argparse.Namespace, db_url: str, work: Path, db_name: str
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"piles": args.meter_piles}
+    server = Server(system, db_url, args, work)
+    client: LoadClient | None = None
+    try:
+        client = LoadClient(
+            {
+                "url": f"ws://127.0.0.1:{server.port}/ocpp",
+                "mode": "meter",
+                "code_format": METER_FORMAT,
+                "id_tag_format": CARD_FORMAT,
+                "count": args.meter_piles,
+                "connect_concurrency": min(args.meter_piles, 50),
+                "ramp_timeout": 120,
+                "call_timeout": 30,
+                "max_seconds": args.meter_seconds + args.meter_warmup + 300,
+            },
+            work,
+        )
+        ramped = client.expect("ramped", 300)
+        out["ramp"] = ramped
+        if ramped["started_tx"] == 0:
+            raise RuntimeError(
+                f"no transaction started: {ramped['start_error_kinds']} "
+                f"{ramped['connect_error_kinds']}"
+            )
+        client.send("go")
+        client.expect("going", 30)
+        time.sleep(args.meter_warmup)
+        client.send("measure")
+        m0 = client.expect("measuring", 30)
+        rows0, t_rows0 = count_meter_rows(db_url), time.monotonic()
+        cpu = CpuWindow(server.pid, client.pid)
+        time.sleep(args.meter_seconds)
+        client.send("report")
+        m1 = client.expect("report", 60)
+        rows1, t_rows1 = count_meter_rows(db_url), time.monotonic()
+        out.update(cpu.stop())
+        out["rows_per_s"] = (rows1 - rows0) / (t_rows1 - t_rows0)
+        out["acks_per_s"] = (m1["acks"] - m0["acks"]) / (m1["t"] - m0["t"])
+        out["lat"] = m1["lat"]
+        out["rows"] = rows1 - rows0
+        out["report"] = m1
+        print(
+            f"  {system} on {db_name}: {out['rows_per_s']:,.0f} rows/s (DB), "
+            f"{out['acks_per_s']:,.0f} acks/s, ack p50 {fmt_ms(m1['lat']['p50'])} "
+            f"p99 {fmt_ms(m1['lat']['p99'])}; {ramped['started_tx']} transactions open; "
+            f"dropped {m1['dropped']} {m1['dropped_kinds'] or ''}; CPU {cpu_text(out)}",
+            flush=True,
+        )
+    except Exception as exc:
+        out["error"] = f"{type(exc).__name__}: {exc}"
+        print(f"  {system} on {db_name}: meter phase failed: {out['error']}", flush=True)
+    finally:
+        if client is not None:
+            out["closed"] = client.finish(60)
+        server.stop()
+    return out
+
+
+# --- the table -----------------------------------------------------------------------------
+
+
+def cpu_text(cpu: dict[str, float]) -> str:
+    return "server {:.0f}%, client {:.0f}%, postgres {:.0f}%, others {:.0f}% (of 200%)".format(
+        cpu["server_cpu"], cpu["client_cpu"], cpu["postgres_cpu"], cpu["other_cpu"]
+    )
+
+
+def fmt_ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f} ms" if value >= 10 else f"{value:.2f} ms"
+
+
+def fmt_dec(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+def cpu_rows(row: Any, windows: list[dict[str, Any] | None], when: str) -> None:
+    """Where the rest of the 2 cores went: load client, PostgreSQL, everything else."""
+
+    def text(w: dict[str, Any] | None) -> str:
+        if not w or "client_cpu" not in w:
+            return "—"
+        return "{:.0f} / {:.0f} / {:.0f} %".format(
+            w["client_cpu"], w["postgres_cpu"], w["other_cpu"]
+        )
+
+    row(f"CPU client / postgres / others {when}".rstrip(), [text(w) for w in windows])
+
+
+def fmt_num(value: float | None, unit: str = "") -> str:
+    return "—" if value is None else f"{value:,.0f}{unit}"
+
+
+def ratio(a: float | None, b: float | None) -> str:
+    if a is None or b is None or b == 0:
+        return ""
+    return f"{a / b:.2f}×"
+
+
+def dig(data: dict[str, Any], *path: str) -> Any:
+    for key in path:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)  # type: ignore[assignment]
+    return data
+
+
+def failure_notes(results: dict[str, Any]) -> list[str]:
+    """Every kind of connect error, refused start and dropped connection, per run."""
+    notes = []
+    for system, phases in results.items():
+        for phase, data in phases.items():
+            for part in ("ramp", "end", "report"):
+                block = data.get(part) or {}
+                for key in ("connect_error_kinds", "start_error_kinds", "dropped_kinds"):
+                    for kind, count in (block.get(key) or {}).items():
+                        note = f"{SYSTEMS[system]}, {phase}: {count:,} × {kind}"
+                        if note not in notes:
+                            notes.append(note)
+            if data.get("error"):
+                notes.append(f"{SYSTEMS[system]}, {phase}: phase failed: {data['error']}")
+    return notes
+
+
+def print_table(results: dict[str, Any], args: argparse.Namespace) -> None:
+    systems = [s for s in SYSTEMS if s in results]
+    width = 44
+    col = 24
+    head = f"{'':<{width}}" + "".join(f"{SYSTEMS[s]:>{col}}" for s in systems)
+    if len(systems) == 2:
+        head += f"{'pile-link ÷ ocpp':>{col}}"
+    print()
+    print("=" * len(head))
+    print(head)
+    print("=" * len(head))
+
+    def row(label: str, values: list[str], raw: list[float | None] | None = None) -> None:
+        line = f"{label:<{width}}" + "".join(f"{v:>{col}}" for v in values)
+        if raw is not None and len(raw) == 2:
+            line += f"{ratio(raw[0], raw[1]):>{col}}"
+        print(line)
+
+    def section(title: str) -> None:
+        print(f"-- {title}")
+
+    def get(system: str, *path: str) -> Any:
+        return dig(results[system], *path)
+
+    section(
+        f"connections: {args.piles:,} OCPP piles, BootNotification then Heartbeat every "
+        f"{args.heartbeat:g} s, PostgreSQL"
+    )
+    for s in systems:
+        if get(s, "conn", "error"):
+            print(f"   {SYSTEMS[s]}: FAILED {get(s, 'conn', 'error')}")
+    held = [get(s, "conn", "ramp", "connected") for s in systems]
+    row("piles connected and booted", [fmt_num(v) for v in held], held)
+    row(
+        "still held at the end of the hold",
+        [fmt_num(get(s, "conn", "hold", "held")) for s in systems],
+    )
+    row(
+        "connect errors / boot rejected / dropped",
+        [
+            f"{fmt_num(get(s, 'conn', 'ramp', 'connect_errors'))} / "
+            f"{fmt_num(get(s, 'conn', 'ramp', 'boot_rejected'))} / "
+            f"{fmt_num(get(s, 'conn', 'end', 'dropped'))}"
+            for s in systems
+        ],
+    )
+    ramp_rate = [
+        (get(s, "conn", "ramp", "connected") or 0) / get(s, "conn", "ramp", "ramp_seconds")
+        if get(s, "conn", "ramp", "ramp_seconds")
+        else None
+        for s in systems
+    ]
+    row("connect + boot rate (piles/s)", [fmt_num(v, "/s") for v in ramp_rate], ramp_rate)
+    row(
+        "ramp time",
+        [
+            "—" if v is None else f"{v:.1f} s"
+            for v in [get(s, "conn", "ramp", "ramp_seconds") for s in systems]
+        ],
+    )
+    boot = [get(s, "conn", "ramp", "boot", "p99") for s in systems]
+    row(
+        "connect+boot p50 / p99 during the ramp",
+        [
+            f"{fmt_ms(get(s, 'conn', 'ramp', 'boot', 'p50'))} / {fmt_ms(b)}"
+            for s, b in zip(systems, boot, strict=True)
+        ],
+    )
+    for label, key in (
+        ("server RSS before (MiB)", "rss_before"),
+        ("server RSS after ramp (MiB)", "rss_after_ramp"),
+        ("server RSS after hold (MiB)", "rss_after_hold"),
+    ):
+        vals = [get(s, "conn", key) for s in systems]
+        row(label, ["—" if v is None else f"{v / 1024:,.0f}" for v in vals], vals)
+    per_conn = []
+    for s in systems:
+        before, after, n = (
+            get(s, "conn", "rss_before"),
+            get(s, "conn", "rss_after_hold") or get(s, "conn", "rss_after_ramp"),
+            get(s, "conn", "ramp", "connected"),
+        )
+        per_conn.append((after - before) / n if before and after and n else None)
+    row(
+        "RSS per connection (KiB, after hold)",
+        ["—" if v is None else f"{v:.1f}" for v in per_conn],
+        per_conn,
+    )
+    hb_rate = [
+        (get(s, "conn", "hold", "lat", "n") or 0) / args.hold if get(s, "conn", "hold") else None
+        for s in systems
+    ]
+    row("heartbeats answered per second", [fmt_num(v, "/s") for v in hb_rate], hb_rate)
+    p50 = [get(s, "conn", "hold", "lat", "p50") for s in systems]
+    p99 = [get(s, "conn", "hold", "lat", "p99") for s in systems]
+    row("heartbeat round trip p50", [fmt_ms(v) for v in p50], p50)
+    row("heartbeat round trip p99", [fmt_ms(v) for v in p99], p99)
+    row(
+        "heartbeats late (next due, no answer)",
+        [fmt_num(get(s, "conn", "hold", "late")) for s in systems],
+    )
+    cpu = [get(s, "conn", "hold", "server_cpu") for s in systems]
+    row("server CPU during hold (% of a core)", [fmt_num(v, " %") for v in cpu], cpu)
+    per_hb = [
+        c / 100 / r * 1e6 if c is not None and r else None
+        for c, r in zip(cpu, hb_rate, strict=True)
+    ]
+    row("server CPU per heartbeat (µs, whole process)", [fmt_num(v) for v in per_hb], per_hb)
+    cpu_rows(row, [get(s, "conn", "hold") for s in systems], "during hold")
+    ramp_cpu = [get(s, "conn", "ramp_cpu", "server_cpu") for s in systems]
+    row("server CPU during ramp (% of a core)", [fmt_num(v, " %") for v in ramp_cpu], ramp_cpu)
+    per_connect = [
+        c / 100 * get(s, "conn", "ramp", "ramp_seconds") / n * 1000
+        if c is not None and n and get(s, "conn", "ramp", "ramp_seconds")
+        else None
+        for s, c, n in zip(systems, ramp_cpu, held, strict=True)
+    ]
+    row("server CPU per connect + boot (ms)", [fmt_dec(v) for v in per_connect], per_connect)
+    cpu_rows(row, [get(s, "conn", "ramp_cpu") for s in systems], "during ramp")
+
+    section(
+        f"remote start: RemoteStartTransaction from inside the server process to a connected "
+        f"pile that answers at once, ×{args.remote_starts:,}, under the heartbeat load"
+    )
+    for key, label in (("c1", "one at a time"), (f"c{args.remote_concurrency}", "concurrent")):
+        if key == "c1" or args.remote_concurrency != 1:
+            conc = "" if key == "c1" else f" ({args.remote_concurrency} at a time)"
+            a = [get(s, "conn", "remote_start", key, "p50") for s in systems]
+            b = [get(s, "conn", "remote_start", key, "p99") for s in systems]
+            rate = [get(s, "conn", "remote_start", key, "rate") for s in systems]
+            row(f"{label}{conc}: p50", [fmt_ms(v) for v in a], a)
+            row(f"{label}{conc}: p99", [fmt_ms(v) for v in b], b)
+            row(f"{label}{conc}: commands/s", [fmt_num(v, "/s") for v in rate], rate)
+            row(
+                f"{label}{conc}: outcomes",
+                [
+                    ",".join(
+                        f"{k}={v}"
+                        for k, v in (get(s, "conn", "remote_start", key, "outcomes") or {}).items()
+                    )
+                    or "—"
+                    for s in systems
+                ],
+            )
+    if "pile-link" in results and get("pile-link", "conn", "remote_start_redis"):
+        r = get("pile-link", "conn", "remote_start_redis")
+        print(
+            f"{'via Redis from another process (pile link)':<{width}}"
+            f"{'p50 ' + fmt_ms(r['p50']) + ', p99 ' + fmt_ms(r['p99']):>{col}}"
+            f"   ×{r['n']} {r['outcomes']}"
+        )
+
+    for db_key, db_title in (("meter_pg", "PostgreSQL"), ("meter_sqlite", "SQLite (reference)")):
+        if not any(db_key in results[s] for s in systems):
+            continue
+        section(
+            f"meter values on {db_title}: {args.meter_piles} piles, each with an open "
+            f"transaction, MeterValues as fast as acknowledged, {args.meter_seconds:g} s"
+        )
+        for s in systems:
+            if get(s, db_key, "error"):
+                print(f"   {SYSTEMS[s]}: FAILED {get(s, db_key, 'error')}")
+        rows = [get(s, db_key, "rows_per_s") for s in systems]
+        acks = [get(s, db_key, "acks_per_s") for s in systems]
+        row("meter rows persisted per second (DB count)", [fmt_num(v, "/s") for v in rows], rows)
+        row("MeterValues acknowledged per second", [fmt_num(v, "/s") for v in acks], acks)
+        a = [get(s, db_key, "lat", "p50") for s in systems]
+        b = [get(s, db_key, "lat", "p99") for s in systems]
+        row("ack round trip p50", [fmt_ms(v) for v in a], a)
+        row("ack round trip p99", [fmt_ms(v) for v in b], b)
+        cpu = [get(s, db_key, "server_cpu") for s in systems]
+        row("server CPU (% of a core)", [fmt_num(v, " %") for v in cpu], cpu)
+        per_row = [
+            c / 100 / r * 1000 if c is not None and r else None
+            for c, r in zip(cpu, rows, strict=True)
+        ]
+        row("server CPU per meter value (ms)", [fmt_dec(v) for v in per_row], per_row)
+        cpu_rows(row, [get(s, db_key) for s in systems], "")
+        row(
+            "transactions open / dropped",
+            [
+                f"{fmt_num(get(s, db_key, 'ramp', 'started_tx'))} / "
+                f"{fmt_num(get(s, db_key, 'report', 'dropped'))}"
+                for s in systems
+            ],
+        )
+    print("=" * len(head))
+    notes = failure_notes(results)
+    if notes:
+        print("failures and refusals seen by the load client:")
+        for note in notes:
+            print(f"  {note}")
+
+
+# --- main ------------------------------------------------------------------------------------
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--piles", type=int, default=10_000, help="piles of the connection load")
+    p.add_argument("--heartbeat", type=float, default=10.0, help="heartbeat interval, seconds")
+    p.add_argument("--hold", type=float, default=20.0, help="seconds measured at full load")
+    p.add_argument("--connect-concurrency", type=int, default=100, help="handshakes in flight")
+    p.add_argument("--ramp-timeout", type=float, default=150.0, help="give up connecting after")
+    p.add_argument("--close-timeout", type=float, default=60.0)
+    p.add_argument("--remote-starts", type=int, default=2000, help="commands per measurement")
+    p.add_argument("--remote-concurrency", type=int, default=20, help="commands in flight")
+    p.add_argument("--meter-piles", type=int, default=50, help="piles of the meter load")
+    p.add_argument("--meter-seconds", type=float, default=15.0)
+    p.add_argument("--meter-warmup", type=float, default=3.0)
+    p.add_argument("--ocpp-threads", type=int, default=30, help="DB threads of the asyncio CS")
+    p.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/test")
+    p.add_argument("--redis-url", default="redis://127.0.0.1:6379/14", help="'' for none")
+    p.add_argument("--log-level", default="INFO", help="EVOP_LOG_LEVEL of the servers")
+    p.add_argument(
+        "--systems", default="pile-link,ocpp", help="pile-link, ocpp, or both (comma-separated)"
+    )
+    p.add_argument("--skip", default="", help="phases to skip: connections,meter,sqlite")
+    p.add_argument(
+        "--quick", action="store_true", help="300 piles, short windows, no SQLite (~1 minute)"
+    )
+    p.add_argument("--keep", action="store_true", help="keep the databases and logs")
+    args = p.parse_args()
+    if args.quick:
+        args.piles = min(args.piles, 300)
+        args.hold = min(args.hold, 4.0)
+        args.heartbeat = min(args.heartbeat, 2.0)
+        args.remote_starts = min(args.remote_starts, 300)
+        args.meter_piles = min(args.meter_piles, 10)
+        args.meter_seconds = min(args.meter_seconds, 4.0)
+        args.meter_warmup = min(args.meter_warmup, 1.0)
+        args.ramp_timeout = min(args.ramp_timeout, 30.0)
+        args.skip = ",".join(filter(None, [args.skip, "sqlite"]))
+    return args
+
+
+def check_redis(url: str) -> str:
+    if not url:
+        return ""
+    try:
+        import redis
+
+        client = redis.Redis.from_url(url, socket_connect_timeout=1)
+        client.ping()
+        client.close()
+    except Exception as exc:
+        print(f"Redis at {url} not reachable ({type(exc).__name__}): measuring without it")
+        return ""
+    return url
+
+
+def cleanup_redis(url: str) -> None:
+    if not url:
+        return
+    import redis
+
+    client = redis.Redis.from_url(url)
+    for pattern in ("evop:pile:BENCH*", "evop:pile:BMTR*"):
+        keys = list(client.scan_iter(match=pattern, count=1000))
+        for first in range(0, len(keys), 1000):
+            client.delete(*keys[first : first + 1000])
+    client.close()
+
+
+@contextlib.contextmanager
+def workspace(keep: bool) -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="evop-bench-"))
+    try:
+        yield path
+    finally:
+        if keep:
+            print(f"logs and SQLite database kept in {path}")
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def main() -> None:
+    args = parse_args()
+    began = time.monotonic()
+    nofile = raise_nofile()
+    systems = [s.strip() for s in args.systems.split(",") if s.strip() in SYSTEMS]
+    skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    if args.piles + 200 > nofile:
+        print(f"RLIMIT_NOFILE is {nofile}: asking for {args.piles} piles may fail to open sockets")
+    args.redis_url = check_redis(args.redis_url)
+    db_name = f"evop_bench_{os.getpid()}"
+    pg_url = args.pg_url.rsplit("/", 1)[0] + f"/{db_name}"
+    admin_url = pg_admin_url(args.pg_url)
+    print(
+        f"pile-link benchmark: {', '.join(systems)}; {args.piles:,} piles, heartbeat "
+        f"{args.heartbeat:g} s, hold {args.hold:g} s; meter {args.meter_piles} piles × "
+        f"{args.meter_seconds:g} s; {os.cpu_count()} CPUs; RLIMIT_NOFILE {nofile}; "
+        f"Redis {'on' if args.redis_url else 'off'}",
+        flush=True,
+    )
+    CpuWindow.database = db_name
+    results: dict[str, dict[str, Any]] = {s: {} for s in systems}
+    with workspace(args.keep) as work:
+        sqlite_url = f"sqlite:///{work / 'bench.sqlite3'}"
+        try:
+            create_pg_database(admin_url, db_name)
+            took = prepare_database(pg_url, args.piles, args.meter_piles)
+            print(f"PostgreSQL database {db_name} ready in {took:.1f}s", flush=True)
+            if "sqlite" not in skip:
+                took = prepare_database(sqlite_url, 0, args.meter_piles)
+                print(f"SQLite database ready in {took:.1f}s", flush=True)
+            for system in systems:
+                if "connections" not in skip:
+                    results[system]["conn"] = connections_phase(system, args, pg_url, work)
+            for system in systems:
+                if "meter" not in skip:
+                    results[system]["meter_pg"] = meter_phase(
+                        system, args, pg_url, work, "PostgreSQL"
+                    )
+            for system in systems:
+                if "sqlite" not in skip and "meter" not in skip:
+                    results[system]["meter_sqlite"] = meter_phase(
+                        system, args, sqlite_url, work, "SQLite"
+                    )
+        finally:
+            if not args.keep:
+                with contextlib.suppress(Exception):
+                    drop_pg_database(admin_url, db_name)
+            with contextlib.suppress(Exception):
+                cleanup_redis(args.redis_url)
+        print_table(results, args)
+        print(f"total {time.monotonic() - began:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

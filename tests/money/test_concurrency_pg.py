@@ -1,0 +1,159 @@
+"""On PostgreSQL, with real commits: 50 concurrent settlements (every order twice at once)
+and 25 top-ups on one wallet lose no update and never pay one order twice."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from sqlalchemy import delete, func, select, update
+
+from app.extensions import db
+from app.models import (
+    Bill,
+    BillAdjustment,
+    BillLine,
+    ChargeOrder,
+    Connector,
+    Driver,
+    DriverCard,
+    Operator,
+    OrderTerms,
+    OutboxMessage,
+    Pile,
+    Station,
+    Tariff,
+    TariffSegment,
+    TariffVersion,
+    Wallet,
+    WalletEntry,
+)
+from app.services import settlement, wallet
+from tests.conftest import ON_POSTGRES
+from tests.money.conftest import build_world, recent
+
+ORDERS = 25
+TOPUPS = 25
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="row locks need PostgreSQL")
+def test_50_concurrent_settlements_and_topups_on_one_wallet(_pg_app: Flask) -> None:
+    app = _pg_app
+    with app.app_context():
+        world = build_world(app, name="并发结算运营商", code="CONCURRENT-01", balance=3000)
+        t0 = recent(2)
+        order_ids = []
+        for i in range(ORDERS):
+            order = ChargeOrder(
+                order_no=f"CONC{i:06d}", operator_id=world.operator.id,
+                station_id=world.station.id, pile_id=world.pile.id,
+                connector_id=world.pile.connectors[0].id, connector_number=1,
+                driver_id=world.driver.id, id_tag=world.card, start_method="card",
+                state="finished", pile_session_ref=f"conc-{i}",
+                tariff_version_id=world.station.tariff.current_version_id,  # type: ignore[union-attr]
+                started_at=t0, stopped_at=t0 + timedelta(minutes=20),
+                energy_ended_at=t0 + timedelta(minutes=20), final_record_at=t0,
+                energy_wh=1760, meter_start_wh=0, meter_stop_wh=1760,
+            )  # fmt: skip
+            db.session.add(order)
+            db.session.flush()
+            order_ids.append(order.id)
+        db.session.commit()
+        ids = {
+            "operator": world.operator.id, "driver": world.driver.id,
+            "wallet": world.driver.wallet.id, "station": world.station.id,
+            "pile": world.pile.id, "tariff": world.station.tariff_id,
+        }  # fmt: skip
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2 * ORDERS + TOPUPS)
+
+    def settle(order_id: int) -> None:
+        with app.app_context():
+            try:
+                barrier.wait(timeout=60)
+                order = db.session.get(ChargeOrder, order_id)
+                assert order is not None
+                settlement.settle_order(order)
+                db.session.commit()
+            except BaseException as exc:  # surfaced below
+                db.session.rollback()
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    def top_up(i: int) -> None:
+        with app.app_context():
+            try:
+                barrier.wait(timeout=60)
+                wallet.post_entry(
+                    ids["driver"], 100, "topup", ref_type="payment", ref_id=f"conc-{i}",
+                    idempotency_key=f"conc-topup-{i}",
+                )  # fmt: skip
+                db.session.commit()
+            except BaseException as exc:
+                db.session.rollback()
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=settle, args=(oid,)) for oid in order_ids * 2]
+    threads += [threading.Thread(target=top_up, args=(i,)) for i in range(TOPUPS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    try:
+        assert not errors, errors[:3]
+        with app.app_context():
+            bills = db.session.scalars(select(Bill).where(Bill.order_id.in_(order_ids))).all()
+            assert len(bills) == ORDERS and all(b.total_fen == 175 for b in bills)
+            charges = db.session.scalars(
+                select(WalletEntry).where(
+                    WalletEntry.wallet_id == ids["wallet"], WalletEntry.reason == "charge"
+                )
+            ).all()
+            assert len(charges) == ORDERS and len({c.ref_id for c in charges}) == ORDERS
+            paid = sum(b.paid_fen for b in bills)
+            assert paid + sum(b.arrears_fen for b in bills) == ORDERS * 175
+            assert paid == -sum(c.amount_fen for c in charges)
+            balance = db.session.scalar(
+                select(Wallet.balance_fen).where(Wallet.id == ids["wallet"])
+            )
+            assert balance == 3000 + TOPUPS * 100 - paid == wallet.ledger_sum(ids["driver"])
+            adjustments = db.session.scalar(
+                select(func.count(BillAdjustment.id)).where(
+                    BillAdjustment.bill_id.in_([b.id for b in bills])
+                )
+            )
+            assert adjustments == ORDERS  # the losers of each race changed nothing
+    finally:
+        with app.app_context():
+            _cleanup(order_ids, ids)
+
+
+def _cleanup(order_ids: list[int], ids: dict[str, int]) -> None:
+    bill_ids = select(Bill.id).where(Bill.order_id.in_(order_ids))
+    db.session.execute(delete(BillAdjustment).where(BillAdjustment.bill_id.in_(bill_ids)))
+    db.session.execute(delete(BillLine).where(BillLine.bill_id.in_(bill_ids)))
+    db.session.execute(delete(Bill).where(Bill.order_id.in_(order_ids)))
+    db.session.execute(delete(OutboxMessage).where(OutboxMessage.driver_id == ids["driver"]))
+    db.session.execute(delete(OrderTerms).where(OrderTerms.order_id.in_(order_ids)))
+    db.session.execute(delete(WalletEntry).where(WalletEntry.wallet_id == ids["wallet"]))
+    db.session.execute(delete(ChargeOrder).where(ChargeOrder.id.in_(order_ids)))
+    db.session.execute(delete(DriverCard).where(DriverCard.driver_id == ids["driver"]))
+    db.session.execute(delete(Wallet).where(Wallet.id == ids["wallet"]))
+    db.session.execute(delete(Driver).where(Driver.id == ids["driver"]))
+    db.session.execute(delete(Connector).where(Connector.pile_id == ids["pile"]))
+    db.session.execute(delete(Pile).where(Pile.id == ids["pile"]))
+    db.session.execute(delete(Station).where(Station.id == ids["station"]))
+    db.session.execute(
+        update(Tariff).where(Tariff.id == ids["tariff"]).values(current_version_id=None)
+    )
+    versions = select(TariffVersion.id).where(TariffVersion.tariff_id == ids["tariff"])
+    db.session.execute(delete(TariffSegment).where(TariffSegment.version_id.in_(versions)))
+    db.session.execute(delete(TariffVersion).where(TariffVersion.tariff_id == ids["tariff"]))
+    db.session.execute(delete(Tariff).where(Tariff.id == ids["tariff"]))
+    db.session.execute(delete(Operator).where(Operator.id == ids["operator"]))
+    db.session.commit()

@@ -1,0 +1,270 @@
+"""Scan to charge, start (idempotent), the live order, stop, and isolation between drivers
+(cases #2, #7, #14, #15)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import AdminUser, Connector, Driver, Pile, Station
+from app.models.base import utcnow
+from app.services import member_pricing, wallet
+from app.services.auth import actor_for_user
+from app.services.pile_events import PileEventService
+from app.services.pile_port import MeterSample, PileConnected, PileDisconnected, SessionStarted
+from tests.mp.conftest import FakePort, Login
+
+OCPP = "DEMO-OCPP-01"
+QR1 = "https://charge.test/q/DEMO-OCPP-01-1"
+
+
+def _fund(openid: str, fen: int = 5000) -> Driver:
+    driver = db.session.scalar(select(Driver).where(Driver.openid == openid))
+    assert driver is not None
+    wallet.post_entry(driver.id, fen, "manual_credit", idempotency_key=f"test:{openid}")
+    db.session.commit()
+    return driver
+
+
+def _connector(code: str = OCPP, number: int = 1) -> Connector:
+    pile = db.session.scalar(select(Pile).where(Pile.code == code))
+    return next(c for c in pile.connectors if c.number == number)
+
+
+def _scan(client: FlaskClient, headers: dict[str, str], qr: str) -> Any:
+    return client.post("/api/mp/v1/scan", json={"qr": qr}, headers=headers)
+
+
+def test_scan_answers_whether_the_driver_can_start(
+    client: FlaskClient, mp_login: Login, port: FakePort
+) -> None:
+    headers = mp_login("ivan")
+    poor = _scan(client, headers, QR1).get_json()
+    assert poor["can_start"] is False and poor["reason"]["code"] == "WALLET_INSUFFICIENT"
+    assert poor["reason"]["message"] == "余额不足，请先充值"
+    _fund("ivan")
+    ok = _scan(client, headers, QR1).get_json()
+    assert ok["can_start"] is True and ok["reason"] is None
+    assert ok["connector"]["pile_code"] == OCPP and ok["connector"]["number"] == 1
+    assert ok["station"]["name"] == "云创·深圳南山科技园站" and ok["price"]["tier"]
+    # the bare pile number typed in also works
+    assert _scan(client, headers, "DEMO-OCPP-01-2").get_json()["connector"]["number"] == 2
+    port.online.clear()
+    offline = _scan(client, headers, QR1).get_json()
+    assert offline["reason"]["code"] == "PILE_OFFLINE" and "离线" in offline["reason"]["message"]
+    port.online.add(OCPP)
+    _connector().status = "faulted"
+    db.session.commit()
+    assert _scan(client, headers, QR1).get_json()["reason"]["code"] == "CONNECTOR_FAULTED"
+    _connector().status = "charging"
+    db.session.commit()
+    assert _scan(client, headers, QR1).get_json()["reason"]["code"] == "CONNECTOR_BUSY"
+
+
+def test_case2_scan_names_the_missing_base_data(
+    client: FlaskClient, mp_login: Login, port: FakePort
+) -> None:
+    headers = mp_login("judy")
+    _fund("judy")
+    pile = db.session.scalar(select(Pile).where(Pile.code == OCPP))
+    station = pile.station
+    pile.station_id = None
+    db.session.commit()
+    unbound = _scan(client, headers, QR1).get_json()
+    assert unbound["reason"]["code"] == "PILE_WITHOUT_STATION" and unbound["station"] is None
+    assert "未绑定站点" in unbound["reason"]["message"]
+    pile.station_id = station.id
+    station.tariff_id = None
+    db.session.commit()
+    no_tariff = _scan(client, headers, QR1).get_json()
+    assert no_tariff["reason"]["code"] == "STATION_WITHOUT_TARIFF"
+    assert "未设置电价" in no_tariff["reason"]["message"]
+    start = client.post(
+        "/api/mp/v1/orders",
+        json={"connector_id": _connector().id, "client_request_id": "req-no-tariff"},
+        headers=headers,
+    )
+    assert (
+        start.status_code == 409 and start.get_json()["error"]["code"] == "STATION_WITHOUT_TARIFF"
+    )
+
+
+@pytest.mark.parametrize(
+    ("qr", "status", "code"),
+    [
+        ("hlht://3702120244102.MA59B8J4X/1", 409, "HLHT_NOT_AVAILABLE"),  # case #14
+        ("HLHT://000000000000001.ABCDEFGHI", 409, "HLHT_NOT_AVAILABLE"),
+        ("hlht://broken", 404, "QR_UNKNOWN"),
+        ("https://charge.test/q/NO-SUCH-PILE-1", 404, "QR_UNKNOWN"),
+        ("DEMO-OCPP-01-9", 404, "QR_UNKNOWN"),
+        ("https://example.com/whatever", 404, "QR_UNKNOWN"),
+    ],
+)
+def test_scan_refuses_codes_it_cannot_serve(
+    client: FlaskClient, mp_login: Login, qr: str, status: int, code: str
+) -> None:
+    resp = _scan(client, mp_login("kate"), qr)
+    assert resp.status_code == status and resp.get_json()["error"]["code"] == code
+    if code == "HLHT_NOT_AVAILABLE":
+        assert resp.get_json()["error"]["message"] == "互联互通暂未开通"
+
+
+def _start(client: FlaskClient, headers: dict[str, str], request_id: str, conn: int = 0) -> Any:
+    return client.post(
+        "/api/mp/v1/orders",
+        json={"connector_id": conn or _connector().id, "client_request_id": request_id},
+        headers=headers,
+    )
+
+
+def test_start_is_idempotent_by_client_request_id(
+    client: FlaskClient, mp_login: Login, port: FakePort
+) -> None:
+    alice, bob = mp_login("alice"), mp_login("bob")
+    _fund("alice")
+    _fund("bob")
+    first = _start(client, alice, "req-0001")
+    assert first.status_code == 201, first.get_json()
+    order = first.get_json()["order"]
+    assert order["state"] == "starting" and first.get_json()["repeated"] is False
+    again = _start(client, alice, "req-0001")
+    assert again.get_json()["order"]["order_no"] == order["order_no"]
+    assert again.get_json()["repeated"] is True and len(port.starts) == 1
+    assert port.starts[0] == (OCPP, 1, order["order_no"])
+    # the same request id from another driver is that driver's own request
+    busy = _start(client, bob, "req-0001")
+    assert busy.status_code == 409 and busy.get_json()["error"]["code"] == "CONNECTOR_BUSY"
+    mine = _scan(client, alice, QR1).get_json()["reason"]
+    assert mine["code"] == "CONNECTOR_BUSY" and mine["details"]["own_order_no"] == order["order_no"]
+    assert "own_order_no" not in _scan(client, bob, QR1).get_json()["reason"]["details"]
+
+
+def test_start_failure_is_reported_and_starts_are_rate_limited(
+    app: Flask,
+    client: FlaskClient,
+    mp_login: Login,
+    port: FakePort,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    headers = mp_login("leo")
+    _fund("leo")
+    port.online.discard("55031412782305")
+    resp = _start(client, headers, "req-offline", _connector("55031412782305").id)
+    assert resp.status_code == 409 and resp.get_json()["error"]["code"] == "PILE_OFFLINE"
+    monkeypatch.setitem(app.config, "START_RATE_LIMIT", 2)
+    codes = [_start(client, headers, f"req-rl-{i:04d}").status_code for i in range(3)]
+    assert codes[-1] == 429
+
+
+@pytest.fixture
+def charging_order(
+    app: Flask, client: FlaskClient, mp_login: Login, port: FakePort
+) -> tuple[dict[str, str], str, PileEventService]:
+    """A ride-hailing driver (七折, case #7) charging on the demo OCPP pile."""
+    headers = mp_login("mia")
+    driver = _fund("mia")
+    driver.pricing_group = "ride_hailing"
+    yc_admin = db.session.scalar(select(AdminUser).where(AdminUser.username == "yc_admin"))
+    member_pricing.set_discount(actor_for_user(yc_admin), group_code="ride_hailing", rate="0.7")
+    order_no = _start(client, headers, "req-live-01").get_json()["order"]["order_no"]
+    svc = PileEventService(app)
+    t0 = utcnow() - timedelta(minutes=30)
+    assert svc.handle(PileConnected(OCPP, "ocpp16", t0 - timedelta(minutes=1))).accepted
+    reply = svc.handle(
+        SessionStarted(
+            OCPP, 1, t0, meter_start_wh=1_000_000, id_tag=order_no, initiated_by="remote"
+        )
+    )
+    assert reply.accepted
+    for minutes, reading in ((10, 1_001_000), (20, 1_002_000), (29, 1_003_000)):
+        svc.handle(
+            MeterSample(
+                OCPP, 1, t0 + timedelta(minutes=minutes), reply.session_ref,
+                energy_wh=reading, power_w=7000, soc_percent=40 + minutes,
+            )
+        )  # fmt: skip
+    db.session.expire_all()
+    return headers, order_no, svc
+
+
+def test_live_order_shows_the_discounted_running_cost(
+    client: FlaskClient, charging_order: tuple[dict[str, str], str, PileEventService]
+) -> None:
+    headers, order_no, _ = charging_order
+    live = client.get(f"/api/mp/v1/orders/{order_no}/live", headers=headers).get_json()
+    assert live["state"] == "charging" and live["pile_online"] is True and live["hint"] is None
+    assert live["energy_wh"] == 3000 and live["energy_kwh"] == "3.00"
+    assert live["power_w"] == 7000 and live["soc_percent"] == 69
+    assert 29 * 60 <= live["elapsed_seconds"] <= 31 * 60 + 5
+    bill = live["bill"]
+    assert bill["final"] is False and bill["service_discount_rate"] == "0.7000"
+    assert bill["service_discount_fen"] > 0
+    assert bill["total_fen"] == (
+        bill["electricity_fen"] + bill["service_fen"] - bill["service_discount_fen"]
+    )
+
+
+def test_case15_offline_pile_tells_the_driver_to_stop_at_the_pile(
+    client: FlaskClient,
+    charging_order: tuple[dict[str, str], str, PileEventService],
+    port: FakePort,
+) -> None:
+    headers, order_no, svc = charging_order
+    svc.handle(PileDisconnected(OCPP, utcnow(), "heartbeat_timeout"))
+    port.online.discard(OCPP)
+    live = client.get(f"/api/mp/v1/orders/{order_no}/live", headers=headers).get_json()
+    assert live["state"] == "charging"  # offline is not finished (case #18 2019)
+    assert live["pile_online"] is False and live["can_stop"] is False
+    assert "离线" in live["hint"] and "密码" in live["hint"]
+    assert live["bill"]["occupancy_fen"] == 0  # no false occupancy
+    stop = client.post(f"/api/mp/v1/orders/{order_no}/stop", headers=headers)
+    assert stop.status_code == 409 and stop.get_json()["error"]["code"] == "PILE_OFFLINE"
+    assert "密码" in stop.get_json()["error"]["message"]
+
+
+def test_stop_and_the_order_list_and_detail(
+    client: FlaskClient, charging_order: tuple[dict[str, str], str, PileEventService],
+    port: FakePort,
+) -> None:  # fmt: skip
+    headers, order_no, _ = charging_order
+    stopped = client.post(f"/api/mp/v1/orders/{order_no}/stop", headers=headers)
+    assert stopped.status_code == 200, stopped.get_json()
+    assert stopped.get_json()["state"] == "stopping" and len(port.stops) == 1
+    listing = client.get("/api/mp/v1/orders", headers=headers).get_json()
+    assert listing["total"] == 1 and listing["items"][0]["order_no"] == order_no
+    assert listing["items"][0]["station_name"] == "云创·深圳南山科技园站"
+    detail = client.get(f"/api/mp/v1/orders/{order_no}", headers=headers).get_json()
+    assert detail["payment"] is None and detail["bill"]["lines"]
+    line = detail["bill"]["lines"][0]
+    assert {"tier", "energy_wh", "electricity_fen", "service_fen"} <= set(line)
+    coupons = client.get(f"/api/mp/v1/orders/{order_no}/coupon", headers=headers).get_json()
+    assert coupons == {"choice": "default", "selected_coupon_id": None, "coupons": []}
+    none = client.put(
+        f"/api/mp/v1/orders/{order_no}/coupon", json={"coupon_id": None}, headers=headers
+    )
+    assert none.status_code == 200 and none.get_json()["choice"] == "none"
+
+
+def test_a_driver_never_sees_another_drivers_order(
+    client: FlaskClient,
+    charging_order: tuple[dict[str, str], str, PileEventService],
+    mp_login: Login,
+) -> None:
+    _, order_no, _ = charging_order
+    other = mp_login("nosy")
+    for method, path in (
+        ("get", f"/api/mp/v1/orders/{order_no}"),
+        ("get", f"/api/mp/v1/orders/{order_no}/live"),
+        ("post", f"/api/mp/v1/orders/{order_no}/stop"),
+        ("get", f"/api/mp/v1/orders/{order_no}/coupon"),
+    ):
+        resp = getattr(client, method)(path, headers=other)
+        assert resp.status_code == 404 and resp.get_json()["error"]["code"] == "ORDER_NOT_FOUND"
+    assert client.get("/api/mp/v1/orders", headers=other).get_json()["total"] == 0
+    assert db.session.scalar(select(Station.id)) is not None

@@ -1,0 +1,119 @@
+"""What the YKC adapter asks of the domain: billing model, balance, late remote starts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import ChargeOrder
+from app.services import charging
+from app.services.demo import demo_driver
+from app.services.pile_events import PileEventService
+from app.services.pile_port import (
+    CommandOutcome,
+    CommandResult,
+    PileConnected,
+    SessionStarted,
+    SessionStopped,
+)
+
+YKC = "55031412782305"
+T0 = datetime(2021, 1, 14, 6, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def svc(app: Flask, demo: Any) -> PileEventService:
+    return PileEventService(app)
+
+
+def test_billing_model_is_the_stations_current_tariff(svc: PileEventService) -> None:
+    model = svc.billing_model(YKC)
+    assert model is not None
+    segments = model["segments"]
+    assert segments[0]["start_minute"] == 0 and segments[-1]["end_minute"] == 1440
+    assert segments[0] == {
+        "start_minute": 0, "end_minute": 480, "tier": "valley",
+        "electricity_price": "0.3500", "service_price": "0.5000",
+    }  # fmt: skip
+    assert svc.billing_model("NO-SUCH-PILE") is None
+
+
+def test_pile_start_reply_carries_the_drivers_balance(svc: PileEventService) -> None:
+    svc.handle(PileConnected(YKC, "ykc", T0))
+    reply = svc.handle(SessionStarted(YKC, 1, T0, meter_start_wh=0, id_tag="DEMO-CARD-01"))
+    assert reply.accepted and reply.balance_fen == 10_000
+
+
+def test_late_remote_start_success_revives_the_failed_order(
+    app: Flask, svc: PileEventService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class TimingOutPort:
+        def is_online(self, pile_code: str) -> bool:
+            return True
+
+        def remote_start(self, *args: Any, **kwargs: Any) -> CommandResult:
+            return CommandResult(CommandOutcome.TIMED_OUT, "no reply")
+
+    monkeypatch.setitem(app.extensions, "evop_pile_command_port", TimingOutPort())
+    svc.handle(PileConnected(YKC, "ykc", T0))
+    outcome = charging.request_remote_start(
+        demo_driver(),  # type: ignore[arg-type]
+        charging.require_connector(YKC, 1),
+    )
+    assert outcome.order.state == "failed"
+    serial = outcome.order.pile_session_ref
+    assert serial is not None and len(serial) == 32 and serial.startswith(YKC + "01")
+    reply = svc.handle(
+        SessionStarted(YKC, 1, T0, meter_start_wh=0, id_tag=None, pile_session_ref=serial,
+                       initiated_by="remote")
+    )  # fmt: skip
+    assert reply.accepted and reply.session_ref == serial
+    db.session.expire_all()
+    [order] = db.session.scalars(select(ChargeOrder)).all()
+    assert order.state == "charging" and order.abnormal_reason == "late_start"
+
+
+def test_stop_record_arriving_before_the_stop_reply_is_not_overwritten(
+    app: Flask, svc: PileEventService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by the simulator: the pile answered RemoteStop and sent its record at once; the
+    stop request then wrote "stopping" over the finished order."""
+
+    class EagerPile:
+        def is_online(self, pile_code: str) -> bool:
+            return True
+
+        def remote_stop(self, pile_code: str, connector: int, ref: str, **kw: Any) -> CommandResult:
+            svc.handle(SessionStopped(pile_code, ref, T0, meter_stop_wh=1500, reason="Remote"))
+            return CommandResult(CommandOutcome.ACCEPTED)
+
+    monkeypatch.setitem(app.extensions, "evop_pile_command_port", EagerPile())
+    svc.handle(PileConnected("DEMO-OCPP-01", "ocpp16", T0))
+    reply = svc.handle(
+        SessionStarted("DEMO-OCPP-01", 1, T0, meter_start_wh=0, id_tag="DEMO-CARD-01")
+    )
+    order = charging.get_order_by_no(db.session.scalars(select(ChargeOrder.order_no)).one())
+    assert order.pile_session_ref == reply.session_ref
+    assert charging.request_stop(order, by="driver").ok
+    db.session.expire_all()
+    [order] = db.session.scalars(select(ChargeOrder)).all()
+    assert order.state in ("finished", "settled") and order.stop_requested_by == "driver"
+
+
+def test_pile_with_orders_cannot_be_deleted(app: Flask, svc: PileEventService) -> None:
+    from app.errors import Conflict
+    from app.models import Pile
+    from app.services import piles
+    from app.services.context import SYSTEM
+
+    svc.handle(PileConnected("DEMO-OCPP-01", "ocpp16", T0))
+    svc.handle(SessionStarted("DEMO-OCPP-01", 1, T0, meter_start_wh=0, id_tag="DEMO-CARD-01"))
+    pile = db.session.scalars(select(Pile).where(Pile.code == "DEMO-OCPP-01")).one()
+    with pytest.raises(Conflict) as exc:
+        piles.delete_pile(SYSTEM, pile.id)
+    assert exc.value.code == "PILE_HAS_ORDERS"
