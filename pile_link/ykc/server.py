@@ -21,7 +21,6 @@ import contextlib
 import dataclasses
 import logging
 import socket
-import threading
 import time
 from typing import Any, Final
 
@@ -34,6 +33,7 @@ from gevent.socket import socket as GeventSocket
 
 from app.services.pile_port import CommandOutcome, CommandResult, PileDisconnected, PileEventHandler
 from pile_link.registry import Command, CommandName, ConnectionRegistry
+from pile_link.server_thread import ServerThread
 from pile_link.ykc.adapter import Job, PileMemory, SessionOptions, YkcSession
 from pile_link.ykc.billing import DEFAULT_TARIFF
 from pile_link.ykc.frame import Frame, FrameDecoder, FrameIssue
@@ -448,52 +448,10 @@ class YkcServer:
         conn.run()
 
 
-class YkcServerThread:
-    """Run a :class:`YkcServer` in its own OS thread and gevent hub.
-
-    For processes that are not monkey-patched (tests, ``flask run``). Commands sent through
-    the server's registry from other threads hop into this hub
-    (:meth:`ConnectionRegistry.run_in_hub`). The registry binds to one hub: run the OCPP
-    endpoint in the same hub, or give each its own registry.
-    """
+class YkcServerThread(ServerThread):
+    """A :class:`YkcServer` in its own OS thread and gevent hub (tests, unpatched
+    processes). The registry binds to one hub: run the OCPP endpoint in the same hub, or
+    give each its own registry."""
 
     def __init__(self, server: YkcServer, *, drain_timeout: float = 5.0) -> None:
-        self.server = server
-        self._drain_timeout = drain_timeout
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self._hub: Any = None
-        self._stop_requested: gevent.event.Event | None = None
-        self._thread = threading.Thread(target=self._run, name="ykc-tcp", daemon=True)
-
-    def start(self, timeout: float = 10.0) -> tuple[str, int]:
-        self._thread.start()
-        if not self._ready.wait(timeout):
-            raise RuntimeError("YKC server thread did not start")
-        if self._error is not None:
-            raise self._error
-        return self.server.address
-
-    def _run(self) -> None:
-        hub = gevent.get_hub()
-        try:
-            try:
-                self.server.start()
-            except BaseException as exc:
-                self._error = exc
-                return
-            self._stop_requested = gevent.event.Event()
-            self._hub = hub
-            self._ready.set()
-            self._stop_requested.wait()
-            self.server.stop(self._drain_timeout)
-        finally:
-            self._ready.set()
-            hub.destroy(destroy_loop=True)
-
-    def stop(self, timeout: float = 15.0) -> None:
-        if self._hub is not None and self._stop_requested is not None:
-            self._hub.loop.run_callback_threadsafe(self._stop_requested.set)
-        self._thread.join(timeout)
-        if self._thread.is_alive():
-            raise RuntimeError("YKC server thread did not stop")
+        super().__init__(server, name="ykc-tcp", drain_timeout=drain_timeout)
