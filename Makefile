@@ -16,13 +16,15 @@ PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export FLASK_APP := app:create_app
 
 .PHONY: help run test deps lint test-sqlite test-postgres test-web test-e2e spa chromium \
-	migrate seed check-settings bench clean
+	migrate seed check-settings bench clean demo-piles demo-traffic
 
 help:
 	@echo "make run    - install what is missing, migrate, load demo data, start on http://127.0.0.1:5000"
 	@echo "make test   - install what is missing, lint, type-check, run every test (SQLite, PostgreSQL, SPA, browser)"
 	@echo "make spa    - build the admin console (admin_spa/web -> admin_spa/web/dist)"
 	@echo "make bench  - run the benchmarks in bench/ (printed, never asserted)"
+	@echo "make demo-piles   - simulated demo piles that answer the app (run beside make run)"
+	@echo "make demo-traffic - simulated piles charging in a loop"
 
 # --- installation ----------------------------------------------------------------------------
 
@@ -65,6 +67,12 @@ seed: migrate
 
 run: deps spa seed
 	EVOP_DEMO_MODE=1 $(PY) wsgi.py
+
+demo-piles: deps
+	$(PY) -m pile_link.simulator --piles DEMO-OCPP-01,55031412782305 --scenario idle
+
+demo-traffic: deps
+	$(PY) -m pile_link.simulator --piles DEMO-OCPP-01,55031412782305 --scenario normal --loop
 
 check-settings: deps
 	$(VENV)/bin/flask check-settings
