@@ -24,3 +24,7 @@ class EvopApi(Api):
     def _register_error_handlers(self) -> None:
         # app.errors.register_error_handlers owns every error response
         return None
+
+
+# fields.Decimal(as_string=True) dumps "22.531460"; apispec would document it as a number
+DECIMAL_STRING = {"type": "string", "format": "decimal"}

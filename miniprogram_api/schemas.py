@@ -15,6 +15,7 @@ from marshmallow import fields, validate
 
 from admin_spa.api.schemas import ClockField
 from app.models.support import CERTIFICATION_KINDS
+from app.openapi import DECIMAL_STRING
 
 MAX_ID = 2**31 - 1
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -110,12 +111,17 @@ class MpPriceOut(ma.Schema):
     start = ClockField(attribute="start_minute")
     end = ClockField(attribute="end_minute")
     tier = fields.String(metadata={"description": "sharp 尖 | peak 峰 | flat 平 | valley 谷"})
-    electricity_price = fields.Decimal(as_string=True, metadata={"description": "元/kWh"})
-    service_price = fields.Decimal(as_string=True, metadata={"description": "标价服务费 元/kWh"})
-    member_service_price = fields.Decimal(
-        as_string=True, metadata={"description": "本人实付服务费（会员折扣后，case #7）"}
+    electricity_price = fields.Decimal(
+        as_string=True, metadata={**DECIMAL_STRING, "description": "元/kWh"}
     )
-    total_price = fields.Decimal(as_string=True)
+    service_price = fields.Decimal(
+        as_string=True, metadata={**DECIMAL_STRING, "description": "标价服务费 元/kWh"}
+    )
+    member_service_price = fields.Decimal(
+        as_string=True,
+        metadata={**DECIMAL_STRING, "description": "本人实付服务费（会员折扣后，case #7）"},
+    )
+    total_price = fields.Decimal(as_string=True, metadata=DECIMAL_STRING)
 
 
 class MpConnectorCountsOut(ma.Schema):
@@ -130,8 +136,10 @@ class MpNearbyStationOut(ma.Schema):
     name = fields.String(attribute="station.name")
     address = fields.String(attribute="station.address")
     city = fields.String(attribute="station.city")
-    latitude = fields.Decimal(as_string=True, attribute="station.latitude")
-    longitude = fields.Decimal(as_string=True, attribute="station.longitude")
+    latitude = fields.Decimal(as_string=True, attribute="station.latitude", metadata=DECIMAL_STRING)
+    longitude = fields.Decimal(
+        as_string=True, attribute="station.longitude", metadata=DECIMAL_STRING
+    )
     distance_m = fields.Integer()
     brand = fields.Nested(MpBrandOut)
     connectors = fields.Nested(MpConnectorCountsOut)
@@ -161,7 +169,7 @@ class MpDriverPriceOut(ma.Schema):
     tariff_version_id = fields.Integer()
     timezone = fields.String()
     pricing_group = fields.String()
-    service_discount_rate = fields.Decimal(as_string=True, allow_none=True)
+    service_discount_rate = fields.Decimal(as_string=True, allow_none=True, metadata=DECIMAL_STRING)
     current = fields.Nested(MpPriceOut)
     segments = fields.List(fields.Nested(MpPriceOut))
 
@@ -174,7 +182,9 @@ class MpReasonOut(ma.Schema):
 
 class MpOccupancyRuleOut(ma.Schema):
     grace_minutes = fields.Integer()
-    price_per_minute = fields.Decimal(as_string=True, metadata={"description": "元/分钟"})
+    price_per_minute = fields.Decimal(
+        as_string=True, metadata={**DECIMAL_STRING, "description": "元/分钟"}
+    )
     cap_fen = fields.Integer(allow_none=True)
 
 
@@ -183,8 +193,10 @@ class MpStationDetailOut(ma.Schema):
     name = fields.String(attribute="station.name")
     address = fields.String(attribute="station.address")
     city = fields.String(attribute="station.city")
-    latitude = fields.Decimal(as_string=True, attribute="station.latitude")
-    longitude = fields.Decimal(as_string=True, attribute="station.longitude")
+    latitude = fields.Decimal(as_string=True, attribute="station.latitude", metadata=DECIMAL_STRING)
+    longitude = fields.Decimal(
+        as_string=True, attribute="station.longitude", metadata=DECIMAL_STRING
+    )
     distance_m = fields.Integer(allow_none=True)
     brand = fields.Nested(MpBrandOut)
     connectors = fields.List(fields.Nested(MpConnectorOut))
@@ -240,7 +252,7 @@ class MpScanOut(ma.Schema):
     connector = fields.Nested(MpConnectorOut)
     station = fields.Nested(MpStationBrief, allow_none=True)
     price = fields.Nested(MpPriceOut, allow_none=True)
-    service_discount_rate = fields.Decimal(as_string=True, allow_none=True)
+    service_discount_rate = fields.Decimal(as_string=True, allow_none=True, metadata=DECIMAL_STRING)
     balance_fen = fields.Integer()
     can_start = fields.Boolean()
     reason = fields.Nested(MpReasonOut, allow_none=True)
@@ -259,8 +271,8 @@ class MpBillLineOut(ma.Schema):
     segment_end = fields.DateTime()
     tier = fields.String()
     energy_wh = fields.Integer()
-    electricity_price = fields.Decimal(as_string=True)
-    service_price = fields.Decimal(as_string=True)
+    electricity_price = fields.Decimal(as_string=True, metadata=DECIMAL_STRING)
+    service_price = fields.Decimal(as_string=True, metadata=DECIMAL_STRING)
     electricity_fen = fields.Integer()
     service_fen = fields.Integer()
     service_discount_fen = fields.Integer()
@@ -278,7 +290,7 @@ class MpBillOut(ma.Schema):
     electricity_fen = fields.Integer()
     service_fen = fields.Integer()
     service_discount_fen = fields.Integer()
-    service_discount_rate = fields.Decimal(as_string=True, allow_none=True)
+    service_discount_rate = fields.Decimal(as_string=True, allow_none=True, metadata=DECIMAL_STRING)
     occupancy_minutes = fields.Integer()
     occupancy_fen = fields.Integer()
     coupon_id = fields.Integer(allow_none=True)
@@ -358,7 +370,9 @@ class MpCouponOut(ma.Schema):
     kind = fields.String(attribute="coupon.kind")
     amount_fen = fields.Integer(attribute="coupon.amount_fen", allow_none=True)
     threshold_fen = fields.Integer(attribute="coupon.threshold_fen", allow_none=True)
-    percent = fields.Decimal(as_string=True, attribute="coupon.percent", allow_none=True)
+    percent = fields.Decimal(
+        as_string=True, attribute="coupon.percent", allow_none=True, metadata=DECIMAL_STRING
+    )
     cap_fen = fields.Integer(attribute="coupon.cap_fen", allow_none=True)
     valid_until = fields.String(metadata={"description": "有效期至（当地时间，case #10）"})
 

@@ -10,6 +10,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from admin_spa.api.schemas import PageQuery
+from app.openapi import DECIMAL_STRING
 from app.services.abnormal_orders import ABNORMAL_KINDS
 from app.services.pricing import COUPON_KINDS
 
@@ -62,8 +63,8 @@ class BillLineOut(ma.Schema):
     segment_end = fields.DateTime()
     tier = fields.String()
     energy_wh = fields.Integer()
-    electricity_price = fields.Decimal(as_string=True)
-    service_price = fields.Decimal(as_string=True)
+    electricity_price = fields.Decimal(as_string=True, metadata=DECIMAL_STRING)
+    service_price = fields.Decimal(as_string=True, metadata=DECIMAL_STRING)
     electricity_fen = fields.Integer()
     service_fen = fields.Integer()
     service_discount_fen = fields.Integer()
@@ -76,7 +77,7 @@ class BillOut(ma.Schema):
     electricity_fen = fields.Integer()
     service_fen = fields.Integer()
     service_discount_fen = fields.Integer()
-    service_discount_rate = fields.Decimal(as_string=True, allow_none=True)
+    service_discount_rate = fields.Decimal(as_string=True, allow_none=True, metadata=DECIMAL_STRING)
     pricing_group = fields.String()
     occupancy_minutes = fields.Integer()
     occupancy_fen = fields.Integer()
@@ -114,7 +115,7 @@ class OccupancyOut(ma.Schema):
     ended_at = fields.DateTime(allow_none=True)
     end_reason = fields.String()
     grace_minutes = fields.Integer()
-    price_per_minute = fields.Decimal(as_string=True)
+    price_per_minute = fields.Decimal(as_string=True, metadata=DECIMAL_STRING)
     cap_fen = fields.Integer(allow_none=True)
     billable_minutes = fields.Integer()
     excluded_minutes = fields.Integer()
@@ -155,7 +156,7 @@ class CouponTemplateIn(ma.Schema):
     kind = fields.String(required=True, validate=validate.OneOf(sorted(COUPON_KINDS)))
     amount_fen = fields.Integer(load_default=0, validate=validate.Range(min=0))
     threshold_fen = fields.Integer(load_default=0, validate=validate.Range(min=0))
-    percent = fields.Decimal(load_default=None, as_string=True)
+    percent = fields.Decimal(load_default=None, as_string=True, metadata=DECIMAL_STRING)
     cap_fen = fields.Integer(load_default=None, validate=validate.Range(min=0))
     station_ids = fields.List(fields.Integer(), load_default=None)
     valid_from = fields.AwareDateTime(load_default=None)
@@ -174,7 +175,7 @@ class CouponTemplateOut(ma.Schema):
     kind = fields.String()
     amount_fen = fields.Integer()
     threshold_fen = fields.Integer()
-    percent = fields.Decimal(as_string=True, allow_none=True)
+    percent = fields.Decimal(as_string=True, allow_none=True, metadata=DECIMAL_STRING)
     cap_fen = fields.Integer(allow_none=True)
     station_ids = fields.List(fields.Integer(), allow_none=True)
     valid_from = fields.DateTime(allow_none=True)
@@ -220,7 +221,9 @@ class CouponOut(ma.Schema):
     kind = fields.String(attribute="coupon.kind")
     amount_fen = fields.Integer(attribute="coupon.amount_fen")
     threshold_fen = fields.Integer(attribute="coupon.threshold_fen")
-    percent = fields.Decimal(attribute="coupon.percent", as_string=True, allow_none=True)
+    percent = fields.Decimal(
+        attribute="coupon.percent", as_string=True, allow_none=True, metadata=DECIMAL_STRING
+    )
     cap_fen = fields.Integer(attribute="coupon.cap_fen", allow_none=True)
     status = fields.String(attribute="coupon.status")
     source = fields.String(attribute="coupon.source")
@@ -307,7 +310,7 @@ class DiscountOut(ma.Schema):
     operator_id = fields.Integer()
     group_code = fields.String()
     station_id = fields.Integer(allow_none=True)
-    rate = fields.Decimal(as_string=True)
+    rate = fields.Decimal(as_string=True, metadata=DECIMAL_STRING)
     is_active = fields.Boolean()
     updated_at = fields.DateTime()
 
@@ -326,7 +329,7 @@ class OccupancyPolicyIn(ma.Schema):
 class OccupancyPolicyOut(ma.Schema):
     station_id = fields.Integer()
     grace_minutes = fields.Integer()
-    price_per_minute = fields.Decimal(as_string=True)
+    price_per_minute = fields.Decimal(as_string=True, metadata=DECIMAL_STRING)
     cap_fen = fields.Integer(allow_none=True)
     is_active = fields.Boolean()
     updated_at = fields.DateTime()

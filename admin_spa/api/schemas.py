@@ -9,6 +9,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from app.openapi import DECIMAL_STRING
 from app.services.pricing import Segment
 
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
@@ -207,8 +208,8 @@ class SegmentSchema(ma.Schema):
     start = ClockField(required=True, attribute="start_minute", data_key="start")
     end = ClockField(required=True, attribute="end_minute", data_key="end")
     tier = fields.String(required=True, validate=validate.OneOf(TIERS))
-    electricity_price = fields.Decimal(required=True, as_string=True)
-    service_price = fields.Decimal(required=True, as_string=True)
+    electricity_price = fields.Decimal(required=True, as_string=True, metadata=DECIMAL_STRING)
+    service_price = fields.Decimal(required=True, as_string=True, metadata=DECIMAL_STRING)
 
     @ma.post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> Segment:
@@ -275,8 +276,8 @@ class StationOut(ma.Schema):
     name = fields.String()
     address = fields.String()
     city = fields.String()
-    longitude = fields.Decimal(as_string=True)
-    latitude = fields.Decimal(as_string=True)
+    longitude = fields.Decimal(as_string=True, metadata=DECIMAL_STRING)
+    latitude = fields.Decimal(as_string=True, metadata=DECIMAL_STRING)
     timezone = fields.String()
     status = fields.String()
     tariff_id = fields.Integer(allow_none=True)

@@ -1,0 +1,270 @@
+"""Drivers' API benchmark (issue 5): nearby stations over 10,000 stations and live-order
+polling, against the production server (``gunicorn -k gevent -w 2 wsgi:app``) on loopback.
+Printed, never asserted.
+
+Needs PostgreSQL: ``EVOP_BENCH_DATABASE_URL``, default
+``postgresql://postgres@127.0.0.1:5432/test``. A database of its own
+(``evop_bench_mp_<pid>``) is created, seeded (the demo data, then 10,000 stations around
+Shenzhen/Guangzhou with a pile and two connectors each, the demo tariff, the demo driver
+charging with meter samples) and dropped at the end. The load comes from
+``bench/_drivers_api_load.py`` in another process: asyncio, raw sockets, HTTP/1.1 keep-alive.
+
+Run from the project root::
+
+    .venv/bin/python bench/bench_drivers_api.py            # 20 s per endpoint
+    .venv/bin/python bench/bench_drivers_api.py --quick    # 5 s per endpoint, < 1 minute
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
+
+import psycopg
+from psycopg import sql
+from sqlalchemy import select, text
+
+from app import create_app
+from app.extensions import db
+from app.models import Connector, Pile, Station
+from app.models.base import utcnow
+from app.services import driver_auth, driver_orders, pile_commands, wallet
+from app.services.demo import demo_driver, seed_demo
+from app.services.pile_events import PileEventService
+from app.services.pile_port import (
+    CommandOutcome,
+    CommandResult,
+    MeterSample,
+    PileConnected,
+    SessionStarted,
+)
+from bench.bench_money import bulk
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
+SECRET = "bench-secret-key-that-is-long-enough-0123456789abcdef"
+STATIONS = 10_000
+# Shenzhen and Guangzhou: (lat, lng) box of each city's built-up area
+BOXES = ((22.48, 22.78, 113.78, 114.32), (22.98, 23.30, 113.18, 113.50))
+NEARBY_AT = (22.5431, 114.0579)  # Futian, Shenzhen
+OCPP = "DEMO-OCPP-01"
+
+
+@dataclass
+class Seeded:
+    token: str
+    order_no: str
+    stations: int
+
+
+class _AcceptingPort(pile_commands.NoPileLink):
+    """The pile accepts every command (no pile link in the seeding process)."""
+
+    def is_online(self, pile_code: str) -> bool:
+        return True
+
+    def remote_start(self, pile_code: str, connector_number: int, id_tag: str, **kw: Any) -> Any:
+        return CommandResult(CommandOutcome.ACCEPTED)
+
+
+def _database_url(url: str, name: str) -> str:
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{name}"
+
+
+def _seed(url: str) -> Seeded:
+    app = create_app(
+        {"DATABASE_URL": url, "SECRET_KEY": SECRET, "LOG_LEVEL": "WARNING"}
+        | {"SCHEDULER_ENABLED": False, "PILE_LINK_ENABLED": False}
+    )
+    with app.app_context():
+        db.create_all()
+        seed_demo()
+        driver = demo_driver()
+        assert driver is not None
+        demo_station = db.session.scalar(select(Station).order_by(Station.id).limit(1))
+        assert demo_station is not None
+        began = time.perf_counter()
+        db.session.execute(text("SELECT setseed(0.42)"))
+        half = STATIONS // 2
+        first = int(db.session.scalar(text("SELECT max(id) FROM stations")) or 0) + 1
+        for i, (lat0, lat1, lng0, lng1) in enumerate(BOXES):
+            city = ("深圳", "广州")[i]
+            bulk(Station.__table__, half, {  # type: ignore[arg-type]
+                "operator_id": str(demo_station.operator_id),
+                "name": f"'基准·{city} ' || g", "city": f"'{city}'",
+                "latitude": f"round(({lat0} + random() * {lat1 - lat0})::numeric, 6)",
+                "longitude": f"round(({lng0} + random() * {lng1 - lng0})::numeric, 6)",
+                "tariff_id": str(demo_station.tariff_id),
+            })  # fmt: skip
+        first_pile = int(db.session.scalar(text("SELECT max(id) FROM piles")) or 0) + 1
+        bulk(Pile.__table__, STATIONS, {  # type: ignore[arg-type]
+            "code": "'BENCH' || lpad(g::text, 6, '0')",
+            "operator_id": str(demo_station.operator_id), "station_id": f"{first} + g - 1",
+            "protocol": "'ocpp16'", "online": "g % 5 <> 0", "last_seen_at": "now()",
+            "current_type": "CASE WHEN g % 3 = 0 THEN 'DC' ELSE 'AC' END",
+        })  # fmt: skip
+        bulk(Connector.__table__, STATIONS * 2, {  # type: ignore[arg-type]
+            "pile_id": f"{first_pile} + (g - 1) / 2", "number": "1 + (g - 1) % 2",
+            "qr_payload": "'BENCHQR' || g",
+            "status": "CASE WHEN g % 4 = 0 THEN 'charging' ELSE 'available' END",
+        })  # fmt: skip
+        db.session.commit()
+        db.session.execute(text("ANALYZE"))
+        seeded_in = time.perf_counter() - began
+
+        # the demo driver charging on the demo OCPP pile, with meter samples
+        wallet.post_entry(driver.id, 50_00, "manual_credit", idempotency_key="bench:fund")
+        db.session.commit()
+        app.extensions["evop_pile_command_port"] = _AcceptingPort()
+        pile = db.session.scalar(select(Pile).where(Pile.code == OCPP))
+        assert pile is not None
+        started = driver_orders.start(driver, pile.connectors[0].id, "bench-start-0001")
+        db.session.commit()
+        order_no = started.order.order.order_no
+        svc = PileEventService(app)
+        t0 = utcnow() - timedelta(minutes=30)
+        svc.handle(PileConnected(OCPP, "ocpp16", t0 - timedelta(minutes=1)))
+        reply = svc.handle(
+            SessionStarted(OCPP, 1, t0, meter_start_wh=1_000_000, id_tag=order_no,
+                           initiated_by="remote")
+        )  # fmt: skip
+        for minute in range(1, 30):
+            svc.handle(
+                MeterSample(OCPP, 1, t0 + timedelta(minutes=minute), reply.session_ref,
+                            energy_wh=1_000_000 + minute * 115, power_w=7000,
+                            soc_percent=40 + minute)
+            )  # fmt: skip
+        db.session.expire_all()
+        state = driver_orders.live(driver, order_no).order.state
+        total = int(db.session.scalar(text("SELECT count(*) FROM stations")) or 0)
+        token = driver_auth.issue_token(driver)
+        print(
+            f"  seeded {total:,} stations, {STATIONS:,} piles, {2 * STATIONS:,} connectors "
+            f"in {seeded_in:.1f} s; order {order_no} ({state})",
+            flush=True,
+        )
+        db.session.remove()
+        db.engine.dispose()
+    return Seeded(token, order_no, total)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+    env = os.environ | {
+        "EVOP_DATABASE_URL": url, "EVOP_SECRET_KEY": SECRET, "EVOP_LOG_LEVEL": "WARNING",
+        "EVOP_SCHEDULER_ENABLED": "false", "EVOP_PILE_LINK_ENABLED": "false",
+    }  # fmt: skip
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    cmd = [gunicorn, "-k", "gevent", "-w", str(workers), "-b", f"127.0.0.1:{port}",
+           "--worker-connections", "1000", "--log-level", "warning", "wsgi:app"]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {proc.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return proc
+        except OSError:
+            time.sleep(0.2)
+    _stop_server(proc)
+    raise RuntimeError("gunicorn did not listen within 30 s")
+
+
+def _stop_server(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
+
+
+def _load(port: int, path: str, token: str, seconds: float, concurrency: int) -> dict[str, Any]:
+    cmd = [sys.executable, str(Path(__file__).with_name("_drivers_api_load.py")),
+           "--port", str(port), "--path", path, "--token", token,
+           "--seconds", str(seconds), "--concurrency", str(concurrency)]  # fmt: skip
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"load client failed: {out.stderr.strip()[-500:]}")
+    result: dict[str, Any] = json.loads(out.stdout)
+    return result
+
+
+def _line(name: str, r: dict[str, Any]) -> None:
+    statuses = ", ".join(f"{k}×{v}" for k, v in sorted(r["statuses"].items()))
+    print(
+        f"  {name:<34} {r['rps']:>8.0f} req/s  p50 {r['p50_ms']:>6.1f} ms  "
+        f"p99 {r['p99_ms']:>6.1f} ms  max {r['max_ms']:>6.1f} ms  "
+        f"errors {r['errors']}  [{statuses}]",
+        flush=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="5 s per endpoint (< 1 minute)")
+    parser.add_argument("--seconds", type=float, help="load duration per endpoint")
+    parser.add_argument("--concurrency", type=int, default=32, help="keep-alive connections")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    args = parser.parse_args()
+    seconds = args.seconds or (5.0 if args.quick else 20.0)
+    url = os.environ.get("EVOP_BENCH_DATABASE_URL", DEFAULT_URL)
+    print("drivers' API benchmark (printed, never asserted)")
+    print(f"  {os.cpu_count()} CPU(s) shared by server and load client; "
+          f"gunicorn -k gevent -w {args.workers}; {args.concurrency} connections; "
+          f"{seconds:g} s per endpoint")  # fmt: skip
+    try:
+        admin = psycopg.connect(url, connect_timeout=3, autocommit=True)
+    except psycopg.Error as exc:
+        print(f"  PostgreSQL at {url} does not answer ({exc.__class__.__name__}): skipped")
+        return
+    name = f"evop_bench_mp_{os.getpid()}"
+    admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    db_url = _database_url(url, name)
+    proc: subprocess.Popen[bytes] | None = None
+    try:
+        seeded = _seed(db_url)
+        port = _free_port()
+        proc = _start_server(db_url, port, args.workers)
+        lat, lng = NEARBY_AT
+        cases = [
+            ("nearby, 5 km, page of 20", f"/api/mp/v1/stations?lat={lat}&lng={lng}&radius_m=5000"),
+            ("nearby, 20 km, free DC only",
+             f"/api/mp/v1/stations?lat={lat}&lng={lng}&radius_m=20000"
+             "&free_only=true&current_type=DC"),
+            ("live order polling", f"/api/mp/v1/orders/{seeded.order_no}/live"),
+        ]  # fmt: skip
+        print(f"  PostgreSQL, database {name}, server on 127.0.0.1:{port}")
+        for label, path in cases:
+            _load(port, path, seeded.token, min(1.0, seconds), 4)  # warm-up
+            _line(label, _load(port, path, seeded.token, seconds, args.concurrency))
+    finally:
+        if proc is not None:
+            _stop_server(proc)
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+            sql.Identifier(name)))  # fmt: skip
+        admin.close()
+
+
+if __name__ == "__main__":
+    main()
