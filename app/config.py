@@ -62,6 +62,22 @@ class Config:
     MINIPROGRAM_APPID = ""  # the mini-program official-account menus open
     WECHAT_OA_APP_ID = ""  # the official account whose menu `flask wechat-menu` publishes
     WECHAT_OA_APP_SECRET = ""
+    # WeChat Pay (issue 5): gateway (the fake in tests), where WeChat sends notifies
+    WECHAT_PAY_BASE = "https://api.mch.weixin.qq.com"
+    PAY_NOTIFY_BASE_URL = "https://charge.example.cn"  # public origin of /api/mp/v1/pay/...
+    TOPUP_MIN_FEN = 100
+    TOPUP_MAX_FEN = 500_000
+    TOPUP_EXPIRE_MINUTES = 30  # an unpaid top-up closes after this long
+    TOPUP_RECONCILE_AFTER_MINUTES = 5  # no notify after this long: ask WeChat
+    REFUND_RECONCILE_AFTER_MINUTES = 5  # a refund still processing: ask WeChat again
+    # subscribe-message templates per outbox kind (empty: that kind is not sent)
+    SUBSCRIBE_TEMPLATE_CHARGE_STARTED = ""
+    SUBSCRIBE_TEMPLATE_CHARGE_FINISHED = ""
+    SUBSCRIBE_TEMPLATE_OCCUPANCY_REMINDER = ""
+    SUBSCRIBE_TEMPLATE_COUPON_EXPIRING = ""
+    SUBSCRIBE_TEMPLATE_REFUND_RESULT = ""
+    NOTIFY_MAX_ATTEMPTS = 5
+    NOTIFY_BACKOFF_SECONDS = 60  # doubled after each failed attempt, at most an hour
 
     # Flask / flask-smorest settings derived in load_config
     API_TITLE = "EV charging operator platform"

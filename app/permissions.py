@@ -32,6 +32,8 @@ PERMISSIONS: tuple[Permission, ...] = (
     Permission("certification.read", "查看司机认证", "会员"),
     Permission("certification.review", "审核司机认证", "会员"),
     Permission("settings.customer_service", "管理客服电话", "系统"),
+    Permission("refund.read", "查看退款申请", "会员"),
+    Permission("refund.review", "审核退款申请", "会员"),
 )
 
 ALL_CODES: frozenset[str] = frozenset(p.code for p in PERMISSIONS)

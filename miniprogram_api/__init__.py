@@ -9,7 +9,9 @@ from flask_smorest import Api
 def register(app: Flask, api: Api) -> None:
     from miniprogram_api.cli import register_cli
     from miniprogram_api.views import BLUEPRINTS
+    from miniprogram_api.wallet_views import register as register_wallet
 
     for bp in BLUEPRINTS:
         api.register_blueprint(bp)
+    register_wallet(api)
     register_cli(app)

@@ -30,6 +30,7 @@ from app.extensions import db
 from app.jobs import money
 from app.models import JobLease
 from app.models.base import utcnow
+from app.services import notification_delivery, refunds, topups
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,12 @@ JOBS: list[Job] = [
     Job("arrears", money.collect_arrears, interval=300, description="补扣欠款"),
     Job("charge-started-notices", money.notify_charge_started, interval=30,
         description="开始充电通知"),
+    Job("topup-reconcile", topups.reconcile_pending, interval=60,
+        description="充值对账：久未收到支付通知的订单向微信查询并入账或关闭"),
+    Job("refund-reconcile", refunds.reconcile_processing, interval=120,
+        description="退款对账：处理中的退款重发或向微信查询结果"),
+    Job("deliver-notifications", notification_delivery.deliver_pending, interval=30,
+        description="发送订阅消息（失败重试，记录每次尝试）"),
 ]  # fmt: skip
 
 

@@ -16,6 +16,13 @@ from app.models.charging import ChargeOrder, MeterSampleRecord, PileMessage
 from app.models.coupons import Coupon, CouponTemplate, TopUpGrant, TopUpOffer, TopUpOfferItem
 from app.models.members import Driver, DriverCard, Wallet, WalletEntry
 from app.models.notifications import OutboxMessage
+from app.models.payments import (
+    NotificationAttempt,
+    RefundPart,
+    RefundRequest,
+    TopUpPayment,
+    WeChatPayKey,
+)
 from app.models.pile_history import FaultRecord, PileOnlinePeriod
 from app.models.scheduler import JobLease
 from app.models.stations import Connector, Pile, PileHardware, Station, StationVisibility
@@ -45,6 +52,7 @@ __all__ = [
     "FaultRecord",
     "JobLease",
     "MeterSampleRecord",
+    "NotificationAttempt",
     "OccupancyPolicy",
     "OccupancySession",
     "Operator",
@@ -55,6 +63,8 @@ __all__ = [
     "PileMessage",
     "PileOnlinePeriod",
     "PricingGroup",
+    "RefundPart",
+    "RefundRequest",
     "Role",
     "ServiceDiscount",
     "Station",
@@ -65,7 +75,9 @@ __all__ = [
     "TopUpGrant",
     "TopUpOffer",
     "TopUpOfferItem",
+    "TopUpPayment",
     "Wallet",
     "WalletEntry",
+    "WeChatPayKey",
     "admin_user_roles",
 ]

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: e8382c766222 (the whole schema; nothing shipped before it)
+Revision ID: 8f35ec3c3063
 Revises: 
-Create Date: 2026-11-25 17:37:56.494358
+Create Date: 2026-11-25 17:55:19.847239
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'e8382c766222'
+revision = '8f35ec3c3063'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -157,6 +157,20 @@ def upgrade():
     with op.batch_alter_table('topup_offers', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_topup_offers_operator_id'), ['operator_id'], unique=False)
 
+    op.create_table('wechat_pay_keys',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('operator_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('serial', sa.String(length=64), nullable=False),
+    sa.Column('pem', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['operator_id'], ['operators.id'], name=op.f('fk_wechat_pay_keys_operator_id_operators')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_wechat_pay_keys')),
+    sa.UniqueConstraint('operator_id', 'serial', name=op.f('uq_wechat_pay_keys_operator_id'))
+    )
+    with op.batch_alter_table('wechat_pay_keys', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_wechat_pay_keys_operator_id'), ['operator_id'], unique=False)
+
     op.create_table('admin_user_roles',
     sa.Column('admin_user_id', sa.Integer(), nullable=False),
     sa.Column('role_id', sa.Integer(), nullable=False),
@@ -254,6 +268,29 @@ def upgrade():
     with op.batch_alter_table('driver_cards', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_driver_cards_driver_id'), ['driver_id'], unique=False)
 
+    op.create_table('refund_requests',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('driver_id', sa.Integer(), nullable=False),
+    sa.Column('operator_id', sa.Integer(), nullable=False),
+    sa.Column('amount_fen', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('reason', sa.String(length=200), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('reject_reason', sa.String(length=200), nullable=False),
+    sa.Column('fail_reason', sa.String(length=500), nullable=False),
+    sa.Column('succeeded_fen', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('reviewed_by_id', sa.Integer(), nullable=True),
+    sa.Column('reviewed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['driver_id'], ['drivers.id'], name=op.f('fk_refund_requests_driver_id_drivers')),
+    sa.ForeignKeyConstraint(['operator_id'], ['operators.id'], name=op.f('fk_refund_requests_operator_id_operators')),
+    sa.ForeignKeyConstraint(['reviewed_by_id'], ['admin_users.id'], name=op.f('fk_refund_requests_reviewed_by_id_admin_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_refund_requests'))
+    )
+    with op.batch_alter_table('refund_requests', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_refund_requests_driver_id'), ['driver_id'], unique=False)
+        batch_op.create_index('ix_refund_requests_operator_state', ['operator_id', 'state'], unique=False)
+
     op.create_table('stations',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('operator_id', sa.Integer(), nullable=False),
@@ -311,6 +348,34 @@ def upgrade():
     )
     with op.batch_alter_table('topup_grants', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_topup_grants_driver_id'), ['driver_id'], unique=False)
+
+    op.create_table('topup_payments',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('out_trade_no', sa.String(length=32), nullable=False),
+    sa.Column('driver_id', sa.Integer(), nullable=False),
+    sa.Column('operator_id', sa.Integer(), nullable=False),
+    sa.Column('mch_id', sa.String(length=32), nullable=False),
+    sa.Column('app_id', sa.String(length=64), nullable=False),
+    sa.Column('amount_fen', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('offer_id', sa.Integer(), nullable=True),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('prepay_id', sa.String(length=64), nullable=False),
+    sa.Column('transaction_id', sa.String(length=32), nullable=True),
+    sa.Column('paid_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('refunded_fen', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['driver_id'], ['drivers.id'], name=op.f('fk_topup_payments_driver_id_drivers')),
+    sa.ForeignKeyConstraint(['offer_id'], ['topup_offers.id'], name=op.f('fk_topup_payments_offer_id_topup_offers')),
+    sa.ForeignKeyConstraint(['operator_id'], ['operators.id'], name=op.f('fk_topup_payments_operator_id_operators')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_topup_payments')),
+    sa.UniqueConstraint('out_trade_no', name=op.f('uq_topup_payments_out_trade_no')),
+    sa.UniqueConstraint('transaction_id', name=op.f('uq_topup_payments_transaction_id'))
+    )
+    with op.batch_alter_table('topup_payments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_topup_payments_driver_id'), ['driver_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_topup_payments_operator_id'), ['operator_id'], unique=False)
+        batch_op.create_index('ix_topup_payments_state_created', ['state', 'created_at'], unique=False)
 
     op.create_table('wallets',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -375,6 +440,30 @@ def upgrade():
     with op.batch_alter_table('piles', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_piles_operator_id'), ['operator_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_piles_station_id'), ['station_id'], unique=False)
+
+    op.create_table('refund_parts',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('request_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('payment_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('out_refund_no', sa.String(length=64), nullable=False),
+    sa.Column('amount_fen', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('wechat_refund_id', sa.String(length=64), nullable=True),
+    sa.Column('wechat_status', sa.String(length=16), nullable=False),
+    sa.Column('fail_reason', sa.String(length=500), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['payment_id'], ['topup_payments.id'], name=op.f('fk_refund_parts_payment_id_topup_payments')),
+    sa.ForeignKeyConstraint(['request_id'], ['refund_requests.id'], name=op.f('fk_refund_parts_request_id_refund_requests')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_refund_parts')),
+    sa.UniqueConstraint('out_refund_no', name=op.f('uq_refund_parts_out_refund_no'))
+    )
+    with op.batch_alter_table('refund_parts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_refund_parts_payment_id'), ['payment_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_refund_parts_request_id'), ['request_id'], unique=False)
+        batch_op.create_index('ix_refund_parts_state', ['state'], unique=False)
 
     op.create_table('service_discounts',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -751,6 +840,21 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_bills_operator_id'), ['operator_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_bills_station_id'), ['station_id'], unique=False)
 
+    op.create_table('notification_attempts',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('message_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('attempted_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('ok', sa.Boolean(), nullable=False),
+    sa.Column('template_id', sa.String(length=64), nullable=False),
+    sa.Column('errcode', sa.Integer(), nullable=True),
+    sa.Column('error', sa.String(length=300), nullable=False),
+    sa.Column('msgid', sa.String(length=32), nullable=False),
+    sa.ForeignKeyConstraint(['message_id'], ['outbox_messages.id'], name=op.f('fk_notification_attempts_message_id_outbox_messages')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notification_attempts'))
+    )
+    with op.batch_alter_table('notification_attempts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_notification_attempts_message_id'), ['message_id'], unique=False)
+
     op.create_table('order_terms',
     sa.Column('order_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('pricing_group', sa.String(length=32), nullable=False),
@@ -813,6 +917,10 @@ def downgrade():
     op.drop_table('bill_lines')
     op.drop_table('bill_adjustments')
     op.drop_table('order_terms')
+    with op.batch_alter_table('notification_attempts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_notification_attempts_message_id'))
+
+    op.drop_table('notification_attempts')
     with op.batch_alter_table('bills', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_bills_station_id'))
         batch_op.drop_index(batch_op.f('ix_bills_operator_id'))
@@ -896,6 +1004,12 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_service_discounts_operator_id'))
 
     op.drop_table('service_discounts')
+    with op.batch_alter_table('refund_parts', schema=None) as batch_op:
+        batch_op.drop_index('ix_refund_parts_state')
+        batch_op.drop_index(batch_op.f('ix_refund_parts_request_id'))
+        batch_op.drop_index(batch_op.f('ix_refund_parts_payment_id'))
+
+    op.drop_table('refund_parts')
     with op.batch_alter_table('piles', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_piles_station_id'))
         batch_op.drop_index(batch_op.f('ix_piles_operator_id'))
@@ -907,6 +1021,12 @@ def downgrade():
 
     op.drop_table('certification_files')
     op.drop_table('wallets')
+    with op.batch_alter_table('topup_payments', schema=None) as batch_op:
+        batch_op.drop_index('ix_topup_payments_state_created')
+        batch_op.drop_index(batch_op.f('ix_topup_payments_operator_id'))
+        batch_op.drop_index(batch_op.f('ix_topup_payments_driver_id'))
+
+    op.drop_table('topup_payments')
     with op.batch_alter_table('topup_grants', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_topup_grants_driver_id'))
 
@@ -925,6 +1045,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_stations_operator_id'))
 
     op.drop_table('stations')
+    with op.batch_alter_table('refund_requests', schema=None) as batch_op:
+        batch_op.drop_index('ix_refund_requests_operator_state')
+        batch_op.drop_index(batch_op.f('ix_refund_requests_driver_id'))
+
+    op.drop_table('refund_requests')
     with op.batch_alter_table('driver_cards', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_driver_cards_driver_id'))
 
@@ -947,6 +1072,10 @@ def downgrade():
 
     op.drop_table('audit_logs')
     op.drop_table('admin_user_roles')
+    with op.batch_alter_table('wechat_pay_keys', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_wechat_pay_keys_operator_id'))
+
+    op.drop_table('wechat_pay_keys')
     with op.batch_alter_table('topup_offers', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_topup_offers_operator_id'))
 

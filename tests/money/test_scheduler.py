@@ -17,7 +17,8 @@ from tests.money.conftest import World, recent
 
 STABLE_IDS = {
     "occupancy-fees", "lost-bills", "coupon-expiry", "coupon-reminders", "offline-detection",
-    "starting-timeout", "balance-guard", "arrears", "charge-started-notices",
+    "starting-timeout", "balance-guard", "arrears", "charge-started-notices", "topup-reconcile",
+    "refund-reconcile", "deliver-notifications",
 }  # fmt: skip
 
 
