@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from _pile_load_common import dumps, raise_nofile
+from _pile_load_common import LAG_TICK, GcPauses, LagProbe, dumps, raise_nofile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -119,8 +119,9 @@ class Pile(ChargePoint):
     async def on_start(
         self, connector_id: int, id_tag: str, meter_start: int, timestamp: str, **kw: Any
     ) -> Any:
+        raw = {"connectorId": connector_id, "idTag": id_tag, "meterStart": meter_start}
         event = SessionStarted(
-            self.id, connector_id, parse_time(timestamp), meter_start, id_tag, raw={}
+            self.id, connector_id, parse_time(timestamp), meter_start, id_tag, raw=raw
         )
         reply = await self.cs.domain(self.cs.events.handle, event)
         status = AuthorizationStatus.accepted if reply.accepted else AuthorizationStatus.invalid
@@ -167,7 +168,7 @@ class Pile(ChargePoint):
             parse_time(timestamp),
             meter_stop,
             kw.get("reason") or "Local",
-            raw={},
+            raw={"transactionId": transaction_id, "meterStop": meter_stop, "timestamp": timestamp},
         )
         await self.cs.domain(self.cs.events.handle, event)
         return call_result.StopTransaction()
@@ -250,12 +251,25 @@ async def amain(args: argparse.Namespace) -> None:
     host = os.environ.get("EVOP_OCPP_HOST", "127.0.0.1")
     port = int(os.environ["EVOP_OCPP_PORT"])
 
+    pauses = GcPauses()
+    lag = LagProbe()
+
+    async def probe_lag() -> None:
+        while True:
+            began = time.perf_counter()
+            await asyncio.sleep(LAG_TICK)
+            lag.record(time.perf_counter() - began - LAG_TICK)
+
+    lag_task = asyncio.create_task(probe_lag())
+
     async def control(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while line := await reader.readline():
                 request = json.loads(line)
                 if request.get("cmd") == "status":
                     reply: dict[str, Any] = {"connections": len(cs.piles), "pid": os.getpid()}
+                elif request.get("cmd") == "probe":
+                    reply = {"gc": pauses.take(), "lag": lag.take()}
                 elif request.get("cmd") == "remote_start":
                     reply = await remote_starts(cs, request)
                 else:
@@ -284,6 +298,7 @@ async def amain(args: argparse.Namespace) -> None:
         print(f"ocpp central system ws://{host}:{port}/ocpp/<pile_code>", flush=True)
         await stop.wait()
         ctl.close()
+        lag_task.cancel()
     cs.pool.shutdown(wait=False, cancel_futures=True)
 
 

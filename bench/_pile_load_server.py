@@ -29,7 +29,7 @@ from gevent.server import StreamServer  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from _pile_load_common import dumps, raise_nofile  # noqa: E402
+from _pile_load_common import LAG_TICK, GcPauses, LagProbe, dumps, raise_nofile  # noqa: E402
 
 from app import create_app  # noqa: E402
 from pile_link.registry import LocalCommandPort  # noqa: E402
@@ -83,7 +83,14 @@ def remote_starts(runtime: PileLinkRuntime, request: dict[str, Any]) -> dict[str
     }
 
 
-def serve_control(runtime: PileLinkRuntime, port: int) -> StreamServer:
+def probe_lag(probe: LagProbe) -> None:
+    while True:
+        began = time.perf_counter()
+        gevent.sleep(LAG_TICK)
+        probe.record(time.perf_counter() - began - LAG_TICK)
+
+
+def serve_control(runtime: PileLinkRuntime, port: int, pauses: GcPauses) -> StreamServer:
     def handle(sock: Any, _address: Any) -> None:
         reader = sock.makefile("rb")
         try:
@@ -96,6 +103,8 @@ def serve_control(runtime: PileLinkRuntime, port: int) -> StreamServer:
                         "registry": len(runtime.registry),
                         "pid": os.getpid(),
                     }
+                elif cmd == "probe":
+                    reply = {"gc": pauses.take(), "lag": lag.take()}
                 elif cmd == "codes":
                     prefix, limit = str(request.get("prefix", "")), int(request.get("limit", 1000))
                     codes = [c for c in runtime.registry.pile_codes() if c.startswith(prefix)]
@@ -109,6 +118,8 @@ def serve_control(runtime: PileLinkRuntime, port: int) -> StreamServer:
             reader.close()
             sock.close()
 
+    lag = LagProbe()
+    gevent.spawn(probe_lag, lag)
     server = StreamServer(("127.0.0.1", port), handle)
     server.start()
     return server
@@ -125,7 +136,7 @@ def main() -> None:
     endpoints = runtime.start()
     print(f"OCPP 1.6J  ws://{endpoints.ocpp[0]}:{endpoints.ocpp[1]}/ocpp/<pile_code>", flush=True)
     done = gevent.event.Event()
-    control = serve_control(runtime, args.control_port)
+    control = serve_control(runtime, args.control_port, GcPauses())
 
     def _stop() -> None:
         log.info("pile link shutting down")

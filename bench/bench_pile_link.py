@@ -383,7 +383,10 @@ def connections_phase(
         client.send("measure")
         client.expect("measuring", 30)
         cpu = CpuWindow(server.pid, client.pid)
+        server.ask(cmd="probe")
         time.sleep(args.hold)
+        probe = server.ask(cmd="probe")
+        out["gc_hold"], out["lag_hold"] = probe["gc"], probe["lag"]
         client.send("report")
         report = client.expect("report", 60)
         out["hold"] = {**report, **cpu.stop(), "seconds": args.hold}
@@ -600,29 +603,35 @@ def failure_notes(results: dict[str, Any]) -> list[str]:
     return notes
 
 
-def print_table(results: dict[str, Any], args: argparse.Namespace) -> None:
-    systems = [s for s in SYSTEMS if s in results]
+class Table:
+    """Rows of the printed table: a label, one column per system, the ratio of two."""
+
     width = 44
     col = 24
-    head = f"{'':<{width}}" + "".join(f"{SYSTEMS[s]:>{col}}" for s in systems)
-    if len(systems) == 2:
-        head += f"{'pile-link ÷ ocpp':>{col}}"
-    print()
-    print("=" * len(head))
-    print(head)
-    print("=" * len(head))
 
-    def row(label: str, values: list[str], raw: list[float | None] | None = None) -> None:
-        line = f"{label:<{width}}" + "".join(f"{v:>{col}}" for v in values)
+    def __init__(self, results: dict[str, Any], args: argparse.Namespace) -> None:
+        self.results = results
+        self.args = args
+        self.systems = [s for s in SYSTEMS if s in results]
+
+    def row(self, label: str, values: list[str], raw: list[float | None] | None = None) -> None:
+        line = f"{label:<{self.width}}" + "".join(f"{v:>{self.col}}" for v in values)
         if raw is not None and len(raw) == 2:
-            line += f"{ratio(raw[0], raw[1]):>{col}}"
+            line += f"{ratio(raw[0], raw[1]):>{self.col}}"
         print(line)
 
-    def section(title: str) -> None:
+    def section(self, title: str) -> None:
         print(f"-- {title}")
 
-    def get(system: str, *path: str) -> Any:
-        return dig(results[system], *path)
+    def get(self, system: str, *path: str) -> Any:
+        return dig(self.results[system], *path)
+
+    def parts(self) -> tuple[Any, Any, Any, list[str], argparse.Namespace, int, int]:
+        return self.row, self.section, self.get, self.systems, self.args, self.width, self.col
+
+
+def print_connections(t: Table) -> None:
+    row, section, get, systems, args, width, col = t.parts()
 
     section(
         f"connections: {args.piles:,} OCPP piles, BootNotification then Heartbeat every "
@@ -709,6 +718,41 @@ def print_table(results: dict[str, Any], args: argparse.Namespace) -> None:
     ]
     row("server CPU per heartbeat (µs, whole process)", [fmt_num(v) for v in per_hb], per_hb)
     cpu_rows(row, [get(s, "conn", "hold") for s in systems], "during hold")
+
+    def pauses(system: str) -> str:
+        gc_stats = get(system, "conn", "gc_hold")
+        if not gc_stats:
+            return "—"
+        young = gc_stats["0"]["n"] + gc_stats["1"]["n"]
+        return f"{gc_stats['2']['n']} (max {gc_stats['2']['max_ms']:.0f} ms) / {young}"
+
+    row("server GC runs during hold: full / young", [pauses(s) for s in systems])
+
+    def client_pauses(system: str) -> str:
+        gc_stats = get(system, "conn", "hold", "client_gc")
+        if not gc_stats:
+            return "—"
+        longest = max(gc_stats[g]["max_ms"] for g in ("0", "1", "2"))
+        return f"{sum(gc_stats[g]['n'] for g in ('0', '1', '2'))} (max {longest:.0f} ms)"
+
+    row("load client GC runs during hold", [client_pauses(s) for s in systems])
+    row(
+        "server loop lag during hold p50 / p99 / max",
+        [
+            "—"
+            if not get(s, "conn", "lag_hold", "n")
+            else "{:.1f} / {:.1f} / {:.0f} ms".format(
+                get(s, "conn", "lag_hold", "p50"),
+                get(s, "conn", "lag_hold", "p99"),
+                get(s, "conn", "lag_hold", "max"),
+            )
+            for s in systems
+        ],
+    )
+    row(
+        "live Python objects in the server",
+        [fmt_num(get(s, "conn", "gc_hold", "objects")) for s in systems],
+    )
     ramp_cpu = [get(s, "conn", "ramp_cpu", "server_cpu") for s in systems]
     row("server CPU during ramp (% of a core)", [fmt_num(v, " %") for v in ramp_cpu], ramp_cpu)
     per_connect = [
@@ -744,7 +788,7 @@ def print_table(results: dict[str, Any], args: argparse.Namespace) -> None:
                     for s in systems
                 ],
             )
-    if "pile-link" in results and get("pile-link", "conn", "remote_start_redis"):
+    if "pile-link" in t.results and get("pile-link", "conn", "remote_start_redis"):
         r = get("pile-link", "conn", "remote_start_redis")
         print(
             f"{'via Redis from another process (pile link)':<{width}}"
@@ -752,8 +796,11 @@ def print_table(results: dict[str, Any], args: argparse.Namespace) -> None:
             f"   ×{r['n']} {r['outcomes']}"
         )
 
+
+def print_meters(t: Table) -> None:
+    row, section, get, systems, args = t.row, t.section, t.get, t.systems, t.args
     for db_key, db_title in (("meter_pg", "PostgreSQL"), ("meter_sqlite", "SQLite (reference)")):
-        if not any(db_key in results[s] for s in systems):
+        if not any(db_key in t.results[s] for s in systems):
             continue
         section(
             f"meter values on {db_title}: {args.meter_piles} piles, each with an open "
@@ -786,6 +833,20 @@ def print_table(results: dict[str, Any], args: argparse.Namespace) -> None:
                 for s in systems
             ],
         )
+
+
+def print_table(results: dict[str, Any], args: argparse.Namespace) -> None:
+    t = Table(results, args)
+    head = f"{'':<{t.width}}" + "".join(f"{SYSTEMS[s]:>{t.col}}" for s in t.systems)
+    if len(t.systems) == 2:
+        head += f"{'pile-link ÷ ocpp':>{t.col}}"
+    print()
+    print("=" * len(head))
+    print(head)
+    print("=" * len(head))
+    if any("conn" in results[s] for s in t.systems):
+        print_connections(t)
+    print_meters(t)
     print("=" * len(head))
     notes = failure_notes(results)
     if notes:
@@ -900,17 +961,21 @@ def main() -> None:
     with workspace(args.keep) as work:
         sqlite_url = f"sqlite:///{work / 'bench.sqlite3'}"
         try:
-            create_pg_database(admin_url, db_name)
-            took = prepare_database(pg_url, args.piles, args.meter_piles)
-            print(f"PostgreSQL database {db_name} ready in {took:.1f}s", flush=True)
-            if "sqlite" not in skip:
+            try:
+                create_pg_database(admin_url, db_name)
+                took = prepare_database(pg_url, args.piles, args.meter_piles)
+                print(f"PostgreSQL database {db_name} ready in {took:.1f}s", flush=True)
+            except Exception as exc:  # reported; the SQLite reference can still run
+                print(f"PostgreSQL setup failed, skipping its phases: {type(exc).__name__}: {exc}")
+                skip |= {"connections", "meter_pg"}
+            if "sqlite" not in skip and "meter" not in skip:
                 took = prepare_database(sqlite_url, 0, args.meter_piles)
                 print(f"SQLite database ready in {took:.1f}s", flush=True)
             for system in systems:
                 if "connections" not in skip:
                     results[system]["conn"] = connections_phase(system, args, pg_url, work)
             for system in systems:
-                if "meter" not in skip:
+                if not skip & {"meter", "meter_pg"}:
                     results[system]["meter_pg"] = meter_phase(
                         system, args, pg_url, work, "PostgreSQL"
                     )

@@ -17,6 +17,7 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import select
+from sqlalchemy.orm import lazyload
 from werkzeug.security import check_password_hash
 
 from app.extensions import db
@@ -157,7 +158,9 @@ def dispatch(event: PileEvent) -> EventReply:
 
 
 def _pile(code: str) -> Pile | None:
-    return db.session.scalar(select(Pile).where(Pile.code == code))
+    # every pile event starts here: load the pile alone, its station/tariff graph only when
+    # a handler touches it (bench/bench_pile_link.py: 5.1 ms -> 2.3 ms per meter value)
+    return db.session.scalar(select(Pile).where(Pile.code == code).options(lazyload("*")))
 
 
 def _connector(pile: Pile, number: int | None) -> Connector | None:
@@ -211,11 +214,19 @@ def _close_open_periods(pile: Pile, at: datetime, reason: str) -> None:
 
 
 def _connected(pile: Pile, event: PileConnected) -> EventReply:
-    # a boot after a reboot is a new connection, never the end of an order (case #25)
-    _close_open_periods(pile, event.at, "reconnect")
-    db.session.add(
-        PileOnlinePeriod(pile_id=pile.id, station_id=pile.station_id, online_at=event.at)
+    # a boot after a reboot is a new connection, never the end of an order (case #25).
+    # The pile link announces a connection when it opens and again on BootNotification:
+    # an online pile with an open period keeps it (no false "reconnect" in its history).
+    open_period = db.session.scalar(
+        select(PileOnlinePeriod).where(
+            PileOnlinePeriod.pile_id == pile.id, PileOnlinePeriod.offline_at.is_(None)
+        )
     )
+    if not (pile.online and open_period is not None):
+        _close_open_periods(pile, event.at, "reconnect")
+        db.session.add(
+            PileOnlinePeriod(pile_id=pile.id, station_id=pile.station_id, online_at=event.at)
+        )
     pile.online = True
     pile.last_seen_at = event.at
     firmware = event.info.get("firmware")

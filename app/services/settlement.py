@@ -67,24 +67,30 @@ WALLET_REASONS = {
 # --------------------------------------------------------------------------- pricing
 
 
-# tariff versions never change once written, so their snapshots are cached per process
-_SNAPSHOTS: dict[tuple[int, str], pricing.TariffSnapshot] = {}
+def _snapshots() -> dict[tuple[int, str], pricing.TariffSnapshot]:
+    # tariff versions never change once written, so their snapshots are cached per app
+    # (per database: a module-level cache served one database's tariff to another's ids)
+    cache: dict[tuple[int, str], pricing.TariffSnapshot] = current_app.extensions.setdefault(
+        "evop_tariff_snapshots", {}
+    )
+    return cache
 
 
 def tariff_snapshot(order: ChargeOrder) -> pricing.TariffSnapshot | None:
     if order.tariff_version_id is None:
         return None
+    snapshots = _snapshots()
     key = (order.tariff_version_id, order.timezone)
-    cached = _SNAPSHOTS.get(key)
+    cached = snapshots.get(key)
     if cached is not None:
         return cached
     version = db.session.get(TariffVersion, order.tariff_version_id)
     if version is None:
         return None
     snapshot = snapshot_of(version, order.timezone)
-    if len(_SNAPSHOTS) > 4096:
-        _SNAPSHOTS.clear()
-    _SNAPSHOTS[key] = snapshot
+    if len(snapshots) > 4096:
+        snapshots.clear()
+    snapshots[key] = snapshot
     return snapshot
 
 

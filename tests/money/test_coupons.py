@@ -223,3 +223,13 @@ def test_expiring_soon_reminder_once_per_driver_and_day(world: World) -> None:
     )
     assert reminded == 2
     assert db.session.scalar(select(func.count(OutboxMessage.id))) == 1
+
+
+def test_tariff_snapshot_cache_is_per_app_not_per_process(world: World) -> None:
+    """A module-level cache keyed by tariff version id served one database's tariff to
+    another's orders (found when the suite ran in another order)."""
+    from flask import current_app
+
+    order = _settle_one(world)
+    cache = current_app.extensions["evop_tariff_snapshots"]
+    assert (order.tariff_version_id, order.timezone) in cache

@@ -117,3 +117,14 @@ def test_pile_with_orders_cannot_be_deleted(app: Flask, svc: PileEventService) -
     with pytest.raises(Conflict) as exc:
         piles.delete_pile(SYSTEM, pile.id)
     assert exc.value.code == "PILE_HAS_ORDERS"
+
+
+def test_connect_then_boot_leaves_one_online_period(svc: PileEventService) -> None:
+    """Found by the pile-link benchmark: the socket opening and the BootNotification both
+    announce the pile; that must not log a false "reconnect" every time."""
+    from app.models import PileOnlinePeriod
+
+    svc.handle(PileConnected("DEMO-OCPP-01", "ocpp16", T0))
+    svc.handle(PileConnected("DEMO-OCPP-01", "ocpp16", T0, {"firmware": "2.0"}))
+    periods = db.session.scalars(select(PileOnlinePeriod)).all()
+    assert len(periods) == 1 and periods[0].offline_at is None
