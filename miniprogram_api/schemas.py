@@ -13,9 +13,10 @@ import marshmallow as ma
 from flask_smorest.fields import Upload
 from marshmallow import fields, validate
 
-from admin_spa.api.schemas import ClockField
 from app.models.support import CERTIFICATION_KINDS
 from app.openapi import DECIMAL_STRING
+from app.openapi import ClockField as ClockField  # shared by both APIs
+from app.openapi import page_of as page_of
 
 MAX_ID = 2**31 - 1
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -40,16 +41,6 @@ def ident(**kwargs: Any) -> fields.Integer:
 class MpPageQuery(ma.Schema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
     page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=50))
-
-
-class MpPageMeta(ma.Schema):
-    total = fields.Integer(required=True)
-    page = fields.Integer(required=True)
-    page_size = fields.Integer(required=True)
-
-
-def page_of(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
-    return type(name, (MpPageMeta,), {"items": fields.List(fields.Nested(item_schema))})
 
 
 # --- auth and me ------------------------------------------------------------------------

@@ -42,15 +42,6 @@ def _blueprint(name: str, description: str) -> Blueprint:
     return bp
 
 
-def _page(page: Page) -> dict[str, Any]:
-    return {
-        "items": page.items,
-        "total": page.total,
-        "page": page.page,
-        "page_size": page.page_size,
-    }
-
-
 def _client_address() -> str:
     return request.remote_addr or "unknown"
 
@@ -104,9 +95,9 @@ stations_bp = _blueprint("stations", "附近电站与电站详情")
 @stations_bp.arguments(s.MpNearbyQuery, location="query")
 @stations_bp.response(200, s.page_of(s.MpNearbyStationOut, "MpNearbyStationPage"))
 @stations_bp.doc(security=SECURITY)
-def nearby(args: dict[str, Any]) -> dict[str, Any]:
+def nearby(args: dict[str, Any]) -> Page:
     """附近电站，按距离排序、分页；可筛选空闲枪与交流/直流"""
-    return _page(stations_public.nearby(current_driver(), **args))
+    return stations_public.nearby(current_driver(), **args)
 
 
 @stations_bp.route(f"/stations/<{ID}:station_id>")
@@ -162,9 +153,9 @@ class OrderList(MethodView):
     @orders_bp.arguments(s.MpOrderQuery, location="query")
     @orders_bp.response(200, s.page_of(s.MpOrderSummaryOut, "MpOrderPage"))
     @orders_bp.doc(security=SECURITY)
-    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+    def get(self, args: dict[str, Any]) -> Page:
         """我的充电订单"""
-        return _page(driver_orders.list_orders(current_driver(), **args))
+        return driver_orders.list_orders(current_driver(), **args)
 
     @orders_bp.arguments(s.MpStartIn)
     @orders_bp.response(201, s.MpStartOut)

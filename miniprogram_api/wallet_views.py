@@ -14,6 +14,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from app.services import refunds, topups
+from app.services.context import Page
 from app.wechat.notify import NotifyReply
 from miniprogram_api.auth import authenticate, current_driver
 from miniprogram_api.schemas import MpPageQuery, Text, page_of
@@ -147,11 +148,6 @@ def _blueprint(name: str, description: str) -> Blueprint:
     return bp
 
 
-def _page(page: Any) -> dict[str, Any]:
-    return {"items": page.items, "total": page.total, "page": page.page,
-            "page_size": page.page_size}  # fmt: skip
-
-
 wallet_bp = _blueprint("wallet", "钱包、充值与退款")
 
 
@@ -167,9 +163,9 @@ def get_wallet() -> Any:
 @wallet_bp.arguments(MpPageQuery, location="query")
 @wallet_bp.response(200, page_of(MpWalletEntryOut, "MpWalletEntryPage"))
 @wallet_bp.doc(security=SECURITY)
-def wallet_entries(args: dict[str, Any]) -> dict[str, Any]:
+def wallet_entries(args: dict[str, Any]) -> Page:
     """余额明细（最新在前）"""
-    return _page(topups.own_entries(current_driver(), **args))
+    return topups.own_entries(current_driver(), **args)
 
 
 @wallet_bp.route("/topup-offers")
@@ -209,9 +205,9 @@ def refundable() -> dict[str, int]:
 @wallet_bp.arguments(MpPageQuery, location="query")
 @wallet_bp.response(200, page_of(MpRefundOut, "MpRefundPage"))
 @wallet_bp.doc(security=SECURITY)
-def list_refunds(args: dict[str, Any]) -> dict[str, Any]:
+def list_refunds(args: dict[str, Any]) -> Page:
     """我的退款申请"""
-    return _page(refunds.list_own(current_driver(), **args))
+    return refunds.list_own(current_driver(), **args)
 
 
 @wallet_bp.route("/refunds", methods=["POST"])

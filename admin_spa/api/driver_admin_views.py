@@ -24,15 +24,6 @@ ID = "int(max=2147483647)"
 PRINTABLE = validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="不能包含控制字符")
 
 
-def _page(page: Page) -> dict[str, Any]:
-    return {
-        "items": page.items,
-        "total": page.total,
-        "page": page.page,
-        "page_size": page.page_size,
-    }
-
-
 def _blueprint(name: str, description: str) -> Blueprint:
     bp = Blueprint(f"admin_{name}", __name__, url_prefix=PREFIX, description=description)
     bp.before_request(authenticate)
@@ -124,9 +115,9 @@ certifications_bp = _blueprint("certifications", "司机认证审核（网约车
 @certifications_bp.arguments(CertificationQuery, location="query")
 @certifications_bp.response(200, page_of(CertificationAdminOut, "CertificationPage"))
 @certifications_bp.doc(security=SECURITY)
-def list_certifications(args: dict[str, Any]) -> dict[str, Any]:
+def list_certifications(args: dict[str, Any]) -> Page:
     """认证申请列表（按子运营商隔离）"""
-    return _page(certification.list_applications(current_actor(), **args))
+    return certification.list_applications(current_actor(), **args)
 
 
 @certifications_bp.route(f"/certifications/<{ID}:application_id>")
@@ -185,9 +176,9 @@ class PhoneList(MethodView):
     @phones_bp.arguments(CustomerServiceQuery, location="query")
     @phones_bp.response(200, page_of(CustomerServicePhoneOut, "CustomerServicePhonePage"))
     @phones_bp.doc(security=SECURITY)
-    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+    def get(self, args: dict[str, Any]) -> Page:
         """客服电话列表"""
-        return _page(customer_service.list_phones(current_actor(), **args))
+        return customer_service.list_phones(current_actor(), **args)
 
     @phones_bp.arguments(CustomerServicePhoneIn)
     @phones_bp.response(201, CustomerServicePhoneOut)

@@ -22,11 +22,6 @@ def _blueprint(name: str, description: str) -> Blueprint:
     return bp
 
 
-def _page(page: Page) -> dict[str, Any]:
-    return {"items": page.items, "total": page.total, "page": page.page,
-            "page_size": page.page_size}  # fmt: skip
-
-
 # --- abnormal orders -----------------------------------------------------------------------
 
 orders_bp = _blueprint("money_orders", "异常订单与账单更正")
@@ -36,9 +31,9 @@ orders_bp = _blueprint("money_orders", "异常订单与账单更正")
 @orders_bp.arguments(m.AbnormalQuery, location="query")
 @orders_bp.response(200, m.AbnormalPage)
 @orders_bp.doc(security=SECURITY)
-def list_abnormal(args: dict[str, Any]) -> dict[str, Any]:
+def list_abnormal(args: dict[str, Any]) -> Page:
     """异常订单（预估结算、金额不符、离线、启动失败、未知会话、迟到记录、欠费……）"""
-    return _page(abnormal_orders.list_abnormal_orders(current_actor(), **args))
+    return abnormal_orders.list_abnormal_orders(current_actor(), **args)
 
 
 @orders_bp.route("/orders/<int:order_id>/bill")
@@ -67,9 +62,9 @@ coupons_bp = _blueprint("coupons", "优惠券与充值赠券")
 @coupons_bp.arguments(m.PageQuery, location="query")
 @coupons_bp.response(200, m.CouponTemplatePage)
 @coupons_bp.doc(security=SECURITY)
-def list_templates(args: dict[str, Any]) -> dict[str, Any]:
+def list_templates(args: dict[str, Any]) -> Page:
     """优惠券模板"""
-    return _page(coupons.list_templates(current_actor(), **args))
+    return coupons.list_templates(current_actor(), **args)
 
 
 @coupons_bp.route("/coupon-templates", methods=["POST"])

@@ -12,6 +12,7 @@ from marshmallow import fields, validate
 from admin_spa.api.auth import authenticate, current_actor
 from admin_spa.api.schemas import PageQuery, page_of
 from app.services import pile_history
+from app.services.context import Page
 
 PREFIX = "/api/admin/v1"
 SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
@@ -75,31 +76,22 @@ class DisconnectionReport(ma.Schema):
     items = fields.List(fields.Nested(DisconnectionRowOut))
 
 
-def _page(page: Any) -> dict[str, Any]:
-    return {
-        "items": page.items,
-        "total": page.total,
-        "page": page.page,
-        "page_size": page.page_size,
-    }
-
-
 @history_bp.route("/pile-online-periods")
 @history_bp.arguments(RangeQuery, location="query")
 @history_bp.response(200, page_of(OnlinePeriodOut, "OnlinePeriodPage"))
 @history_bp.doc(security=SECURITY)
-def online_periods(args: dict[str, Any]) -> dict[str, Any]:
+def online_periods(args: dict[str, Any]) -> Page:
     """充电桩在线/离线时段（按桩、站点、时间范围）"""
-    return _page(pile_history.online_periods(current_actor(), **args))
+    return pile_history.online_periods(current_actor(), **args)
 
 
 @history_bp.route("/faults")
 @history_bp.arguments(FaultQuery, location="query")
 @history_bp.response(200, page_of(FaultOut, "FaultPage"))
 @history_bp.doc(security=SECURITY)
-def faults(args: dict[str, Any]) -> dict[str, Any]:
+def faults(args: dict[str, Any]) -> Page:
     """故障记录（急停等），关联当时的订单"""
-    return _page(pile_history.faults(current_actor(), **args))
+    return pile_history.faults(current_actor(), **args)
 
 
 @history_bp.route("/reports/disconnections")

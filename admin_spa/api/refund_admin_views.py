@@ -82,11 +82,6 @@ class RefundRejectIn(ma.Schema):
     reason = fields.String(required=True, validate=[validate.Length(min=1, max=200), PRINTABLE])
 
 
-def _page(page: Page) -> dict[str, Any]:
-    return {"items": page.items, "total": page.total, "page": page.page,
-            "page_size": page.page_size}  # fmt: skip
-
-
 refunds_bp = Blueprint(
     "admin_refunds", __name__, url_prefix=PREFIX, description="余额退款审核（微信原路退回）"
 )
@@ -97,9 +92,9 @@ refunds_bp.before_request(authenticate)
 @refunds_bp.arguments(RefundQuery, location="query")
 @refunds_bp.response(200, page_of(RefundAdminOut, "RefundPage"))
 @refunds_bp.doc(security=SECURITY)
-def list_refunds(args: dict[str, Any]) -> dict[str, Any]:
+def list_refunds(args: dict[str, Any]) -> Page:
     """退款申请列表（按子运营商隔离）"""
-    return _page(refunds.list_requests(current_actor(), **args))
+    return refunds.list_requests(current_actor(), **args)
 
 
 @refunds_bp.route(f"/refunds/<{ID}:refund_id>")

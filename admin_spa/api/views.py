@@ -36,15 +36,6 @@ def _blueprint(name: str, description: str) -> Blueprint:
     return bp
 
 
-def _page(page: Page) -> dict[str, Any]:
-    return {
-        "items": page.items,
-        "total": page.total,
-        "page": page.page,
-        "page_size": page.page_size,
-    }
-
-
 def _with_power(data: dict[str, Any]) -> dict[str, Any]:
     if data.get("rated_power_kw") is not None:
         data["rated_power_w"] = kw_to_w(data.pop("rated_power_kw"))
@@ -101,9 +92,9 @@ class OperatorList(MethodView):
     @operators_bp.arguments(s.OperatorQuery, location="query")
     @operators_bp.response(200, s.page_of(s.OperatorOut, "OperatorPage"))
     @operators_bp.doc(security=SECURITY)
-    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+    def get(self, args: dict[str, Any]) -> Page:
         """运营商列表"""
-        return _page(operators.list_operators(current_actor(), **args))
+        return operators.list_operators(current_actor(), **args)
 
     @operators_bp.arguments(s.OperatorIn)
     @operators_bp.response(201, s.OperatorOut)
@@ -139,9 +130,9 @@ class RoleList(MethodView):
     @users_bp.arguments(s.PageQuery, location="query")
     @users_bp.response(200, s.page_of(s.RoleOut, "RolePage"))
     @users_bp.doc(security=SECURITY)
-    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+    def get(self, args: dict[str, Any]) -> Page:
         """角色列表"""
-        return _page(admin_users.list_roles(current_actor(), **args))
+        return admin_users.list_roles(current_actor(), **args)
 
     @users_bp.arguments(s.RoleIn)
     @users_bp.response(201, s.RoleOut)
@@ -172,9 +163,9 @@ class AdminUserList(MethodView):
     @users_bp.arguments(s.AdminUserQuery, location="query")
     @users_bp.response(200, s.page_of(s.AdminUserOut, "AdminUserPage"))
     @users_bp.doc(security=SECURITY)
-    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+    def get(self, args: dict[str, Any]) -> Page:
         """管理员列表"""
-        return _page(admin_users.list_admin_users(current_actor(), **args))
+        return admin_users.list_admin_users(current_actor(), **args)
 
     @users_bp.arguments(s.AdminUserIn)
     @users_bp.response(201, s.AdminUserOut)
@@ -210,9 +201,9 @@ class TariffList(MethodView):
     @tariffs_bp.arguments(s.TariffQuery, location="query")
     @tariffs_bp.response(200, s.page_of(s.TariffOut, "TariffPage"))
     @tariffs_bp.doc(security=SECURITY)
-    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+    def get(self, args: dict[str, Any]) -> Page:
         """电价列表"""
-        return _page(tariffs.list_tariffs(current_actor(), **args))
+        return tariffs.list_tariffs(current_actor(), **args)
 
     @tariffs_bp.arguments(s.TariffIn)
     @tariffs_bp.response(201, s.TariffOut)
@@ -265,9 +256,9 @@ class StationList(MethodView):
     @stations_bp.arguments(s.StationQuery, location="query")
     @stations_bp.response(200, s.page_of(s.StationOut, "StationPage"))
     @stations_bp.doc(security=SECURITY)
-    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+    def get(self, args: dict[str, Any]) -> Page:
         """站点列表（子运营商只见自己的站点）"""
-        return _page(stations.list_stations(current_actor(), **args))
+        return stations.list_stations(current_actor(), **args)
 
     @stations_bp.arguments(s.StationIn)
     @stations_bp.response(201, s.StationOut)
@@ -309,9 +300,9 @@ class PileList(MethodView):
     @piles_bp.arguments(s.PileQuery, location="query")
     @piles_bp.response(200, s.page_of(s.PileOut, "PilePage"))
     @piles_bp.doc(security=SECURITY)
-    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+    def get(self, args: dict[str, Any]) -> Page:
         """充电桩列表"""
-        return _page(piles.list_piles(current_actor(), **args))
+        return piles.list_piles(current_actor(), **args)
 
     @piles_bp.arguments(s.PileIn)
     @piles_bp.response(201, s.PileOut)
@@ -386,9 +377,9 @@ members_bp = _blueprint("members", "会员与钱包")
 @members_bp.arguments(s.MemberQuery, location="query")
 @members_bp.response(200, s.page_of(s.MemberOut, "MemberPage"))
 @members_bp.doc(security=SECURITY)
-def list_members(args: dict[str, Any]) -> dict[str, Any]:
+def list_members(args: dict[str, Any]) -> Page:
     """会员列表（按子运营商隔离）"""
-    return _page(members.list_members(current_actor(), **args))
+    return members.list_members(current_actor(), **args)
 
 
 @members_bp.route("/members/<int:driver_id>")
@@ -403,9 +394,9 @@ def get_member(driver_id: int) -> Any:
 @members_bp.arguments(s.PageQuery, location="query")
 @members_bp.response(200, s.page_of(s.WalletEntryOut, "WalletEntryPage"))
 @members_bp.doc(security=SECURITY)
-def wallet_entries(args: dict[str, Any], driver_id: int) -> dict[str, Any]:
+def wallet_entries(args: dict[str, Any], driver_id: int) -> Page:
     """钱包流水"""
-    return _page(wallet.list_entries(current_actor(), driver_id, **args))
+    return wallet.list_entries(current_actor(), driver_id, **args)
 
 
 @members_bp.route("/members/<int:driver_id>/wallet-adjustments", methods=["POST"])
@@ -424,9 +415,9 @@ audit_bp = _blueprint("audit", "审计日志")
 @audit_bp.arguments(s.AuditQuery, location="query")
 @audit_bp.response(200, s.page_of(s.AuditOut, "AuditPage"))
 @audit_bp.doc(security=SECURITY)
-def list_audit(args: dict[str, Any]) -> dict[str, Any]:
+def list_audit(args: dict[str, Any]) -> Page:
     """审计日志"""
-    return _page(audit.list_audit_logs(current_actor(), **args))
+    return audit.list_audit_logs(current_actor(), **args)
 
 
 BLUEPRINTS = (
