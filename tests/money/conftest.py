@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from itertools import count
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -54,10 +55,20 @@ def _minutes(hhmm: str) -> int:
     return int(h) * 60 + int(m)
 
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
 def recent(hours: float = 14) -> datetime:
-    """A whole minute some hours ago: occupancy and validity run against the real clock."""
+    """A whole minute some hours ago: occupancy and validity run against the real clock.
+
+    Never in the last two hours of a Shanghai day: a session started there would cross
+    local midnight and be billed in one line per day, which changes the rounding (the
+    suite failed when run between 23:40 and 24:00 local time)."""
     now = datetime.now(UTC).replace(second=0, microsecond=0)
-    return now - timedelta(hours=hours)
+    at = now - timedelta(hours=hours)
+    if at.astimezone(SHANGHAI).hour >= 22:
+        at -= timedelta(hours=3)
+    return at
 
 
 @dataclass
