@@ -1,5 +1,6 @@
 """Load client for bench_drivers_api.py: ``--concurrency`` keep-alive HTTP/1.1 connections on
-loopback, each sending GET ``--path`` back to back for ``--seconds``; prints one JSON line
+loopback, sending GETs back to back for ``--seconds``, each to the next of the ``--targets``
+(a file of ``path<TAB>bearer token`` lines, taken in turn); prints one JSON line
 (requests/s, p50, p99, max, errors, status counts). asyncio and raw sockets: the client
 must stay cheap, it shares the CPUs with the server."""
 
@@ -7,13 +8,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import time
 from collections import Counter
+from collections.abc import Iterator
 
 
 async def _worker(
-    host: str, port: int, request: bytes, until: float, latencies: list[float],
+    host: str, port: int, requests: Iterator[bytes], until: float, latencies: list[float],
     statuses: Counter[str],
 ) -> None:  # fmt: skip
     reader: asyncio.StreamReader | None = None
@@ -23,7 +26,7 @@ async def _worker(
             if writer is None or reader is None:
                 reader, writer = await asyncio.open_connection(host, port)
             began = time.perf_counter()
-            writer.write(request)
+            writer.write(next(requests))
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
             status = head[9:12].decode()
             length, close = 0, False
@@ -52,16 +55,23 @@ async def _worker(
 
 
 async def _run(args: argparse.Namespace) -> dict[str, object]:
-    request = (
-        f"GET {args.path} HTTP/1.1\r\nHost: 127.0.0.1:{args.port}\r\n"
-        f"Authorization: Bearer {args.token}\r\nAccept: application/json\r\n\r\n"
-    ).encode()
+    with open(args.targets, encoding="utf-8") as f:
+        targets = [line.rstrip("\n").split("\t") for line in f if line.strip()]
+    requests = itertools.cycle(
+        [
+            (
+                f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{args.port}\r\n"
+                f"Authorization: Bearer {token}\r\nAccept: application/json\r\n\r\n"
+            ).encode()
+            for path, token in targets
+        ]
+    )
     latencies: list[float] = []
     statuses: Counter[str] = Counter()
     began = time.perf_counter()
     until = began + args.seconds
     await asyncio.gather(
-        *(_worker("127.0.0.1", args.port, request, until, latencies, statuses)
+        *(_worker("127.0.0.1", args.port, requests, until, latencies, statuses)
           for _ in range(args.concurrency))
     )  # fmt: skip
     elapsed = time.perf_counter() - began
@@ -84,8 +94,7 @@ async def _run(args: argparse.Namespace) -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--path", required=True)
-    parser.add_argument("--token", required=True)
+    parser.add_argument("--targets", required=True, help="file of path<TAB>token lines")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, default=32)
     args = parser.parse_args()

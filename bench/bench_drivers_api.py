@@ -6,8 +6,15 @@ Needs PostgreSQL: ``EVOP_BENCH_DATABASE_URL``, default
 ``postgresql://postgres@127.0.0.1:5432/test``. A database of its own
 (``evop_bench_mp_<pid>``) is created, seeded (the demo data, then 10,000 stations around
 Shenzhen/Guangzhou with a pile and two connectors each, the demo tariff, the demo driver
-charging with meter samples) and dropped at the end. The load comes from
+charging with meter samples, and a fleet of ``--orders`` drivers each charging on a pile of
+their own with 30 samples so far) and dropped at the end. The load comes from
 ``bench/_drivers_api_load.py`` in another process: asyncio, raw sockets, HTTP/1.1 keep-alive.
+
+Polling is measured twice: the fleet, each request for the next driver's own order in turn
+(every order polled about every ``orders / rate`` seconds) while a feeder moves every order's
+meter on every ``--sample-every`` seconds (new sample row, order updated, as the pile link
+does), so cached bill estimates go stale at a realistic pace; and one order polled by every
+connection (the best case).
 
 Run from the project root::
 
@@ -24,10 +31,13 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
@@ -38,7 +48,7 @@ from sqlalchemy import select, text
 
 from app import create_app
 from app.extensions import db
-from app.models import Connector, Pile, Station
+from app.models import ChargeOrder, Connector, Driver, Pile, Station
 from app.models.base import utcnow
 from app.services import driver_auth, driver_orders, pile_commands, wallet
 from app.services.demo import demo_driver, seed_demo
@@ -67,6 +77,7 @@ class Seeded:
     token: str
     order_no: str
     stations: int
+    fleet: list[tuple[str, str]]  # (order number, its driver's token)
 
 
 class _AcceptingPort(pile_commands.NoPileLink):
@@ -84,7 +95,7 @@ def _database_url(url: str, name: str) -> str:
     return f"{base}/{name}"
 
 
-def _seed(url: str) -> Seeded:
+def _seed(url: str, fleet_size: int) -> Seeded:
     app = create_app(
         {"DATABASE_URL": url, "SECRET_KEY": SECRET, "LOG_LEVEL": "WARNING"}
         | {"SCHEDULER_ENABLED": False, "PILE_LINK_ENABLED": False}
@@ -151,14 +162,99 @@ def _seed(url: str) -> Seeded:
         state = driver_orders.live(driver, order_no).order.state
         total = int(db.session.scalar(text("SELECT count(*) FROM stations")) or 0)
         token = driver_auth.issue_token(driver)
+        fleet = _seed_fleet(fleet_size, demo_station, first_pile)
         print(
             f"  seeded {total:,} stations, {STATIONS:,} piles, {2 * STATIONS:,} connectors "
-            f"in {seeded_in:.1f} s; order {order_no} ({state})",
+            f"in {seeded_in:.1f} s; order {order_no} ({state}); {len(fleet):,} drivers charging",
             flush=True,
         )
         db.session.remove()
         db.engine.dispose()
-    return Seeded(token, order_no, total)
+    return Seeded(token, order_no, total, fleet)
+
+
+FLEET_SAMPLES = 30  # one a minute so far
+
+
+def _seed_fleet(n: int, demo_station: Station, first_pile: int) -> list[tuple[str, str]]:
+    """``n`` drivers of the demo operator, each charging on connector 1 of a bench pile of
+    its own for 30 minutes with a sample a minute; their order numbers and tokens."""
+    assert n <= STATIONS, "one bench pile per fleet order"
+    tariff = demo_station.tariff
+    assert tariff is not None and tariff.current_version_id is not None
+    op = str(demo_station.operator_id)
+    first_driver = int(db.session.scalar(text("SELECT max(id) FROM drivers")) or 0) + 1
+    bulk(Driver.__table__, n, {  # type: ignore[arg-type]
+        "operator_id": op, "openid": "'bench-fleet-' || g", "nickname": "'车主' || g",
+    })  # fmt: skip
+    bulk(ChargeOrder.__table__, n, {  # type: ignore[arg-type]
+        "order_no": "'BF' || lpad(g::text, 8, '0')", "operator_id": op,
+        "station_id": f"(SELECT station_id FROM piles WHERE id = {first_pile} + g - 1)",
+        "pile_id": f"{first_pile} + g - 1",
+        "connector_id": f"(SELECT id FROM connectors WHERE pile_id = {first_pile} + g - 1 "
+                        "AND number = 1)",
+        "connector_number": "1", "driver_id": f"{first_driver} + g - 1",
+        "start_method": "'remote'", "state": "'charging'", "pile_session_ref": "'bf' || g",
+        "tariff_version_id": str(tariff.current_version_id), "meter_start_wh": "0",
+        "energy_wh": f"{FLEET_SAMPLES * 115}", "last_meter_wh": f"{FLEET_SAMPLES * 115}",
+        "last_meter_at": "now() - interval '30 seconds'", "power_w": "7000",
+        "soc_percent": "60", "requested_at": "now() - interval '31 minutes'",
+        "started_at": f"now() - interval '{FLEET_SAMPLES} minutes 30 seconds'",
+    })  # fmt: skip
+    db.session.execute(text(f"""
+        INSERT INTO meter_samples (order_id, at, energy_wh, power_w, soc_percent)
+        SELECT o.id, o.started_at + k * interval '1 minute', k * 115, 7000, 30 + k
+        FROM charge_orders o, generate_series(1, {FLEET_SAMPLES}) AS k
+        WHERE o.order_no LIKE 'BF%'
+    """))  # fmt: skip
+    db.session.commit()
+    db.session.execute(text("ANALYZE"))
+    rows = db.session.execute(
+        select(ChargeOrder.order_no, ChargeOrder.driver_id, Driver.operator_id)
+        .join(Driver, Driver.id == ChargeOrder.driver_id)
+        .where(ChargeOrder.order_no.like("BF%"))
+        .order_by(ChargeOrder.id)
+    ).all()
+    return [
+        (no, driver_auth.issue_token(SimpleNamespace(id=d, operator_id=o)))  # type: ignore[arg-type]
+        for no, d, o in rows
+    ]
+
+
+class MeterFeeder(threading.Thread):
+    """Moves every fleet order's meter on once per ``every`` seconds, spread evenly: a new
+    sample row and the order's reading, time and power, as the pile link writes them."""
+
+    def __init__(self, url: str, order_nos: list[str], every: float) -> None:
+        super().__init__(daemon=True)
+        self.url, self.order_nos, self.every = url, order_nos, every
+        self.stop = threading.Event()
+        self.updated = 0
+
+    def run(self) -> None:
+        tick, due, at = 0.2, 0.0, 0
+        per_tick = len(self.order_nos) * tick / self.every
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            while not self.stop.wait(tick):
+                due += per_tick
+                k, due = int(due), due - int(due)
+                if not k:
+                    continue
+                batch = [self.order_nos[(at + j) % len(self.order_nos)] for j in range(k)]
+                at += k
+                with conn.transaction():
+                    conn.execute(
+                        "UPDATE charge_orders SET energy_wh = energy_wh + 29, "
+                        "last_meter_wh = energy_wh + 29, last_meter_at = now(), "
+                        "power_w = 6900 + (energy_wh %% 200), updated_at = now() "
+                        "WHERE order_no = ANY(%s)", [batch],
+                    )  # fmt: skip
+                    conn.execute(
+                        "INSERT INTO meter_samples (order_id, at, energy_wh, power_w) "
+                        "SELECT id, now(), energy_wh, power_w FROM charge_orders "
+                        "WHERE order_no = ANY(%s)", [batch],
+                    )  # fmt: skip
+                self.updated += k
 
 
 def _free_port() -> int:
@@ -199,13 +295,19 @@ def _stop_server(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(timeout=5)
 
 
-def _load(port: int, path: str, token: str, seconds: float, concurrency: int) -> dict[str, Any]:
+def _load(
+    port: int, targets: list[tuple[str, str]], seconds: float, concurrency: int
+) -> dict[str, Any]:
+    """Requests go to the (path, token) targets in turn."""
+    with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False) as f:
+        f.writelines(f"{path}\t{token}\n" for path, token in targets)
     cmd = [sys.executable, str(Path(__file__).with_name("_drivers_api_load.py")),
-           "--port", str(port), "--path", path, "--token", token,
+           "--port", str(port), "--targets", f.name,
            "--seconds", str(seconds), "--concurrency", str(concurrency)]  # fmt: skip
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=False)
     if out.returncode != 0:
         raise RuntimeError(f"load client failed: {out.stderr.strip()[-500:]}")
+    os.unlink(f.name)
     result: dict[str, Any] = json.loads(out.stdout)
     return result
 
@@ -226,8 +328,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, help="load duration per endpoint")
     parser.add_argument("--concurrency", type=int, default=32, help="keep-alive connections")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--orders", type=int, help="drivers charging (fleet): 5,000; quick 1,000")
+    parser.add_argument("--sample-every", type=float,
+                        help="seconds between a fleet order's meter samples: 30 s at 5,000 "
+                             "orders, scaled with --orders so that each order is polled about "
+                             "as often per sample as a driver polling every 5 s sees a pile "
+                             "sampling every 30 s")  # fmt: skip
     args = parser.parse_args()
     seconds = args.seconds or (5.0 if args.quick else 20.0)
+    args.orders = args.orders or (1000 if args.quick else 5000)
+    args.sample_every = args.sample_every or 30.0 * args.orders / 5000
     url = os.environ.get("EVOP_BENCH_DATABASE_URL", DEFAULT_URL)
     print("drivers' API benchmark (printed, never asserted)")
     print(f"  {os.cpu_count()} CPU(s) shared by server and load client; "
@@ -243,21 +353,42 @@ def main() -> None:
     db_url = _database_url(url, name)
     proc: subprocess.Popen[bytes] | None = None
     try:
-        seeded = _seed(db_url)
+        seeded = _seed(db_url, args.orders)
         port = _free_port()
         proc = _start_server(db_url, port, args.workers)
         lat, lng = NEARBY_AT
-        cases = [
-            ("nearby, 5 km, page of 20", f"/api/mp/v1/stations?lat={lat}&lng={lng}&radius_m=5000"),
+        token = seeded.token
+        cases: list[tuple[str, list[tuple[str, str]]]] = [
+            ("nearby, 5 km, page of 20",
+             [(f"/api/mp/v1/stations?lat={lat}&lng={lng}&radius_m=5000", token)]),
             ("nearby, 20 km, free DC only",
-             f"/api/mp/v1/stations?lat={lat}&lng={lng}&radius_m=20000"
-             "&free_only=true&current_type=DC"),
-            ("live order polling", f"/api/mp/v1/orders/{seeded.order_no}/live"),
+             [(f"/api/mp/v1/stations?lat={lat}&lng={lng}&radius_m=20000"
+               "&free_only=true&current_type=DC", token)]),
+            (f"live polling, {len(seeded.fleet):,} drivers' own",
+             [(f"/api/mp/v1/orders/{no}/live", t) for no, t in seeded.fleet]),
+            ("live polling, one order (best case)",
+             [(f"/api/mp/v1/orders/{seeded.order_no}/live", token)]),
         ]  # fmt: skip
         print(f"  PostgreSQL, database {name}, server on 127.0.0.1:{port}")
-        for label, path in cases:
-            _load(port, path, seeded.token, min(1.0, seconds), 4)  # warm-up
-            _line(label, _load(port, path, seeded.token, seconds, args.concurrency))
+        for label, targets in cases:
+            _load(port, targets[:50], min(1.0, seconds), 4)  # warm-up
+            if len(targets) > 1:  # every driver has polled before: the steady state
+                _load(port, targets, 2 * len(targets) / 500, args.concurrency)
+            feeder = None
+            if label.startswith("live polling") and "own" in label:
+                feeder = MeterFeeder(db_url, [no for no, _ in seeded.fleet], args.sample_every)
+                feeder.start()
+            began = time.monotonic()
+            result = _load(port, targets, seconds, args.concurrency)
+            _line(label, result)
+            if feeder is not None:
+                feeder.stop.set()
+                feeder.join()
+                rate = feeder.updated / (time.monotonic() - began)
+                per_order = len(seeded.fleet) / max(result["rps"], 1)
+                print(f"  {'':<34} meter moved on {rate:,.0f} orders/s (one sample per order "
+                      f"every {args.sample_every:g} s); each order polled every "
+                      f"{per_order:.1f} s", flush=True)  # fmt: skip
     finally:
         if proc is not None:
             _stop_server(proc)

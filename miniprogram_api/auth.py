@@ -1,4 +1,7 @@
-"""Bearer tokens of drivers: every drivers' route but login and the deep links needs one."""
+"""Bearer tokens of drivers: every drivers' route but login and the deep links needs one.
+
+The token is checked (signature, age) before every route; the driver's row is read only
+when a route asks for the driver, so the hot live-order poll costs no extra query."""
 
 from __future__ import annotations
 
@@ -6,22 +9,42 @@ from flask import g, request
 
 from app.errors import Unauthorized
 from app.models import Driver
-from app.services.driver_auth import driver_for_token
+from app.services.driver_auth import TokenClaims, claims_for_token, driver_of
 
 PUBLIC_ENDPOINTS = {"mp_auth.login", "mp_links.links"}
 
 
 def authenticate() -> None:
-    """``before_request`` of every drivers' blueprint: puts the driver in ``g``."""
+    """``before_request`` of every drivers' blueprint: puts the token's claims in ``g``."""
+    # g outlives a request when an app context was pushed before it (tests, CLI): never
+    # let one request's driver serve the next
+    g.pop("driver_claims", None)
+    g.pop("driver", None)
     if request.endpoint in PUBLIC_ENDPOINTS or request.method == "OPTIONS":
         return
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip() or len(token) > 1024:
         raise Unauthorized("请先登录", code="AUTH_REQUIRED")
-    g.driver = driver_for_token(token.strip())
+    g.driver_claims = claims_for_token(token.strip())
+
+
+def _claims() -> TokenClaims:
+    claims: TokenClaims | None = g.get("driver_claims")
+    if claims is None:  # pragma: no cover - a route outside the authenticated blueprints
+        raise Unauthorized("请先登录", code="AUTH_REQUIRED")
+    return claims
+
+
+def current_driver_id() -> int:
+    """The driver the token names, without reading the driver's row."""
+    return _claims().driver_id
 
 
 def current_driver() -> Driver:
-    driver: Driver = g.driver
+    """The driver's row, read once per request (401 if the driver no longer exists)."""
+    driver: Driver | None = g.get("driver")
+    if driver is None:
+        driver = driver_of(_claims())
+        g.driver = driver
     return driver

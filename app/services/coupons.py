@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, literal, select, update
+from sqlalchemy import bindparam, func, insert, literal, select, update
 
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
@@ -622,24 +622,29 @@ def option_of(coupon: Coupon) -> CouponOption:
     )
 
 
+# built once: every live-order estimate runs it (its cache key is computed once)
+_USABLE = (
+    select(Coupon)
+    .where(
+        Coupon.driver_id == bindparam("driver_id"),
+        Coupon.status == "available",
+        Coupon.operator_id
+        == select(Station.operator_id)
+        .where(Station.id == bindparam("station_id"))
+        .scalar_subquery(),
+        Coupon.valid_from <= bindparam("at"),
+        Coupon.expires_at > bindparam("at"),
+    )
+    .order_by(Coupon.expires_at, Coupon.id)
+)
+
+
 def usable_coupons(order: ChargeOrder, at: datetime) -> list[Coupon]:
     """The driver's coupons that may apply to this order (operator, validity window)."""
     if order.driver_id is None or order.station_id is None:
         return []
-    station_operator = select(Station.operator_id).where(Station.id == order.station_id)
-    return list(
-        db.session.scalars(
-            select(Coupon)
-            .where(
-                Coupon.driver_id == order.driver_id,
-                Coupon.status == "available",
-                Coupon.operator_id == station_operator.scalar_subquery(),
-                Coupon.valid_from <= at,
-                Coupon.expires_at > at,
-            )
-            .order_by(Coupon.expires_at, Coupon.id)
-        )
-    )
+    params = {"driver_id": order.driver_id, "station_id": order.station_id, "at": at}
+    return list(db.session.scalars(_USABLE, params))
 
 
 def choose_coupon(

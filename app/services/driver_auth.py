@@ -130,19 +130,42 @@ def login(code: str, app_id: str) -> DriverLogin:
     return DriverLogin(issue_token(driver), token_ttl(), driver, op, created)
 
 
-def driver_for_token(token: str) -> Driver:
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    """What a valid driver token says: checked by signature and age, no database read."""
+
+    driver_id: int
+    operator_id: int
+
+
+_INVALID = "登录凭证无效，请重新登录"
+
+
+def claims_for_token(token: str) -> TokenClaims:
     try:
         data = _serializer().loads(token, max_age=token_ttl())
     except SignatureExpired as exc:
         raise Unauthorized("登录已过期，请重新登录", code="AUTH_TOKEN_EXPIRED") from exc
     except BadSignature as exc:
-        raise Unauthorized("登录凭证无效，请重新登录", code="AUTH_TOKEN_INVALID") from exc
-    if not isinstance(data, dict) or not isinstance(data.get("d"), int):
-        raise Unauthorized("登录凭证无效，请重新登录", code="AUTH_TOKEN_INVALID")
-    driver = db.session.get(Driver, data["d"])
-    if driver is None or driver.operator_id != data.get("o"):
-        raise Unauthorized("登录凭证无效，请重新登录", code="AUTH_TOKEN_INVALID")
+        raise Unauthorized(_INVALID, code="AUTH_TOKEN_INVALID") from exc
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("d"), int)
+        or not isinstance(data.get("o"), int)
+    ):
+        raise Unauthorized(_INVALID, code="AUTH_TOKEN_INVALID")
+    return TokenClaims(data["d"], data["o"])
+
+
+def driver_of(claims: TokenClaims) -> Driver:
+    driver = db.session.get(Driver, claims.driver_id)
+    if driver is None or driver.operator_id != claims.operator_id:
+        raise Unauthorized(_INVALID, code="AUTH_TOKEN_INVALID")
     return driver
+
+
+def driver_for_token(token: str) -> Driver:
+    return driver_of(claims_for_token(token))
 
 
 def bind_phone(driver: Driver, code: str) -> Driver:

@@ -28,7 +28,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from app.extensions import db
 from app.models import (
@@ -45,6 +45,7 @@ from app.models import (
     Wallet,
 )
 from app.models.base import utcnow
+from app.models.charging import ACTIVE_STATES
 from app.money import fee_fen
 from app.services import charging, coupons, notifications, occupancy, pricing, wallet
 from app.services.context import Actor
@@ -94,15 +95,19 @@ def tariff_snapshot(order: ChargeOrder) -> pricing.TariffSnapshot | None:
     return snapshot
 
 
+# built once: every live-order estimate runs it (its cache key is computed once)
+_SAMPLE_ROWS = (
+    select(MeterSampleRecord.at, MeterSampleRecord.energy_wh)
+    .where(
+        MeterSampleRecord.order_id == bindparam("order_id"),
+        MeterSampleRecord.energy_wh.is_not(None),
+    )
+    .order_by(MeterSampleRecord.at, MeterSampleRecord.id)
+)
+
+
 def _sample_rows(order: ChargeOrder) -> list[tuple[datetime, int]]:
-    return [
-        (at, int(wh))
-        for at, wh in db.session.execute(
-            select(MeterSampleRecord.at, MeterSampleRecord.energy_wh)
-            .where(MeterSampleRecord.order_id == order.id, MeterSampleRecord.energy_wh.is_not(None))
-            .order_by(MeterSampleRecord.at, MeterSampleRecord.id)
-        )
-    ]
+    return [(at, int(wh)) for at, wh in db.session.execute(_SAMPLE_ROWS, {"order_id": order.id})]
 
 
 def session_start(order: ChargeOrder) -> datetime:
@@ -224,32 +229,41 @@ def preview_of_bill(bill: Bill) -> BillPreview:
     )  # fmt: skip
 
 
-def live_bill(order: ChargeOrder, now: datetime | None = None) -> BillPreview | None:
+def live_bill(
+    order: ChargeOrder, now: datetime | None = None, *, terms: OrderTerms | None = None
+) -> BillPreview | None:
     """What the order costs so far, with the member discount, the occupancy fee so far and
     the coupon that would be used; the settled bill once there is one. None when the order
-    cannot be priced (no tariff). Commits only the order's frozen terms, once."""
-    existing = bill_of(order.id)
+    cannot be priced (no tariff). ``terms``: the order's frozen terms when the caller has
+    read them already. Commits only the order's frozen terms, once."""
+    # only settlement writes a bill, and it settles the order in the same transaction: an
+    # order still holding its connector has none
+    existing = None if order.state in ACTIVE_STATES else bill_of(order.id)
     if existing is not None:
         return preview_of_bill(existing)
     snapshot = tariff_snapshot(order)
     if snapshot is None:
         return None
     moment = now or utcnow()
-    fresh = db.session.get(OrderTerms, order.id) is None
-    terms = order_terms(order)
-    if fresh:
-        db.session.commit()
-    occ = occupancy.live_fee(occupancy.session_of(order.id), moment)
+    if terms is None:
+        fresh = db.session.get(OrderTerms, order.id) is None
+        terms = order_terms(order)
+        if fresh:
+            db.session.commit()
+    # occupancy starts when energy transfer has ended (occupancy.open_for_order)
+    occ = occupancy.live_fee(
+        occupancy.session_of(order.id) if order.energy_ended_at is not None else None, moment
+    )
+    samples = _live_samples(order)
     before = pricing.price_session(
-        _live_samples(order), snapshot, service_discount_rate=_rate(terms),
-        occupancy_fen=occ.fee_fen,
-    )  # fmt: skip
+        samples, snapshot, service_discount_rate=_rate(terms), occupancy_fen=occ.fee_fen
+    )
     coupon_id, deduction = _coupon_preview(order, terms, before, moment)
     bill = (
         before
         if not deduction
         else pricing.price_session(
-            _live_samples(order), snapshot, service_discount_rate=_rate(terms),
+            samples, snapshot, service_discount_rate=_rate(terms),
             occupancy_fen=occ.fee_fen, coupon_fen=deduction,
         )
     )  # fmt: skip

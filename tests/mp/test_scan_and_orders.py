@@ -3,19 +3,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from app.extensions import db
-from app.models import AdminUser, Connector, Driver, Pile, Station
+from app.models import AdminUser, ChargeOrder, Connector, Driver, OrderTerms, Pile, Station
 from app.models.base import utcnow
 from app.services import member_pricing, wallet
 from app.services.auth import actor_for_user
+from app.services.driver_orders import live_bill_cache
 from app.services.pile_events import PileEventService
 from app.services.pile_port import MeterSample, PileConnected, PileDisconnected, SessionStarted
 from tests.mp.conftest import FakePort, Login
@@ -208,6 +210,87 @@ def test_live_order_shows_the_discounted_running_cost(
     assert bill["total_fen"] == (
         bill["electricity_fen"] + bill["service_fen"] - bill["service_discount_fen"]
     )
+
+
+def _statements() -> tuple[list[str], Callable[[], None]]:
+    """Every SQL statement sent from now on, and how to stop listening."""
+    seen: list[str] = []
+
+    def _count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", _count)
+    return seen, lambda: event.remove(db.engine, "before_cursor_execute", _count)
+
+
+def test_live_poll_is_one_read_and_reprices_only_when_the_meter_moves(
+    client: FlaskClient,
+    charging_order: tuple[dict[str, str], str, PileEventService],
+) -> None:  # fmt: skip
+    headers, order_no, svc = charging_order
+    url = f"/api/mp/v1/orders/{order_no}/live"
+    first = client.get(url, headers=headers).get_json()
+    seen, stop_listening = _statements()
+    try:
+        again = client.get(url, headers=headers).get_json()
+        assert len(seen) == 1, seen  # order, pile, station and coupon choice in one read
+        assert again["bill"] == first["bill"] and again["energy_wh"] == 3000
+        order = db.session.scalar(select(ChargeOrder).where(ChargeOrder.order_no == order_no))
+        svc.handle(
+            MeterSample(OCPP, 1, utcnow(), order.pile_session_ref, energy_wh=1_004_500,
+                        power_w=7200, soc_percent=80)
+        )  # fmt: skip
+        seen.clear()
+        moved = client.get(url, headers=headers).get_json()
+        assert len(seen) > 1  # a new sample: priced afresh
+    finally:
+        stop_listening()
+    assert moved["energy_wh"] == 4500 and moved["power_w"] == 7200
+    assert moved["bill"]["energy_wh"] == 4500
+    assert moved["bill"]["total_fen"] > first["bill"]["total_fen"]
+
+
+def test_live_poll_follows_a_new_coupon_choice_at_once(
+    client: FlaskClient, charging_order: tuple[dict[str, str], str, PileEventService],
+) -> None:  # fmt: skip
+    headers, order_no, _ = charging_order
+    url = f"/api/mp/v1/orders/{order_no}/live"
+    client.get(url, headers=headers)
+    terms_before = db.session.get(OrderTerms, _order_id(order_no))
+    assert terms_before is not None and terms_before.coupon_choice == "default"
+    put = client.put(
+        f"/api/mp/v1/orders/{order_no}/coupon", json={"coupon_id": None}, headers=headers
+    )
+    assert put.status_code == 200
+    key_before = live_bill_cache()._entries[_order_id(order_no)][1]
+    client.get(url, headers=headers)
+    key_after = live_bill_cache()._entries[_order_id(order_no)][1]
+    assert key_before != key_after and "none" in key_after
+
+
+def _order_id(order_no: str) -> int:
+    order = db.session.scalar(select(ChargeOrder).where(ChargeOrder.order_no == order_no))
+    assert order is not None
+    return order.id
+
+
+def test_one_request_never_lends_its_driver_to_the_next(
+    client: FlaskClient,
+    charging_order: tuple[dict[str, str], str, PileEventService],
+    mp_login: Login,
+) -> None:
+    owner, order_no, _ = charging_order
+    other = mp_login("olga")
+    mia = db.session.scalar(select(Driver).where(Driver.openid == "mia"))
+    olga = db.session.scalar(select(Driver).where(Driver.openid == "olga"))
+    assert mia is not None and olga is not None
+    # the tests keep one app context across requests, as a CLI or a job would
+    assert client.get("/api/mp/v1/me", headers=owner).get_json()["driver"]["id"] == mia.id
+    assert client.get(f"/api/mp/v1/orders/{order_no}/live", headers=owner).status_code == 200
+    stranger = client.get(f"/api/mp/v1/orders/{order_no}/live", headers=other)
+    assert stranger.status_code == 404
+    assert client.get("/api/mp/v1/me", headers=other).get_json()["driver"]["id"] == olga.id
+    assert client.get(f"/api/mp/v1/orders/{order_no}", headers=other).status_code == 404
 
 
 def test_case15_offline_pile_tells_the_driver_to_stop_at_the_pile(
