@@ -646,23 +646,46 @@ def close_occupancy(occ_id: int, end: datetime, reason: str) -> bool:
 # --------------------------------------------------------------------------- balances
 
 
-def collect_arrears(driver_id: int) -> int:
+def lock_owing_orders(driver_id: int) -> list[int]:
+    """Row-lock the orders whose bills the driver still owes on, by id; returns their ids.
+    The lock order everywhere is order, coupon, wallet: whoever will hold the wallet while
+    collecting arrears (a top-up being credited) takes these first, or it would deadlock
+    with a settlement or correction of one of them waiting for the wallet."""
+    ids = list(
+        db.session.scalars(
+            select(Bill.order_id)
+            .where(Bill.driver_id == driver_id, Bill.arrears_fen > 0)
+            .order_by(Bill.order_id)
+        )
+    )
+    if ids:
+        db.session.execute(
+            select(ChargeOrder.id)
+            .where(ChargeOrder.id.in_(ids))
+            .order_by(ChargeOrder.id)
+            .with_for_update()
+        )
+    return ids
+
+
+def collect_arrears(driver_id: int, locked_order_ids: list[int] | None = None) -> int:
     """Take what a driver still owes on earlier bills from the wallet, oldest first; no
-    commit. Returns the fen collected."""
+    commit. ``locked_order_ids``: the orders :func:`lock_owing_orders` locked before the
+    caller locked the wallet (only those are collected); by default they are locked here,
+    all before the wallet. Returns the fen collected."""
+    order_ids = lock_owing_orders(driver_id) if locked_order_ids is None else locked_order_ids
+    if not order_ids:
+        return 0
     bills = list(
         db.session.scalars(
-            select(Bill).where(Bill.driver_id == driver_id, Bill.arrears_fen > 0).order_by(Bill.id)
+            select(Bill)
+            .where(Bill.order_id.in_(order_ids), Bill.arrears_fen > 0)
+            .order_by(Bill.id)
+            .execution_options(populate_existing=True)
         )
     )
     collected = 0
     for row in bills:
-        order = db.session.get(ChargeOrder, row.order_id)
-        if order is None:  # pragma: no cover - foreign key
-            continue
-        _lock_order(order)
-        db.session.refresh(row)
-        if row.arrears_fen <= 0:
-            continue
         balance = wallet.lock_wallet(driver_id).balance_fen
         pay = min(balance, row.arrears_fen)
         if pay <= 0:
@@ -670,7 +693,7 @@ def collect_arrears(driver_id: int) -> int:
         seq = row.adjustment_count + 1
         posting = wallet.post_entry(
             driver_id, -pay, WALLET_REASONS["arrears"], ref_type="order", ref_id=row.order_no,
-            idempotency_key=f"settle:{order.id}:{seq}", note="补扣欠款",
+            idempotency_key=f"settle:{row.order_id}:{seq}", note="补扣欠款",
         )  # fmt: skip
         row.arrears_fen -= pay
         row.paid_fen += pay

@@ -286,6 +286,8 @@ def apply_paid(op: Operator, tx: Transaction) -> bool:
         if payment.transaction_id != tx.transaction_id:
             raise NotifyError(PAYMENT_MISMATCH, "paid under another transaction", http_status=400)
         return False
+    # the orders owing arrears before the wallet: the lock order of settlement.py
+    owing = settlement.lock_owing_orders(payment.driver_id)
     # a "closed" payment that WeChat says is paid was paid before the close took: credit it
     posting = wallet.post_entry(
         payment.driver_id, payment.amount_fen, "topup", ref_type="payment",
@@ -298,7 +300,7 @@ def apply_paid(op: Operator, tx: Transaction) -> bool:
     payment.closed_at = None
     if posting.applied:
         coupons.grant_for_topup(payment.driver_id, payment.out_trade_no, payment.amount_fen)
-        settlement.collect_arrears(payment.driver_id)
+        settlement.collect_arrears(payment.driver_id, owing)
     db.session.flush()
     return posting.applied
 

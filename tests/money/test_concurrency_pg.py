@@ -4,6 +4,7 @@ and 25 top-ups on one wallet lose no update and never pay one order twice."""
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -36,13 +37,17 @@ from tests.money.conftest import build_world, recent
 
 ORDERS = 25
 TOPUPS = 25
+START = ORDERS * 175  # fen in the wallet before the races
 
 
 @pytest.mark.skipif(not ON_POSTGRES, reason="row locks need PostgreSQL")
 def test_50_concurrent_settlements_and_topups_on_one_wallet(_pg_app: Flask) -> None:
     app = _pg_app
     with app.app_context():
-        world = build_world(app, name="并发结算运营商", code="CONCURRENT-01", balance=3000)
+        # enough for every bill whatever the order of the races: a settlement that found
+        # the wallet empty would post no charge entry, and the count below would depend on
+        # thread scheduling (it failed so on a loaded machine)
+        world = build_world(app, name="并发结算运营商", code="CONCURRENT-01", balance=START)
         t0 = recent(2)
         order_ids = []
         for i in range(ORDERS):
@@ -121,7 +126,7 @@ def test_50_concurrent_settlements_and_topups_on_one_wallet(_pg_app: Flask) -> N
             balance = db.session.scalar(
                 select(Wallet.balance_fen).where(Wallet.id == ids["wallet"])
             )
-            assert balance == 3000 + TOPUPS * 100 - paid == wallet.ledger_sum(ids["driver"])
+            assert balance == START + TOPUPS * 100 - paid == wallet.ledger_sum(ids["driver"])
             adjustments = db.session.scalar(
                 select(func.count(BillAdjustment.id)).where(
                     BillAdjustment.bill_id.in_([b.id for b in bills])
@@ -157,3 +162,88 @@ def _cleanup(order_ids: list[int], ids: dict[str, int]) -> None:
     db.session.execute(delete(Tariff).where(Tariff.id == ids["tariff"]))
     db.session.execute(delete(Operator).where(Operator.id == ids["operator"]))
     db.session.commit()
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="row locks need PostgreSQL")
+def test_collecting_arrears_never_deadlocks_with_a_correction_of_an_owing_order(
+    _pg_app: Flask,
+) -> None:
+    """Lock order is order, coupon, wallet. Collecting arrears used to lock the first owing
+    order, then the wallet, then the next order: with a correction holding the second order
+    and waiting for the wallet, PostgreSQL found a deadlock and killed one of the two."""
+    app = _pg_app
+    with app.app_context():
+        world = build_world(app, name="欠款锁顺序运营商", code="ARREARS-LOCK-01", balance=0)
+        t0 = recent(2)
+        order_ids = []
+        for i in range(2):
+            order = ChargeOrder(
+                order_no=f"ARRLOCK{i:04d}", operator_id=world.operator.id,
+                station_id=world.station.id, pile_id=world.pile.id,
+                connector_id=world.pile.connectors[0].id, connector_number=1,
+                driver_id=world.driver.id, id_tag=world.card, start_method="card",
+                state="finished", pile_session_ref=f"arrlock-{i}",
+                tariff_version_id=world.station.tariff.current_version_id,  # type: ignore[union-attr]
+                started_at=t0, stopped_at=t0 + timedelta(minutes=20),
+                energy_ended_at=t0 + timedelta(minutes=20), final_record_at=t0,
+                energy_wh=1760, meter_start_wh=0, meter_stop_wh=1760,
+            )  # fmt: skip
+            db.session.add(order)
+            db.session.flush()
+            order_ids.append(order.id)
+            settlement.settle_order(order)  # an empty wallet: the whole bill is owed
+        db.session.commit()
+        owed = settlement.outstanding_arrears_fen(world.driver.id)
+        assert owed == 2 * 175
+        wallet.post_entry(world.driver.id, 1000, "topup", idempotency_key="arrlock-topup")
+        db.session.commit()
+        ids = {
+            "operator": world.operator.id, "driver": world.driver.id,
+            "wallet": world.driver.wallet.id, "station": world.station.id,
+            "pile": world.pile.id, "tariff": world.station.tariff_id,
+        }  # fmt: skip
+    errors: list[BaseException] = []
+    second_locked = threading.Event()
+
+    def correction_of_the_second_order() -> None:
+        with app.app_context():
+            try:
+                order = db.session.get(ChargeOrder, order_ids[1])
+                assert order is not None
+                settlement._lock_order(order)
+                second_locked.set()
+                time.sleep(0.6)  # the collector has taken what it can meanwhile
+                wallet.lock_wallet(ids["driver"])
+                db.session.commit()
+            except BaseException as exc:  # surfaced below
+                db.session.rollback()
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    def collector() -> None:
+        with app.app_context():
+            try:
+                assert second_locked.wait(10)
+                settlement.collect_arrears(ids["driver"])
+                db.session.commit()
+            except BaseException as exc:
+                db.session.rollback()
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=correction_of_the_second_order),
+               threading.Thread(target=collector)]  # fmt: skip
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    try:
+        assert not errors, errors
+        with app.app_context():
+            assert settlement.outstanding_arrears_fen(ids["driver"]) == 0
+            assert wallet.ledger_sum(ids["driver"]) == 1000 - 2 * 175
+    finally:
+        with app.app_context():
+            _cleanup(order_ids, ids)
