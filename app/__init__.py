@@ -41,6 +41,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     _sqlite_pragmas(app)
+    _ping_idle_connections(app)
     migrate.init_app(app, db, directory=_migrations_dir(), render_as_batch=True)
     register_error_handlers(app)
     init_metrics(app)
@@ -76,6 +77,15 @@ def _sqlite_pragmas(app: Flask) -> None:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA busy_timeout=10000")
             cursor.close()
+
+
+def _ping_idle_connections(app: Flask) -> None:
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return  # a file beside the process: nothing to lose between uses
+    from app.db_pool import ping_idle_connections
+
+    with app.app_context():
+        ping_idle_connections(db.engine, float(app.config["DB_PING_IDLE_SECONDS"]))
 
 
 def _migrations_dir() -> str:

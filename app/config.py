@@ -38,7 +38,17 @@ class Config:
     YKC_HOST = "0.0.0.0"
     YKC_PORT = 8767
     YKC_READ_TIMEOUT_SECONDS = 35
+    # meter values are committed in groups: a batch waits this long for more (0: none)
+    METER_BATCH_DELAY_MS = 5
+    METER_BATCH_SIZE = 500
+    # domain calls a pile-link process runs at once; below the database pool (10 + 20)
+    PILE_LINK_DB_CONCURRENCY = 20
+    # Redis connections of one process; more callers wait up to the timeout for one
+    REDIS_MAX_CONNECTIONS = 200
+    REDIS_POOL_TIMEOUT_SECONDS = 20
     SQL_ECHO = False
+    # a pooled connection idle this long is pinged before use (0: before every use)
+    DB_PING_IDLE_SECONDS = 10
     PASSWORD_HASH_METHOD = "scrypt"  # tests use a cheap one
     # money (issue 4)
     MIN_START_BALANCE_FEN = 100  # a driver needs this much in the wallet to start
@@ -53,6 +63,12 @@ class Config:
     # drivers' API (issue 5): WeChat base URL (the fake in tests), tokens, uploads, links
     WECHAT_API_BASE = "https://api.weixin.qq.com"
     DRIVER_TOKEN_TTL = 7 * 24 * 3600  # seconds
+    # a running order's bill estimate is reused while its meter, state and coupon choice are
+    # unchanged, for at most this long (coupons granted or expiring show after it); 0: off
+    LIVE_BILL_CACHE_SECONDS = 30
+    # the nearby-stations search answers from an in-memory index this many seconds old at
+    # most (connector availability, station data); 0: read the database on every search
+    NEARBY_CACHE_SECONDS = 5
     LOGIN_RATE_LIMIT = 10  # logins per client address per window
     START_RATE_LIMIT = 6  # charge starts per driver per window
     RATE_LIMIT_WINDOW_SECONDS = 60
@@ -126,7 +142,8 @@ def normalise_db_url(url: str) -> str:
 def engine_options(url: str) -> dict[str, Any]:
     if url.startswith("sqlite"):
         return {"connect_args": {"check_same_thread": False}}
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+    # liveness: app/db_pool.py pings connections that have sat idle, not every checkout
+    return {"pool_size": 10, "max_overflow": 20}
 
 
 def check_settings(config: Mapping[str, Any]) -> list[str]:
@@ -141,6 +158,11 @@ def check_settings(config: Mapping[str, Any]) -> list[str]:
         problems.append("EVOP_REDIS_URL: needed to route pile commands across processes")
     if config.get("DEMO_MODE"):
         problems.append("EVOP_DEMO_MODE: must be off in production (demo logins are public)")
+    if not 0 <= int(config.get("NEARBY_CACHE_SECONDS", 0)) <= 60:
+        problems.append(
+            "EVOP_NEARBY_CACHE_SECONDS: between 0 and 60 seconds (how stale free connectors "
+            "in the nearby search may be)"
+        )
     if "example" in config.get("QR_BASE_URL", ""):
         problems.append("EVOP_QR_BASE_URL: set the public URL printed in the piles' QR codes")
     return problems
