@@ -15,7 +15,7 @@ SPA_SOURCES := $(shell find $(WEB)/src $(WEB)/public -type f 2>/dev/null) \
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export FLASK_APP := app:create_app
 
-.PHONY: help run test deps lint test-sqlite test-postgres test-web test-e2e spa chromium \
+.PHONY: wrk help run test deps lint test-sqlite test-postgres test-web test-e2e spa chromium \
 	migrate seed check-settings bench clean demo-piles demo-traffic
 
 help:
@@ -105,7 +105,17 @@ test-e2e: deps spa chromium
 
 test: lint test-sqlite test-postgres test-web test-e2e
 
-bench: deps
+# the drivers' API benchmark's load generator (optional: a Python client stands in)
+wrk:
+	@if command -v wrk >/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" = "0" ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null \
+			|| echo "wrk could not be installed: the Python load client is used"; \
+	else \
+		echo "wrk is missing (sudo apt-get install -y wrk): the Python load client is used"; \
+	fi
+
+bench: deps wrk
 	@for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
 clean:

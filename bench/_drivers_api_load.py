@@ -17,11 +17,11 @@ from collections.abc import Iterator
 
 async def _worker(
     host: str, port: int, requests: Iterator[bytes], until: float, latencies: list[float],
-    statuses: Counter[str],
+    statuses: Counter[str], limit: float,
 ) -> None:  # fmt: skip
     reader: asyncio.StreamReader | None = None
     writer: asyncio.StreamWriter | None = None
-    while time.perf_counter() < until:
+    while time.perf_counter() < until and len(latencies) < limit:
         try:
             if writer is None or reader is None:
                 reader, writer = await asyncio.open_connection(host, port)
@@ -71,7 +71,8 @@ async def _run(args: argparse.Namespace) -> dict[str, object]:
     began = time.perf_counter()
     until = began + args.seconds
     await asyncio.gather(
-        *(_worker("127.0.0.1", args.port, requests, until, latencies, statuses)
+        *(_worker("127.0.0.1", args.port, requests, until, latencies, statuses,
+                  args.max_requests or float("inf"))
           for _ in range(args.concurrency))
     )  # fmt: skip
     elapsed = time.perf_counter() - began
@@ -95,6 +96,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--targets", required=True, help="file of path<TAB>token lines")
+    parser.add_argument("--max-requests", type=int, default=0, help="stop after this many")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, default=32)
     args = parser.parse_args()

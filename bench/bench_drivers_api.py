@@ -10,11 +10,12 @@ charging with meter samples, and a fleet of ``--orders`` drivers each charging o
 their own with 30 samples so far) and dropped at the end. The load comes from
 ``bench/_drivers_api_load.py`` in another process: asyncio, raw sockets, HTTP/1.1 keep-alive.
 
-Polling is measured twice: the fleet, each request for the next driver's own order in turn
-(every order polled about every ``orders / rate`` seconds) while a feeder moves every order's
-meter on every ``--sample-every`` seconds (new sample row, order updated, as the pile link
-does), so cached bill estimates go stale at a realistic pace; and one order polled by every
-connection (the best case).
+Polling is measured twice: the fleet, each request for the next driver's own order in turn,
+while a feeder moves the orders' meters on (new sample row, order updated, as the pile link
+does) so that each order gets a new sample every ``--polls-per-sample`` polls of it (6: a
+driver polling every 5 s, a pile sampling every 30 s; the rate is set from the warm-up's
+requests/s), so cached bill estimates go stale at a realistic pace; and one order polled by
+every connection (the best case).
 
 Run from the project root::
 
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -222,18 +224,18 @@ def _seed_fleet(n: int, demo_station: Station, first_pile: int) -> list[tuple[st
 
 
 class MeterFeeder(threading.Thread):
-    """Moves every fleet order's meter on once per ``every`` seconds, spread evenly: a new
-    sample row and the order's reading, time and power, as the pile link writes them."""
+    """Moves ``per_second`` fleet orders' meters on each second, in turn: a new sample row
+    and the order's reading, time and power, as the pile link writes them."""
 
-    def __init__(self, url: str, order_nos: list[str], every: float) -> None:
+    def __init__(self, url: str, order_nos: list[str], per_second: float) -> None:
         super().__init__(daemon=True)
-        self.url, self.order_nos, self.every = url, order_nos, every
+        self.url, self.order_nos, self.per_second = url, order_nos, per_second
         self.stop = threading.Event()
         self.updated = 0
 
     def run(self) -> None:
         tick, due, at = 0.2, 0.0, 0
-        per_tick = len(self.order_nos) * tick / self.every
+        per_tick = self.per_second * tick
         with psycopg.connect(self.url, autocommit=True) as conn:
             while not self.stop.wait(tick):
                 due += per_tick
@@ -296,20 +298,36 @@ def _stop_server(proc: subprocess.Popen[bytes]) -> None:
 
 
 def _load(
-    port: int, targets: list[tuple[str, str]], seconds: float, concurrency: int
-) -> dict[str, Any]:
-    """Requests go to the (path, token) targets in turn."""
+    port: int, targets: list[tuple[str, str]], seconds: float, concurrency: int,
+    max_requests: int = 0,
+) -> dict[str, Any]:  # fmt: skip
+    """Requests go to the (path, token) targets in turn. With ``wrk`` installed (``make
+    bench`` installs it when run as root) the load comes from wrk, one thread: it costs the
+    shared CPUs far less than the Python client, which is the fallback and is also used
+    for runs limited to a number of requests."""
     with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False) as f:
         f.writelines(f"{path}\t{token}\n" for path, token in targets)
-    cmd = [sys.executable, str(Path(__file__).with_name("_drivers_api_load.py")),
-           "--port", str(port), "--targets", f.name,
-           "--seconds", str(seconds), "--concurrency", str(concurrency)]  # fmt: skip
+    wrk = shutil.which("wrk")
+    if wrk and not max_requests:
+        cmd = [wrk, "-t1", f"-c{concurrency}", f"-d{max(1, round(seconds))}s",
+               "-s", str(Path(__file__).with_name("_drivers_api_load.lua")),
+               f"http://127.0.0.1:{port}", "--", f.name]  # fmt: skip
+    else:
+        cmd = [sys.executable, str(Path(__file__).with_name("_drivers_api_load.py")),
+               "--port", str(port), "--targets", f.name,
+               "--seconds", str(seconds), "--concurrency", str(concurrency),
+               "--max-requests", str(max_requests)]  # fmt: skip
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=False)
+    os.unlink(f.name)
     if out.returncode != 0:
         raise RuntimeError(f"load client failed: {out.stderr.strip()[-500:]}")
-    os.unlink(f.name)
-    result: dict[str, Any] = json.loads(out.stdout)
+    line = next(x for x in reversed(out.stdout.splitlines()) if x.startswith("{"))
+    result: dict[str, Any] = json.loads(line)
     return result
+
+
+def load_client() -> str:
+    return "wrk (1 thread)" if shutil.which("wrk") else "Python asyncio client"
 
 
 def _line(name: str, r: dict[str, Any]) -> None:
@@ -328,20 +346,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, help="load duration per endpoint")
     parser.add_argument("--concurrency", type=int, default=32, help="keep-alive connections")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-    parser.add_argument("--orders", type=int, help="drivers charging (fleet): 5,000; quick 1,000")
-    parser.add_argument("--sample-every", type=float,
-                        help="seconds between a fleet order's meter samples: 30 s at 5,000 "
-                             "orders, scaled with --orders so that each order is polled about "
-                             "as often per sample as a driver polling every 5 s sees a pile "
-                             "sampling every 30 s")  # fmt: skip
+    parser.add_argument("--orders", type=int, help="drivers charging (fleet): 5,000; quick 300")
+    parser.add_argument("--polls-per-sample", type=float, default=6.0,
+                        help="polls of an order between two of its meter samples")  # fmt: skip
     args = parser.parse_args()
     seconds = args.seconds or (5.0 if args.quick else 20.0)
-    args.orders = args.orders or (1000 if args.quick else 5000)
-    args.sample_every = args.sample_every or 30.0 * args.orders / 5000
+    args.orders = args.orders or (300 if args.quick else 5000)
     url = os.environ.get("EVOP_BENCH_DATABASE_URL", DEFAULT_URL)
     print("drivers' API benchmark (printed, never asserted)")
     print(f"  {os.cpu_count()} CPU(s) shared by server and load client; "
-          f"gunicorn -k gevent -w {args.workers}; {args.concurrency} connections; "
+          f"gunicorn -k gevent -w {args.workers}; load from {load_client()}, "
+          f"{args.concurrency} connections; "
           f"{seconds:g} s per endpoint")  # fmt: skip
     try:
         admin = psycopg.connect(url, connect_timeout=3, autocommit=True)
@@ -372,23 +387,22 @@ def main() -> None:
         print(f"  PostgreSQL, database {name}, server on 127.0.0.1:{port}")
         for label, targets in cases:
             _load(port, targets[:50], min(1.0, seconds), 4)  # warm-up
-            if len(targets) > 1:  # every driver has polled before: the steady state
-                _load(port, targets, 2 * len(targets) / 500, args.concurrency)
+            warm = None
+            if len(targets) > 1:  # every driver has polled a few times: the steady state
+                warm = _load(port, targets, 300, args.concurrency, 4 * len(targets))
             feeder = None
-            if label.startswith("live polling") and "own" in label:
-                feeder = MeterFeeder(db_url, [no for no, _ in seeded.fleet], args.sample_every)
+            if warm is not None:
+                rate = warm["rps"] / args.polls_per_sample
+                feeder = MeterFeeder(db_url, [no for no, _ in seeded.fleet], rate)
                 feeder.start()
-            began = time.monotonic()
             result = _load(port, targets, seconds, args.concurrency)
             _line(label, result)
             if feeder is not None:
                 feeder.stop.set()
                 feeder.join()
-                rate = feeder.updated / (time.monotonic() - began)
-                per_order = len(seeded.fleet) / max(result["rps"], 1)
-                print(f"  {'':<34} meter moved on {rate:,.0f} orders/s (one sample per order "
-                      f"every {args.sample_every:g} s); each order polled every "
-                      f"{per_order:.1f} s", flush=True)  # fmt: skip
+                print(f"  {'':<34} {result['requests'] / max(feeder.updated, 1):.1f} polls per "
+                      f"meter sample ({feeder.updated:,} samples fed); each order polled every "
+                      f"{len(targets) / max(result['rps'], 1):.1f} s", flush=True)  # fmt: skip
     finally:
         if proc is not None:
             _stop_server(proc)
