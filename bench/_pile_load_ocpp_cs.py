@@ -4,9 +4,10 @@
 examples do it, with the same persistence as the pile link: every handler that touches the
 domain calls the same ``PileEventService.handle`` (one application context, ORM, commit)
 in a thread pool sized like the pile link's database pool, and answers only after it
-returned (persist before you acknowledge). What it leaves out is what "minimal" means:
-no lenient validation, no liveness timeout, no per-pile event ordering guarantees beyond
-python-ocpp's one-request-at-a-time, no Redis.
+returned (persist before you acknowledge); meter values are group-committed like the pile
+link's (the same ``handle_meter_samples`` batches, the same delay), unless ``--per-event``.
+What it leaves out is what "minimal" means: no lenient validation, no liveness timeout, no
+per-pile event ordering guarantees beyond python-ocpp's one-request-at-a-time, no Redis.
 
 Same environment (``EVOP_*``) and the same loopback control port protocol as
 ``_pile_load_server.py``. Run by ``bench/bench_pile_link.py``.
@@ -42,6 +43,7 @@ from websockets.typing import Subprotocol
 from app import create_app
 from app.services.pile_events import PileEventService
 from app.services.pile_port import (
+    EventReply,
     MeterSample,
     PileConnected,
     PileDisconnected,
@@ -77,15 +79,67 @@ def number(value: Any) -> Decimal | None:
 
 
 class CentralSystem:
-    def __init__(self, threads: int, heartbeat_interval: int) -> None:
+    def __init__(self, threads: int, heartbeat_interval: int, group_commit: bool) -> None:
         self.app = create_app()
         self.events = PileEventService(self.app)
         self.pool = concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="domain")
         self.heartbeat_interval = heartbeat_interval
         self.piles: dict[str, Pile] = {}
+        self.meters = MeterBatcher(self, self.app.config) if group_commit else None
 
     async def domain(self, func: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.pool, func, *args)
+
+    async def meter(self, event: MeterSample) -> EventReply:
+        if self.meters is None:
+            reply: EventReply = await self.domain(self.events.handle, event)
+            return reply
+        return await self.meters.record(event)
+
+
+class MeterBatcher:
+    """The pile link's group commit, the asyncio way: samples wait up to the same delay
+    for others, then one batch goes to the same domain call (``handle_meter_samples``) in
+    the thread pool; each handler answers once its batch has returned (committed)."""
+
+    def __init__(self, cs: CentralSystem, cfg: Any) -> None:
+        self.cs = cs
+        self.delay = float(cfg["METER_BATCH_DELAY_MS"]) / 1000
+        self.size = int(cfg["METER_BATCH_SIZE"])
+        self.queue: asyncio.Queue[tuple[MeterSample, asyncio.Future[EventReply]]] | None = None
+        self.task: asyncio.Task[None] | None = None
+
+    async def record(self, event: MeterSample) -> EventReply:
+        if self.queue is None:
+            self.queue = asyncio.Queue()
+            self.task = asyncio.create_task(self.run(self.queue))
+        done: asyncio.Future[EventReply] = asyncio.get_running_loop().create_future()
+        await self.queue.put((event, done))
+        return await done
+
+    async def run(
+        self, queue: asyncio.Queue[tuple[MeterSample, asyncio.Future[EventReply]]]
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = [await queue.get()]
+            deadline = loop.time() + self.delay
+            while len(batch) < self.size and (left := deadline - loop.time()) > 0:
+                try:
+                    batch.append(await asyncio.wait_for(queue.get(), left))
+                except TimeoutError:
+                    break
+            try:
+                outcomes = await self.cs.domain(
+                    self.cs.events.handle_meter_samples, [e for e, _ in batch]
+                )
+            except Exception as exc:
+                outcomes = [exc] * len(batch)
+            for (_, done), outcome in zip(batch, outcomes, strict=True):
+                if isinstance(outcome, Exception):
+                    done.set_exception(outcome)
+                else:
+                    done.set_result(outcome)
 
 
 class Pile(ChargePoint):
@@ -157,7 +211,7 @@ class Pile(ChargePoint):
                 soc_percent=int(soc) if soc is not None else None,
                 raw=entry,
             )
-            await self.cs.domain(self.cs.events.handle, event)
+            await self.cs.meter(event)
         return call_result.MeterValues()
 
     @on(Action.stop_transaction)
@@ -244,7 +298,11 @@ async def remote_starts(cs: CentralSystem, request: dict[str, Any]) -> dict[str,
 
 
 async def amain(args: argparse.Namespace) -> None:
-    cs = CentralSystem(args.threads, int(os.environ.get("EVOP_OCPP_HEARTBEAT_SECONDS", "300")))
+    cs = CentralSystem(
+        args.threads,
+        int(os.environ.get("EVOP_OCPP_HEARTBEAT_SECONDS", "300")),
+        group_commit=not args.per_event,
+    )
     # python-ocpp logs every frame at INFO: a production deployment turns that off
     logging.getLogger("ocpp").setLevel(logging.WARNING)
     process_request, handler = make_handlers(cs)
@@ -306,6 +364,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--control-port", type=int, required=True)
     parser.add_argument("--threads", type=int, default=30)
+    parser.add_argument(
+        "--per-event", action="store_true", help="one transaction per meter value (before issue 3)"
+    )
     args = parser.parse_args()
     raise_nofile()
     asyncio.run(amain(args))

@@ -191,6 +191,8 @@ class Server:
         cmd = [sys.executable, str(BENCH / script), "--control-port", str(self.control_port)]
         if system == "ocpp":
             cmd += ["--threads", str(args.ocpp_threads)]
+            if args.ocpp_per_event:
+                cmd.append("--per-event")
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             cmd, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT
@@ -872,6 +874,11 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--meter-seconds", type=float, default=15.0)
     p.add_argument("--meter-warmup", type=float, default=3.0)
     p.add_argument("--ocpp-threads", type=int, default=30, help="DB threads of the asyncio CS")
+    p.add_argument(
+        "--ocpp-per-event",
+        action="store_true",
+        help="the asyncio CS commits each meter value alone (the pile link batches them)",
+    )
     p.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/test")
     p.add_argument("--redis-url", default="redis://127.0.0.1:6379/14", help="'' for none")
     p.add_argument("--log-level", default="INFO", help="EVOP_LOG_LEVEL of the servers")

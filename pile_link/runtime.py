@@ -16,6 +16,7 @@ from flask import Flask
 
 from app.services import pile_commands
 from app.services.pile_events import PileEventService
+from pile_link.meter_writer import GroupCommitEvents, MeterWriterConfig
 from pile_link.redis_bus import AnnouncingRegistry, RedisCommandPort, RedisNode
 from pile_link.registry import ConnectionRegistry, LocalCommandPort
 from pile_link.ws import OcppServer, WsConfig
@@ -34,11 +35,20 @@ class PileLinkRuntime:
     def __init__(self, app: Flask) -> None:
         cfg = app.config
         self.app = app
-        self.events = PileEventService(app)
+        self.domain = PileEventService(app)
+        # meter values are group-committed; every other event goes straight to the domain
+        self.events = GroupCommitEvents(
+            self.domain,
+            MeterWriterConfig(
+                max_delay=float(cfg["METER_BATCH_DELAY_MS"]) / 1000,
+                max_batch=int(cfg["METER_BATCH_SIZE"]),
+            ),
+            max_concurrent=int(cfg["PILE_LINK_DB_CONCURRENCY"]),
+        )
         self.node: RedisNode | None = None
         self.registry: ConnectionRegistry
         if cfg.get("REDIS_URL"):
-            client = redis.Redis.from_url(cfg["REDIS_URL"])
+            client = redis_client(cfg)
             registry = AnnouncingRegistry()
             self.node = RedisNode(registry, client)
             registry.node = self.node
@@ -71,6 +81,7 @@ class PileLinkRuntime:
         # YKC first: the OCPP server unbinds the shared registry once it is empty
         self.ykc.stop(timeout)
         self.ocpp.stop(timeout)
+        self.events.stop(timeout)  # after the drain: what the connections queued is recorded
 
 
 def _ykc_server(runtime: PileLinkRuntime, cfg: Any) -> YkcServer:
@@ -86,5 +97,17 @@ def _ykc_server(runtime: PileLinkRuntime, cfg: Any) -> YkcServer:
 def install_port(app: Flask, api: Any = None) -> None:
     """For processes that hold no pile (HTTP workers): reach the pile link through Redis."""
     if app.config.get("REDIS_URL"):
-        client = redis.Redis.from_url(app.config["REDIS_URL"])
+        client = redis_client(app.config)
         pile_commands.install(app, RedisCommandPort(ConnectionRegistry(), client))
+
+
+def redis_client(cfg: Any) -> redis.Redis:
+    """A client whose pool waits for a free connection: under gevent, thousands of
+    greenlets may talk to Redis at once (a command waits in BLPOP for its reply), and an
+    unbounded pool opens a socket for each of them."""
+    pool = redis.BlockingConnectionPool.from_url(
+        cfg["REDIS_URL"],
+        max_connections=int(cfg["REDIS_MAX_CONNECTIONS"]),
+        timeout=float(cfg["REDIS_POOL_TIMEOUT_SECONDS"]),
+    )
+    return redis.Redis(connection_pool=pool)

@@ -8,7 +8,7 @@ read even while the domain is busy with a request.
 
 Refusals happen at the upgrade, before any domain event: a path that is not
 ``/ocpp/<code>`` → 404; no ``ocpp1.6`` among the offered subprotocols → 400; a pile the
-domain does not know (``is_registered`` false) → 404; a wrong or missing password (HTTP
+domain does not know (``admit``) → 404; a wrong or missing password (HTTP
 Basic, OCPP security profile 1) for a pile that has one → 401. TLS is terminated in front.
 """
 
@@ -46,7 +46,12 @@ from wsproto.events import (
 )
 from wsproto.utilities import LocalProtocolError
 
-from app.services.pile_port import CommandResult, PileDisconnected, PileEventHandler
+from app.services.pile_port import (
+    Admission,
+    CommandResult,
+    PileDisconnected,
+    PileEventHandler,
+)
 from pile_link.ocpp16 import codec
 from pile_link.ocpp16.handler import OcppSession
 from pile_link.registry import Command, ConnectionRegistry
@@ -231,6 +236,10 @@ class OcppConnection:
     def _queue(self, event: Event) -> bool:
         if self._ended or self._closing:
             return False
+        # no timer when there is room (nearly always): a gevent Timeout per frame adds up
+        with contextlib.suppress(gevent.queue.Full):
+            self._out.put_nowait(event)
+            return True
         try:
             self._out.put(event, timeout=self._config.write_timeout)
         except gevent.queue.Full:
@@ -373,6 +382,9 @@ class OcppConnection:
         call = self.session.receive(frame)
         if call is None:
             return
+        with contextlib.suppress(gevent.queue.Full):
+            self._calls.put_nowait(call)
+            return
         try:
             self._calls.put(call, timeout=self._config.write_timeout)
         except gevent.queue.Full:
@@ -501,12 +513,15 @@ class OcppServer:
     def _handshake(self, sock: GeventSocket, address: Any) -> tuple[str, bytes] | None:
         peer = f"{address[0]}:{address[1]}" if isinstance(address, tuple) else str(address)
         try:
+            # the timer covers the socket only: fired inside the domain's lookup it would
+            # break off a database query half-way
             with gevent.Timeout(self.config.handshake_timeout):
                 got = self._read_request(sock)
-                if got is None:
-                    return None
-                request, trailing = got
-                pile_code, key = self._check_request(request)
+            if got is None:
+                return None
+            request, trailing = got
+            pile_code, key = self._check_request(request)
+            with gevent.Timeout(self.config.handshake_timeout):
                 sock.sendall(
                     _http_response(
                         101,
@@ -518,7 +533,7 @@ class OcppServer:
                         ],
                     )
                 )
-                return pile_code, trailing
+            return pile_code, trailing
         except _Refused as refusal:
             log.warning(
                 "upgrade refused",
@@ -580,14 +595,13 @@ class OcppServer:
             raise _Refused(400, f"subprotocol {SUBPROTOCOL} required")
         present, password = basic_password(request, pile_code)
         try:
-            registered = self.events.is_registered(pile_code)
-            allowed = registered and self.events.check_password(pile_code, password)
+            admission = self.events.admit(pile_code, password)  # one lookup per upgrade
         except Exception:
             log.exception("domain failed on upgrade", extra={"pile_code": pile_code})
             raise _Refused(503, "try again later") from None
-        if not registered:
+        if admission is Admission.UNKNOWN_PILE:
             raise _Refused(404, f"unknown pile {pile_code}")
-        if not allowed:
+        if admission is not Admission.ADMITTED:
             raise _Refused(401, "wrong password" if present else "password required", _CHALLENGE)
         return pile_code, keys[0].encode("latin-1")
 

@@ -33,8 +33,9 @@ from app.models import (
     PileOnlinePeriod,
 )
 from app.models.charging import ACTIVE_STATES
-from app.services import charging, settlement
+from app.services import charging, meter_writer, settlement
 from app.services.pile_port import (
+    Admission,
     AuthorizeRequested,
     ConnectorState,
     ConnectorStatusChanged,
@@ -84,14 +85,20 @@ class PileEventService:
         with self.app.app_context():
             return _pile(pile_code) is not None
 
-    def check_password(self, pile_code: str, password: str | None) -> bool:
+    def admit(self, pile_code: str, password: str | None) -> Admission:
+        """Registered and, for a pile that has a password, the right one: one lookup."""
         with self.app.app_context():
             pile = _pile(pile_code)
             if pile is None:
-                return False
-            if not pile.password_hash:
-                return True
-            return password is not None and check_password_hash(pile.password_hash, password)
+                return Admission.UNKNOWN_PILE
+            if not pile.password_hash or (
+                password is not None and check_password_hash(pile.password_hash, password)
+            ):
+                return Admission.ADMITTED
+            return Admission.WRONG_PASSWORD
+
+    def check_password(self, pile_code: str, password: str | None) -> bool:
+        return self.admit(pile_code, password) is Admission.ADMITTED
 
     def billing_model(self, pile_code: str) -> dict[str, Any] | None:
         """The station's current tariff for piles that price sessions themselves (YKC)."""
@@ -128,6 +135,30 @@ class PileEventService:
                     extra={"pile_code": event.pile_code, "event": type(event).__name__},
                 )
                 raise
+
+    def handle_meter_samples(self, events: list[MeterSample]) -> list[EventReply | Exception]:
+        """Meter samples of many piles in one transaction (``meter_writer``). If that
+        transaction fails, each event is recorded alone, so that one bad sample never
+        costs the others; events the batch leaves aside take the per-event path too."""
+        with self.app.app_context():
+            try:
+                batch = meter_writer.record_meter_samples(events)
+            except Exception:
+                db.session.rollback()
+                log.exception(
+                    "meter batch failed: recording one at a time", extra={"events": len(events)}
+                )
+                batch = [None] * len(events)
+        out: list[EventReply | Exception] = []
+        for event, reply in zip(events, batch, strict=True):
+            if reply is None:
+                try:
+                    reply = self.handle(event)
+                except Exception as exc:  # logged by handle; the pile gets an error answer
+                    out.append(exc)
+                    continue
+            out.append(reply)
+        return out
 
 
 def dispatch(event: PileEvent) -> EventReply:

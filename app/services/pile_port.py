@@ -168,12 +168,30 @@ class EventReply:
     balance_fen: int | None = None
 
 
+class Admission(enum.StrEnum):
+    """May this pile open a connection (the WebSocket upgrade)?"""
+
+    ADMITTED = "admitted"
+    UNKNOWN_PILE = "unknown_pile"
+    WRONG_PASSWORD = "wrong_password"  # wrong or missing, for a pile that has one
+
+
 class PileEventHandler(Protocol):
     def is_registered(self, pile_code: str) -> bool: ...
+
+    def admit(self, pile_code: str, password: str | None) -> Admission: ...
 
     def check_password(self, pile_code: str, password: str | None) -> bool: ...
 
     def handle(self, event: PileEvent) -> EventReply: ...
+
+
+class MeterBatchHandler(Protocol):
+    """Records many meter samples at once (group commit). Returns one outcome per event,
+    in order: the reply, or the exception that event's recording raised (the others are
+    recorded all the same). Every reply is committed before this returns."""
+
+    def handle_meter_samples(self, events: list[MeterSample]) -> list[EventReply | Exception]: ...
 
 
 # --- commands: domain -> pile link ------------------------------------------------------

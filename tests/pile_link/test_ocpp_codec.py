@@ -229,3 +229,109 @@ def test_parse_raises_only_ocpp_errors(frame: str | bytes) -> None:
         codec.parse(frame)
     except codec.OcppError as exc:
         json.loads(codec.error_frame(exc))
+
+
+# --- the fast path of validation ------------------------------------------------------------
+
+_VALID_SAMPLES: dict[str, dict[str, Any]] = {
+    "MeterValues": {
+        "connectorId": 1,
+        "transactionId": 17,
+        "meterValue": [
+            {
+                "timestamp": "2021-01-13T22:05:00Z",
+                "sampledValue": [
+                    {
+                        "value": "1000500",
+                        "measurand": "Energy.Active.Import.Register",
+                        "unit": "Wh",
+                        "context": "Sample.Periodic",
+                    },
+                    {
+                        "value": "7000",
+                        "measurand": "Power.Active.Import",
+                        "unit": "W",
+                        "phase": "L1",
+                    },
+                ],
+            }
+        ],
+    },
+    "StatusNotification": {"connectorId": 1, "errorCode": "NoError", "status": "Charging"},
+    "BootNotification": {"chargePointVendor": "Xundao", "chargePointModel": "XD-AC7"},
+    "Heartbeat": {},
+    "StopTransaction": {
+        "transactionId": 17,
+        "meterStop": 1760,
+        "timestamp": "2021-01-13T22:30:00Z",
+    },
+    "StartTransactionResponse": {"transactionId": 17, "idTagInfo": {"status": "Accepted"}},
+}
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+_MUTATION_KEYS = [
+    "connectorId", "meterValue", "sampledValue", "value", "measurand", "unit",
+    "status", "errorCode", "timestamp", "transactionId", "idTagInfo", "x",
+]  # fmt: skip
+
+
+def _mutate(payload: Any, path: list[int], value: Any, key: str, how: int) -> Any:
+    """Replace, drop or add something somewhere inside ``payload`` (a copy)."""
+    if isinstance(payload, dict) and payload and path:
+        names = sorted(payload)
+        name = names[path[0] % len(names)]
+        out = dict(payload)
+        if len(path) == 1 and how == 0:
+            del out[name]
+        elif len(path) == 1 and how == 1:
+            out[name] = value
+        else:
+            out[name] = _mutate(payload[name], path[1:], value, key, how)
+        return out
+    if isinstance(payload, list) and payload and path:
+        out_list = list(payload)
+        i = path[0] % len(payload)
+        out_list[i] = _mutate(payload[i], path[1:], value, key, how)
+        return out_list
+    if isinstance(payload, dict):
+        return {**payload, key: value}
+    return value
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.sampled_from(sorted(_VALID_SAMPLES)),
+    st.booleans(),
+    st.lists(st.integers(0, 5), max_size=5),
+    _json,
+    st.sampled_from(_MUTATION_KEYS),
+    st.integers(0, 2),
+)
+def test_fast_validation_never_passes_what_jsonschema_refuses(
+    action: str, lenient: bool, path: list[int], value: Any, key: str, how: int
+) -> None:
+    validators = codec.load_schemas()
+    validator = validators[action]
+    if lenient and action in codec.LENIENT_ACTIONS:
+        validator = codec._lenient[action]
+    fast = codec._fast_check(validator)
+    assert fast is not None, "the hot schemas have a fast path"
+    payload = _mutate(_VALID_SAMPLES[action], path, value, key, how)
+    if fast(payload):
+        assert list(validator.iter_errors(payload)) == [], payload
+
+
+def test_well_formed_hot_payloads_take_the_fast_path() -> None:
+    validators = codec.load_schemas()
+    for action, payload in _VALID_SAMPLES.items():
+        for validator in (validators[action], codec._lenient.get(action)):
+            if validator is None:
+                continue
+            fast = codec._fast_check(validator)
+            assert fast is not None and fast(payload), action
+            assert list(validator.iter_errors(payload)) == []

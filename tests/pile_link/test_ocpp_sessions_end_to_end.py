@@ -1,7 +1,8 @@
 """OCPP 1.6J piles against the real domain, over real sockets (issue: pile link, "done
 means"): the ``ocpp`` package's ChargePoint plays a third-party pile; each scenario must
 leave exactly one correct order. A file SQLite database lets the server thread and the
-test thread use their own connections.
+test thread use their own connections. The domain is composed as in ``PileLinkRuntime``:
+meter values go through the group-commit writer.
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ from websockets.typing import Subprotocol
 
 from app import create_app
 from app.extensions import db
-from app.models import ChargeOrder, Pile
+from app.models import ChargeOrder, MeterSampleRecord, Pile
 from app.services import charging
 from app.services.demo import demo_driver, seed_demo
 from app.services.pile_events import PileEventService
+from pile_link.meter_writer import GroupCommitEvents, MeterWriterConfig
 from pile_link.registry import ConnectionRegistry, LocalCommandPort
 from pile_link.ws import OcppServer, ServerThread, WsConfig
 from tests.conftest import BASE_CONFIG
@@ -38,9 +40,10 @@ DEADLINE = 10.0
 
 
 class Platform:
-    def __init__(self, app: Flask, port: int) -> None:
+    def __init__(self, app: Flask, port: int, events: GroupCommitEvents) -> None:
         self.app = app
         self.port = port
+        self.events = events
 
     def url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/ocpp/{CODE}"
@@ -50,6 +53,10 @@ class Platform:
             rows = list(db.session.scalars(select(ChargeOrder).order_by(ChargeOrder.id)))
             db.session.expunge_all()
             return rows
+
+    def meter_rows(self) -> int:
+        with self.app.app_context():
+            return len(db.session.scalars(select(MeterSampleRecord.id)).all())
 
     def pile_online(self) -> bool:
         with self.app.app_context():
@@ -72,14 +79,16 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
         db.session.remove()
     registry = ConnectionRegistry()
     app.extensions["evop_pile_command_port"] = LocalCommandPort(registry)
+    # a batch waits 50 ms for more samples: an answer sent before the commit would show
+    events = GroupCommitEvents(PileEventService(app), MeterWriterConfig(max_delay=0.05))
     server = OcppServer(
-        PileEventService(app), registry, host="127.0.0.1", port=0,
+        events, registry, host="127.0.0.1", port=0,
         config=WsConfig(heartbeat_interval=30, close_timeout=1.0, finish_timeout=5.0),
     )  # fmt: skip
     thread = ServerThread(server, drain_timeout=2.0)
     _, port = thread.start()
     try:
-        yield Platform(app, port)
+        yield Platform(app, port, events)
     finally:
         thread.stop()
         with app.app_context():
@@ -185,6 +194,26 @@ def test_card_start_meter_values_and_stop_over_ocpp(platform: Platform) -> None:
     [order] = platform.orders()
     assert order.state == "settled" and order.start_method == "card"
     assert order.energy_wh == 1760 and order.stop_reason == "Local"
+
+
+def test_meter_values_are_answered_only_after_their_rows_are_committed(
+    platform: Platform,
+) -> None:
+    seen: list[tuple[int, int | None]] = []
+
+    async def scenario() -> None:
+        async with connected(platform) as pile:
+            await pile.boot()
+            tx = await pile.start_tx(1, "DEMO-CARD-01", 1_000_000, at(1))
+            for i in range(1, 6):
+                await pile.meter(1, tx, 1_000_000 + 100 * i, at(1 + i))
+                # the answer is in: the sample must already be in the database
+                [order] = platform.orders()
+                seen.append((platform.meter_rows(), order.last_meter_wh))
+
+    asyncio.run(scenario())
+    assert seen == [(i, 100 * i) for i in range(1, 6)]
+    assert platform.events.writer.recorded == 5  # the group-commit path, not the direct one
 
 
 def test_unknown_card_is_refused_over_ocpp(platform: Platform) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ import redis
 from app.services.pile_port import CommandOutcome, CommandResult
 from pile_link.redis_bus import PILE_KEY, AnnouncingRegistry, RedisCommandPort, RedisNode
 from pile_link.registry import Command, ConnectionRegistry
+from pile_link.runtime import redis_client
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
@@ -125,3 +127,27 @@ def test_local_pile_is_commanded_without_redis(client: redis.Redis) -> None:
     port = RedisCommandPort(registry, client)
     result = port.change_availability(code, 1, False, timeout=1)
     assert result.outcome is CommandOutcome.REJECTED and link.commands
+
+
+def test_more_callers_than_redis_connections_wait_for_one(client: redis.Redis) -> None:
+    small = redis_client(
+        {"REDIS_URL": REDIS_URL, "REDIS_MAX_CONNECTIONS": 2, "REDIS_POOL_TIMEOUT_SECONDS": 10}
+    )
+    key = f"evop-test-empty-{uuid.uuid4().hex}"
+    errors: list[BaseException] = []
+
+    def wait_for_reply() -> None:  # what a command does while the pile answers
+        try:
+            small.blpop([key], timeout=0.2)
+        except BaseException as exc:
+            errors.append(exc)
+
+    callers = [threading.Thread(target=wait_for_reply) for _ in range(6)]
+    for t in callers:
+        t.start()
+    for t in callers:
+        t.join(10)
+    pool = small.connection_pool
+    assert errors == []
+    assert len(pool._connections) <= 2  # type: ignore[attr-defined]
+    small.close()

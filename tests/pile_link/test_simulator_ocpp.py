@@ -28,6 +28,7 @@ from app.services.auth import actor_for_user
 from app.services.demo import demo_driver, seed_demo
 from app.services.pile_events import PileEventService
 from app.services.pile_port import PileCommandPort
+from pile_link.meter_writer import GroupCommitEvents
 from pile_link.registry import ConnectionRegistry, LocalCommandPort
 from pile_link.simulator import (
     Fleet,
@@ -173,7 +174,8 @@ def running_platform(seeded: Path, workdir: Path, *, ykc: bool = False) -> Itera
     app = create_app({**BASE_CONFIG, "DATABASE_URL": f"sqlite:///{path}"})
     registry = ConnectionRegistry()
     app.extensions["evop_pile_command_port"] = LocalCommandPort(registry)
-    events = PileEventService(app)
+    # composed as in PileLinkRuntime; the two server threads share one writer (two hubs)
+    events = GroupCommitEvents(PileEventService(app))
     server = OcppServer(
         events, registry, host="127.0.0.1", port=0,
         config=WsConfig(heartbeat_interval=30, close_timeout=1.0, finish_timeout=5.0),

@@ -44,6 +44,7 @@ from wsproto.events import (
 )
 
 from app.services.pile_port import (
+    Admission,
     AuthorizeRequested,
     CommandOutcome,
     ConnectorState,
@@ -75,9 +76,22 @@ class Domain:
         self.next_transaction = 100
         # seconds handle() takes for an event type (gevent.sleep: it runs in the server hub)
         self.slow: dict[type, float] = {}
+        self.slow_admit = 0.0
+        self.lookups: list[str] = []  # the domain's pile lookups, in order
 
     def is_registered(self, pile_code: str) -> bool:
+        self.lookups.append(pile_code)
         return pile_code in self.registered
+
+    def admit(self, pile_code: str, password: str | None) -> Admission:
+        self.lookups.append(pile_code)
+        if self.slow_admit:
+            gevent.sleep(self.slow_admit)  # a slow database, in the server hub
+        if pile_code not in self.registered:
+            return Admission.UNKNOWN_PILE
+        expected = self.passwords.get(pile_code)
+        ok = expected is None or password == expected
+        return Admission.ADMITTED if ok else Admission.WRONG_PASSWORD
 
     def check_password(self, pile_code: str, password: str | None) -> bool:
         expected = self.passwords.get(pile_code)
@@ -323,6 +337,28 @@ def test_client_without_ocpp16_is_refused(link: Link, offers: list[str]) -> None
 def test_unknown_pile_is_refused_with_404(link: Link) -> None:
     assert refused_status(link, "NOPE", subprotocols=["ocpp1.6"]).response.status_code == 404
     assert link.domain.events == []
+
+
+def test_upgrade_looks_the_pile_up_once(link: Link) -> None:
+    async def scenario() -> None:
+        async with pile_session(link, "CP1"):
+            link.wait_connections(1)
+
+    asyncio.run(scenario())
+    assert link.domain.lookups == ["CP1"]
+
+
+def test_slow_domain_at_upgrade_is_not_cut_by_the_handshake_timer() -> None:
+    # the timer would fire inside the domain's database query (a broken pooled connection)
+    config = WsConfig(heartbeat_interval=30, close_timeout=1.0, handshake_timeout=0.2)
+    with running(config) as link:
+        link.domain.slow_admit = 0.5
+
+        async def scenario() -> None:
+            async with pile_session(link, "CP1") as (pile, _ws):
+                assert (await pile.boot()).status == RegistrationStatus.accepted
+
+        asyncio.run(scenario())
 
 
 def test_other_paths_are_404(link: Link) -> None:

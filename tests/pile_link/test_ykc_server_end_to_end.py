@@ -22,6 +22,7 @@ from app.services import charging
 from app.services.demo import demo_driver, seed_demo
 from app.services.pile_events import PileEventService
 from app.services.pile_port import CommandOutcome
+from pile_link.meter_writer import GroupCommitEvents
 from pile_link.registry import ConnectionRegistry, LocalCommandPort
 from pile_link.ykc import (
     BillingModelCheck,
@@ -82,7 +83,7 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
     registry = ConnectionRegistry()
     app.extensions["evop_pile_command_port"] = LocalCommandPort(registry)
     server = YkcServer(
-        PileEventService(app),
+        GroupCommitEvents(PileEventService(app)),  # composed as in PileLinkRuntime
         registry,
         host="127.0.0.1",
         port=0,

@@ -1,0 +1,34 @@
+"""How ``PileLinkRuntime`` composes a pile-link process from its settings."""
+
+from __future__ import annotations
+
+import redis
+
+from app import create_app
+from pile_link.meter_writer import GroupCommitEvents
+from pile_link.runtime import PileLinkRuntime
+from tests.conftest import BASE_CONFIG
+
+
+def test_runtime_group_commits_meter_values_and_bounds_its_pools() -> None:
+    app = create_app(
+        {
+            **BASE_CONFIG,
+            "DATABASE_URL": "sqlite://",
+            "REDIS_URL": "redis://127.0.0.1:6379/15",
+            "METER_BATCH_DELAY_MS": 8,
+            "METER_BATCH_SIZE": 300,
+            "PILE_LINK_DB_CONCURRENCY": 12,
+            "REDIS_MAX_CONNECTIONS": 40,
+        }
+    )
+    runtime = PileLinkRuntime(app)
+    events = runtime.events
+    assert isinstance(events, GroupCommitEvents)
+    # both endpoints hand their events to the same group-commit writer
+    assert runtime.ocpp.events is events and runtime.ykc.events is events
+    assert (events.writer.config.max_delay, events.writer.config.max_batch) == (0.008, 300)
+    assert events._gate.counter == 12
+    assert runtime.node is not None
+    pool = runtime.node.client.connection_pool
+    assert isinstance(pool, redis.BlockingConnectionPool) and pool.max_connections == 40
