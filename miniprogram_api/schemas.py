@@ -7,16 +7,20 @@ refuses NUL), numbers by range, so odd input is a 422, never a 500.
 from __future__ import annotations
 
 import re
-from typing import Any
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 import marshmallow as ma
 from flask_smorest.fields import Upload
 from marshmallow import fields, validate
 
 from app.models.support import CERTIFICATION_KINDS
-from app.openapi import DECIMAL_STRING
+from app.openapi import DECIMAL_STRING, PageMeta
 from app.openapi import ClockField as ClockField  # shared by both APIs
 from app.openapi import page_of as page_of
+
+if TYPE_CHECKING:
+    from app.services.context import Page
 
 MAX_ID = 2**31 - 1
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -135,6 +139,62 @@ class MpNearbyStationOut(ma.Schema):
     brand = fields.Nested(MpBrandOut)
     connectors = fields.Nested(MpConnectorCountsOut)
     current_price = fields.Nested(MpPriceOut, attribute="price", allow_none=True)
+
+
+class MpNearbyStationPage(PageMeta):
+    items = fields.List(fields.Nested(MpNearbyStationOut))
+
+
+def _decimal(value: Decimal) -> str:
+    return format(value, "f")  # as fields.Decimal(as_string=True) writes it
+
+
+def _clock(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"  # as ClockField writes it
+
+
+def dump_nearby_page(page: Page) -> dict[str, Any]:
+    """``MpNearbyStationPage().dump(page)``, written out by hand: the nearby search is the
+    drivers' busiest read and marshmallow took longer than the search itself. A test holds
+    the two to the same output (tests/mp/test_station_index.py)."""
+    items = []
+    for it in page.items:
+        st, brand, c, price = it.station, it.brand, it.connectors, it.price
+        items.append(
+            {
+                "id": st.id,
+                "name": st.name,
+                "address": st.address,
+                "city": st.city,
+                "latitude": _decimal(st.latitude),
+                "longitude": _decimal(st.longitude),
+                "distance_m": it.distance_m,
+                "brand": {
+                    "id": brand.id,
+                    "name": brand.name,
+                    "brand_color": brand.brand_color,
+                    "logo_url": brand.logo_url,
+                },
+                "connectors": {
+                    "ac_total": c.ac_total,
+                    "ac_free": c.ac_free,
+                    "dc_total": c.dc_total,
+                    "dc_free": c.dc_free,
+                },
+                "current_price": None
+                if price is None
+                else {
+                    "start": _clock(price.start_minute),
+                    "end": _clock(price.end_minute),
+                    "tier": price.tier,
+                    "electricity_price": _decimal(price.electricity_price),
+                    "service_price": _decimal(price.service_price),
+                    "member_service_price": _decimal(price.member_service_price),
+                    "total_price": _decimal(price.total_price),
+                },
+            }
+        )
+    return {"total": page.total, "page": page.page, "page_size": page.page_size, "items": items}
 
 
 class MpStationDetailQuery(ma.Schema):

@@ -30,6 +30,9 @@ BASE_CONFIG: dict[str, Any] = {
     "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     "LOG_LEVEL": "WARNING",
     "QR_BASE_URL": "https://charge.test/q/",
+    # every nearby search sees what the test just wrote (tests/mp/test_station_index.py
+    # covers the cache with a positive age)
+    "NEARBY_CACHE_SECONDS": 0,
 }
 
 

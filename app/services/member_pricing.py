@@ -8,6 +8,7 @@ Every price a driver sees is the price they will pay (case #7): the station page
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -30,6 +31,7 @@ from app.money import apply_rate_unit_price, parse_unit_price
 from app.services import audit, tariffs
 from app.services.context import Actor, get_scoped, scoped
 from app.services.operators import resolve_target_operator
+from app.services.pricing import TariffSnapshot
 
 NO_GROUP = "none"
 PRICES_READ = "tariff.read"
@@ -99,7 +101,21 @@ def driver_price(
     snapshot = tariffs.snapshot_of(version, station.timezone)
     group = driver.pricing_group if driver is not None else NO_GROUP
     rate = discount_rate(group, station)
-    prices = tuple(
+    prices = segment_prices(snapshot, rate)
+    return DriverPrice(
+        station_id=station.id,
+        tariff_version_id=version.id,
+        timezone=station.timezone,
+        pricing_group=group,
+        service_discount_rate=rate,
+        current=prices[index_at(snapshot, at)],
+        segments=prices,
+    )
+
+
+def segment_prices(snapshot: TariffSnapshot, rate: Decimal | None) -> tuple[SegmentPrice, ...]:
+    """The day's segments at pay-rate ``rate`` of the service fee (None: list price)."""
+    return tuple(
         SegmentPrice(
             s.start_minute,
             s.end_minute,
@@ -110,16 +126,39 @@ def driver_price(
         )
         for s in snapshot.segments
     )
+
+
+def index_at(snapshot: TariffSnapshot, at: datetime | None = None) -> int:
+    """Index of the segment in force at ``at`` (default now), in the tariff's local time."""
     local = (at or utcnow()).astimezone(snapshot.zone)
-    index = snapshot.index_at_minute(local.hour * 60 + local.minute)
-    return DriverPrice(
-        station_id=station.id,
-        tariff_version_id=version.id,
-        timezone=station.timezone,
-        pricing_group=group,
-        service_discount_rate=rate,
-        current=prices[index],
-        segments=prices,
+    return snapshot.index_at_minute(local.hour * 60 + local.minute)
+
+
+@dataclass(frozen=True, slots=True)
+class DiscountTable:
+    """Every active service discount in memory, for pricing many stations at once (the
+    nearby search); the same rule as :func:`discount_rate`."""
+
+    rates: Mapping[tuple[int, str, int | None], Decimal]  # (operator, group, station|None)
+
+    def rate(self, group_code: str, station_id: int, operator_id: int) -> Decimal | None:
+        if not group_code or group_code == NO_GROUP:
+            return None
+        own = self.rates.get((operator_id, group_code, station_id))
+        return own if own is not None else self.rates.get((operator_id, group_code, None))
+
+
+def discount_table() -> DiscountTable:
+    rows = db.session.execute(
+        select(
+            ServiceDiscount.operator_id,
+            ServiceDiscount.group_code,
+            ServiceDiscount.station_id,
+            ServiceDiscount.rate,
+        ).where(ServiceDiscount.is_active.is_(True))
+    )
+    return DiscountTable(
+        {(int(op), str(group), sid): Decimal(rate) for op, group, sid, rate in rows}
     )
 
 

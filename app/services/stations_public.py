@@ -3,9 +3,8 @@ tariff timeline at the driver's own price (case #7), the occupancy rule where th
 one (case #19), the owner's branding (case #1) and stations shared with the driver's
 sub-operator (case #12).
 
-Nearby search prefilters a bounding box in SQL (indexable, a few hundred rows at most for
-a city-sized radius even with 10,000 stations), then computes exact haversine distances
-in Python.
+The nearby search answers from the in-memory station index (seconds old at most, see
+:mod:`app.services.station_index`); the station detail reads the database live.
 """
 
 from __future__ import annotations
@@ -13,17 +12,22 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import select
 
-from app.errors import MissingBaseData, NotFound
+from app.errors import MissingBaseData, NotFound, Unauthorized
 from app.extensions import db
 from app.models import Connector, Driver, OccupancyPolicy, Operator, Pile, Station
-from app.models.stations import StationVisibility
 from app.services import member_pricing, occupancy
 from app.services.context import Page
+from app.services.station_index import (
+    Brand,
+    StationCard,
+    StationSnapshot,
+    cells,
+    station_index,
+)
+from app.services.station_index import max_age as index_max_age
 
 EARTH_RADIUS_M = 6_371_008.8
 METRES_PER_DEGREE_LAT = EARTH_RADIUS_M * math.pi / 180  # on the haversine sphere
@@ -34,7 +38,7 @@ CURRENT_TYPES = ("AC", "DC")
 
 def haversine_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
     p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lng2 - lng1)
+    dp, dl = p2 - p1, math.radians(lng2) - math.radians(lng1)
     h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
 
@@ -48,25 +52,11 @@ def bounding_box(lat: float, lng: float, radius_m: float) -> tuple[float, float,
     return lat - dlat, lat + dlat, lng - dlng, lng + dlng
 
 
-def _dec(value: float) -> Decimal:
-    return Decimal(f"{value:.6f}")
-
-
 def driver_operator(driver: Driver) -> Operator:
     op = db.session.get(Operator, driver.operator_id)
     if op is None:  # pragma: no cover - foreign key
         raise NotFound("运营商不存在")
     return op
-
-
-def visible_to(op: Operator) -> ColumnElement[bool]:
-    """Active stations a driver of ``op`` may see and buy charging at: the operator's own
-    and those shared with it (case #12); the platform's own drivers see every station."""
-    active = Station.status == "active"
-    if op.is_platform:
-        return active
-    shared = select(StationVisibility.station_id).where(StationVisibility.operator_id == op.id)
-    return and_(active, or_(Station.operator_id == op.id, Station.id.in_(shared)))
 
 
 def station_visible(op: Operator, station: Station) -> bool:
@@ -77,71 +67,38 @@ def station_visible(op: Operator, station: Station) -> bool:
     )
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class ConnectorCounts:
     ac_total: int = 0
     ac_free: int = 0
     dc_total: int = 0
     dc_free: int = 0
 
-    def total(self, current_type: str | None) -> int:
-        if current_type == "AC":
-            return self.ac_total
-        if current_type == "DC":
-            return self.dc_total
-        return self.ac_total + self.dc_total
-
-    def free(self, current_type: str | None) -> int:
-        if current_type == "AC":
-            return self.ac_free
-        if current_type == "DC":
-            return self.dc_free
-        return self.ac_free + self.dc_free
-
 
 @dataclass(frozen=True, slots=True)
 class NearbyStation:
-    station: Station
+    station: StationCard
     distance_m: int
     connectors: ConnectorCounts
     price: member_pricing.SegmentPrice | None  # in force now, at the driver's price
 
     @property
-    def brand(self) -> Operator:
-        return self.station.operator
+    def brand(self) -> Brand:
+        return self.station.brand
 
 
-def _counts(candidates: Any) -> dict[int, ConnectorCounts]:
-    free = case((and_(Pile.online.is_(True), Connector.status == "available"), 1), else_=0)
-    rows = db.session.execute(
-        select(Pile.station_id, Pile.current_type, func.count(Connector.id), func.sum(free))
-        .join(Connector, Connector.pile_id == Pile.id)
-        .where(Pile.station_id.in_(candidates))
-        .group_by(Pile.station_id, Pile.current_type)
-    )
-    out: dict[int, ConnectorCounts] = {}
-    for station_id, current_type, total, n_free in rows:
-        counts = out.setdefault(int(station_id), ConnectorCounts())
-        if current_type == "AC":
-            counts.ac_total += int(total)
-            counts.ac_free += int(n_free or 0)
-        else:
-            counts.dc_total += int(total)
-            counts.dc_free += int(n_free or 0)
-    return out
-
-
-def current_price(
-    driver: Driver | None, station: Station, at: datetime | None = None
-) -> member_pricing.SegmentPrice | None:
-    try:
-        return member_pricing.driver_price(driver, station, at).current
-    except MissingBaseData:
-        return None
+def _operator_brand(operator_id: int, stations: StationSnapshot) -> Brand:
+    found = stations.operators.get(operator_id)
+    if found is not None:
+        return found
+    op = db.session.get(Operator, operator_id)  # an operator newer than the index
+    if op is None:  # pragma: no cover - foreign key
+        raise NotFound("运营商不存在")
+    return Brand(op.id, op.name, op.brand_color, op.logo_url, op.is_platform)
 
 
 def nearby(
-    driver: Driver,
+    driver_id: int,
     *,
     lat: float,
     lng: float,
@@ -152,47 +109,50 @@ def nearby(
     current_type: str | None = None,
     at: datetime | None = None,
 ) -> Page:
-    """Stations within ``radius_m`` of (lat, lng), nearest first (ties by id), paged."""
+    """Stations within ``radius_m`` of (lat, lng), nearest first (ties by id), paged.
+
+    Answered from the station index (:mod:`app.services.station_index`): connector counts,
+    station data and the driver's operator and pricing group at most
+    ``NEARBY_CACHE_SECONDS`` old, so a search usually reads nothing from the database. The
+    grid cells covering the bounding box give the candidates; the exact haversine distance
+    decides."""
     radius_m = min(max(int(radius_m), 1), MAX_RADIUS_M)
     page, page_size = max(page, 1), min(max(page_size, 1), 100)
+    index, max_age = station_index(), index_max_age()
+    driver = index.driver_terms(driver_id, max_age)
+    if driver is None:  # the token outlived its driver
+        raise Unauthorized("登录凭证无效，请重新登录", code="AUTH_TOKEN_INVALID")
+    stations, availability = index.current(max_age)
+    op = _operator_brand(driver.operator_id, stations)
+    grid = availability.grid(stations, op, current_type, free_only)
     min_lat, max_lat, min_lng, max_lng = bounding_box(lat, lng, radius_m)
-    conds: list[ColumnElement[bool]] = [
-        visible_to(driver_operator(driver)),
-        Station.latitude.between(_dec(min_lat), _dec(max_lat)),
-    ]
-    if min_lng >= -180 and max_lng <= 180:  # never across the antimeridian in practice
-        conds.append(Station.longitude.between(_dec(min_lng), _dec(max_lng)))
-    candidates = select(Station.id).where(*conds)
-    located = db.session.execute(
-        select(Station.id, Station.latitude, Station.longitude).where(*conds)
-    ).all()
-    counts = _counts(candidates) if located else {}
+    wraps = min_lng < -180 or max_lng > 180  # near the antimeridian: the whole band
+    # haversine as in haversine_m, with each station's radians and cosine precomputed
+    p1, l1 = math.radians(lat), math.radians(lng)
+    cos_p1 = math.cos(p1)
+    # h grows with distance: stations beyond h_max are out (a hair of slack; d decides)
+    h_max = math.sin(min(math.pi / 2, radius_m * (1 + 1e-9) / (2 * EARTH_RADIUS_M))) ** 2
+    sin, asin, sqrt = math.sin, math.asin, math.sqrt
     hits: list[tuple[int, int]] = []
-    for station_id, s_lat, s_lng in located:
-        distance = haversine_m(lat, lng, float(s_lat), float(s_lng))
-        if distance > radius_m:
-            continue
-        c = counts.get(station_id, ConnectorCounts())
-        if current_type and c.total(current_type) == 0:
-            continue
-        if free_only and c.free(current_type) == 0:
-            continue
-        hits.append((round(distance), station_id))
+    for entries in cells(
+        grid, min_lat, max_lat, None if wraps else min_lng, None if wraps else max_lng
+    ):
+        for sid, p2, l2, cos_p2 in entries:
+            h = sin((p2 - p1) / 2) ** 2 + cos_p1 * cos_p2 * sin((l2 - l1) / 2) ** 2
+            if h > h_max:
+                continue
+            distance = 2 * EARTH_RADIUS_M * asin(min(1.0, sqrt(h)))
+            if distance <= radius_m:
+                hits.append((round(distance), sid))
     hits.sort()
     chosen = hits[(page - 1) * page_size : page * page_size]
-    stations = {
-        s.id: s
-        for s in db.session.scalars(select(Station).where(Station.id.in_([i for _, i in chosen])))
-    }
-    items = [
-        NearbyStation(
-            stations[sid],
-            distance,
-            counts.get(sid, ConnectorCounts()),
-            current_price(driver, stations[sid], at),
-        )
-        for distance, sid in chosen
-    ]
+    group = driver.pricing_group
+    items = []
+    for distance, sid in chosen:
+        card = stations.cards[sid]
+        counts = availability.counts(sid)
+        price = stations.current_price(card, group, at)
+        items.append(NearbyStation(card, distance, ConnectorCounts(*counts), price))
     return Page(items=items, total=len(hits), page=page, page_size=page_size)
 
 
