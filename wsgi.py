@@ -6,12 +6,16 @@ from gevent import monkey
 
 monkey.patch_all()
 
+import gc  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.server import serve  # noqa: E402
 
 app = create_app()
+# what create_app built lives as long as the process: out of the collector's sight, a full
+# collection pauses a worker for ~10 ms instead of 100-170 ms (p99 of the drivers' API)
+gc.freeze()
 
 
 def main() -> None:

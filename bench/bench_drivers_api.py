@@ -7,8 +7,10 @@ Needs PostgreSQL: ``EVOP_BENCH_DATABASE_URL``, default
 (``evop_bench_mp_<pid>``) is created, seeded (the demo data, then 10,000 stations around
 Shenzhen/Guangzhou with a pile and two connectors each, the demo tariff, the demo driver
 charging with meter samples, and a fleet of ``--orders`` drivers each charging on a pile of
-their own with 30 samples so far) and dropped at the end. The load comes from
-``bench/_drivers_api_load.py`` in another process: asyncio, raw sockets, HTTP/1.1 keep-alive.
+their own with 30 samples so far) and dropped at the end. The load comes from wrk (one
+thread, ``bench/_drivers_api_load.lua``) when installed, else from
+``bench/_drivers_api_load.py`` (asyncio, raw sockets), HTTP/1.1 keep-alive, closed loop, at
+each of the ``--concurrency`` connection counts.
 
 Polling is measured twice: the fleet, each request for the next driver's own order in turn,
 while a feeder moves the orders' meters on (new sample row, order updated, as the pile link
@@ -333,18 +335,42 @@ def load_client() -> str:
 def _line(name: str, r: dict[str, Any]) -> None:
     statuses = ", ".join(f"{k}×{v}" for k, v in sorted(r["statuses"].items()))
     print(
-        f"  {name:<34} {r['rps']:>8.0f} req/s  p50 {r['p50_ms']:>6.1f} ms  "
+        f"  {name:<44} {r['rps']:>6.0f} req/s  p50 {r['p50_ms']:>6.1f} ms  "
         f"p99 {r['p99_ms']:>6.1f} ms  max {r['max_ms']:>6.1f} ms  "
         f"errors {r['errors']}  [{statuses}]",
         flush=True,
     )
 
 
+def _case(
+    port: int, db_url: str, seeded: Seeded, label: str, targets: list[tuple[str, str]],
+    seconds: float, connections: int, args: argparse.Namespace,
+) -> None:  # fmt: skip
+    feeder = None
+    if len(targets) > 1:
+        # the rate this load reaches, so that the feeder keeps its polls per sample
+        calibrated = _load(port, targets, 2.0, connections)
+        rate = calibrated["rps"] / args.polls_per_sample
+        feeder = MeterFeeder(db_url, [no for no, _ in seeded.fleet], rate)
+        feeder.start()
+    result = _load(port, targets, seconds, connections)
+    _line(f"{label}, {connections} conn.", result)
+    if feeder is not None:
+        feeder.stop.set()
+        feeder.join()
+        print(f"  {'':<44} {result['requests'] / max(feeder.updated, 1):.1f} polls per meter "
+              f"sample ({feeder.updated:,} samples fed); each order polled every "
+              f"{len(targets) / max(result['rps'], 1):.1f} s", flush=True)  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="5 s per endpoint (< 1 minute)")
     parser.add_argument("--seconds", type=float, help="load duration per endpoint")
-    parser.add_argument("--concurrency", type=int, default=32, help="keep-alive connections")
+    parser.add_argument("--concurrency", default="16,32",
+                        help="keep-alive connections, a comma-separated list: every case runs "
+                             "at each (closed loop: latency grows with the connections once the "
+                             "2 CPUs are saturated)")  # fmt: skip
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--orders", type=int, help="drivers charging (fleet): 5,000; quick 300")
     parser.add_argument("--polls-per-sample", type=float, default=6.0,
@@ -385,24 +411,14 @@ def main() -> None:
              [(f"/api/mp/v1/orders/{seeded.order_no}/live", token)]),
         ]  # fmt: skip
         print(f"  PostgreSQL, database {name}, server on 127.0.0.1:{port}")
+        levels = [int(c) for c in str(args.concurrency).split(",")]
         for label, targets in cases:
-            _load(port, targets[:50], min(1.0, seconds), 4)  # warm-up
-            warm = None
+            # warm-up on every connection: both workers answer some (each builds its caches)
+            _load(port, targets[:50], 2.0, max(levels))
             if len(targets) > 1:  # every driver has polled a few times: the steady state
-                warm = _load(port, targets, 300, args.concurrency, 4 * len(targets))
-            feeder = None
-            if warm is not None:
-                rate = warm["rps"] / args.polls_per_sample
-                feeder = MeterFeeder(db_url, [no for no, _ in seeded.fleet], rate)
-                feeder.start()
-            result = _load(port, targets, seconds, args.concurrency)
-            _line(label, result)
-            if feeder is not None:
-                feeder.stop.set()
-                feeder.join()
-                print(f"  {'':<34} {result['requests'] / max(feeder.updated, 1):.1f} polls per "
-                      f"meter sample ({feeder.updated:,} samples fed); each order polled every "
-                      f"{len(targets) / max(result['rps'], 1):.1f} s", flush=True)  # fmt: skip
+                _load(port, targets, 300, max(levels), 4 * len(targets))
+            for level in levels:
+                _case(port, db_url, seeded, label, targets, seconds, level, args)
     finally:
         if proc is not None:
             _stop_server(proc)

@@ -15,11 +15,18 @@ from sqlalchemy import event, select
 from app.extensions import db
 from app.models import AdminUser, ChargeOrder, Connector, Driver, OrderTerms, Pile, Station
 from app.models.base import utcnow
-from app.services import member_pricing, wallet
+from app.services import driver_orders, member_pricing, wallet
 from app.services.auth import actor_for_user
 from app.services.driver_orders import live_bill_cache
 from app.services.pile_events import PileEventService
-from app.services.pile_port import MeterSample, PileConnected, PileDisconnected, SessionStarted
+from app.services.pile_port import (
+    MeterSample,
+    PileConnected,
+    PileDisconnected,
+    SessionStarted,
+    SessionStopped,
+)
+from miniprogram_api.schemas import MpLiveOrderOut, dump_live_order
 from tests.mp.conftest import FakePort, Login
 
 OCPP = "DEMO-OCPP-01"
@@ -291,6 +298,36 @@ def test_one_request_never_lends_its_driver_to_the_next(
     assert stranger.status_code == 404
     assert client.get("/api/mp/v1/me", headers=other).get_json()["driver"]["id"] == olga.id
     assert client.get(f"/api/mp/v1/orders/{order_no}", headers=other).status_code == 404
+
+
+def test_live_order_fast_dump_equals_the_schema(
+    client: FlaskClient, charging_order: tuple[dict[str, str], str, PileEventService],
+    port: FakePort,
+) -> None:  # fmt: skip
+    headers, order_no, svc = charging_order
+    order = db.session.scalar(select(ChargeOrder).where(ChargeOrder.order_no == order_no))
+    assert order is not None and order.driver_id is not None
+    driver_id, ref = order.driver_id, order.pile_session_ref
+    assert ref is not None
+    url = f"/api/mp/v1/orders/{order_no}/live"
+    schema = MpLiveOrderOut()
+    seen_states = []
+
+    def same() -> None:
+        live = driver_orders.live(driver_id, order_no)
+        assert dump_live_order(live) == schema.dump(live)
+        assert client.get(url, headers=headers).get_json()["state"] == live.order.state
+        seen_states.append((live.order.state, live.hint is not None, live.bill is not None))
+
+    same()  # charging, running bill with the member discount
+    svc.handle(PileDisconnected(OCPP, utcnow(), "heartbeat_timeout"))
+    port.online.discard(OCPP)
+    same()  # offline: the hint
+    svc.handle(SessionStopped(OCPP, ref, utcnow(), 1_003_500, "Local", connector_number=1))
+    db.session.expire_all()
+    same()  # settled: the final bill, read from its rows
+    assert [s[0] for s in seen_states] == ["charging", "charging", "settled"]
+    assert seen_states[1][1] and all(s[2] for s in seen_states)
 
 
 def test_case15_offline_pile_tells_the_driver_to_stop_at_the_pile(
