@@ -63,9 +63,10 @@ class Config:
     # drivers' API (issue 5): WeChat base URL (the fake in tests), tokens, uploads, links
     WECHAT_API_BASE = "https://api.weixin.qq.com"
     DRIVER_TOKEN_TTL = 7 * 24 * 3600  # seconds
-    # a running order's bill estimate is reused while its meter, state and coupon choice are
-    # unchanged, for at most this long (coupons granted or expiring show after it); 0: off
-    LIVE_BILL_CACHE_SECONDS = 30
+    # a running order's bill estimate is reused while its meter, state, coupon choice and the
+    # driver's available coupons are unchanged, for at most this long (a coupon's validity
+    # window opening or closing by the clock shows after it); 0: off
+    LIVE_BILL_CACHE_SECONDS = 300
     # the nearby-stations search answers from an in-memory index this many seconds old at
     # most (connector availability, station data); 0: read the database on every search
     NEARBY_CACHE_SECONDS = 5

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, Protocol, cast
 
 from flask import current_app
-from sqlalchemy import Engine, Row, bindparam, select
+from sqlalchemy import Engine, Row, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.errors import Conflict, DomainError, NotFound
@@ -208,11 +208,12 @@ def _live(
 class LiveBillCache:
     """Bill estimates of running orders, per application (so per database), keyed by
     everything the estimate is computed from that can change while the order runs: its
-    state, meter reading and time, start/stop/end-of-energy times and the coupon choice.
-    A new meter sample or a new choice is a new key, so an entry is never wrong about the
-    order's own data; what it cannot see (a coupon granted or expiring meanwhile) shows
-    after at most ``LIVE_BILL_CACHE_SECONDS``. Bounded: full means expired entries go,
-    then everything."""
+    state, meter reading and time, start/stop times, the coupon choice and the driver's
+    available coupons (count, newest). A new meter sample, choice or coupon is a new key,
+    so an entry is never wrong about what it was computed from; what no key can see (a
+    coupon's validity window opening or closing with the clock before the expiry job has
+    run) shows after at most ``LIVE_BILL_CACHE_SECONDS``. Bounded: full means expired
+    entries go, then everything."""
 
     MAX_ENTRIES = 50_000
 
@@ -255,6 +256,16 @@ def live_bill_cache() -> LiveBillCache:
 _LIVE_CACHE = "evop_live_bill_cache"
 
 
+def _driver_coupons(aggregate: Any) -> Any:
+    """The driver's available coupons, summed up (index ix_coupons_driver_status): a grant,
+    a use, a revocation or the expiry job changes it, and with it the estimate's key."""
+    return (
+        select(aggregate)
+        .where(Coupon.driver_id == ChargeOrder.driver_id, Coupon.status == "available")
+        .scalar_subquery()
+    )
+
+
 # the poll's one statement, built once (its SQL is compiled once per engine and cached)
 _LIVE_ROW = (
     select(
@@ -268,6 +279,8 @@ _LIVE_ROW = (
         Station.name.label("station_name"), OrderTerms.order_id.label("terms_order_id"),
         OrderTerms.pricing_group, OrderTerms.service_discount_rate,
         OrderTerms.coupon_choice, OrderTerms.chosen_coupon_id,
+        _driver_coupons(func.count(Coupon.id)).label("coupons_available"),
+        _driver_coupons(func.max(Coupon.id)).label("coupons_last_id"),
     )
     .outerjoin(Pile, Pile.id == ChargeOrder.pile_id)
     .outerjoin(Station, Station.id == ChargeOrder.station_id)
@@ -328,6 +341,7 @@ def live(driver: Driver | int, order_no: str, now: datetime | None = None) -> Li
     key = (
         row.state, row.energy_wh, row.last_meter_wh, row.last_meter_at, row.started_at,
         row.stopped_at, row.tariff_version_id, row.coupon_choice, row.chosen_coupon_id,
+        row.coupons_available, row.coupons_last_id,
     )  # fmt: skip
     cacheable = row.state in ACTIVE_STATES and row.energy_ended_at is None
     bill = cache.get(row.id, key) if cacheable else None

@@ -15,8 +15,9 @@ from sqlalchemy import event, select
 from app.extensions import db
 from app.models import AdminUser, ChargeOrder, Connector, Driver, OrderTerms, Pile, Station
 from app.models.base import utcnow
-from app.services import driver_orders, member_pricing, wallet
+from app.services import coupons, driver_orders, member_pricing, wallet
 from app.services.auth import actor_for_user
+from app.services.context import SYSTEM
 from app.services.driver_orders import live_bill_cache
 from app.services.pile_events import PileEventService
 from app.services.pile_port import (
@@ -273,6 +274,26 @@ def test_live_poll_follows_a_new_coupon_choice_at_once(
     client.get(url, headers=headers)
     key_after = live_bill_cache()._entries[_order_id(order_no)][1]
     assert key_before != key_after and "none" in key_after
+
+
+def test_live_poll_shows_a_coupon_granted_meanwhile_at_once(
+    client: FlaskClient, charging_order: tuple[dict[str, str], str, PileEventService],
+) -> None:  # fmt: skip
+    headers, order_no, _ = charging_order
+    url = f"/api/mp/v1/orders/{order_no}/live"
+    before = client.get(url, headers=headers).get_json()["bill"]
+    assert before["coupon_id"] is None and before["coupon_fen"] == 0
+    order = db.session.get(ChargeOrder, _order_id(order_no))
+    assert order is not None and order.driver_id is not None
+    template = coupons.create_template(
+        SYSTEM, {"name": "立减1元", "kind": "fixed", "amount_fen": 100, "validity_days": 30,
+                 "operator_id": order.operator_id},
+    )  # fmt: skip
+    granted = coupons.grant(SYSTEM, template.id, order.driver_id, reason="测试")[0]
+    db.session.commit()
+    after = client.get(url, headers=headers).get_json()["bill"]  # the cache holds 300 s
+    assert after["coupon_id"] == granted.id and after["coupon_fen"] == 100
+    assert after["total_fen"] == before["total_fen"] - 100
 
 
 def _order_id(order_no: str) -> int:
