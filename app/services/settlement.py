@@ -230,12 +230,17 @@ def preview_of_bill(bill: Bill) -> BillPreview:
 
 
 def live_bill(
-    order: ChargeOrder, now: datetime | None = None, *, terms: OrderTerms | None = None
+    order: ChargeOrder,
+    now: datetime | None = None,
+    *,
+    terms: OrderTerms | None = None,
+    has_coupons: bool = True,
 ) -> BillPreview | None:
     """What the order costs so far, with the member discount, the occupancy fee so far and
     the coupon that would be used; the settled bill once there is one. None when the order
     cannot be priced (no tariff). ``terms``: the order's frozen terms when the caller has
-    read them already. Commits only the order's frozen terms, once."""
+    read them already; ``has_coupons=False``: the caller knows the driver holds no
+    available coupon (no need to look). Commits only the order's frozen terms, once."""
     # only settlement writes a bill, and it settles the order in the same transaction: an
     # order still holding its connector has none
     existing = None if order.state in ACTIVE_STATES else bill_of(order.id)
@@ -258,7 +263,9 @@ def live_bill(
     before = pricing.price_session(
         samples, snapshot, service_discount_rate=_rate(terms), occupancy_fen=occ.fee_fen
     )
-    coupon_id, deduction = _coupon_preview(order, terms, before, moment)
+    coupon_id, deduction = (
+        _coupon_preview(order, terms, before, moment) if has_coupons else (None, 0)
+    )
     bill = (
         before
         if not deduction
