@@ -268,15 +268,17 @@ def _driver_coupons() -> Any:
     )
 
 
+# the order's columns the live view shows and the pricing code reads
+_PRICED_COLUMNS = (
+    "id", "driver_id", "order_no", "state", "station_id", "connector_number", "energy_wh",
+    "last_meter_wh", "last_meter_at", "power_w", "soc_percent", "requested_at", "started_at",
+    "stopped_at", "energy_ended_at", "failure_reason", "tariff_version_id", "timezone",
+    "meter_start_wh",
+)  # fmt: skip
 # the poll's one statement, built once (its SQL is compiled once per engine and cached)
 _LIVE_ROW = (
     select(
-        ChargeOrder.id, ChargeOrder.driver_id, ChargeOrder.order_no, ChargeOrder.state,
-        ChargeOrder.station_id, ChargeOrder.connector_number, ChargeOrder.energy_wh,
-        ChargeOrder.last_meter_wh, ChargeOrder.last_meter_at, ChargeOrder.power_w,
-        ChargeOrder.soc_percent, ChargeOrder.requested_at, ChargeOrder.started_at,
-        ChargeOrder.stopped_at, ChargeOrder.energy_ended_at, ChargeOrder.failure_reason,
-        ChargeOrder.tariff_version_id, ChargeOrder.timezone, ChargeOrder.meter_start_wh,
+        *(getattr(ChargeOrder, name) for name in _PRICED_COLUMNS),
         Pile.code.label("pile_code"), Pile.online.label("pile_online"),
         Station.name.label("station_name"), OrderTerms.order_id.label("terms_order_id"),
         OrderTerms.pricing_group, OrderTerms.service_discount_rate,
@@ -287,12 +289,6 @@ _LIVE_ROW = (
     .outerjoin(Station, Station.id == ChargeOrder.station_id)
     .outerjoin(OrderTerms, OrderTerms.order_id == ChargeOrder.id)
     .where(ChargeOrder.order_no == bindparam("order_no"))
-)  # fmt: skip
-_PRICED_COLUMNS = (
-    "id", "driver_id", "order_no", "state", "station_id", "connector_number", "energy_wh",
-    "last_meter_wh", "last_meter_at", "power_w", "soc_percent", "requested_at", "started_at",
-    "stopped_at", "energy_ended_at", "failure_reason", "tariff_version_id", "timezone",
-    "meter_start_wh",
 )  # fmt: skip
 
 

@@ -1,7 +1,8 @@
 """Meter samples recorded in groups: many piles' samples in one transaction (issue 3: a
 pile-link process persists thousands of meter values per second on PostgreSQL).
 
-The rules are those of ``pile_events._meter``, applied to a batch with Core SQL: one query
+The rules are those of ``pile_events._meter`` (both use :func:`session_energy` and
+:func:`sample_values`), applied to a batch with Core SQL: one query
 finds the orders, one INSERT stores the samples, one UPDATE per order keeps its latest
 values. Events that need more than that (an order still ``starting``) are left to the
 per-event path, which the caller runs after this batch has committed.
@@ -123,15 +124,40 @@ def record_meter_samples(events: Sequence[MeterSample]) -> list[EventReply | Non
     return replies
 
 
-def _apply(order: _Order, event: MeterSample) -> dict[str, Any]:
-    """``pile_events._meter`` on the batch's running view of the order; the sample row."""
+def session_energy(
+    event: MeterSample, meter_start_wh: int | None, energy_wh: int | None
+) -> tuple[int | None, int | None]:
+    """The order's meter start after this sample, and the session energy the sample reads
+    (None when it carries no energy): an absolute reading counts from the order's first
+    one, and meters only go forward. The one rule of both recording paths."""
     energy = event.energy_wh
-    if energy is not None and not event.energy_is_session_relative:
-        if order.meter_start_wh is None:
-            order.meter_start_wh = order.new_meter_start_wh = energy
-        energy = energy - order.meter_start_wh
+    if energy is None:
+        return meter_start_wh, None
+    if not event.energy_is_session_relative:
+        if meter_start_wh is None:
+            meter_start_wh = energy
+        energy = energy - meter_start_wh
+    return meter_start_wh, max(energy, energy_wh or 0)
+
+
+def sample_values(event: MeterSample, energy_wh: int | None) -> dict[str, Any]:
+    """The columns of the sample's meter_samples row but its order."""
+    return {
+        "at": event.at,
+        "energy_wh": energy_wh,
+        "power_w": event.power_w,
+        "voltage_dv": round(event.voltage_v * 10) if event.voltage_v is not None else None,
+        "current_da": round(event.current_a * 10) if event.current_a is not None else None,
+        "soc_percent": event.soc_percent,
+    }
+
+
+def _apply(order: _Order, event: MeterSample) -> dict[str, Any]:
+    """The sample on the batch's running view of the order; the sample row."""
+    start, energy = session_energy(event, order.meter_start_wh, order.energy_wh)
+    if start != order.meter_start_wh:
+        order.meter_start_wh = order.new_meter_start_wh = start
     if energy is not None:
-        energy = max(energy, order.energy_wh or 0)  # meters only go forward
         order.energy_wh = order.new_energy_wh = energy
         order.last_meter_at = event.at
     if event.power_w is not None:
@@ -141,15 +167,7 @@ def _apply(order: _Order, event: MeterSample) -> dict[str, Any]:
     order.touched = order.touched or (
         energy is not None or event.power_w is not None or event.soc_percent is not None
     )
-    return {
-        "order_id": order.id,
-        "at": event.at,
-        "energy_wh": energy,
-        "power_w": event.power_w,
-        "voltage_dv": round(event.voltage_v * 10) if event.voltage_v is not None else None,
-        "current_da": round(event.current_a * 10) if event.current_a is not None else None,
-        "soc_percent": event.soc_percent,
-    }
+    return {"order_id": order.id, **sample_values(event, energy)}
 
 
 def _resolve_by_ref(

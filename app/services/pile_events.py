@@ -463,13 +463,10 @@ def _meter(pile: Pile, event: MeterSample) -> EventReply:
         order = charging.active_order_on(conn.id) if conn else None
     if order is None or order.state not in (*ACTIVE_STATES,):
         return EventReply(accepted=True)  # nothing to attach to; never an error to the pile
-    energy = event.energy_wh
-    if energy is not None and not event.energy_is_session_relative:
-        if order.meter_start_wh is None:
-            order.meter_start_wh = energy
-        energy = energy - order.meter_start_wh
+    start, energy = meter_writer.session_energy(event, order.meter_start_wh, order.energy_wh)
+    if start != order.meter_start_wh:
+        order.meter_start_wh = start
     if energy is not None:
-        energy = max(energy, order.energy_wh or 0)  # meters only go forward
         order.energy_wh = energy
         order.last_meter_wh = energy
         order.last_meter_at = event.at
@@ -481,15 +478,7 @@ def _meter(pile: Pile, event: MeterSample) -> EventReply:
         order.state = "charging"
         order.started_at = order.started_at or event.at
     db.session.add(
-        MeterSampleRecord(
-            order_id=order.id,
-            at=event.at,
-            energy_wh=energy,
-            power_w=event.power_w,
-            voltage_dv=round(event.voltage_v * 10) if event.voltage_v is not None else None,
-            current_da=round(event.current_a * 10) if event.current_a is not None else None,
-            soc_percent=event.soc_percent,
-        )
+        MeterSampleRecord(order_id=order.id, **meter_writer.sample_values(event, energy))
     )
     return EventReply(accepted=True)
 
