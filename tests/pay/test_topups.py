@@ -114,7 +114,10 @@ def test_bad_notifies_are_refused_and_change_nothing(
     wrong_amount = {**resource, "amount": {**resource["amount"], "total": 1}}  # type: ignore[dict-item]
     other_mch = {**resource, "mchid": pay.kc.mch_id}
     envelope = json.loads(good)
-    envelope["resource"]["ciphertext"] = "A" + envelope["resource"]["ciphertext"][1:]
+    cipher = envelope["resource"]["ciphertext"]
+    # another first character, whatever the random nonce made it ("A" was a no-op 1 in 64)
+    envelope["resource"]["ciphertext"] = ("B" if cipher[0] == "A" else "A") + cipher[1:]
+    assert envelope["resource"]["ciphertext"] != cipher
     tampered_cipher = json.dumps(envelope).encode()
     amount_body, other_body = body_of(wrong_amount), body_of(other_mch)
     cases = [
