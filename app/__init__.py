@@ -15,13 +15,23 @@ from flask import Flask, Response, jsonify
 from sqlalchemy import text
 from werkzeug.utils import import_string
 
-from app import models  # noqa: F401  (registers the tables with the metadata)
+# every context's tables, registered with the one metadata (Alembic and the mappers need all)
+from app.billing import models as _billing_models  # noqa: F401
+from app.catalogue import models as _catalogue_models  # noqa: F401
+from app.charging import models as _charging_models  # noqa: F401
 from app.config import load_config
+from app.drivers import models as _drivers_models  # noqa: F401
 from app.errors import error_body, register_error_handlers
 from app.extensions import db, migrate
+from app.jobs import models as _jobs_models  # noqa: F401
+from app.ledger import models as _ledger_models  # noqa: F401
 from app.logging import configure_logging
 from app.metrics import init_metrics
+from app.notices import models as _notices_models  # noqa: F401
 from app.openapi import EvopApi
+from app.payments import models as _payments_models  # noqa: F401
+from app.promotions import models as _promotions_models  # noqa: F401
+from app.tenancy import models as _tenancy_models  # noqa: F401
 
 # each names a callable taking (app, api) that registers one HTTP surface
 SURFACES = (

@@ -14,7 +14,7 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("seed-demo")
     def seed_demo_command() -> None:
         """Load the demo data (idempotent)."""
-        from app.services.demo import seed_demo
+        from app.demo import seed_demo
 
         summary = seed_demo()
         click.echo("演示数据已创建" if summary.created else "演示数据已存在，未重复创建")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 
-from app.models.base import Base
+from app.db import Base
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()

@@ -41,8 +41,8 @@ from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
 from app import create_app
-from app.services.pile_events import PileEventService
-from app.services.pile_port import (
+from app.charging.pile_events import PileEventService
+from app.charging.port import (
     EventReply,
     MeterSample,
     PileConnected,

@@ -51,19 +51,23 @@ from psycopg import sql
 from sqlalchemy import select, text
 
 from app import create_app
-from app.extensions import db
-from app.models import ChargeOrder, Connector, Driver, Pile, Station
-from app.models.base import utcnow
-from app.services import driver_auth, driver_orders, pile_commands, wallet
-from app.services.demo import demo_driver, seed_demo
-from app.services.pile_events import PileEventService
-from app.services.pile_port import (
+from app.catalogue.models import Connector, Pile, Station
+from app.charging import commands
+from app.charging.models import ChargeOrder
+from app.charging.pile_events import PileEventService
+from app.charging.port import (
     CommandOutcome,
     CommandResult,
     MeterSample,
     PileConnected,
     SessionStarted,
 )
+from app.db import utcnow
+from app.demo import demo_driver, seed_demo
+from app.drivers import driver_auth, driver_orders, live
+from app.extensions import db
+from app.ledger import wallet
+from app.tenancy.models import Driver
 from bench.bench_money import bulk
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,7 +88,7 @@ class Seeded:
     fleet: list[tuple[str, str]]  # (order number, its driver's token)
 
 
-class _AcceptingPort(pile_commands.NoPileLink):
+class _AcceptingPort(commands.NoPileLink):
     """The pile accepts every command (no pile link in the seeding process)."""
 
     def is_online(self, pile_code: str) -> bool:
@@ -163,7 +167,7 @@ def _seed(url: str, fleet_size: int) -> Seeded:
                             soc_percent=40 + minute)
             )  # fmt: skip
         db.session.expire_all()
-        state = driver_orders.live(driver, order_no).order.state
+        state = live.live(driver, order_no).order.state
         total = int(db.session.scalar(text("SELECT count(*) FROM stations")) or 0)
         token = driver_auth.issue_token(driver)
         fleet = _seed_fleet(fleet_size, demo_station, first_pile)

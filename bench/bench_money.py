@@ -32,25 +32,20 @@ import psycopg
 from flask import Flask
 from sqlalchemy import Table, select, text
 
-from app import create_app
-from app.extensions import db
-from app.models import (
-    ChargeOrder,
-    Connector,
-    Coupon,
-    CouponTemplate,
-    Driver,
-    MeterSampleRecord,
-    OccupancySession,
-    Operator,
-    Pile,
-    Station,
-    Tariff,
-    TariffSegment,
-    TariffVersion,
-    Wallet,
+from app import create_app, pricing
+from app.billing import (
+    balance_guard,
+    occupancy_charges,
+    settlement,
 )
-from app.services import coupons, occupancy, pricing, settlement
+from app.billing.models import OccupancySession
+from app.catalogue.models import Connector, Pile, Station, Tariff, TariffSegment, TariffVersion
+from app.charging.models import ChargeOrder, MeterSampleRecord
+from app.extensions import db
+from app.ledger.models import Wallet
+from app.promotions import coupons
+from app.promotions.models import Coupon, CouponTemplate
+from app.tenancy.models import Driver, Operator
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 GD = (  # (start h, end h, tier, electricity, service)
@@ -304,13 +299,13 @@ def bench_occupancy(ids: dict[str, int], n: int, stations: int) -> None:
     db.session.execute(text("ANALYZE"))
     db.session.commit()
     with timed() as took:
-        result = occupancy.accrue_occupancy()
+        result = occupancy_charges.accrue_occupancy()
     line(
         f"occupancy accrual over {result.open_sessions + result.closed:,} open orders", took(),
         f"{result.closed} closed and charged, {result.reminders} reminders",
     )  # fmt: skip
     with timed() as took:
-        result = occupancy.accrue_occupancy()
+        result = occupancy_charges.accrue_occupancy()
     line(f"occupancy accrual again ({result.open_sessions:,} open, nothing due)", took())
 
 
@@ -323,7 +318,7 @@ def bench_balance_guard(ids: dict[str, int], n: int, stations: int) -> None:
     db.session.execute(text("ANALYZE"))
     db.session.commit()
     with timed() as took:
-        stopped = settlement.guard_balances()
+        stopped = balance_guard.guard_balances()
     line(f"balance guard over {n:,} charging orders (all far from balance)", took(),
          f"{len(stopped)} stopped")  # fmt: skip
 

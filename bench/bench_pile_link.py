@@ -90,10 +90,12 @@ def prepare_database(url: str, piles: int, meter_piles: int) -> float:
     from sqlalchemy import select
 
     from app import create_app
+    from app.catalogue.models import Connector, Pile, Station, Tariff
+    from app.demo import seed_demo
+    from app.drivers import members
     from app.extensions import db
-    from app.models import Connector, Operator, Pile, Station, Tariff
-    from app.services import members, wallet
-    from app.services.demo import seed_demo
+    from app.ledger import wallet
+    from app.tenancy.models import Operator
 
     app = create_app({"DATABASE_URL": url, "LOG_LEVEL": "WARNING"})
     with app.app_context():

@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
 
-from app.services.pricing import Sample, Segment, TariffSnapshot, price_session
+from app.pricing import Sample, Segment, TariffSnapshot, price_session
 
 
 def gd_tariff() -> TariffSnapshot:

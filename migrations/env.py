@@ -45,7 +45,7 @@ def get_metadata():
 
 def render_item(type_, obj, autogen_context):
     """Render the platform's column types with plain SQLAlchemy types."""
-    from app.models.base import UTCDateTime
+    from app.db import UTCDateTime
 
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from flask import g, request
 
+from app.drivers.driver_auth import TokenClaims, claims_for_token, driver_of
 from app.errors import Unauthorized
-from app.models import Driver
-from app.services.driver_auth import TokenClaims, claims_for_token, driver_of
+from app.tenancy.models import Driver
 
 PUBLIC_ENDPOINTS = {"mp_auth.login", "mp_links.links"}
 

@@ -8,8 +8,8 @@ import json
 import click
 from flask import Flask, current_app
 
+from app.drivers import deep_links
 from app.errors import DomainError
-from app.services import deep_links
 from app.wechat.config import OfficialAccountApp
 from app.wechat.errors import WeChatError
 

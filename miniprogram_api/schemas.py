@@ -14,13 +14,14 @@ import marshmallow as ma
 from flask_smorest.fields import Upload
 from marshmallow import fields, validate
 
-from app.models.support import CERTIFICATION_KINDS
+from app.drivers.models import CERTIFICATION_KINDS
+from app.ledger import wallet
 from app.openapi import DECIMAL_STRING, PageMeta
 from app.openapi import ClockField as ClockField  # shared by both APIs
 from app.openapi import page_of as page_of
 
 if TYPE_CHECKING:
-    from app.services.context import Page
+    from app.paging import Page
 
 MAX_ID = 2**31 - 1
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -70,7 +71,7 @@ class MpDriverOut(ma.Schema):
     phone = fields.String()
     phone_bound = fields.Function(lambda d: bool(d.phone))
     pricing_group = fields.String(metadata={"description": "none | ride_hailing | taxi"})
-    balance_fen = fields.Function(lambda d: d.wallet.balance_fen if d.wallet else 0)
+    balance_fen = fields.Function(lambda d: wallet.balance_of(d.id))
 
 
 class MpLoginOut(ma.Schema):

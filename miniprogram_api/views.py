@@ -9,16 +9,18 @@ from flask import Response, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from app.services import (
+from app.catalogue import visibility
+from app.drivers import (
     certification,
     customer_service,
     deep_links,
     driver_auth,
     driver_orders,
+    live,
     qr,
-    stations_public,
+    station_info,
 )
-from app.services.context import Page
+from app.paging import Page
 from miniprogram_api import rate_limit
 from miniprogram_api import schemas as s
 from miniprogram_api.auth import authenticate, current_driver, current_driver_id
@@ -76,7 +78,7 @@ def login(body: dict[str, Any]) -> dict[str, Any]:
 def me() -> dict[str, Any]:
     """当前司机与所属运营商品牌（case #1）"""
     driver = current_driver()
-    return {"driver": driver, "operator": stations_public.driver_operator(driver)}
+    return {"driver": driver, "operator": visibility.driver_operator(driver)}
 
 
 @auth_bp.route("/me/phone", methods=["POST"])
@@ -100,7 +102,7 @@ stations_bp = _blueprint("stations", "附近电站与电站详情")
 @stations_bp.doc(security=SECURITY)
 def nearby(args: dict[str, Any]) -> Response:
     """附近电站，按距离排序、分页；可筛选空闲枪与交流/直流（空闲枪数至多滞后几秒）"""
-    page = stations_public.nearby(current_driver_id(), **args)  # no driver row: see there
+    page = station_info.nearby(current_driver_id(), **args)  # no driver row: see there
     # the search usually reads nothing from the database, so nothing here waits: under
     # gevent a keep-alive connection whose client sends its next request in time would
     # keep the worker, and the others would wait for a second. A sleep above zero passes
@@ -116,7 +118,7 @@ def nearby(args: dict[str, Any]) -> Response:
 @stations_bp.doc(security=SECURITY)
 def station_detail(args: dict[str, Any], station_id: int) -> Any:
     """电站详情：实时枪状态、分时电价（本人会员价）、占位费规则"""
-    return stations_public.station_detail(current_driver(), station_id, **args)
+    return station_info.station_detail(current_driver(), station_id, **args)
 
 
 @stations_bp.route("/customer-service")
@@ -193,8 +195,8 @@ def order_detail(order_no: str) -> Any:
 @orders_bp.doc(security=SECURITY)
 def order_live(order_no: str) -> Response:
     """充电中实时数据：电量、功率、SOC、费用（含折扣）、时长；离线时给出桩端停止指引"""
-    live = driver_orders.live(current_driver_id(), order_no)
-    return jsonify(s.dump_live_order(live))  # the schema's output, written faster
+    polled = live.live(current_driver_id(), order_no)
+    return jsonify(s.dump_live_order(polled))  # the schema's output, written faster
 
 
 @orders_bp.route(f"/orders/{ORDER_NO}/stop", methods=["POST"])

@@ -13,8 +13,8 @@ from flask import Response, request
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
-from app.services import refunds, topups
-from app.services.context import Page
+from app.paging import Page
+from app.payments import refunds, topups
 from app.wechat.notify import NotifyReply
 from miniprogram_api.auth import authenticate, current_driver
 from miniprogram_api.schemas import MpPageQuery, Text, page_of

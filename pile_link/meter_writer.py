@@ -22,7 +22,7 @@ import gevent.event
 import gevent.lock
 import gevent.queue
 
-from app.services.pile_port import (
+from app.charging.port import (
     Admission,
     EventReply,
     MeterBatchHandler,

@@ -19,7 +19,7 @@ from typing import Any
 
 import redis
 
-from app.services.pile_port import CommandOutcome, CommandResult
+from app.charging.port import CommandOutcome, CommandResult
 from pile_link.registry import Command, CommandName, ConnectionRegistry, LocalCommandPort, PileLink
 
 log = logging.getLogger(__name__)

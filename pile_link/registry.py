@@ -21,7 +21,7 @@ import gevent
 import gevent.lock
 from gevent.monkey import get_original
 
-from app.services.pile_port import CommandOutcome, CommandResult
+from app.charging.port import CommandOutcome, CommandResult
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from typing import Any
 import redis
 from flask import Flask
 
-from app.services import pile_commands
-from app.services.pile_events import PileEventService
+from app.charging import commands
+from app.charging.pile_events import PileEventService
 from pile_link.meter_writer import GroupCommitEvents, MeterWriterConfig
 from pile_link.redis_bus import AnnouncingRegistry, RedisCommandPort, RedisNode
 from pile_link.registry import ConnectionRegistry, LocalCommandPort
@@ -53,10 +53,10 @@ class PileLinkRuntime:
             self.node = RedisNode(registry, client)
             registry.node = self.node
             self.registry = registry
-            pile_commands.install(app, RedisCommandPort(registry, client))
+            commands.install(app, RedisCommandPort(registry, client))
         else:
             self.registry = ConnectionRegistry()
-            pile_commands.install(app, LocalCommandPort(self.registry))
+            commands.install(app, LocalCommandPort(self.registry))
         self.ocpp = OcppServer(
             self.events,
             self.registry,
@@ -98,7 +98,7 @@ def install_port(app: Flask, api: Any = None) -> None:
     """For processes that hold no pile (HTTP workers): reach the pile link through Redis."""
     if app.config.get("REDIS_URL"):
         client = redis_client(app.config)
-        pile_commands.install(app, RedisCommandPort(ConnectionRegistry(), client))
+        commands.install(app, RedisCommandPort(ConnectionRegistry(), client))
 
 
 def redis_client(cfg: Any) -> redis.Redis:

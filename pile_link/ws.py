@@ -46,12 +46,7 @@ from wsproto.events import (
 )
 from wsproto.utilities import LocalProtocolError
 
-from app.services.pile_port import (
-    Admission,
-    CommandResult,
-    PileDisconnected,
-    PileEventHandler,
-)
+from app.charging.port import Admission, CommandResult, PileDisconnected, PileEventHandler
 from pile_link.ocpp16 import codec
 from pile_link.ocpp16.handler import OcppSession
 from pile_link.registry import Command, ConnectionRegistry

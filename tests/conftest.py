@@ -104,7 +104,7 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def demo(app: Flask) -> Any:
     """The demo data set (three operators, three stations, two piles, one driver)."""
-    from app.services.demo import seed_demo
+    from app.demo import seed_demo
 
     return seed_demo()
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import g, request
 
 from app.errors import Unauthorized
-from app.services.auth import actor_for_token
-from app.services.context import Actor
+from app.tenancy.admin_auth import actor_for_token
+from app.tenancy.scope import Actor
 
 PUBLIC_ENDPOINTS = {"admin_auth.login"}
 

@@ -13,9 +13,9 @@ from marshmallow import fields, validate
 
 from admin_spa.api.auth import authenticate, current_actor
 from admin_spa.api.schemas import ClockField, PageQuery, page_of
-from app.models.support import CERTIFICATION_KINDS, CERTIFICATION_STATES
-from app.services import certification, customer_service
-from app.services.context import Page
+from app.drivers import certification, customer_service
+from app.drivers.models import CERTIFICATION_KINDS, CERTIFICATION_STATES
+from app.paging import Page
 
 PREFIX = "/api/admin/v1"
 SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]

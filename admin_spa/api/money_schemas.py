@@ -10,9 +10,9 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from admin_spa.api.schemas import PageQuery
+from app.billing.abnormal_orders import ABNORMAL_KINDS
 from app.openapi import DECIMAL_STRING
-from app.services.abnormal_orders import ABNORMAL_KINDS
-from app.services.pricing import COUPON_KINDS
+from app.pricing import COUPON_KINDS
 
 # --- abnormal orders and corrections ------------------------------------------------------
 

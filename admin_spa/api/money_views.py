@@ -9,8 +9,13 @@ from flask_smorest import Blueprint
 
 from admin_spa.api import money_schemas as m
 from admin_spa.api.auth import authenticate, current_actor
-from app.services import abnormal_orders, coupons, lost_bills, member_pricing, occupancy
-from app.services.context import Page
+from app.billing import (
+    abnormal_orders,
+    corrections,
+    occupancy,
+)
+from app.paging import Page
+from app.promotions import coupons, member_pricing
 
 PREFIX = "/api/admin/v1"
 SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
@@ -50,7 +55,7 @@ def order_bill(order_id: int) -> dict[str, Any]:
 @orders_bp.doc(security=SECURITY)
 def correct_order(body: dict[str, Any], order_id: int) -> Any:
     """更正订单结束时间或电量：重算账单，差额退回钱包，记审计"""
-    return lost_bills.correct_order(current_actor(), order_id, **body)
+    return corrections.correct_order(current_actor(), order_id, **body)
 
 
 # --- coupons ---------------------------------------------------------------------------------

@@ -11,8 +11,8 @@ from marshmallow import fields, validate
 
 from admin_spa.api.auth import authenticate, current_actor
 from admin_spa.api.schemas import PageQuery, page_of
-from app.services import pile_history
-from app.services.context import Page
+from app.catalogue import pile_history
+from app.paging import Page
 
 PREFIX = "/api/admin/v1"
 SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]

@@ -14,9 +14,9 @@ from marshmallow import fields, validate
 
 from admin_spa.api.auth import authenticate, current_actor
 from admin_spa.api.schemas import PageQuery, page_of
-from app.models.payments import REFUND_STATES
-from app.services import refunds
-from app.services.context import Page
+from app.paging import Page
+from app.payments import refunds
+from app.payments.models import REFUND_STATES
 
 PREFIX = "/api/admin/v1"
 SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]

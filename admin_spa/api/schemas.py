@@ -8,11 +8,12 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from app.ledger import wallet
 from app.openapi import DECIMAL_STRING
 from app.openapi import ClockField as ClockField  # shared by both APIs
 from app.openapi import PageMeta as PageMeta
 from app.openapi import page_of as page_of
-from app.services.pricing import Segment
+from app.pricing import Segment
 
 
 class PageQuery(ma.Schema):
@@ -382,7 +383,7 @@ class MemberOut(ma.Schema):
     nickname = fields.String()
     phone = fields.String()
     pricing_group = fields.String()
-    balance_fen = fields.Function(lambda d: d.wallet.balance_fen if d.wallet else 0)
+    balance_fen = fields.Function(lambda d: wallet.balance_of(d.id))
     created_at = fields.DateTime()
 
 

@@ -11,20 +11,13 @@ from flask_smorest import Blueprint
 from admin_spa.api import schemas as s
 from admin_spa.api.auth import authenticate, current_actor
 from admin_spa.api.money_views import MONEY_BLUEPRINTS
-from app.permissions import PERMISSIONS
-from app.services import (
-    admin_users,
-    audit,
-    auth,
-    members,
-    operators,
-    piles,
-    stations,
-    tariffs,
-    wallet,
-)
-from app.services.context import Page
-from app.services.piles import kw_to_w
+from app.catalogue import piles, stations, tariffs
+from app.catalogue.piles import kw_to_w
+from app.drivers import members
+from app.ledger import wallet
+from app.paging import Page
+from app.tenancy import admin_auth, admin_users, audit, operators
+from app.tenancy.permissions import PERMISSIONS
 
 PREFIX = "/api/admin/v1"
 SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
@@ -52,7 +45,7 @@ auth_bp = _blueprint("auth", "登录与当前用户")
 @auth_bp.response(200, s.LoginOut)
 def login(body: dict[str, Any]) -> dict[str, Any]:
     """管理员登录，返回 access_token"""
-    result = auth.login(body["username"], body["password"])
+    result = admin_auth.login(body["username"], body["password"])
     return {
         "access_token": result.access_token,
         "token_type": "Bearer",

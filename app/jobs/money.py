@@ -7,19 +7,19 @@ from datetime import timedelta
 
 from flask import current_app
 
-from app.models.base import utcnow
-from app.services import (
-    abnormal_orders,
-    coupons,
+from app.billing import (
+    arrears,
+    balance_guard,
     lost_bills,
-    notifications,
-    occupancy,
-    settlement,
+    occupancy_charges,
 )
+from app.charging import notices, watchdogs
+from app.db import utcnow
+from app.promotions import coupons
 
 
 def accrue_occupancy() -> object:
-    return occupancy.accrue_occupancy()
+    return occupancy_charges.accrue_occupancy()
 
 
 def settle_lost_bills() -> object:
@@ -36,20 +36,20 @@ def remind_expiring_coupons() -> object:
 
 
 def detect_offline_piles() -> object:
-    return abnormal_orders.detect_offline_piles()
+    return watchdogs.detect_offline_piles()
 
 
 def fail_stuck_starts() -> object:
-    return abnormal_orders.fail_stuck_starts()
+    return watchdogs.fail_stuck_starts()
 
 
 def guard_balances() -> object:
-    return settlement.guard_balances()
+    return balance_guard.guard_balances()
 
 
 def collect_arrears() -> object:
-    return settlement.collect_all_arrears()
+    return arrears.collect_all_arrears()
 
 
 def notify_charge_started() -> object:
-    return notifications.emit_charge_started(utcnow() - timedelta(hours=1))
+    return notices.emit_charge_started(utcnow() - timedelta(hours=1))

@@ -26,11 +26,12 @@ from flask import Flask
 from sqlalchemy import case, or_, update
 from sqlalchemy.exc import IntegrityError
 
+from app.db import utcnow
 from app.extensions import db
 from app.jobs import money
-from app.models import JobLease
-from app.models.base import utcnow
-from app.services import notification_delivery, refunds, topups
+from app.jobs.models import JobLease
+from app.notices import delivery
+from app.payments import refunds, topups
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ JOBS: list[Job] = [
         description="充值对账：久未收到支付通知的订单向微信查询并入账或关闭"),
     Job("refund-reconcile", refunds.reconcile_processing, interval=120,
         description="退款对账：处理中的退款重发或向微信查询结果"),
-    Job("deliver-notifications", notification_delivery.deliver_pending, interval=30,
+    Job("deliver-notifications", delivery.deliver_pending, interval=30,
         description="发送订阅消息（失败重试，记录每次尝试）"),
 ]  # fmt: skip
 

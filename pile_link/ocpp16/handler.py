@@ -22,7 +22,7 @@ from typing import Any, Final, TypeVar
 import gevent.event
 import gevent.lock
 
-from app.services.pile_port import (
+from app.charging.port import (
     AuthorizeRequested,
     CommandOutcome,
     CommandResult,

@@ -28,7 +28,7 @@ import gevent
 import gevent.event
 import gevent.lock
 
-from app.services.pile_port import (
+from app.charging.port import (
     AuthorizeRequested,
     CommandOutcome,
     CommandResult,

@@ -31,7 +31,7 @@ import gevent.queue
 from gevent.server import StreamServer
 from gevent.socket import socket as GeventSocket
 
-from app.services.pile_port import CommandOutcome, CommandResult, PileDisconnected, PileEventHandler
+from app.charging.port import CommandOutcome, CommandResult, PileDisconnected, PileEventHandler
 from pile_link.registry import Command, CommandName, ConnectionRegistry
 from pile_link.server_thread import ServerThread
 from pile_link.ykc.adapter import Job, PileMemory, SessionOptions, YkcSession

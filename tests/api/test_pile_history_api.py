@@ -9,8 +9,8 @@ from urllib.parse import urlencode
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app.services.pile_events import PileEventService
-from app.services.pile_port import FaultRaised, PileConnected, PileDisconnected
+from app.charging.pile_events import PileEventService
+from app.charging.port import FaultRaised, PileConnected, PileDisconnected
 
 T0 = datetime(2019, 1, 7, 0, 0, tzinfo=UTC)
 

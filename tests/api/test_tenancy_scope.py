@@ -7,9 +7,11 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from app.catalogue.models import Pile, Station
+from app.drivers import members
 from app.extensions import db
-from app.models import Driver, Operator, Pile, Station
-from app.services import members
+from app.ledger.wallet import balance_of
+from app.tenancy.models import Driver, Operator
 
 
 def _kc_ids() -> dict[str, int]:
@@ -166,4 +168,4 @@ def test_operator_secrets_are_never_returned(client: FlaskClient, as_admin: dict
 
 def test_members_belong_to_sub_operators(app: Any, demo: Any) -> None:
     driver = db.session.scalar(select(Driver).where(Driver.nickname == "演示车主"))
-    assert driver is not None and driver.wallet.balance_fen == 10_000
+    assert driver is not None and balance_of(driver.id) == 10_000

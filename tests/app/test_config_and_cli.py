@@ -8,9 +8,11 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from app.catalogue.models import Pile, Station
 from app.config import check_settings, load_config
 from app.extensions import db
-from app.models import AdminUser, Pile, Station, Wallet
+from app.ledger.models import Wallet
+from app.tenancy.models import AdminUser
 
 
 def test_embedded_default_needs_no_settings(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:

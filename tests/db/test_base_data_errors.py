@@ -6,10 +6,11 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from app.catalogue import piles, tariffs
+from app.catalogue.models import Pile, Station
 from app.errors import MissingBaseData
 from app.extensions import db
-from app.models import Operator, Pile, Station
-from app.services import piles, tariffs
+from app.tenancy.models import Operator
 
 
 def test_case2_pile_without_station_and_station_without_tariff_are_named(app: Flask) -> None:

@@ -11,10 +11,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select
 
+from app.drivers import members
 from app.errors import InsufficientBalance
 from app.extensions import db
-from app.models import Driver, Operator, Wallet, WalletEntry
-from app.services import members, wallet
+from app.ledger import wallet
+from app.ledger.models import Wallet, WalletEntry
+from app.ledger.wallet import balance_of, wallet_of
+from app.tenancy.models import Driver, Operator
 from tests.conftest import ON_POSTGRES
 
 
@@ -32,7 +35,7 @@ def test_credit_debit_and_ledger_sum(app: Flask) -> None:
     wallet.post_entry(driver.id, 5000, "topup", ref_type="payment", ref_id="P1")
     wallet.post_entry(driver.id, -1234, "charge", ref_type="order", ref_id="O1")
     db.session.commit()
-    assert driver.wallet.balance_fen == 3766
+    assert balance_of(driver.id) == 3766
     assert wallet.ledger_sum(driver.id) == 3766
     entries = db.session.scalars(select(WalletEntry).order_by(WalletEntry.id)).all()
     assert [e.balance_after_fen for e in entries] == [5000, 3766]
@@ -46,7 +49,7 @@ def test_debit_beyond_balance_is_refused_and_changes_nothing(app: Flask) -> None
         wallet.post_entry(driver.id, -101, "charge")
     assert exc.value.code == "WALLET_INSUFFICIENT"
     db.session.rollback()
-    assert db.session.get(Wallet, driver.wallet.id).balance_fen == 100  # type: ignore[union-attr]
+    assert db.session.get(Wallet, wallet_of(driver.id).id).balance_fen == 100  # type: ignore[union-attr]
     assert wallet.ledger_sum(driver.id) == 100
 
 
@@ -58,7 +61,7 @@ def test_idempotency_key_applies_once(app: Flask) -> None:
     db.session.commit()
     assert first.applied and not again.applied
     assert again.entry.id == first.entry.id
-    assert driver.wallet.balance_fen == 5000
+    assert balance_of(driver.id) == 5000
 
 
 def test_amount_must_be_whole_fen(app: Flask) -> None:

@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from app import create_app
 from app.extensions import db
-from app.models import Operator
+from app.tenancy.models import Operator
 from app.wechat.fake import DemoMerchant, FakeWeChat, FakeWeChatServer, make_test_merchant
 from pile_link.simulator import PileConfig, SimulatedOcppPile
 from tests.mp.conftest import YC_APP

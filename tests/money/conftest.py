@@ -16,25 +16,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from app.extensions import db
-from app.models import (
-    Bill,
-    ChargeOrder,
-    Connector,
-    Driver,
-    Operator,
-    OutboxMessage,
-    Pile,
-    Station,
-    Tariff,
-    TariffSegment,
-    TariffVersion,
-    Wallet,
-    WalletEntry,
-)
-from app.services import members, pile_commands, wallet
-from app.services.pile_events import PileEventService
-from app.services.pile_port import (
+from app.billing.models import Bill
+from app.catalogue.models import Connector, Pile, Station, Tariff, TariffSegment, TariffVersion
+from app.charging import commands
+from app.charging.models import ChargeOrder
+from app.charging.pile_events import PileEventService
+from app.charging.port import (
     CommandOutcome,
     CommandResult,
     ConnectorState,
@@ -44,6 +31,13 @@ from app.services.pile_port import (
     SessionStarted,
     SessionStopped,
 )
+from app.drivers import members
+from app.extensions import db
+from app.ledger import wallet
+from app.ledger.models import Wallet, WalletEntry
+from app.ledger.wallet import wallet_of
+from app.notices.models import OutboxMessage
+from app.tenancy.models import Driver, Operator
 
 # case #18 2020-04-14: one price all day, electricity 0.6420 + service 0.3523 yuan/kWh
 FLAT_18 = (("00:00", "24:00", "flat", "0.6420", "0.3523"),)
@@ -210,7 +204,7 @@ def make_world(app: Flask) -> Callable[..., World]:
     return _make
 
 
-class FakePort(pile_commands.NoPileLink):
+class FakePort(commands.NoPileLink):
     """A pile link that says every pile is online and accepts every command."""
 
     def __init__(self) -> None:
@@ -251,7 +245,7 @@ def entries(driver: Driver) -> list[WalletEntry]:
     return list(
         db.session.scalars(
             select(WalletEntry)
-            .where(WalletEntry.wallet_id == driver.wallet.id)
+            .where(WalletEntry.wallet_id == wallet_of(driver.id).id)
             .order_by(WalletEntry.id)
         )
     )

@@ -11,27 +11,16 @@ import pytest
 from flask import Flask
 from sqlalchemy import delete, func, select, update
 
+from app.billing import arrears, settlement
+from app.billing.models import Bill, BillAdjustment, BillLine, OrderTerms
+from app.catalogue.models import Connector, Pile, Station, Tariff, TariffSegment, TariffVersion
+from app.charging.models import ChargeOrder
 from app.extensions import db
-from app.models import (
-    Bill,
-    BillAdjustment,
-    BillLine,
-    ChargeOrder,
-    Connector,
-    Driver,
-    DriverCard,
-    Operator,
-    OrderTerms,
-    OutboxMessage,
-    Pile,
-    Station,
-    Tariff,
-    TariffSegment,
-    TariffVersion,
-    Wallet,
-    WalletEntry,
-)
-from app.services import settlement, wallet
+from app.ledger import wallet
+from app.ledger.models import Wallet, WalletEntry
+from app.ledger.wallet import wallet_of
+from app.notices.models import OutboxMessage
+from app.tenancy.models import Driver, DriverCard, Operator
 from tests.conftest import ON_POSTGRES
 from tests.money.conftest import build_world, recent
 
@@ -68,7 +57,7 @@ def test_50_concurrent_settlements_and_topups_on_one_wallet(_pg_app: Flask) -> N
         db.session.commit()
         ids = {
             "operator": world.operator.id, "driver": world.driver.id,
-            "wallet": world.driver.wallet.id, "station": world.station.id,
+            "wallet": wallet_of(world.driver.id).id, "station": world.station.id,
             "pile": world.pile.id, "tariff": world.station.tariff_id,
         }  # fmt: skip
     errors: list[BaseException] = []
@@ -193,13 +182,13 @@ def test_collecting_arrears_never_deadlocks_with_a_correction_of_an_owing_order(
             order_ids.append(order.id)
             settlement.settle_order(order)  # an empty wallet: the whole bill is owed
         db.session.commit()
-        owed = settlement.outstanding_arrears_fen(world.driver.id)
+        owed = arrears.outstanding_arrears_fen(world.driver.id)
         assert owed == 2 * 175
         wallet.post_entry(world.driver.id, 1000, "topup", idempotency_key="arrlock-topup")
         db.session.commit()
         ids = {
             "operator": world.operator.id, "driver": world.driver.id,
-            "wallet": world.driver.wallet.id, "station": world.station.id,
+            "wallet": wallet_of(world.driver.id).id, "station": world.station.id,
             "pile": world.pile.id, "tariff": world.station.tariff_id,
         }  # fmt: skip
     errors: list[BaseException] = []
@@ -225,7 +214,7 @@ def test_collecting_arrears_never_deadlocks_with_a_correction_of_an_owing_order(
         with app.app_context():
             try:
                 assert second_locked.wait(10)
-                settlement.collect_arrears(ids["driver"])
+                arrears.collect_arrears(ids["driver"])
                 db.session.commit()
             except BaseException as exc:
                 db.session.rollback()
@@ -242,7 +231,7 @@ def test_collecting_arrears_never_deadlocks_with_a_correction_of_an_owing_order(
     try:
         assert not errors, errors
         with app.app_context():
-            assert settlement.outstanding_arrears_fen(ids["driver"]) == 0
+            assert arrears.outstanding_arrears_fen(ids["driver"]) == 0
             assert wallet.ledger_sum(ids["driver"]) == 1000 - 2 * 175
     finally:
         with app.app_context():

@@ -10,12 +10,16 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from app.billing import coupon_use
+from app.db import utcnow
+from app.drivers import members
 from app.errors import Conflict, ValidationFailed
 from app.extensions import db
-from app.models import AuditLog, Coupon, CouponTemplate, OutboxMessage
-from app.models.base import utcnow
-from app.services import coupons, members
-from app.services.context import SYSTEM
+from app.notices.models import OutboxMessage
+from app.promotions import coupons
+from app.promotions.models import Coupon, CouponTemplate
+from app.tenancy.models import AuditLog
+from app.tenancy.scope import SYSTEM
 from tests.money.conftest import World, bill_of, outbox, recent
 
 
@@ -94,18 +98,18 @@ def test_driver_may_choose_another_coupon_or_none_before_settlement(world: World
     world.connect(t0)
     ref = world.start(t0, samples=[(5, 500)])
     order = world.order(ref)
-    coupons.choose_coupon(order, other.id)
+    coupon_use.choose_coupon(order, other.id)
     world.stop(ref, t0 + timedelta(minutes=20), 1760)
     assert bill_of(world.order(ref)).coupon_id == other.id
     ref2 = world.start(t0 + timedelta(minutes=30))
-    coupons.choose_coupon(world.order(ref2), None)
+    coupon_use.choose_coupon(world.order(ref2), None)
     world.stop(ref2, t0 + timedelta(minutes=40), 1760)
     bill2 = bill_of(world.order(ref2))
     assert bill2.coupon_id is None and bill2.total_fen == 175
     db.session.refresh(default)
     assert default.status == "available"
     with pytest.raises(Conflict):
-        coupons.choose_coupon(world.order(ref2), default.id)  # settled already
+        coupon_use.choose_coupon(world.order(ref2), default.id)  # settled already
 
 
 def test_coupon_of_another_operator_or_station_is_not_applicable(world: World) -> None:
@@ -119,7 +123,7 @@ def test_coupon_of_another_operator_or_station_is_not_applicable(world: World) -
     world.connect(t0)
     ref = world.start(t0)
     with pytest.raises(ValidationFailed):
-        coupons.choose_coupon(world.order(ref), 424242)
+        coupon_use.choose_coupon(world.order(ref), 424242)
 
 
 def test_case5_2019_10_28_topup_offer_states_count_and_total(world: World) -> None:

@@ -11,15 +11,23 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from app.billing import (
+    abnormal_orders,
+    balance_guard,
+    lost_bills,
+)
+from app.billing.models import BillAdjustment
+from app.catalogue.models import Pile, PileOnlinePeriod
+from app.charging import orders, starts, watchdogs
+from app.charging.commands import NoPileLink
+from app.charging.models import ChargeOrder
+from app.charging.port import ConnectorState, PileDisconnected
+from app.db import utcnow
 from app.errors import InsufficientBalance, ValidationFailed
 from app.extensions import db
-from app.models import BillAdjustment, ChargeOrder, Pile, PileOnlinePeriod
-from app.models.base import utcnow
-from app.services import abnormal_orders, charging, lost_bills, settlement, wallet
-from app.services.auth import actor_for_user
-from app.services.context import SYSTEM
-from app.services.pile_commands import NoPileLink
-from app.services.pile_port import ConnectorState, PileDisconnected
+from app.ledger import wallet
+from app.tenancy.admin_auth import actor_for_user
+from app.tenancy.scope import SYSTEM
 from tests.money.conftest import FakePort, World, bill_of, entries, outbox, recent
 
 
@@ -84,7 +92,7 @@ def test_late_record_with_less_energy_refunds_the_difference(world: World) -> No
 def test_abnormal_list_is_scoped_filtered_and_paged(
     app: Flask, demo: Any, make_world: Callable[..., World]
 ) -> None:
-    from app.models import AdminUser, Operator
+    from app.tenancy.models import AdminUser, Operator
 
     yc = db.session.scalar(select(Operator).where(Operator.name == "广东云创"))
     assert yc is not None
@@ -109,14 +117,12 @@ def test_abnormal_list_is_scoped_filtered_and_paged(
 def test_orders_stuck_starting_fail_after_the_timeout(
     app: Flask, world: World, port: FakePort
 ) -> None:
-    conn = charging.require_connector(world.code, 1)
-    outcome = charging.request_remote_start(world.driver, conn, client_request_id="r-1")
+    conn = orders.require_connector(world.code, 1)
+    outcome = starts.request_remote_start(world.driver, conn, client_request_id="r-1")
     assert outcome.order.state == "starting"
     now = outcome.order.requested_at
-    assert abnormal_orders.fail_stuck_starts(now + timedelta(seconds=60)) == []
-    assert abnormal_orders.fail_stuck_starts(now + timedelta(seconds=121)) == [
-        outcome.order.order_no
-    ]
+    assert watchdogs.fail_stuck_starts(now + timedelta(seconds=60)) == []
+    assert watchdogs.fail_stuck_starts(now + timedelta(seconds=121)) == [outcome.order.order_no]
     db.session.refresh(outcome.order)
     assert outcome.order.state == "failed" and "start_timeout" in outcome.order.failure_reason
     assert abnormal_orders.list_abnormal_orders(SYSTEM, kind="failed").total == 1
@@ -128,9 +134,9 @@ def test_minimum_start_balance_is_configurable(
     assert app.config["MIN_START_BALANCE_FEN"] == 100
     monkeypatch.setitem(app.config, "MIN_START_BALANCE_FEN", 20_000)
     with pytest.raises(InsufficientBalance):
-        charging.request_remote_start(world.driver, charging.require_connector(world.code, 1))
+        starts.request_remote_start(world.driver, orders.require_connector(world.code, 1))
     monkeypatch.setitem(app.config, "MIN_START_BALANCE_FEN", 5_000)
-    outcome = charging.request_remote_start(world.driver, charging.require_connector(world.code, 1))
+    outcome = starts.request_remote_start(world.driver, orders.require_connector(world.code, 1))
     assert outcome.order.state == "starting"
 
 
@@ -143,18 +149,18 @@ def test_offline_detection_marks_silent_piles_offline_without_ending_orders(
     db.session.expire_all()  # the job runs in a session of its own
     with monkeypatch.context() as patch:  # no view of the connections: no verdict
         patch.setitem(app.extensions, "evop_pile_command_port", NoPileLink())
-        assert abnormal_orders.detect_offline_piles(t0 + timedelta(hours=1)) == []
+        assert watchdogs.detect_offline_piles(t0 + timedelta(hours=1)) == []
     port.online = True  # a connection we hold: left alone
-    assert abnormal_orders.detect_offline_piles(t0 + timedelta(hours=1)) == []
+    assert watchdogs.detect_offline_piles(t0 + timedelta(hours=1)) == []
     port.online = False
-    assert abnormal_orders.detect_offline_piles(t0 + timedelta(hours=1)) == [world.code]
+    assert watchdogs.detect_offline_piles(t0 + timedelta(hours=1)) == [world.code]
     pile = db.session.get(Pile, world.pile.id)
     assert pile is not None and not pile.online
     order = world.order(ref)
     assert order.state == "charging" and order.offline_during
     period = db.session.scalar(select(PileOnlinePeriod).where(PileOnlinePeriod.pile_id == pile.id))
     assert period is not None and period.offline_reason == "heartbeat_timeout"
-    assert abnormal_orders.detect_offline_piles(t0 + timedelta(hours=2)) == []
+    assert watchdogs.detect_offline_piles(t0 + timedelta(hours=2)) == []
     assert outbox() == []  # case #18 2019: no message for an offline pile
 
 
@@ -165,10 +171,10 @@ def test_balance_guard_stops_the_charge_when_the_cost_reaches_the_balance(
     t0 = recent(1)
     world.connect(t0)
     ref = world.start(t0, samples=[(5, 500)])
-    assert settlement.guard_balances() == []  # 0.50 kWh = 0.50 yuan < 1.50
+    assert balance_guard.guard_balances() == []  # 0.50 kWh = 0.50 yuan < 1.50
     world.sample(ref, t0 + timedelta(minutes=15), 1520)  # 1.52 kWh: 0.98 + 0.54 = 1.52 yuan
     order = world.order(ref)
-    assert settlement.guard_balances() == [order.order_no]
+    assert balance_guard.guard_balances() == [order.order_no]
     assert port.stops == [(world.code, 1, ref)]
     order = world.order(ref)
     assert order.state == "stopping" and order.stop_requested_by == "balance"
@@ -178,13 +184,13 @@ def test_balance_guard_stops_the_charge_when_the_cost_reaches_the_balance(
 
 
 def test_charge_started_notices_are_written_once(world: World) -> None:
-    from app.services import notifications
+    from app.charging import notices
 
     t0 = recent(0.2)
     world.connect(t0)
     world.start(t0)
-    assert notifications.emit_charge_started(t0 - timedelta(minutes=1)) == 1
-    assert notifications.emit_charge_started(t0 - timedelta(minutes=1)) == 0
+    assert notices.emit_charge_started(t0 - timedelta(minutes=1)) == 1
+    assert notices.emit_charge_started(t0 - timedelta(minutes=1)) == 0
     [message] = outbox("charge_started")
     assert message.driver_id == world.driver.id
     assert db.session.scalar(select(ChargeOrder.state)) == "charging"

@@ -10,11 +10,12 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from app.billing import bills
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
-from app.models import AuditLog, Driver
-from app.services import member_pricing, settlement
-from app.services.context import SYSTEM
+from app.promotions import member_pricing
+from app.tenancy.models import AuditLog, Driver
+from app.tenancy.scope import SYSTEM
 from tests.money.conftest import World, bill_of, recent
 
 TOU = (
@@ -44,7 +45,7 @@ def test_case7_ride_hailing_pays_seventy_percent_on_page_live_and_bill(world: Wo
     t0 = recent()
     world.connect(t0)
     ref = world.start(t0, samples=[(10, 900), (20, 1760)])
-    live = settlement.live_bill(world.order(ref))
+    live = bills.live_bill(world.order(ref))
     assert live is not None and live.service_discount_rate == Decimal("0.7")
     world.stop(ref, t0 + timedelta(minutes=20), 1760)
     bill = bill_of(world.order(ref))
@@ -60,7 +61,7 @@ def test_the_rate_is_frozen_when_the_driver_first_sees_the_order(world: World) -
     t0 = recent()
     world.connect(t0)
     ref = world.start(t0, samples=[(10, 1760)])
-    seen = settlement.live_bill(world.order(ref))
+    seen = bills.live_bill(world.order(ref))
     member_pricing.set_discount(SYSTEM, group_code="ride_hailing", rate="0.9",
                                 operator_id=world.operator.id)  # fmt: skip
     world.stop(ref, t0 + timedelta(minutes=10), 1760)

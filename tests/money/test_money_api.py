@@ -8,10 +8,11 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from app.billing import lost_bills
+from app.catalogue.models import Station
+from app.charging.port import ConnectorState
 from app.extensions import db
-from app.models import AuditLog, Driver, Operator, Station
-from app.services import lost_bills
-from app.services.pile_port import ConnectorState
+from app.tenancy.models import AuditLog, Driver, Operator
 from tests.money.conftest import build_world, recent
 
 API = "/api/admin/v1"

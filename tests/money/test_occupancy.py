@@ -10,12 +10,20 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from app.billing import (
+    bills,
+    corrections,
+    lost_bills,
+    occupancy,
+    occupancy_charges,
+)
+from app.billing.models import OccupancySession
+from app.charging.port import ConnectorState, PileDisconnected
 from app.errors import Conflict, Forbidden, ValidationFailed
 from app.extensions import db
-from app.models import AuditLog, OccupancySession
-from app.services import lost_bills, occupancy, settlement, wallet
-from app.services.context import SYSTEM, Actor
-from app.services.pile_port import ConnectorState, PileDisconnected
+from app.ledger import wallet
+from app.tenancy.models import AuditLog
+from app.tenancy.scope import SYSTEM, Actor
 from tests.money.conftest import World, bill_of, entries, outbox, recent
 
 
@@ -58,7 +66,7 @@ def test_case5_2019_10_14_occupancy_68_20_then_corrected_and_refunded(world: Wor
     assert entries(world.driver)[-1].reason == "occupancy_fee"
     balance = world.balance()
     # the operator corrects the service end time: the driver left at minute 2 (gun A)
-    correction = lost_bills.correct_order(
+    correction = corrections.correct_order(
         SYSTEM, order.id, ended_at=t0 + timedelta(minutes=2), reason="车主已换枪，更正结束时间"
     )
     assert correction.refund_fen == 6820
@@ -81,13 +89,13 @@ def test_case5_2019_10_14_a_new_order_by_the_driver_ends_occupancy(world: World)
     t0 = recent(14)
     ref = _charge_one_minute(world, t0, connector=2)  # gun B
     world.start(t0 + timedelta(minutes=3), connector=1)  # the driver moved to gun A
-    result = occupancy.accrue_occupancy(t0 + timedelta(minutes=800))
+    result = occupancy_charges.accrue_occupancy(t0 + timedelta(minutes=800))
     assert result.closed == 1
     occ = _occ(world, ref)
     assert occ.end_reason == "new_order_by_driver"
     assert occ.ended_at == t0 + timedelta(minutes=3) and occ.fee_fen == 0
     assert bill_of(world.order(ref)).occupancy_fen == 0
-    assert occupancy.accrue_occupancy(t0 + timedelta(minutes=801)).closed == 0
+    assert occupancy_charges.accrue_occupancy(t0 + timedelta(minutes=801)).closed == 0
 
 
 def test_a_new_order_on_the_connector_ends_occupancy(
@@ -98,12 +106,12 @@ def test_a_new_order_on_the_connector_ends_occupancy(
     ref = _charge_one_minute(world, t0)
     stranger = make_world(code="OTHER-PILE", operator=world.operator)
     # another driver's card starts on the same connector two hours later
-    from app.services import members
+    from app.drivers import members
 
     members.add_card(stranger.driver, "STRANGER-CARD")
     db.session.commit()
     world.start(t0 + timedelta(minutes=121), card="STRANGER-CARD")
-    occupancy.accrue_occupancy(t0 + timedelta(minutes=200))
+    occupancy_charges.accrue_occupancy(t0 + timedelta(minutes=200))
     occ = _occ(world, ref)
     assert occ.end_reason == "new_order_on_connector" and occ.billable_minutes == 120
     assert occ.fee_fen == 1000  # 110 × 0.50 = 55.00 capped at 10.00
@@ -125,11 +133,11 @@ def test_case19_no_policy_no_fee_no_notice(world: World) -> None:
     t0 = recent(14)
     ref = _charge_one_minute(world, t0)
     assert occupancy.session_of(world.order(ref).id) is None
-    occupancy.accrue_occupancy(t0 + timedelta(hours=3))
+    occupancy_charges.accrue_occupancy(t0 + timedelta(hours=3))
     world.status(ConnectorState.AVAILABLE, t0 + timedelta(hours=4))
     assert bill_of(world.order(ref)).occupancy_fen == 0
     assert outbox("occupancy_reminder") == []
-    preview = settlement.live_bill(world.order(ref))
+    preview = bills.live_bill(world.order(ref))
     assert preview is not None and preview.occupancy_fen == 0
 
 
@@ -141,10 +149,10 @@ def test_one_reminder_before_the_free_minutes_end_only_while_online(world: World
     assert occ.remind_at == t0 + timedelta(minutes=1 + 30 - 10)
     # case #18 2019 / #15: the pile drops off before the reminder is due: no message
     world.svc.handle(PileDisconnected(world.code, t0 + timedelta(minutes=5), "heartbeat_timeout"))
-    assert occupancy.accrue_occupancy(t0 + timedelta(minutes=25)).reminders == 0
+    assert occupancy_charges.accrue_occupancy(t0 + timedelta(minutes=25)).reminders == 0
     world.connect(t0 + timedelta(minutes=26))
-    assert occupancy.accrue_occupancy(t0 + timedelta(minutes=27)).reminders == 1
-    assert occupancy.accrue_occupancy(t0 + timedelta(minutes=28)).reminders == 0
+    assert occupancy_charges.accrue_occupancy(t0 + timedelta(minutes=27)).reminders == 1
+    assert occupancy_charges.accrue_occupancy(t0 + timedelta(minutes=28)).reminders == 0
     [message] = outbox("occupancy_reminder")
     assert message.payload["grace_minutes"] == 30 and message.order_id == world.order(ref).id
 
@@ -155,7 +163,7 @@ def test_case18_2019_offline_pile_gets_no_settlement_or_occupancy_message(world:
     world.connect(t0 - timedelta(minutes=1))
     ref = world.start(t0, samples=[(5, 500)])
     world.svc.handle(PileDisconnected(world.code, t0 + timedelta(minutes=35), "heartbeat_timeout"))
-    occupancy.accrue_occupancy(t0 + timedelta(minutes=40))
+    occupancy_charges.accrue_occupancy(t0 + timedelta(minutes=40))
     lost_bills.settle_lost_bills(t0 + timedelta(minutes=40))
     order = world.order(ref)
     assert order.state == "charging" and order.offline_during
@@ -167,7 +175,7 @@ def test_occupancy_running_is_counted_when_capped_by_max_duration(world: World) 
     _policy(world, grace=0, price="0.01")
     t0 = recent(30)
     ref = _charge_one_minute(world, t0)
-    occupancy.accrue_occupancy(t0 + timedelta(hours=25))
+    occupancy_charges.accrue_occupancy(t0 + timedelta(hours=25))
     occ = _occ(world, ref)
     assert occ.end_reason == "max_duration" and occ.review_reason == "max_duration"
     assert occ.billable_minutes == 24 * 60 and occ.fee_fen == 1440
@@ -194,11 +202,11 @@ def test_correction_needs_a_settled_order_and_a_reason(world: World) -> None:
     world.connect(t0)
     ref = world.start(t0)
     with pytest.raises(Conflict):
-        lost_bills.correct_order(SYSTEM, world.order(ref).id, energy_wh=10, reason="更正")
+        corrections.correct_order(SYSTEM, world.order(ref).id, energy_wh=10, reason="更正")
     world.stop(ref, t0 + timedelta(minutes=20), 1760)
     with pytest.raises(ValidationFailed):
-        lost_bills.correct_order(SYSTEM, world.order(ref).id, energy_wh=10, reason="")
+        corrections.correct_order(SYSTEM, world.order(ref).id, energy_wh=10, reason="")
     order_id = world.order(ref).id
-    result = lost_bills.correct_order(SYSTEM, order_id, energy_wh=1000, reason="电表误差")
+    result = corrections.correct_order(SYSTEM, order_id, energy_wh=1000, reason="电表误差")
     assert result.refund_fen == 175 - 99  # 1.000 kWh: 0.64 + 0.35
     assert bill_of(world.order(ref)).energy_wh == 1000

@@ -12,10 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from app.billing.corrections import correct_order
+from app.billing.models import Bill
 from app.extensions import db
-from app.models import Bill
-from app.services import lost_bills, member_pricing, wallet
-from app.services.context import SYSTEM
+from app.ledger import wallet
+from app.promotions import member_pricing
+from app.tenancy.scope import SYSTEM
 from tests.money.conftest import build_world, recent
 
 # two-hour segments with alternating prices: sessions of a few hours get several lines
@@ -65,7 +67,7 @@ def test_stored_bills_add_up_and_money_is_conserved(
     world.stop(ref, t0 + timedelta(minutes=minute + 5), level + tail)
     order = world.order(ref)
     for energy in corrections:
-        lost_bills.correct_order(SYSTEM, order.id, energy_wh=energy, reason="性质测试")
+        correct_order(SYSTEM, order.id, energy_wh=energy, reason="性质测试")
     db.session.expire_all()
     bill = db.session.scalar(select(Bill).where(Bill.order_id == order.id))
     assert bill is not None

@@ -9,10 +9,10 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select, update
 
+from app.db import utcnow
 from app.extensions import db
 from app.jobs import scheduler as sched
-from app.models import JobLease
-from app.models.base import utcnow
+from app.jobs.models import JobLease
 from tests.money.conftest import World, recent
 
 STABLE_IDS = {

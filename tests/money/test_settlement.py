@@ -12,10 +12,19 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from app.billing import (
+    arrears,
+    bills,
+    lost_bills,
+    settlement,
+)
+from app.billing.models import Bill, BillAdjustment
 from app.extensions import db
-from app.models import Bill, BillAdjustment, Coupon, CouponTemplate, WalletEntry
-from app.services import coupons, lost_bills, settlement, wallet
-from app.services.context import SYSTEM
+from app.ledger import wallet
+from app.ledger.models import WalletEntry
+from app.promotions import coupons
+from app.promotions.models import Coupon, CouponTemplate
+from app.tenancy.scope import SYSTEM
 from tests.money.conftest import World, bill_of, entries, outbox, recent
 
 
@@ -77,10 +86,10 @@ def test_live_bill_never_jumps_at_the_end(world: World) -> None:
     t0 = recent()
     world.connect(t0)
     ref = world.start(t0, samples=[(5, 400), (12, 1100), (20, 1760)])
-    live = settlement.live_bill(world.order(ref))
+    live = bills.live_bill(world.order(ref))
     assert live is not None and not live.final
     world.stop(ref, t0 + timedelta(minutes=20), 1760)
-    final = settlement.live_bill(world.order(ref))
+    final = bills.live_bill(world.order(ref))
     assert final is not None and final.final
     fields = ("energy_wh", "electricity_fen", "service_fen", "service_discount_fen", "total_fen")
     assert [getattr(live, f) for f in fields] == [getattr(final, f) for f in fields]
@@ -99,14 +108,14 @@ def test_wallet_that_cannot_cover_the_bill_pays_what_it_has_and_owes_the_rest(
     bill = bill_of(order)
     assert (bill.total_fen, bill.paid_fen, bill.arrears_fen) == (175, 100, 75)
     assert world.balance() == 0 == wallet.ledger_sum(world.driver.id)
-    assert settlement.outstanding_arrears_fen(world.driver.id) == 75
+    assert arrears.outstanding_arrears_fen(world.driver.id) == 75
     wallet.post_entry(world.driver.id, 500, "topup", ref_type="payment", ref_id="P-2")
     db.session.commit()
-    assert settlement.collect_all_arrears() == 75
+    assert arrears.collect_all_arrears() == 75
     bill = bill_of(order)
     assert (bill.paid_fen, bill.arrears_fen) == (175, 0)
     assert world.balance() == 425 == wallet.ledger_sum(world.driver.id)
-    assert settlement.collect_all_arrears() == 0  # nothing left: idempotent
+    assert arrears.collect_all_arrears() == 0  # nothing left: idempotent
 
 
 def _template(world: World, **kw: Any) -> CouponTemplate:

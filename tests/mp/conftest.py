@@ -12,10 +12,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from app.charging import commands
+from app.charging.port import CommandOutcome, CommandResult
 from app.extensions import db
-from app.models import Operator
-from app.services import pile_commands
-from app.services.pile_port import CommandOutcome, CommandResult
+from app.tenancy.models import Operator
 from app.wechat.fake import FakeWeChat, FakeWeChatServer, PlatformKeys
 
 YC_APP = ("wx00000000000000yc", "yc-mp-secret-0123456789")
@@ -65,7 +65,7 @@ def ops(demo: Any, wechat: FakeWeChat) -> Ops:
 
 
 @dataclass
-class FakePort(pile_commands.NoPileLink):
+class FakePort(commands.NoPileLink):
     online: set[str] = field(default_factory=set)
     starts: list[tuple[str, int, str]] = field(default_factory=list)
     stops: list[tuple[str, int, str]] = field(default_factory=list)

@@ -8,7 +8,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app.extensions import db
-from app.models import Driver
+from app.tenancy.models import Driver
 from tests.mp.conftest import KC_APP, YC_APP, Login, Ops
 
 LOGIN = "/api/mp/v1/auth/login"

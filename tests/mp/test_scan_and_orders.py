@@ -12,21 +12,26 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, select
 
-from app.extensions import db
-from app.models import AdminUser, ChargeOrder, Connector, Driver, OrderTerms, Pile, Station
-from app.models.base import utcnow
-from app.services import coupons, driver_orders, member_pricing, wallet
-from app.services.auth import actor_for_user
-from app.services.context import SYSTEM
-from app.services.driver_orders import live_bill_cache
-from app.services.pile_events import PileEventService
-from app.services.pile_port import (
+from app.billing.models import OrderTerms
+from app.catalogue.models import Connector, Pile, Station
+from app.charging.models import ChargeOrder
+from app.charging.pile_events import PileEventService
+from app.charging.port import (
     MeterSample,
     PileConnected,
     PileDisconnected,
     SessionStarted,
     SessionStopped,
 )
+from app.db import utcnow
+from app.drivers import live
+from app.drivers.live import live_bill_cache
+from app.extensions import db
+from app.ledger import wallet
+from app.promotions import coupons, member_pricing
+from app.tenancy.admin_auth import actor_for_user
+from app.tenancy.models import AdminUser, Driver
+from app.tenancy.scope import SYSTEM
 from miniprogram_api.schemas import MpLiveOrderOut, dump_live_order
 from tests.mp.conftest import FakePort, Login
 
@@ -335,10 +340,10 @@ def test_live_order_fast_dump_equals_the_schema(
     seen_states = []
 
     def same() -> None:
-        live = driver_orders.live(driver_id, order_no)
-        assert dump_live_order(live) == schema.dump(live)
-        assert client.get(url, headers=headers).get_json()["state"] == live.order.state
-        seen_states.append((live.order.state, live.hint is not None, live.bill is not None))
+        polled = live.live(driver_id, order_no)
+        assert dump_live_order(polled) == schema.dump(polled)
+        assert client.get(url, headers=headers).get_json()["state"] == polled.order.state
+        seen_states.append((polled.order.state, polled.hint is not None, polled.bill is not None))
 
     same()  # charging, running bill with the member discount
     svc.handle(PileDisconnected(OCPP, utcnow(), "heartbeat_timeout"))

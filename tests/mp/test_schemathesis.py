@@ -25,9 +25,10 @@ from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import response_schema_conformance
 from sqlalchemy import select
 
-from app import models
+from app.catalogue.models import Pile, Station
 from app.extensions import db
-from app.services import wallet
+from app.ledger import wallet
+from app.tenancy import models as tenancy
 from tests.mp.conftest import FakePort, Login
 
 PREFIX = "/api/mp/v1"
@@ -100,11 +101,11 @@ def fuzz_driver(client: FlaskClient, mp_login: Login, port: FakePort) -> Driver:
     """A funded driver with a charging order on the demo OCPP pile, so that the operations
     taking a station or an order also run past their 404."""
     headers = mp_login("fuzz-driver")
-    driver = db.session.scalar(select(models.Driver).where(models.Driver.openid == "fuzz-driver"))
+    driver = db.session.scalar(select(tenancy.Driver).where(tenancy.Driver.openid == "fuzz-driver"))
     assert driver is not None
     wallet.post_entry(driver.id, 50_00, "manual_credit", idempotency_key="test:fuzz-driver")
     db.session.commit()
-    pile = db.session.scalar(select(models.Pile).where(models.Pile.code == "DEMO-OCPP-01"))
+    pile = db.session.scalar(select(Pile).where(Pile.code == "DEMO-OCPP-01"))
     assert pile is not None
     started = client.post(
         f"{PREFIX}/orders",
@@ -113,7 +114,7 @@ def fuzz_driver(client: FlaskClient, mp_login: Login, port: FakePort) -> Driver:
     )
     assert started.status_code == 201, started.get_json()
     known = {"station_id": pile.station_id, "order_no": started.get_json()["order"]["order_no"]}
-    station = db.session.get(models.Station, pile.station_id)
+    station = db.session.get(Station, pile.station_id)
     assert station is not None
     near = {"lat": float(station.latitude), "lng": float(station.longitude), "radius_m": 50_000}
     return Driver(headers, known, near)

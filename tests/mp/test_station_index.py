@@ -17,23 +17,16 @@ from flask.testing import FlaskClient
 from sqlalchemy import delete, select, update
 
 from app import create_app
+from app.catalogue.models import Connector, Pile, Station, StationVisibility, Tariff
 from app.config import check_settings, load_config
+from app.drivers import driver_auth, members, station_info
+from app.drivers.station_index import EXTENSION_KEY, StationIndex, station_index
 from app.extensions import db
-from app.models import (
-    AdminUser,
-    Connector,
-    Driver,
-    Operator,
-    Pile,
-    Station,
-    Tariff,
-    Wallet,
-)
-from app.models.stations import StationVisibility
-from app.services import driver_auth, member_pricing, members, stations_public
-from app.services.auth import actor_for_user
-from app.services.context import Page
-from app.services.station_index import EXTENSION_KEY, StationIndex, station_index
+from app.ledger.models import Wallet
+from app.paging import Page
+from app.promotions import member_pricing
+from app.tenancy.admin_auth import actor_for_user
+from app.tenancy.models import AdminUser, Driver, Operator
 from miniprogram_api import schemas
 from tests.conftest import BASE_CONFIG, ON_POSTGRES
 from tests.mp.conftest import Login, Ops
@@ -123,7 +116,7 @@ class World:
             ):
                 continue
             lat, lng = float(st.latitude), float(st.longitude)
-            distance = stations_public.haversine_m(LAT, LNG, lat, lng)
+            distance = station_info.haversine_m(LAT, LNG, lat, lng)
             if distance > radius_m:
                 continue
             conns = [c for c in self.connectors.get(st.id, []) if current_type in (None, c[0])]
@@ -195,7 +188,7 @@ def test_nearby_across_the_antimeridian(client: FlaskClient, ops: Ops) -> None:
     body = resp.get_json()
     assert [item["id"] for item in body["items"]] == [west.id, east.id]
     assert body["items"][0]["distance_m"] == round(
-        stations_public.haversine_m(-16.5, -179.99, -16.5, -179.995)
+        station_info.haversine_m(-16.5, -179.99, -16.5, -179.995)
     )
 
 
@@ -238,7 +231,7 @@ def test_nearby_fast_dump_equals_the_schema(client: FlaskClient, ops: Ops) -> No
     yc_admin = db.session.scalar(select(AdminUser).where(AdminUser.username == "yc_admin"))
     member_pricing.set_discount(actor_for_user(yc_admin), group_code="taxi", rate="0.85")
     driver = _driver(ops.yc.id, "dumper", group="taxi")
-    page = stations_public.nearby(driver.id, lat=LAT, lng=LNG, radius_m=20000, page_size=50)
+    page = station_info.nearby(driver.id, lat=LAT, lng=LNG, radius_m=20000, page_size=50)
     assert isinstance(page, Page) and page.total >= 3
     assert any(item.price is None for item in page.items)
     assert any(item.brand.id == ops.kc.id for item in page.items)
@@ -406,7 +399,7 @@ def test_station_index_is_per_application(ops: Ops, app: Flask) -> None:
     other = create_app({**BASE_CONFIG, "DATABASE_URL": "sqlite://"})
     with other.app_context():
         db.create_all()
-        from app.services.demo import seed_demo
+        from app.demo import seed_demo
 
         seed_demo()
         theirs = station_index()

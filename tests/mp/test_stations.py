@@ -8,12 +8,13 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from app.billing import occupancy
+from app.catalogue.models import Connector, Pile, Station, StationVisibility, Tariff
+from app.drivers.station_info import bounding_box, haversine_m
 from app.extensions import db
-from app.models import AdminUser, Connector, Driver, Pile, Station, Tariff
-from app.models.stations import StationVisibility
-from app.services import member_pricing, occupancy
-from app.services.auth import actor_for_user
-from app.services.stations_public import bounding_box, haversine_m
+from app.promotions import member_pricing
+from app.tenancy.admin_auth import actor_for_user
+from app.tenancy.models import AdminUser, Driver
 from tests.mp.conftest import Login, Ops
 
 # a point in Shenzhen 南山; stations placed due north at known distances

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app.services import customer_service
+from app.drivers import customer_service
 from app.wechat.fake import FakeWeChat
 from tests.mp.conftest import OA_APP, YC_APP, Login, Ops
 

@@ -12,9 +12,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Coupon, Driver, Operator, WalletEntry
-from app.services import coupons, topups
-from app.services.context import SYSTEM
+from app.ledger.models import WalletEntry
+from app.ledger.wallet import wallet_of
+from app.payments import merchants
+from app.promotions import coupons
+from app.promotions.models import Coupon
+from app.tenancy.models import Driver, Operator
+from app.tenancy.scope import SYSTEM
 from app.wechat.fake import DemoMerchant, FakeWeChat, make_test_merchant
 from tests.mp import conftest as mp_fixtures
 from tests.mp.conftest import KC_APP, YC_APP, Login, Ops
@@ -40,7 +44,7 @@ def configure_merchant(op: Operator, merchant: DemoMerchant, fake: FakeWeChat) -
     op.wechat_mch_private_key = merchant.private_key_pem
     op.wechat_apiv3_key = merchant.apiv3_key
     p = fake.platform
-    topups.set_platform_key(op, "certificate", p.cert_serial, p.cert_pem)
+    merchants.set_platform_key(op, "certificate", p.cert_serial, p.cert_pem)
 
 
 @pytest.fixture(scope="session")
@@ -77,7 +81,7 @@ def ledger(driver: Driver) -> list[WalletEntry]:
     return list(
         db.session.scalars(
             select(WalletEntry)
-            .where(WalletEntry.wallet_id == driver.wallet.id)
+            .where(WalletEntry.wallet_id == wallet_of(driver.id).id)
             .order_by(WalletEntry.id)
         )
     )

@@ -10,11 +10,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from app.db import utcnow
 from app.extensions import db
-from app.models import NotificationAttempt, OutboxMessage
-from app.models.base import utcnow
-from app.models.notifications import NOTIFICATION_KINDS
-from app.services import notification_delivery, notifications
+from app.notices import delivery, outbox
+from app.notices.models import NOTIFICATION_KINDS, NotificationAttempt, OutboxMessage
 from app.wechat.fake import FakeWeChat
 from tests.pay.conftest import YC_APP, Login, Ops, driver_of
 
@@ -56,14 +55,14 @@ def test_delivery_sends_subscribe_message_and_records_the_attempt(
     wechat: FakeWeChat, ready: None
 ) -> None:
     driver = driver_of("alice")
-    message = notifications.refund_result(
+    message = outbox.refund_result(
         driver_id=driver.id, operator_id=driver.operator_id, amount_fen=5000, ref="refund:1",
         reason="退款成功，已原路退回微信",
     )  # fmt: skip
     assert message is not None
     db.session.commit()
-    assert notification_delivery.deliver_pending() == 1
-    assert notification_delivery.deliver_pending() == 0  # sent once
+    assert delivery.deliver_pending() == 1
+    assert delivery.deliver_pending() == 0  # sent once
     db.session.expire_all()
     assert message.status == "sent" and message.sent_at is not None and message.attempts == 1
     [attempt] = _attempts(message)
@@ -77,7 +76,7 @@ def test_delivery_sends_subscribe_message_and_records_the_attempt(
 def test_refused_subscription_is_not_retried(wechat: FakeWeChat, ready: None) -> None:
     wechat.refuse_subscribe("alice")
     message = _message()
-    assert notification_delivery.deliver_pending(utcnow() + timedelta(hours=2)) == 0
+    assert delivery.deliver_pending(utcnow() + timedelta(hours=2)) == 0
     db.session.expire_all()
     assert message.status == "failed"
     [attempt] = _attempts(message)
@@ -92,12 +91,12 @@ def test_unreachable_wechat_is_retried_with_backoff(
     real_base = app.config["WECHAT_API_BASE"]
     monkeypatch.setitem(app.config, "WECHAT_API_BASE", "http://127.0.0.1:9")  # nobody there
     now = utcnow()
-    assert notification_delivery.deliver_pending(now) == 0
-    assert notification_delivery.deliver_pending(now + timedelta(seconds=30)) == 0  # backing off
+    assert delivery.deliver_pending(now) == 0
+    assert delivery.deliver_pending(now + timedelta(seconds=30)) == 0  # backing off
     db.session.expire_all()
     assert message.status == "pending" and len(_attempts(message)) == 1
     monkeypatch.setitem(app.config, "WECHAT_API_BASE", real_base)
-    assert notification_delivery.deliver_pending(now + timedelta(seconds=61)) == 1
+    assert delivery.deliver_pending(now + timedelta(seconds=61)) == 1
     db.session.expire_all()
     assert message.status == "sent"
     assert [a.ok for a in _attempts(message)] == [False, True]
@@ -107,9 +106,9 @@ def test_unreachable_wechat_is_retried_with_backoff(
 def test_never_a_message_for_a_pile_that_went_offline(wechat: FakeWeChat, ready: None) -> None:
     """Case #18 2019-01-09: there is no outbox kind for it, and a stray one is not sent."""
     assert not any("offline" in kind or "pile" in kind for kind in NOTIFICATION_KINDS)
-    assert set(notification_delivery.RENDERERS) == set(NOTIFICATION_KINDS)
+    assert set(delivery.RENDERERS) == set(NOTIFICATION_KINDS)
     message = _message(kind="pile_offline")
-    assert notification_delivery.deliver_pending() == 0
+    assert delivery.deliver_pending() == 0
     db.session.expire_all()
     assert message.status == "failed"
     assert _attempts(message)[0].error.startswith("UNKNOWN_KIND")
@@ -118,7 +117,7 @@ def test_never_a_message_for_a_pile_that_went_offline(wechat: FakeWeChat, ready:
 
 def test_kind_without_template_is_not_sent(wechat: FakeWeChat, ready: None) -> None:
     message = _message(kind="coupon_expiring")
-    assert notification_delivery.deliver_pending() == 0
+    assert delivery.deliver_pending() == 0
     db.session.expire_all()
     assert message.status == "failed"
     assert _attempts(message)[0].error == "TEMPLATE_NOT_CONFIGURED"

@@ -11,10 +11,13 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from app.db import utcnow
 from app.extensions import db
-from app.models import AuditLog, OutboxMessage, RefundRequest, TopUpPayment
-from app.models.base import utcnow
-from app.services import refunds
+from app.ledger.wallet import balance_of
+from app.notices.models import OutboxMessage
+from app.payments import refunds
+from app.payments.models import RefundRequest, TopUpPayment
+from app.tenancy.models import AuditLog
 from tests.pay.conftest import (
     Login,
     Pay,
@@ -47,8 +50,8 @@ def ask(client: FlaskClient, headers: dict[str, str], **body: Any) -> dict[str, 
 
 def balanced(openid: str) -> int:
     driver = driver_of(openid)
-    assert sum(e.amount_fen for e in ledger(driver)) == driver.wallet.balance_fen
-    return driver.wallet.balance_fen
+    assert sum(e.amount_fen for e in ledger(driver)) == balance_of(driver.id)
+    return balance_of(driver.id)
 
 
 def test_case22_no_merchant_credentials_refused_before_approval(

@@ -10,10 +10,11 @@ from datetime import timedelta
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from app.db import utcnow
 from app.extensions import db
-from app.models import TopUpPayment
-from app.models.base import utcnow
-from app.services import topups
+from app.ledger.wallet import balance_of
+from app.payments import topups
+from app.payments.models import TopUpPayment
 from app.wechat.fake import make_test_merchant
 from tests.pay.conftest import (
     Login,
@@ -60,7 +61,7 @@ def test_topup_50_notify_delivered_twice_credits_once(
     assert answers[0].get_json()["code"] == "SUCCESS"
 
     driver = driver_of("alice")
-    assert driver.wallet.balance_fen == 5000
+    assert balance_of(driver.id) == 5000
     [entry] = ledger(driver)
     assert (entry.amount_fen, entry.reason) == (5000, "topup")
     assert entry.idempotency_key == f"wxpay:{order.transaction_id}"
@@ -146,7 +147,7 @@ def test_bad_notifies_are_refused_and_change_nothing(
             status, {"code": "FAIL", "message": code}
         ), name  # fmt: skip
     driver = driver_of("alice")
-    assert driver.wallet.balance_fen == 0 and ledger(driver) == []
+    assert balance_of(driver.id) == 0 and ledger(driver) == []
     payment = db.session.scalar(select(TopUpPayment).where(TopUpPayment.out_trade_no == no))
     assert payment is not None and payment.state == "created" and payment.transaction_id is None
 
@@ -154,7 +155,7 @@ def test_bad_notifies_are_refused_and_change_nothing(
     genuine = fake.sign(good)
     assert post_notify(client, yc.mch_id, genuine, good).status_code == 200
     assert post_notify(client, yc.mch_id, genuine, good).status_code == 200
-    assert driver_of("alice").wallet.balance_fen == 5000
+    assert balance_of(driver_of("alice").id) == 5000
 
 
 def test_payment_of_another_operator_is_refused(
@@ -170,7 +171,7 @@ def test_payment_of_another_operator_is_refused(
     resp = post_notify(client, pay.yc.mch_id, pay.fake.sign(body), body)
     assert resp.status_code == 400
     assert resp.get_json()["message"] == "WXPAY_NOTIFY_MERCHANT_MISMATCH"
-    assert driver_of("kate").wallet.balance_fen == 0
+    assert balance_of(driver_of("kate").id) == 0
 
 
 def test_reconcile_job_credits_a_lost_notify_and_closes_unpaid(
@@ -184,7 +185,7 @@ def test_reconcile_job_credits_a_lost_notify_and_closes_unpaid(
     later = utcnow() + timedelta(minutes=10)
     assert topups.reconcile_pending(later) == 1
     assert topups.reconcile_pending(later) == 0
-    assert driver_of("alice").wallet.balance_fen == 2000
+    assert balance_of(driver_of("alice").id) == 2000
     assert topups.reconcile_pending(utcnow() + timedelta(minutes=40)) == 1
     db.session.expire_all()
     rows = db.session.execute(select(TopUpPayment.out_trade_no, TopUpPayment.state))
@@ -195,7 +196,7 @@ def test_reconcile_job_credits_a_lost_notify_and_closes_unpaid(
     late_headers, late_body = pay.fake.make_pay_notify(paid)
     assert post_notify(client, pay.yc.mch_id, late_headers, late_body).status_code == 200
     driver = driver_of("alice")
-    assert sum(e.amount_fen for e in ledger(driver)) == 2000 == driver.wallet.balance_fen
+    assert sum(e.amount_fen for e in ledger(driver)) == 2000 == balance_of(driver.id)
 
 
 def test_a_driver_sees_only_own_topups(client: FlaskClient, pay: Pay, mp_login: Login) -> None:

@@ -12,7 +12,7 @@ import gevent
 import gevent.event
 import pytest
 
-from app.services.pile_port import (
+from app.charging.port import (
     Admission,
     AuthorizeRequested,
     EventReply,

@@ -10,7 +10,7 @@ from typing import Any
 import gevent
 import pytest
 
-from app.services.pile_port import (
+from app.charging.port import (
     AuthorizeRequested,
     CommandOutcome,
     ConnectorState,

@@ -25,11 +25,12 @@ from sqlalchemy import select
 from websockets.typing import Subprotocol
 
 from app import create_app
+from app.catalogue.models import Pile
+from app.charging import orders, starts, stops
+from app.charging.models import ChargeOrder, MeterSampleRecord
+from app.charging.pile_events import PileEventService
+from app.demo import demo_driver, seed_demo
 from app.extensions import db
-from app.models import ChargeOrder, MeterSampleRecord, Pile
-from app.services import charging
-from app.services.demo import demo_driver, seed_demo
-from app.services.pile_events import PileEventService
 from pile_link.meter_writer import GroupCommitEvents, MeterWriterConfig
 from pile_link.registry import ConnectionRegistry, LocalCommandPort
 from pile_link.ws import OcppServer, ServerThread, WsConfig
@@ -230,9 +231,9 @@ def test_unknown_card_is_refused_over_ocpp(platform: Platform) -> None:
 def test_remote_start_and_remote_stop_over_ocpp(platform: Platform) -> None:
     def start_from_app() -> str:
         with platform.app.app_context():
-            outcome = charging.request_remote_start(
+            outcome = starts.request_remote_start(
                 demo_driver(),
-                charging.require_connector(CODE, 2),
+                orders.require_connector(CODE, 2),
                 client_request_id="e2e-1",  # type: ignore[arg-type]
             )
             assert outcome.command is not None and outcome.command.ok, outcome.command
@@ -240,7 +241,7 @@ def test_remote_start_and_remote_stop_over_ocpp(platform: Platform) -> None:
 
     def stop_from_app(order_no: str) -> None:
         with platform.app.app_context():
-            result = charging.request_stop(charging.get_order_by_no(order_no), by="driver")
+            result = stops.request_stop(orders.get_order_by_no(order_no), by="driver")
             assert result.ok, result
 
     async def scenario() -> None:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from app.services.pile_port import CommandOutcome, CommandResult
+from app.charging.port import CommandOutcome, CommandResult
 from pile_link.redis_bus import PILE_KEY, AnnouncingRegistry, RedisCommandPort, RedisNode
 from pile_link.registry import Command, ConnectionRegistry
 from pile_link.runtime import redis_client

@@ -21,13 +21,16 @@ from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from app import create_app
+from app.catalogue import piles
+from app.catalogue.models import FaultRecord, Pile, Station
+from app.charging import orders, starts, stops
+from app.charging.models import ChargeOrder, PileMessage
+from app.charging.pile_events import PileEventService
+from app.charging.port import PileCommandPort
+from app.demo import demo_driver, seed_demo
 from app.extensions import db
-from app.models import AdminUser, ChargeOrder, FaultRecord, Pile, PileMessage, Station
-from app.services import charging, piles
-from app.services.auth import actor_for_user
-from app.services.demo import demo_driver, seed_demo
-from app.services.pile_events import PileEventService
-from app.services.pile_port import PileCommandPort
+from app.tenancy.admin_auth import actor_for_user
+from app.tenancy.models import AdminUser
 from pile_link.meter_writer import GroupCommitEvents
 from pile_link.registry import ConnectionRegistry, LocalCommandPort
 from pile_link.simulator import (
@@ -94,7 +97,7 @@ class Platform:
 
     def connector_status(self, number: int, code: str = CODE) -> str:
         def load() -> str:
-            conn = charging.require_connector(code, number)
+            conn = orders.require_connector(code, number)
             return conn.status
 
         return self.query(load)
@@ -110,15 +113,13 @@ class Platform:
         with self.app.app_context():
             driver = demo_driver()
             assert driver is not None
-            outcome = charging.request_remote_start(
-                driver, charging.require_connector(code, connector)
-            )
+            outcome = starts.request_remote_start(driver, orders.require_connector(code, connector))
             assert outcome.command is not None and outcome.command.ok, outcome.command
             return outcome.order.order_no
 
     def stop_from_app(self, order_no: str) -> None:
         with self.app.app_context():
-            result = charging.request_stop(charging.get_order_by_no(order_no), by="driver")
+            result = stops.request_stop(orders.get_order_by_no(order_no), by="driver")
             assert result.ok, result
 
     def register(self, codes: list[str]) -> None:
@@ -239,7 +240,7 @@ def test_remote_scenario_waits_for_the_platform_start_and_stop(platform: Platfor
         async with SimulatedOcppPile(platform.url, CODE, config=FAST) as pile:
             task = asyncio.create_task(
                 # the record waits until request_stop has returned: see the report on the
-                # lost update in charging.request_stop (a fast pile's record can be
+                # lost update in stops.request_stop (a fast pile's record can be
                 # overwritten by the service's "stopping")
                 pile.run_scenario("remote", connector=2, after_remote_stop=stop_returned.wait)
             )

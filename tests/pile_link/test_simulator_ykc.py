@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from app.models import FaultRecord
+from app.catalogue.models import FaultRecord
 from pile_link.simulator import PileConfig, PileRejected, ScenarioResult, SimulatedYkcPile
 from pile_link.simulator.ykc_pile import DEFAULT_CARD
 from pile_link.ykc import (

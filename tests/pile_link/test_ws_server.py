@@ -43,7 +43,7 @@ from wsproto.events import (
     TextMessage,
 )
 
-from app.services.pile_port import (
+from app.charging.port import (
     Admission,
     AuthorizeRequested,
     CommandOutcome,

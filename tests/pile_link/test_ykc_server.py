@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import gevent
 import pytest
 
-from app.services.pile_port import (
+from app.charging.port import (
     AuthorizeRequested,
     CommandOutcome,
     CommandResult,

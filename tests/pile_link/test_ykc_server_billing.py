@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from app.services.pile_port import ConnectorState
+from app.charging.port import ConnectorState
 from pile_link.ykc import CardStartRequest, password_md5_16
 from pile_link.ykc.adapter import (
     card_text,

@@ -16,12 +16,13 @@ from flask import Flask
 from sqlalchemy import select
 
 from app import create_app
+from app.catalogue.models import Pile
+from app.charging import orders, starts
+from app.charging.models import ChargeOrder
+from app.charging.pile_events import PileEventService
+from app.charging.port import CommandOutcome
+from app.demo import demo_driver, seed_demo
 from app.extensions import db
-from app.models import ChargeOrder, Pile
-from app.services import charging
-from app.services.demo import demo_driver, seed_demo
-from app.services.pile_events import PileEventService
-from app.services.pile_port import CommandOutcome
 from pile_link.meter_writer import GroupCommitEvents
 from pile_link.registry import ConnectionRegistry, LocalCommandPort
 from pile_link.ykc import (
@@ -133,7 +134,7 @@ def test_remote_start_from_the_app(platform: Platform) -> None:
         with app.app_context():
             driver = demo_driver()
             assert driver is not None
-            outcome = charging.request_remote_start(driver, charging.require_connector(CODE, 2))
+            outcome = starts.request_remote_start(driver, orders.require_connector(CODE, 2))
             command = outcome.command.outcome if outcome.command else None
             return outcome.order.order_no, outcome.order.pile_session_ref, command
 

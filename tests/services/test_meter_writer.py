@@ -13,16 +13,13 @@ import pytest
 from flask import Flask
 from sqlalchemy import delete, func, select, text, update
 
+from app.catalogue.models import Pile
+from app.charging import meter_batches, orders
+from app.charging.models import ChargeOrder, MeterSampleRecord
+from app.charging.pile_events import PileEventService
+from app.charging.port import EventReply, MeterSample, PileConnected, SessionStarted
 from app.extensions import db
-from app.models import ChargeOrder, MeterSampleRecord, Pile
-from app.services import charging, meter_writer
-from app.services.pile_events import PileEventService
-from app.services.pile_port import (
-    EventReply,
-    MeterSample,
-    PileConnected,
-    SessionStarted,
-)
+from app.ledger.wallet import wallet_of
 from tests.conftest import ON_POSTGRES
 from tests.money.conftest import build_world
 from tests.money.test_concurrency_pg import _cleanup
@@ -64,7 +61,7 @@ def _samples() -> list[MeterSampleRecord]:
 
 def _record(app: Flask, events: list[MeterSample]) -> list[EventReply | None]:
     with app.app_context():
-        return meter_writer.record_meter_samples(events)
+        return meter_batches.record_meter_samples(events)
 
 
 def test_two_samples_of_one_order_in_a_batch_keep_the_larger_energy(
@@ -163,7 +160,7 @@ def test_batch_with_a_starting_order_moves_it_to_charging(
     assert pile is not None
     conn = next(c for c in pile.connectors if c.number == 2)
     order = ChargeOrder(
-        order_no=charging.new_order_no(at(0)), operator_id=pile.operator_id,
+        order_no=orders.new_order_no(at(0)), operator_id=pile.operator_id,
         station_id=pile.station_id, pile_id=pile.id, connector_id=conn.id, connector_number=2,
         start_method="remote", state="starting", requested_at=at(0),
     )  # fmt: skip
@@ -286,7 +283,7 @@ def test_stop_record_committed_during_a_meter_batch_keeps_its_final_energy(
         order_id = order.id
         ids = {
             "operator": world.operator.id, "driver": world.driver.id,
-            "wallet": world.driver.wallet.id, "station": world.station.id,
+            "wallet": wallet_of(world.driver.id).id, "station": world.station.id,
             "pile": world.pile.id, "tariff": world.station.tariff_id,
         }  # fmt: skip
     outcome: list[Any] = []
@@ -295,7 +292,7 @@ def test_stop_record_committed_during_a_meter_batch_keeps_its_final_energy(
         with app.app_context():
             try:
                 outcome.append(
-                    meter_writer.record_meter_samples(
+                    meter_batches.record_meter_samples(
                         [MeterSample("METER-RACE-01", 1, at(5), "race-1", energy_wh=900)]
                     )
                 )

@@ -10,13 +10,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from app.extensions import db
-from app.models import ChargeOrder, Connector, FaultRecord, Pile, PileMessage, PileOnlinePeriod
-from app.services import charging, pile_commands, pile_history
-from app.services.context import SYSTEM
-from app.services.demo import demo_driver
-from app.services.pile_events import PileEventService
-from app.services.pile_port import (
+from app.catalogue import pile_history
+from app.catalogue.models import Connector, FaultRecord, Pile, PileOnlinePeriod
+from app.charging import commands, orders, starts
+from app.charging.models import ChargeOrder, PileMessage
+from app.charging.pile_events import PileEventService
+from app.charging.port import (
     AuthorizeRequested,
     CommandOutcome,
     CommandResult,
@@ -30,6 +29,9 @@ from app.services.pile_port import (
     SessionStarted,
     SessionStopped,
 )
+from app.demo import demo_driver
+from app.extensions import db
+from app.tenancy.scope import SYSTEM
 
 OCPP = "DEMO-OCPP-01"
 YKC = "55031412782305"
@@ -160,7 +162,7 @@ def test_remote_start_binds_the_pile_session_to_the_pending_order(
 ) -> None:
     sent: list[tuple[str, int, str, dict[str, Any]]] = []
 
-    class FakePort(pile_commands.NoPileLink):
+    class FakePort(commands.NoPileLink):
         def is_online(self, pile_code: str) -> bool:
             return True
 
@@ -174,11 +176,11 @@ def test_remote_start_binds_the_pile_session_to_the_pending_order(
     _boot(svc)
     svc.handle(ConnectorStatusChanged(OCPP, 2, ConnectorState.PREPARING, at(0.5)))
     driver = demo_driver()
-    conn = charging.require_connector(OCPP, 2)
-    outcome = charging.request_remote_start(driver, conn, client_request_id="req-1")  # type: ignore[arg-type]
+    conn = orders.require_connector(OCPP, 2)
+    outcome = starts.request_remote_start(driver, conn, client_request_id="req-1")  # type: ignore[arg-type]
     order = outcome.order
     assert order.state == "starting" and sent[0][:3] == (OCPP, 2, order.order_no)
-    again = charging.request_remote_start(driver, conn, client_request_id="req-1")  # type: ignore[arg-type]
+    again = starts.request_remote_start(driver, conn, client_request_id="req-1")  # type: ignore[arg-type]
     assert again.order.id == order.id and again.command is None and len(sent) == 1
     reply = svc.handle(
         SessionStarted(

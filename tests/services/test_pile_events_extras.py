@@ -9,18 +9,18 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from app.extensions import db
-from app.models import ChargeOrder
-from app.services import charging
-from app.services.demo import demo_driver
-from app.services.pile_events import PileEventService
-from app.services.pile_port import (
+from app.charging import orders, starts, stops
+from app.charging.models import ChargeOrder
+from app.charging.pile_events import PileEventService
+from app.charging.port import (
     CommandOutcome,
     CommandResult,
     PileConnected,
     SessionStarted,
     SessionStopped,
 )
+from app.demo import demo_driver
+from app.extensions import db
 
 YKC = "55031412782305"
 T0 = datetime(2021, 1, 14, 6, 0, tzinfo=UTC)
@@ -61,9 +61,9 @@ def test_late_remote_start_success_revives_the_failed_order(
 
     monkeypatch.setitem(app.extensions, "evop_pile_command_port", TimingOutPort())
     svc.handle(PileConnected(YKC, "ykc", T0))
-    outcome = charging.request_remote_start(
+    outcome = starts.request_remote_start(
         demo_driver(),  # type: ignore[arg-type]
-        charging.require_connector(YKC, 1),
+        orders.require_connector(YKC, 1),
     )
     assert outcome.order.state == "failed"
     serial = outcome.order.pile_session_ref
@@ -97,19 +97,19 @@ def test_stop_record_arriving_before_the_stop_reply_is_not_overwritten(
     reply = svc.handle(
         SessionStarted("DEMO-OCPP-01", 1, T0, meter_start_wh=0, id_tag="DEMO-CARD-01")
     )
-    order = charging.get_order_by_no(db.session.scalars(select(ChargeOrder.order_no)).one())
+    order = orders.get_order_by_no(db.session.scalars(select(ChargeOrder.order_no)).one())
     assert order.pile_session_ref == reply.session_ref
-    assert charging.request_stop(order, by="driver").ok
+    assert stops.request_stop(order, by="driver").ok
     db.session.expire_all()
     [order] = db.session.scalars(select(ChargeOrder)).all()
     assert order.state in ("finished", "settled") and order.stop_requested_by == "driver"
 
 
 def test_pile_with_orders_cannot_be_deleted(app: Flask, svc: PileEventService) -> None:
+    from app.catalogue import piles
+    from app.catalogue.models import Pile
     from app.errors import Conflict
-    from app.models import Pile
-    from app.services import piles
-    from app.services.context import SYSTEM
+    from app.tenancy.scope import SYSTEM
 
     svc.handle(PileConnected("DEMO-OCPP-01", "ocpp16", T0))
     svc.handle(SessionStarted("DEMO-OCPP-01", 1, T0, meter_start_wh=0, id_tag="DEMO-CARD-01"))
@@ -122,7 +122,7 @@ def test_pile_with_orders_cannot_be_deleted(app: Flask, svc: PileEventService) -
 def test_connect_then_boot_leaves_one_online_period(svc: PileEventService) -> None:
     """Found by the pile-link benchmark: the socket opening and the BootNotification both
     announce the pile; that must not log a false "reconnect" every time."""
-    from app.models import PileOnlinePeriod
+    from app.catalogue.models import PileOnlinePeriod
 
     svc.handle(PileConnected("DEMO-OCPP-01", "ocpp16", T0))
     svc.handle(PileConnected("DEMO-OCPP-01", "ocpp16", T0, {"firmware": "2.0"}))

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from app.services import driver_orders
-from app.services.driver_orders import LiveBillCache
-from app.services.settlement import BillPreview
+from app.billing.bills import BillPreview
+from app.drivers import live
+from app.drivers.live import LiveBillCache
 
 
 def _bill(total: int) -> BillPreview:
@@ -22,7 +22,7 @@ def _bill(total: int) -> BillPreview:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     now = [1000.0]
-    monkeypatch.setattr(driver_orders.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(live.time, "monotonic", lambda: now[0])
     return now
 
 

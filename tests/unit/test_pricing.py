@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.money import apply_rate_fen, fee_fen, fen_to_yuan_str
-from app.services.pricing import (
+from app.pricing import (
     Bill,
     CouponKind,
     CouponOption,

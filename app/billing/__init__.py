@@ -1,0 +1,2 @@
+"""Billing: bills, settlement, occupancy fees, arrears, lost bills, abnormal orders and
+corrections."""

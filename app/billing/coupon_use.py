@@ -1,0 +1,114 @@
+"""Coupons on an order: which ones apply, the driver's choice, use at settlement, release."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import bindparam, select
+
+from app.billing.models import OrderTerms
+from app.billing.terms import order_terms
+from app.catalogue.models import Station
+from app.charging.models import ChargeOrder
+from app.db import utcnow
+from app.errors import Conflict, ValidationFailed
+from app.extensions import db
+from app.pricing import (
+    Bill,
+    choose_default_coupon,
+    coupon_deduction,
+)
+from app.promotions.coupons import lock_coupon, option_of
+from app.promotions.models import Coupon
+
+# built once: every live-order estimate runs it (its cache key is computed once)
+_USABLE = (
+    select(Coupon)
+    .where(
+        Coupon.driver_id == bindparam("driver_id"),
+        Coupon.status == "available",
+        Coupon.operator_id
+        == select(Station.operator_id)
+        .where(Station.id == bindparam("station_id"))
+        .scalar_subquery(),
+        Coupon.valid_from <= bindparam("at"),
+        Coupon.expires_at > bindparam("at"),
+    )
+    .order_by(Coupon.expires_at, Coupon.id)
+)
+
+
+def usable_coupons(order: ChargeOrder, at: datetime) -> list[Coupon]:
+    """The driver's coupons that may apply to this order (operator, validity window)."""
+    if order.driver_id is None or order.station_id is None:
+        return []
+    params = {"driver_id": order.driver_id, "station_id": order.station_id, "at": at}
+    return list(db.session.scalars(_USABLE, params))
+
+
+def choose_coupon(
+    order: ChargeOrder, coupon_id: int | None, *, use_default: bool = False
+) -> OrderTerms:
+    """The driver picks the coupon for this order before it is settled (cases #9, #13):
+    a coupon id, ``None`` for no coupon, or ``use_default`` to go back to the default."""
+    if order.state in ("settled", "failed", "abnormal"):
+        raise Conflict("订单已结算，不能更换优惠券", code="ORDER_ALREADY_SETTLED")
+    terms = order_terms(order)
+    if use_default:
+        terms.coupon_choice, terms.chosen_coupon_id = "default", None
+    elif coupon_id is None:
+        terms.coupon_choice, terms.chosen_coupon_id = "none", None
+    else:
+        usable = {c.id: c for c in usable_coupons(order, utcnow())}
+        coupon = usable.get(coupon_id)
+        if coupon is None or (
+            coupon.station_ids is not None and order.station_id not in coupon.station_ids
+        ):
+            raise ValidationFailed(
+                "该优惠券不可用于本订单", code="COUPON_NOT_APPLICABLE",
+                details={"coupon_id": coupon_id},
+            )  # fmt: skip
+        terms.coupon_choice, terms.chosen_coupon_id = "chosen", coupon_id
+    db.session.commit()
+    return terms
+
+
+def pick_for_settlement(
+    order: ChargeOrder, terms: OrderTerms, bill: Bill, at: datetime
+) -> tuple[Coupon | None, int]:
+    """The coupon this bill uses, locked, with its deduction: the driver's choice while it
+    still applies, else the default (largest deduction, soonest expiry, lowest threshold)."""
+    if terms.coupon_choice == "none" or order.station_id is None:
+        return None, 0
+    candidates = usable_coupons(order, at)
+    if terms.coupon_choice == "chosen" and terms.chosen_coupon_id is not None:
+        for coupon in candidates:
+            if coupon.id == terms.chosen_coupon_id:
+                locked = lock_coupon(coupon.id)
+                amount = coupon_deduction(option_of(locked), bill, order.station_id, now=at)
+                if locked.status == "available" and amount > 0:
+                    return locked, amount
+    for _ in range(len(candidates)):
+        best = choose_default_coupon([option_of(c) for c in candidates], bill, order.station_id, at)
+        if best is None:
+            return None, 0
+        locked = lock_coupon(int(best.id))
+        if locked.status == "available":
+            return locked, coupon_deduction(option_of(locked), bill, order.station_id, now=at)
+        candidates = [c for c in candidates if c.id != locked.id]  # taken meanwhile
+    return None, 0
+
+
+def mark_used(coupon: Coupon, order: ChargeOrder, amount_fen: int, at: datetime) -> None:
+    coupon.status = "used"
+    coupon.used_at = at
+    coupon.used_order_id = order.id
+    coupon.used_amount_fen = amount_fen
+
+
+def release(coupon: Coupon, at: datetime) -> None:
+    """A re-settled bill no longer uses the coupon: give it back if still valid."""
+    coupon.status = "available" if coupon.expires_at > at else "expired"
+    coupon.used_at = None
+    coupon.used_order_id = None
+    coupon.used_amount_fen = 0

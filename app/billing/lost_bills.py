@@ -1,0 +1,77 @@
+"""Lost bills and corrections.
+
+An order whose final record never came (case #25 2021-01-14: the pile rebooted, the bill
+was lost) is settled after ``LOST_BILL_TIMEOUT_SECONDS`` from its last meter value and its
+tariff snapshot, marked *estimated* and listed as abnormal; a late real record re-settles
+it (:func:`app.services.settlement.on_order_finished`). An operator can correct an order's
+end time or energy: the bill is recomputed and the difference goes back to the wallet,
+with audit (case #5 2019-10-14)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.billing import bills, settlement
+from app.billing.models import Bill
+from app.billing.settlement import locked_order
+from app.charging.models import ChargeOrder
+from app.db import utcnow
+from app.extensions import db
+
+log = logging.getLogger(__name__)
+
+
+def settle_lost_bills(now: datetime | None = None) -> list[str]:
+    """The lost-bill job: settle, as estimated, every order still awaiting its final record
+    after the timeout; retry finished orders whose settlement failed. Commits per order;
+    safe to re-run (an order is settled once). Returns the order numbers settled."""
+    moment = now or utcnow()
+    timeout = timedelta(seconds=int(current_app.config.get("LOST_BILL_TIMEOUT_SECONDS", 1800)))
+    waiting = db.session.scalars(
+        select(ChargeOrder.id)
+        .where(
+            ChargeOrder.state == "stopping",
+            ChargeOrder.awaiting_record_since.is_not(None),
+            ChargeOrder.awaiting_record_since <= moment - timeout,
+        )
+        .order_by(ChargeOrder.id)
+    ).all()
+    unsettled = db.session.scalars(
+        select(ChargeOrder.id)
+        .outerjoin(Bill, Bill.order_id == ChargeOrder.id)
+        .where(
+            ChargeOrder.state == "finished",
+            Bill.id.is_(None),
+            ChargeOrder.abnormal_reason.in_(("", "settlement_failed", "late_record")),
+        )
+        .order_by(ChargeOrder.id)
+    ).all()
+    settled: list[str] = []
+    for order_id, estimated in [(i, True) for i in waiting] + [(i, False) for i in unsettled]:
+        order = locked_order(order_id)
+        if order is None or order.state != ("stopping" if estimated else "finished"):
+            db.session.rollback()
+            continue  # the record arrived meanwhile
+        try:
+            bill = settlement.settle_order(order, estimated=estimated, now=moment)
+        except bills.PRICING_ERRORS as err:
+            db.session.rollback()
+            order = locked_order(order_id)
+            if order is not None:
+                order.abnormal_reason = order.abnormal_reason or "settlement_failed"
+            log.error("settlement failed", extra={"order_id": order_id, "error": str(err)})
+            db.session.commit()
+            continue
+        db.session.commit()
+        if bill is not None:
+            settled.append(order.order_no)
+            if estimated:
+                log.warning(
+                    "final record missing: settled as estimated",
+                    extra={"order_no": order.order_no, "total_fen": bill.total_fen},
+                )
+    return settled

@@ -1,0 +1,156 @@
+"""Occupancy ending and charged: the gun returned, the minute job, reminders."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import (
+    func,
+    insert,
+    select,
+    true,
+    update,
+)
+
+from app.billing import occupancy
+from app.billing.bills import bill_of
+from app.billing.models import (
+    OccupancySession,
+)
+from app.billing.occupancy import candidate_ends
+from app.billing.settlement import amend_bill, lock_order
+from app.catalogue.models import (
+    Pile,
+)
+from app.charging.models import ChargeOrder
+from app.db import utcnow
+from app.extensions import db
+from app.money import fen_to_yuan_str
+from app.notices.models import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class AccrualResult:
+    open_sessions: int
+    closed: int
+    reminders: int
+
+
+def accrue_occupancy(now: datetime | None = None) -> AccrualResult:
+    """The occupancy job: close the sessions whose end is now known and charge them, and
+    send the one reminder before the free minutes run out (only where a policy exists,
+    never while the pile is offline: cases #19, #18 2019, #15). Safe to re-run."""
+    moment = now or utcnow()
+    ends = candidate_ends(true(), moment)
+    closed = 0
+    for occ_id, (end, reason) in sorted(ends.items()):
+        if close_occupancy(occ_id, end, reason):
+            closed += 1
+        db.session.commit()
+    reminders = _send_reminders(moment)
+    open_count = db.session.scalar(
+        select(func.count(OccupancySession.id)).where(OccupancySession.ended_at.is_(None))
+    )
+    db.session.commit()
+    return AccrualResult(int(open_count or 0), closed, reminders)
+
+
+def _send_reminders(now: datetime) -> int:
+    due = db.session.execute(
+        select(
+            OccupancySession.id,
+            OccupancySession.order_id,
+            OccupancySession.operator_id,
+            OccupancySession.driver_id,
+            OccupancySession.started_at,
+            OccupancySession.grace_minutes,
+            OccupancySession.price_per_minute,
+            OccupancySession.cap_fen,
+            ChargeOrder.order_no,
+        )
+        .join(Pile, Pile.id == OccupancySession.pile_id)
+        .join(ChargeOrder, ChargeOrder.id == OccupancySession.order_id)
+        .where(
+            OccupancySession.ended_at.is_(None),
+            OccupancySession.reminded_at.is_(None),
+            OccupancySession.remind_at <= now,
+            OccupancySession.driver_id.is_not(None),
+            Pile.online.is_(True),
+        )
+    ).all()
+    if not due:
+        return 0
+    keys = {row.order_id: f"occupancy_reminder:{row.order_id}" for row in due}
+    existing = set(
+        db.session.scalars(
+            select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys.values()))
+        )
+    )
+    rows = []
+    for r in due:
+        if keys[r.order_id] in existing:
+            continue
+        free_until = r.started_at + timedelta(minutes=r.grace_minutes)
+        rows.append(
+            {"kind": "occupancy_reminder", "dedupe_key": keys[r.order_id],
+             "operator_id": r.operator_id, "driver_id": r.driver_id, "order_id": r.order_id,
+             "status": "pending", "attempts": 0, "created_at": now,
+             "payload": {"order_no": r.order_no, "free_until": free_until.isoformat(),
+                         "grace_minutes": r.grace_minutes,
+                         "price_per_minute": str(r.price_per_minute),
+                         "cap_yuan": None if r.cap_fen is None else fen_to_yuan_str(r.cap_fen)}}
+        )  # fmt: skip
+    if rows:
+        db.session.execute(insert(OutboxMessage), rows)
+    db.session.execute(
+        update(OccupancySession)
+        .where(OccupancySession.id.in_([r.id for r in due]))
+        .values(reminded_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return len(rows)
+
+
+def on_gun_returned(connector_id: int, at: datetime) -> int:
+    """Called by the pile event handler when a connector reports its gun back: occupancy
+    on it ends and is charged; no commit (savepoint per occupancy, as above). Returns how
+    many occupancies were closed."""
+    closed = 0
+    for occ_id in db.session.scalars(
+        select(OccupancySession.id).where(
+            OccupancySession.connector_id == connector_id, OccupancySession.ended_at.is_(None)
+        )
+    ).all():
+        try:
+            with db.session.begin_nested():
+                if close_occupancy(occ_id, at, "gun_returned"):
+                    closed += 1
+        except Exception:  # the status must survive; the occupancy job retries
+            log.exception("closing occupancy failed", extra={"occupancy_id": occ_id})
+    return closed
+
+
+def close_occupancy(occ_id: int, end: datetime, reason: str) -> bool:
+    """End one occupancy at ``end`` and add its fee to the order's bill; no commit.
+    False when it had been closed already."""
+    occ = db.session.get(OccupancySession, occ_id)
+    if occ is None:
+        return False
+    order = db.session.get(ChargeOrder, occ.order_id)
+    if order is None:  # pragma: no cover - foreign key
+        return False
+    lock_order(order)
+    db.session.refresh(occ, with_for_update=True)
+    if occ.ended_at is not None:
+        return False
+    if reason == "gun_returned" and order.gun_returned_at is not None:
+        end = min(end, order.gun_returned_at)
+    occupancy.close(occ, end, reason)
+    if bill_of(order.id) is not None:
+        amend_bill(order, "occupancy")
+    db.session.flush()
+    return True

@@ -1,0 +1,1 @@
+"""The catalogue: stations, piles, connectors, versioned tariffs, pile history."""

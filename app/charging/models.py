@@ -1,0 +1,108 @@
+"""Charge orders (the charging session), their meter samples and the raw pile messages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, BigId, Fen, UTCDateTime, utcnow
+
+ORDER_STATES = (
+    "created", "starting", "charging", "stopping", "finished", "settled", "failed", "abnormal",
+)  # fmt: skip
+
+
+# orders that still hold their connector
+ACTIVE_STATES = ("created", "starting", "charging", "stopping")
+
+
+class ChargeOrder(Base):
+    __tablename__ = "charge_orders"
+    __table_args__ = (
+        # a pile's own session reference (OCPP transaction id, YKC serial) is one order
+        UniqueConstraint("pile_id", "pile_session_ref", name="uq_charge_orders_pile_session"),
+        Index("ix_charge_orders_connector_state", "connector_id", "state"),
+        Index("ix_charge_orders_state_updated", "state", "updated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    order_no: Mapped[str] = mapped_column(String(32), unique=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), index=True)
+    # nullable only for a record from a pile that names no known session or station
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"), index=True)
+    pile_id: Mapped[int] = mapped_column(ForeignKey("piles.id"), index=True)
+    connector_id: Mapped[int | None] = mapped_column(ForeignKey("connectors.id"))
+    connector_number: Mapped[int | None] = mapped_column()
+    driver_id: Mapped[int | None] = mapped_column(ForeignKey("drivers.id"), index=True)
+    id_tag: Mapped[str] = mapped_column(String(40), default="")
+    start_method: Mapped[str] = mapped_column(String(16))  # remote | card | password | unknown
+    client_request_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    state: Mapped[str] = mapped_column(String(16), default="created")
+    pile_session_ref: Mapped[str | None] = mapped_column(String(40))
+    tariff_version_id: Mapped[int | None] = mapped_column(ForeignKey("tariff_versions.id"))
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+
+    meter_start_wh: Mapped[int | None] = mapped_column(Fen)
+    meter_stop_wh: Mapped[int | None] = mapped_column(Fen)
+    energy_wh: Mapped[int] = mapped_column(Fen, default=0)
+    last_meter_wh: Mapped[int | None] = mapped_column(Fen)
+    last_meter_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    power_w: Mapped[int | None] = mapped_column()
+    soc_percent: Mapped[int | None] = mapped_column()
+
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # energy transfer over (occupancy starts here) and the gun back in its holster
+    energy_ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    gun_returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    stop_reason: Mapped[str] = mapped_column(String(64), default="")
+    stop_requested_by: Mapped[str] = mapped_column(String(16), default="")
+    final_record_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    awaiting_record_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # review flags: offline while charging, final record mismatch, estimated bill, ...
+    abnormal_reason: Mapped[str] = mapped_column(String(64), default="")
+    offline_during: Mapped[bool] = mapped_column(default=False)
+    late_record: Mapped[bool] = mapped_column(default=False)
+    pile_amounts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    failure_reason: Mapped[str] = mapped_column(String(200), default="")
+
+    total_fen: Mapped[int | None] = mapped_column(Fen)  # set at settlement
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    samples: Mapped[list[MeterSampleRecord]] = relationship(
+        order_by="MeterSampleRecord.at", lazy="noload", viewonly=True
+    )
+
+
+class MeterSampleRecord(Base):
+    __tablename__ = "meter_samples"
+    __table_args__ = (Index("ix_meter_samples_order_at", "order_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("charge_orders.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    energy_wh: Mapped[int | None] = mapped_column(Fen)  # energy delivered in this order
+    power_w: Mapped[int | None] = mapped_column()
+    voltage_dv: Mapped[int | None] = mapped_column()  # 0.1 V
+    current_da: Mapped[int | None] = mapped_column()  # 0.1 A
+    soc_percent: Mapped[int | None] = mapped_column()
+
+
+class PileMessage(Base):
+    """The raw message of every start, stop and transaction record, kept for audit."""
+
+    __tablename__ = "pile_messages"
+    __table_args__ = (Index("ix_pile_messages_pile_at", "pile_code", "received_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    pile_code: Mapped[str] = mapped_column(String(32))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("charge_orders.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))  # session_started | session_stopped | ...
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

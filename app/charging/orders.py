@@ -1,0 +1,77 @@
+"""Charge orders: numbers, lookups, the connector an order holds."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from app.catalogue.models import Connector, Pile
+from app.charging.models import ACTIVE_STATES, ChargeOrder
+from app.db import utcnow
+from app.errors import DomainError, MissingBaseData, NotFound
+from app.extensions import db
+
+UNAVAILABLE_STATES = ("faulted", "unavailable", "charging", "suspended", "finishing", "reserved")
+
+
+class PileOffline(DomainError):
+    status = 409
+    code = "PILE_OFFLINE"
+    message = "充电桩离线"
+
+
+class ConnectorBusy(DomainError):
+    status = 409
+    code = "CONNECTOR_BUSY"
+    message = "充电枪正在使用中"
+
+
+class ConnectorFaulted(DomainError):
+    status = 409
+    code = "CONNECTOR_FAULTED"
+    message = "充电枪故障，暂不可用"
+
+
+def new_order_no(now: datetime | None = None) -> str:
+    """'C' + local yymmddHHMMSS + 6 random digits: 19 characters, fits an OCPP idTag (20)."""
+    local = (now or utcnow()).astimezone(ZoneInfo("Asia/Shanghai"))
+    return f"C{local:%y%m%d%H%M%S}{secrets.randbelow(10**6):06d}"
+
+
+def ykc_serial(pile_code: str, connector_number: int, now: datetime | None = None) -> str:
+    """YKC v1.6 transaction serial: pile number (14) + gun (2) + yymmddHHMMSS (12) + seq (4),
+    32 BCD digits."""
+    local = (now or utcnow()).astimezone(ZoneInfo("Asia/Shanghai"))
+    return f"{pile_code}{connector_number:02d}{local:%y%m%d%H%M%S}{secrets.randbelow(10**4):04d}"
+
+
+def active_order_on(connector_id: int) -> ChargeOrder | None:
+    return db.session.scalar(
+        select(ChargeOrder)
+        .where(ChargeOrder.connector_id == connector_id, ChargeOrder.state.in_(ACTIVE_STATES))
+        .order_by(ChargeOrder.id.desc())
+        .limit(1)
+    )
+
+
+def get_order_by_no(order_no: str) -> ChargeOrder:
+    order = db.session.scalar(select(ChargeOrder).where(ChargeOrder.order_no == order_no))
+    if order is None:
+        raise NotFound("订单不存在", code="ORDER_NOT_FOUND", details={"order_no": order_no})
+    return order
+
+
+def require_connector(pile_code: str, number: int) -> Connector:
+    pile = db.session.scalar(select(Pile).where(Pile.code == pile_code))
+    if pile is None:
+        raise MissingBaseData(f"充电桩 {pile_code} 未登记", code="PILE_UNKNOWN")
+    for conn in pile.connectors:
+        if conn.number == number:
+            return conn
+    raise MissingBaseData(
+        f"充电桩 {pile_code} 没有 {number} 号枪", code="CONNECTOR_UNKNOWN",
+        details={"pile_code": pile_code, "number": number},
+    )  # fmt: skip

@@ -1,0 +1,2 @@
+"""What drivers do: login, membership, certification, stations and QR codes, their orders live,
+support."""

@@ -1,0 +1,289 @@
+"""The live order as the app polls it: one read, a cached estimate (issue 5)."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, cast
+
+from flask import current_app
+from sqlalchemy import Engine, Row, bindparam, func, select
+
+from app.billing import bills
+from app.billing.models import Bill, OrderTerms
+from app.catalogue.models import Pile, Station
+from app.charging.models import ACTIVE_STATES, ChargeOrder
+from app.db import utcnow
+from app.errors import NotFound
+from app.extensions import db
+from app.promotions.models import Coupon
+from app.tenancy.models import Driver
+
+# case #15: the pile is unreachable, so the app cannot stop it; the pile itself can
+OFFLINE_HINT = (
+    "充电桩当前离线，暂时无法通过小程序停止充电。如需停止，请在充电桩屏幕上点击"
+    "「停止充电」并输入充电密码，或按充电桩上的停止说明操作；订单不会丢失，"
+    "充电桩恢复连接后将按实际电量结算。"
+)
+
+
+_ORDER_NO = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+
+class OrderFigures(Protocol):
+    """What the live view shows of an order: a ChargeOrder, or a row of its columns."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def order_no(self) -> str: ...
+
+    @property
+    def state(self) -> str: ...
+
+    @property
+    def station_id(self) -> int | None: ...
+
+    @property
+    def connector_number(self) -> int | None: ...
+
+    @property
+    def energy_wh(self) -> int | None: ...
+
+    @property
+    def power_w(self) -> int | None: ...
+
+    @property
+    def soc_percent(self) -> int | None: ...
+
+    @property
+    def requested_at(self) -> datetime: ...
+
+    @property
+    def started_at(self) -> datetime | None: ...
+
+    @property
+    def stopped_at(self) -> datetime | None: ...
+
+    @property
+    def energy_ended_at(self) -> datetime | None: ...
+
+    @property
+    def failure_reason(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class LiveOrder:
+    order: OrderFigures  # the ChargeOrder, or the poll's row of its columns
+    station_name: str
+    pile_code: str
+    pile_online: bool
+    can_stop: bool
+    hint: str | None
+    elapsed_seconds: int
+    bill: bills.BillPreview | None
+    payment: Bill | None = None  # the settled bill row (paid, arrears); detail view only
+
+    @property
+    def energy_wh(self) -> int:
+        return self.bill.energy_wh if self.bill is not None else (self.order.energy_wh or 0)
+
+
+def _elapsed(order: OrderFigures, now: datetime) -> int:
+    start = order.started_at
+    if start is None:
+        return 0
+    end = order.stopped_at or order.energy_ended_at or now
+    return max(0, int((end - start).total_seconds()))
+
+
+def live_view(order: ChargeOrder, now: datetime | None = None) -> LiveOrder:
+    moment = now or utcnow()
+    pile = db.session.get(Pile, order.pile_id)
+    station = db.session.get(Station, order.station_id) if order.station_id else None
+    return _live(
+        order,
+        station.name if station is not None else "",
+        pile.code if pile is not None else "",
+        bool(pile is not None and pile.online),
+        bills.live_bill(order, moment) if order.state != "failed" else None,
+        moment,
+    )
+
+
+def _live(
+    order: OrderFigures,
+    station_name: str,
+    pile_code: str,
+    online: bool,
+    bill: bills.BillPreview | None,
+    moment: datetime,
+) -> LiveOrder:
+    active = order.state in ACTIVE_STATES
+    return LiveOrder(
+        order=order,
+        station_name=station_name,
+        pile_code=pile_code,
+        pile_online=online,
+        can_stop=online and order.state in ("starting", "charging"),
+        hint=OFFLINE_HINT if active and not online else None,
+        elapsed_seconds=_elapsed(order, moment),
+        bill=bill,
+    )
+
+
+class LiveBillCache:
+    """Bill estimates of running orders, per application (so per database), keyed by
+    everything the estimate is computed from that can change while the order runs: its
+    state, meter reading and time, start/stop times, the coupon choice and the driver's
+    available coupons (sum of their ids). A new meter sample, choice or coupon is a new key,
+    so an entry is never wrong about what it was computed from; what no key can see (a
+    coupon's validity window opening or closing with the clock before the expiry job has
+    run) shows after at most ``LIVE_BILL_CACHE_SECONDS``. Bounded: full means expired
+    entries go, then everything."""
+
+    MAX_ENTRIES = 50_000
+
+    def __init__(self, ttl_seconds: float) -> None:
+        self.ttl = ttl_seconds
+        self._entries: dict[int, tuple[float, tuple[object, ...], bills.BillPreview]] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, order_id: int, key: tuple[object, ...]) -> bills.BillPreview | None:
+        entry = self._entries.get(order_id)
+        if entry is not None and entry[1] == key and entry[0] > time.monotonic():
+            self.hits += 1
+            return entry[2]
+        self.misses += 1
+        return None
+
+    def put(self, order_id: int, key: tuple[object, ...], bill: bills.BillPreview) -> None:
+        if self.ttl <= 0:
+            return
+        now = time.monotonic()
+        if len(self._entries) >= self.MAX_ENTRIES:
+            self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
+            if len(self._entries) >= self.MAX_ENTRIES:
+                self._entries.clear()
+        self._entries[order_id] = (now + self.ttl, key, bill)
+
+    def forget(self, order_id: int) -> None:
+        self._entries.pop(order_id, None)
+
+
+def live_bill_cache() -> LiveBillCache:
+    cache: LiveBillCache | None = current_app.extensions.get(_LIVE_CACHE)
+    if cache is None:
+        cache = LiveBillCache(float(current_app.config.get("LIVE_BILL_CACHE_SECONDS", 0)))
+        current_app.extensions[_LIVE_CACHE] = cache
+    return cache
+
+
+_LIVE_CACHE = "evop_live_bill_cache"
+
+
+def _driver_coupons() -> Any:
+    """The sum of the ids of the driver's available coupons (index ix_coupons_driver_status;
+    NULL: none): a grant adds its id, a use, revocation or expiry takes one away, so any
+    change moves it (two changes between two polls that cancel out would need ids that
+    sum alike: the age limit covers that), and with it the estimate's key."""
+    return (
+        select(func.sum(Coupon.id))
+        .where(Coupon.driver_id == ChargeOrder.driver_id, Coupon.status == "available")
+        .scalar_subquery()
+    )
+
+
+# the order's columns the live view shows and the pricing code reads
+_PRICED_COLUMNS = (
+    "id", "driver_id", "order_no", "state", "station_id", "connector_number", "energy_wh",
+    "last_meter_wh", "last_meter_at", "power_w", "soc_percent", "requested_at", "started_at",
+    "stopped_at", "energy_ended_at", "failure_reason", "tariff_version_id", "timezone",
+    "meter_start_wh",
+)  # fmt: skip
+
+
+# the poll's one statement, built once (its SQL is compiled once per engine and cached)
+_LIVE_ROW = (
+    select(
+        *(getattr(ChargeOrder, name) for name in _PRICED_COLUMNS),
+        Pile.code.label("pile_code"), Pile.online.label("pile_online"),
+        Station.name.label("station_name"), OrderTerms.order_id.label("terms_order_id"),
+        OrderTerms.pricing_group, OrderTerms.service_discount_rate,
+        OrderTerms.coupon_choice, OrderTerms.chosen_coupon_id,
+        _driver_coupons().label("coupons_fingerprint"),
+    )
+    .outerjoin(Pile, Pile.id == ChargeOrder.pile_id)
+    .outerjoin(Station, Station.id == ChargeOrder.station_id)
+    .outerjoin(OrderTerms, OrderTerms.order_id == ChargeOrder.id)
+    .where(ChargeOrder.order_no == bindparam("order_no"))
+)  # fmt: skip
+
+
+def _priced_copy(row: Row[Any]) -> tuple[ChargeOrder, OrderTerms | None]:
+    """Detached copies of the order and its frozen terms, built from the poll's row, for
+    the pricing code (which reads their columns only). Never added to the session."""
+    order = ChargeOrder(**{name: getattr(row, name) for name in _PRICED_COLUMNS})
+    if row.terms_order_id is None:
+        return order, None  # not frozen yet: live_bill freezes them (and commits)
+    terms = OrderTerms(
+        order_id=row.terms_order_id, pricing_group=row.pricing_group,
+        service_discount_rate=row.service_discount_rate, coupon_choice=row.coupon_choice,
+        chosen_coupon_id=row.chosen_coupon_id,
+    )  # fmt: skip
+    return order, terms
+
+
+def _autocommit_reads() -> None:
+    """Run this request's statements in autocommit mode when it has not begun a
+    transaction on the application's own engine: reads then cost no BEGIN and no ROLLBACK
+    round trip, and the one write a poll may make (freezing the order's terms, a single
+    INSERT) commits by itself. A session bound to a caller's connection, or already in a
+    transaction, is left as it is (it must see its own writes)."""
+    session = db.session()
+    if isinstance(session.get_bind(), Engine) and not session.in_transaction():
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
+def live(driver: Driver | int, order_no: str, now: datetime | None = None) -> LiveOrder:
+    """The driver's running order as the app polls it: one read for the order, its pile,
+    station and coupon choice; the bill estimate from the cache while nothing it depends on
+    has changed (an order that has stopped consuming energy is priced afresh: its occupancy
+    fee grows by the minute)."""
+    driver_id = driver if isinstance(driver, int) else driver.id
+    row = None
+    if _ORDER_NO.match(order_no):  # odd text never reaches the database (NUL on PostgreSQL)
+        _autocommit_reads()
+        row = db.session.execute(_LIVE_ROW, {"order_no": order_no}).first()
+    if row is None or row.driver_id != driver_id:
+        raise NotFound("订单不存在", code="ORDER_NOT_FOUND", details={"order_no": order_no})
+    moment = now or utcnow()
+    figures = cast(OrderFigures, row)
+    if row.state == "failed":
+        return _live(figures, row.station_name or "", row.pile_code or "", bool(row.pile_online),
+                     None, moment)  # fmt: skip
+    cache = live_bill_cache()
+    key = (
+        row.state, row.energy_wh, row.last_meter_wh, row.last_meter_at, row.started_at,
+        row.stopped_at, row.tariff_version_id, row.coupon_choice, row.chosen_coupon_id,
+        row.coupons_fingerprint,
+    )  # fmt: skip
+    cacheable = row.state in ACTIVE_STATES and row.energy_ended_at is None
+    bill = cache.get(row.id, key) if cacheable else None
+    if bill is None:
+        if cacheable:
+            order, terms = _priced_copy(row)
+            bill = bills.live_bill(
+                order, moment, terms=terms, has_coupons=row.coupons_fingerprint is not None
+            )
+        else:  # a bill may exist, occupancy may run: the persistent order, as ever
+            persistent = db.session.get(ChargeOrder, row.id)
+            bill = bills.live_bill(persistent, moment) if persistent is not None else None
+        if bill is not None and cacheable:
+            cache.put(row.id, key, bill)
+    return _live(figures, row.station_name or "", row.pile_code or "", bool(row.pile_online),
+                 bill, moment)  # fmt: skip

@@ -1,0 +1,129 @@
+"""QR codes drivers scan: ours (``QR_BASE_URL + "<pile_code>-<number>"``) and partners'
+interconnection codes ``hlht://<ConnectorID>.<OperatorID>/<custom>`` (T/CEC 102, case
+#14), and the scan answer: the connector, its state, the driver's price and whether a
+charge can start now, with the specific reason when not (case #2)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.catalogue.models import Connector, Pile, Station
+from app.charging.starts import StartBlocker, start_blocker
+from app.drivers.station_info import ConnectorView, connector_view
+from app.errors import DomainError, MissingBaseData
+from app.extensions import db
+from app.ledger import wallet
+from app.promotions import member_pricing
+from app.tenancy.models import Driver
+
+MAX_QR_LENGTH = 512
+
+
+# the OperatorID of T/CEC 102 is the 9-character organisation code (8 + check character)
+_HLHT = re.compile(r"^hlht://(?P<connector>[^./?#\s]{1,64})\.(?P<operator>[0-9A-Za-z]{9})(?:/|$)")
+
+
+_OURS = re.compile(r"^(?P<pile>[A-Za-z0-9._:-]{1,32})-(?P<number>[1-9]\d?)$")
+
+
+class QrUnknown(DomainError):
+    status = 404
+    code = "QR_UNKNOWN"
+    message = "无法识别的二维码，请扫描充电桩上的二维码"
+
+
+class HlhtNotAvailable(DomainError):
+    status = 409
+    code = "HLHT_NOT_AVAILABLE"
+    message = "互联互通暂未开通"
+
+
+@dataclass(frozen=True, slots=True)
+class HlhtCode:
+    connector_id: str
+    operator_id: str
+    custom: str
+
+
+@dataclass(frozen=True, slots=True)
+class PileGun:
+    pile_code: str
+    number: int
+
+
+def parse(payload: str) -> HlhtCode | PileGun:
+    """What a QR code names, without touching the database; QR_UNKNOWN when nothing."""
+    text = (payload or "").strip()
+    if not text or len(text) > MAX_QR_LENGTH:
+        raise QrUnknown()
+    if text[:7].lower() == "hlht://":
+        m = _HLHT.match("hlht://" + text[7:])
+        if m is None:
+            raise QrUnknown()
+        rest = text[m.end() :]
+        return HlhtCode(m["connector"], m["operator"].upper(), rest)
+    base = current_app.config["QR_BASE_URL"]
+    tail = text[len(base) :] if text.startswith(base) else text
+    tail = tail.split("?", 1)[0].split("#", 1)[0].rstrip("/")
+    m = _OURS.match(tail)
+    if m is None:
+        raise QrUnknown()
+    return PileGun(m["pile"], int(m["number"]))
+
+
+def resolve(payload: str) -> Connector:
+    """The connector a QR code names: QR_UNKNOWN, or HLHT_NOT_AVAILABLE for a partner's
+    code until interconnection roaming is live (case #14)."""
+    text = (payload or "").strip()
+    if 0 < len(text) <= 200:
+        exact = db.session.scalar(select(Connector).where(Connector.qr_payload == text))
+        if exact is not None:
+            return exact
+    parsed = parse(text)
+    if isinstance(parsed, HlhtCode):
+        raise HlhtNotAvailable(
+            details={"connector_id": parsed.connector_id, "operator_id": parsed.operator_id}
+        )
+    pile = db.session.scalar(select(Pile).where(Pile.code == parsed.pile_code))
+    for conn in pile.connectors if pile is not None else ():
+        if conn.number == parsed.number:
+            return conn
+    raise QrUnknown()
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    connector: ConnectorView
+    station: Station | None
+    price: member_pricing.SegmentPrice | None
+    service_discount_rate: Any
+    balance_fen: int
+    can_start: bool
+    reason: StartBlocker | None
+
+
+def scan(driver: Driver, payload: str) -> ScanResult:
+    connector = resolve(payload)
+    pile = connector.pile
+    station = pile.station
+    view = connector_view(pile, connector)
+    blocker = start_blocker(driver, connector)
+    price = None
+    rate = None
+    if station is not None and (blocker is None or blocker.code != "STATION_NOT_SERVED"):
+        try:
+            dp = member_pricing.driver_price(driver, station)
+            price, rate = dp.current, dp.service_discount_rate
+        except MissingBaseData:
+            pass
+    if blocker is not None and blocker.code == "STATION_NOT_SERVED":
+        station = None
+    return ScanResult(
+        connector=view, station=station, price=price, service_discount_rate=rate,
+        balance_fen=wallet.balance_of(driver.id), can_start=blocker is None, reason=blocker,
+    )  # fmt: skip

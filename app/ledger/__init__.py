@@ -1,0 +1,1 @@
+"""The ledger: drivers' wallets and their entries."""

@@ -1,0 +1,1 @@
+"""Notices for drivers: the outbox and its delivery as WeChat subscribe messages."""

@@ -1,0 +1,174 @@
+"""Deliver the outbox as WeChat subscribe messages, with retries and a record of each try.
+
+Only the outbox kinds are ever sent (``NOTIFICATION_KINDS``): there is none for a pile
+that merely went offline (case #18 2019-01-09), and a message of any other kind is marked
+failed unsent. Each kind has its template id in the settings and its fields below (the
+template the operator picks in the mini-program console must have these keywords).
+A retryable failure waits ``NOTIFY_BACKOFF_SECONDS`` × 2^(tries-1), at most an hour."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from app.db import utcnow
+from app.extensions import db
+from app.money import fen_to_yuan_str
+from app.notices.models import NOTIFICATION_KINDS, NotificationAttempt, OutboxMessage
+from app.tenancy.models import Driver, Operator
+from app.tenancy.wechat_accounts import endpoints, mini_program_of, token_store
+from app.wechat import miniprogram
+from app.wechat.errors import WeChatError
+
+log = logging.getLogger(__name__)
+
+
+BATCH = 200
+
+
+def _thing(value: Any, limit: int = 20) -> str:
+    text = str(value or "-")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _yuan(fen: Any) -> str:
+    return f"{fen_to_yuan_str(int(fen or 0))}元"
+
+
+def _charge_started(p: dict[str, Any]) -> tuple[dict[str, str], str]:
+    data = {
+        "character_string1": _thing(p.get("order_no"), 32),
+        "time2": _thing(p.get("started_at"), 32),
+        "thing3": "充电已开始",
+    }
+    return data, "pages/order/live"
+
+
+def _charge_finished(p: dict[str, Any]) -> tuple[dict[str, str], str]:
+    return {"character_string1": _thing(p.get("order_no"), 32),
+            "number2": f"{p.get('energy_kwh', '0')}度", "amount3": _yuan(p.get("total_fen")),
+            "thing4": "充电已结束，点击查看账单"}, "pages/order/detail"  # fmt: skip
+
+
+def _occupancy(p: dict[str, Any]) -> tuple[dict[str, str], str]:
+    return {"character_string1": _thing(p.get("order_no"), 32),
+            "time2": _thing(p.get("free_until"), 32),
+            "thing3": "免费占位即将结束，请尽快挪车"}, "pages/order/detail"  # fmt: skip
+
+
+def _coupon(p: dict[str, Any]) -> tuple[dict[str, str], str]:
+    return {"number1": str(p.get("count", 1)),
+            "time2": _thing(p.get("soonest_valid_until"), 32),
+            "thing3": "优惠券即将过期，请尽快使用"}, "pages/coupons/index"  # fmt: skip
+
+
+def _refund(p: dict[str, Any]) -> tuple[dict[str, str], str]:
+    data = {
+        "amount1": _yuan(p.get("amount_fen")),
+        "phrase2": "退款成功" if p.get("ok") else "退款失败",
+        "thing3": _thing(p.get("reason")),
+    }
+    return data, "pages/wallet/index"
+
+
+RENDERERS: dict[str, Callable[[dict[str, Any]], tuple[dict[str, str], str]]] = {
+    "charge_started": _charge_started,
+    "charge_finished": _charge_finished,
+    "occupancy_reminder": _occupancy,
+    "coupon_expiring": _coupon,
+    "refund_result": _refund,
+}
+assert set(RENDERERS) == set(NOTIFICATION_KINDS)
+
+
+def template_id(kind: str) -> str:
+    return str(current_app.config.get(f"SUBSCRIBE_TEMPLATE_{kind.upper()}", "") or "")
+
+
+def backoff(attempts: int) -> timedelta:
+    base = int(current_app.config["NOTIFY_BACKOFF_SECONDS"])
+    return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), 3600))
+
+
+def _due(now: datetime) -> list[OutboxMessage]:
+    last = (
+        select(
+            NotificationAttempt.message_id, func.max(NotificationAttempt.attempted_at).label("at")
+        )
+        .group_by(NotificationAttempt.message_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(OutboxMessage, last.c.at)
+        .outerjoin(last, last.c.message_id == OutboxMessage.id)
+        .where(OutboxMessage.status == "pending")
+        .order_by(OutboxMessage.attempts, OutboxMessage.id)
+        .limit(BATCH)
+    ).all()
+    return [m for m, at in rows if at is None or at + backoff(m.attempts) <= now]
+
+
+def deliver_pending(now: datetime | None = None) -> int:
+    """The job: send due messages; commits per message; returns how many were sent."""
+    now = now or utcnow()
+    sent = 0
+    for message in _due(now):
+        try:
+            sent += deliver_one(message, now)
+        except Exception:
+            db.session.rollback()
+            log.exception("notification %s delivery crashed", message.id)
+    return sent
+
+
+def _attempt(message: OutboxMessage, now: datetime, *, ok: bool, template: str = "",
+             errcode: int | None = None, error: str = "", msgid: str = "") -> None:  # fmt: skip
+    db.session.add(
+        NotificationAttempt(message_id=message.id, attempted_at=now, ok=ok, template_id=template,
+                            errcode=errcode, error=error[:300], msgid=msgid)
+    )  # fmt: skip
+    message.attempts += 1
+
+
+def _give_up(message: OutboxMessage, now: datetime, error: str, template: str = "") -> int:
+    _attempt(message, now, ok=False, template=template, error=error)
+    message.status = "failed"
+    db.session.commit()
+    return 0
+
+
+def deliver_one(message: OutboxMessage, now: datetime) -> int:
+    render = RENDERERS.get(message.kind)
+    if render is None:
+        return _give_up(message, now, f"UNKNOWN_KIND: {message.kind}")
+    template = template_id(message.kind)
+    if not template:
+        return _give_up(message, now, "TEMPLATE_NOT_CONFIGURED")
+    driver = db.session.get(Driver, message.driver_id) if message.driver_id else None
+    op = db.session.get(Operator, driver.operator_id) if driver else None
+    if driver is None or op is None or not driver.openid:
+        return _give_up(message, now, "NO_RECIPIENT", template)
+    if not op.wechat_app_id or not op.wechat_app_secret:
+        return _give_up(message, now, "MINIPROGRAM_NOT_CONFIGURED", template)
+    data, page = render(dict(message.payload or {}))
+    try:
+        result = miniprogram.send_subscribe_message(
+            mini_program_of(op), driver.openid, template, data, page,
+            endpoints=endpoints(), store=token_store(),
+        )  # fmt: skip
+    except WeChatError as exc:
+        _attempt(message, now, ok=False, template=template, errcode=exc.errcode, error=exc.errmsg)
+        if not exc.retryable or message.attempts >= int(current_app.config["NOTIFY_MAX_ATTEMPTS"]):
+            message.status = "failed"
+        db.session.commit()
+        return 0
+    msgid = "" if result.msgid is None else str(result.msgid)
+    _attempt(message, now, ok=True, template=template, msgid=msgid)
+    message.status, message.sent_at = "sent", now
+    db.session.commit()
+    return 1

@@ -1,0 +1,1 @@
+"""Payments: WeChat Pay top-ups, refunds and the merchants that take them."""

@@ -1,0 +1,113 @@
+"""WeChat Pay: wallet top-ups, refunds of the balance (split per top-up), and the platform keys
+that verify what WeChat Pay signs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, BigId, Fen, UTCDateTime, utcnow
+
+TOPUP_STATES = ("created", "paid", "closed")
+
+
+REFUND_STATES = ("pending_review", "approved", "processing", "succeeded", "failed", "rejected")
+
+
+REFUND_OPEN_STATES = ("pending_review", "approved", "processing")
+
+
+# a part: waiting for review, sent (or to be sent) to WeChat, and its end
+REFUND_PART_STATES = ("pending", "processing", "succeeded", "failed", "rejected")
+
+
+WECHAT_KEY_KINDS = ("certificate", "public_key")
+
+
+class WeChatPayKey(Base):
+    """A key WeChat Pay signs answers and notifies with, for one operator's merchant: a
+    platform certificate (by serial) or the WeChat Pay public key (``PUB_KEY_ID_...``)."""
+
+    __tablename__ = "wechat_pay_keys"
+    __table_args__ = (UniqueConstraint("operator_id", "serial"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # certificate | public_key
+    serial: Mapped[str] = mapped_column(String(64))
+    pem: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TopUpPayment(Base):
+    """One JSAPI payment into a driver's wallet, taken by ``operator_id``'s merchant."""
+
+    __tablename__ = "topup_payments"
+    __table_args__ = (Index("ix_topup_payments_state_created", "state", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    out_trade_no: Mapped[str] = mapped_column(String(32), unique=True)
+    driver_id: Mapped[int] = mapped_column(ForeignKey("drivers.id"), index=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), index=True)
+    mch_id: Mapped[str] = mapped_column(String(32))
+    app_id: Mapped[str] = mapped_column(String(64))
+    amount_fen: Mapped[int] = mapped_column(Fen)
+    offer_id: Mapped[int | None] = mapped_column(ForeignKey("topup_offers.id"))
+    state: Mapped[str] = mapped_column(String(16), default="created")
+    prepay_id: Mapped[str] = mapped_column(String(64), default="")
+    transaction_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    refunded_fen: Mapped[int] = mapped_column(Fen, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RefundRequest(Base):
+    """A driver's request to have (part of) the balance paid back to WeChat."""
+
+    __tablename__ = "refund_requests"
+    __table_args__ = (Index("ix_refund_requests_operator_state", "operator_id", "state"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    driver_id: Mapped[int] = mapped_column(ForeignKey("drivers.id"), index=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"))
+    amount_fen: Mapped[int] = mapped_column(Fen)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    state: Mapped[str] = mapped_column(String(16), default="pending_review")
+    reject_reason: Mapped[str] = mapped_column(String(200), default="")
+    fail_reason: Mapped[str] = mapped_column(String(500), default="")
+    succeeded_fen: Mapped[int] = mapped_column(Fen, default=0)
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("admin_users.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    parts: Mapped[list[RefundPart]] = relationship(
+        back_populates="request", lazy="selectin", order_by="RefundPart.id"
+    )
+
+
+class RefundPart(Base):
+    """The share of a refund request paid back through one top-up (one WeChat refund)."""
+
+    __tablename__ = "refund_parts"
+    __table_args__ = (Index("ix_refund_parts_state", "state"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("refund_requests.id"), index=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("topup_payments.id"), index=True)
+    out_refund_no: Mapped[str] = mapped_column(String(64), unique=True)
+    amount_fen: Mapped[int] = mapped_column(Fen)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    wechat_refund_id: Mapped[str | None] = mapped_column(String(64))
+    wechat_status: Mapped[str] = mapped_column(String(16), default="")
+    fail_reason: Mapped[str] = mapped_column(String(500), default="")
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    request: Mapped[RefundRequest] = relationship(back_populates="parts")
+    payment: Mapped[TopUpPayment] = relationship(lazy="joined")

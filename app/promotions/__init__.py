@@ -1,0 +1,1 @@
+"""Promotions: coupons, top-up offers, pricing groups and member discounts."""

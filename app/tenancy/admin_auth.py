@@ -1,0 +1,76 @@
+"""Admin authentication: password check, signed expiring tokens, the acting admin."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.db import utcnow
+from app.errors import Unauthorized, ValidationFailed
+from app.extensions import db
+from app.tenancy.models import AdminUser
+from app.tenancy.scope import Actor
+
+_SALT = "evop.admin-token"
+
+
+MIN_PASSWORD_LENGTH = 6
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(
+            f"密码至少 {MIN_PASSWORD_LENGTH} 位",
+            code="PASSWORD_TOO_SHORT",
+            details={"password": [f"至少 {MIN_PASSWORD_LENGTH} 位"]},
+        )
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
+
+
+@dataclass(frozen=True, slots=True)
+class LoginResult:
+    access_token: str
+    expires_in: int
+    user: AdminUser
+
+
+def login(username: str, password: str) -> LoginResult:
+    user = db.session.scalar(select(AdminUser).where(AdminUser.username == username))
+    # same answer for unknown user, wrong password and disabled account
+    if user is None or not user.is_active or not check_password_hash(user.password_hash, password):
+        raise Unauthorized("用户名或密码错误", code="AUTH_INVALID_CREDENTIALS")
+    user.last_login_at = utcnow()
+    db.session.commit()
+    token = _serializer().dumps({"uid": user.id, "tv": user.token_version})
+    return LoginResult(token, int(current_app.config["ADMIN_TOKEN_TTL"]), user)
+
+
+def actor_for_token(token: str) -> tuple[Actor, AdminUser]:
+    try:
+        data = _serializer().loads(token, max_age=int(current_app.config["ADMIN_TOKEN_TTL"]))
+    except SignatureExpired as exc:
+        raise Unauthorized("登录已过期，请重新登录", code="AUTH_TOKEN_EXPIRED") from exc
+    except BadSignature as exc:
+        raise Unauthorized("登录凭证无效，请重新登录", code="AUTH_TOKEN_INVALID") from exc
+    user = db.session.get(AdminUser, data.get("uid"))
+    if user is None or not user.is_active or user.token_version != data.get("tv"):
+        raise Unauthorized("登录凭证无效，请重新登录", code="AUTH_TOKEN_INVALID")
+    return actor_for_user(user), user
+
+
+def actor_for_user(user: AdminUser) -> Actor:
+    return Actor(
+        admin_id=user.id,
+        name=user.display_name or user.username,
+        operator_id=user.operator_id,
+        is_platform=user.operator.is_platform,
+        permissions=frozenset(user.permissions),
+    )

@@ -1,0 +1,176 @@
+"""Admin users and roles. Nobody grants a permission they do not hold themselves."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from app.errors import Conflict, Forbidden, ValidationFailed
+from app.extensions import db
+from app.paging import Page, paginate
+from app.tenancy import audit
+from app.tenancy.admin_auth import hash_password
+from app.tenancy.models import AdminUser, Role
+from app.tenancy.operators import resolve_target_operator
+from app.tenancy.permissions import unknown_codes
+from app.tenancy.scope import Actor, get_scoped, scoped
+
+
+def _check_grantable(actor: Actor, codes: list[str]) -> None:
+    bad = unknown_codes(codes)
+    if bad:
+        raise ValidationFailed("未知的权限代码", code="PERMISSION_UNKNOWN", details={"codes": bad})
+    beyond = sorted(set(codes) - actor.permissions)
+    if beyond:
+        raise Forbidden(
+            "不能授予自己没有的权限", code="PERMISSION_ESCALATION", details={"codes": beyond}
+        )
+
+
+def list_roles(actor: Actor, *, page: int = 1, page_size: int = 20) -> Page:
+    actor.require("role.read")
+    stmt = scoped(select(Role), Role.operator_id, actor).order_by(Role.id)
+    return paginate(stmt, page, page_size)
+
+
+def create_role(actor: Actor, data: dict[str, Any]) -> Role:
+    actor.require("role.write")
+    operator_id = resolve_target_operator(actor, data.get("operator_id"))
+    codes = sorted(set(data.get("permissions") or []))
+    _check_grantable(actor, codes)
+    if db.session.scalar(
+        select(Role).where(Role.operator_id == operator_id, Role.name == data["name"])
+    ):
+        raise Conflict("角色名称已存在", code="ROLE_NAME_TAKEN")
+    role = Role(operator_id=operator_id, name=data["name"], permissions=codes)
+    db.session.add(role)
+    db.session.flush()
+    audit.record(
+        actor, "role.create", "role", role.id, operator_id=operator_id,
+        after={"name": role.name, "permissions": codes},
+    )  # fmt: skip
+    db.session.commit()
+    return role
+
+
+def update_role(actor: Actor, role_id: int, data: dict[str, Any]) -> Role:
+    actor.require("role.write")
+    role = get_scoped(Role, role_id, actor, what="角色")
+    before = {"name": role.name, "permissions": list(role.permissions)}
+    if data.get("name"):
+        role.name = data["name"]
+    if data.get("permissions") is not None:
+        codes = sorted(set(data["permissions"]))
+        _check_grantable(actor, codes)
+        role.permissions = codes
+    audit.record(
+        actor, "role.update", "role", role.id, operator_id=role.operator_id,
+        before=before, after={"name": role.name, "permissions": list(role.permissions)},
+    )  # fmt: skip
+    db.session.commit()
+    return role
+
+
+def delete_role(actor: Actor, role_id: int) -> None:
+    actor.require("role.write")
+    role = get_scoped(Role, role_id, actor, what="角色")
+    holders = db.session.scalars(select(AdminUser).where(AdminUser.roles.contains(role))).all()
+    if holders:
+        raise Conflict(
+            "仍有管理员使用该角色，不能删除",
+            code="ROLE_IN_USE",
+            details={"admin_user_ids": [u.id for u in holders]},
+        )
+    audit.record(
+        actor, "role.delete", "role", role.id, operator_id=role.operator_id,
+        before={"name": role.name, "permissions": list(role.permissions)},
+    )  # fmt: skip
+    db.session.delete(role)
+    db.session.commit()
+
+
+def _roles_for(actor: Actor, operator_id: int, role_ids: list[int]) -> list[Role]:
+    roles = []
+    for rid in role_ids:
+        role = get_scoped(Role, rid, actor, what="角色")
+        if role.operator_id != operator_id:
+            raise ValidationFailed(
+                "角色不属于该运营商", code="ROLE_OPERATOR_MISMATCH", details={"role_id": rid}
+            )
+        _check_grantable(actor, list(role.permissions))
+        roles.append(role)
+    return roles
+
+
+def _user_view(user: AdminUser) -> dict[str, Any]:
+    return {
+        "username": user.username,
+        "display_name": user.display_name,
+        "operator_id": user.operator_id,
+        "is_active": user.is_active,
+        "role_ids": sorted(r.id for r in user.roles),
+    }
+
+
+def list_admin_users(
+    actor: Actor, *, q: str | None = None, page: int = 1, page_size: int = 20
+) -> Page:
+    actor.require("admin_user.read")
+    stmt = scoped(select(AdminUser), AdminUser.operator_id, actor)
+    if q:
+        stmt = stmt.where(AdminUser.username.contains(q) | AdminUser.display_name.contains(q))
+    return paginate(stmt.order_by(AdminUser.id), page, page_size)
+
+
+def get_admin_user(actor: Actor, user_id: int) -> AdminUser:
+    actor.require("admin_user.read")
+    return get_scoped(AdminUser, user_id, actor, what="管理员")
+
+
+def create_admin_user(actor: Actor, data: dict[str, Any]) -> AdminUser:
+    actor.require("admin_user.write")
+    operator_id = resolve_target_operator(actor, data.get("operator_id"))
+    if db.session.scalar(select(AdminUser).where(AdminUser.username == data["username"])):
+        raise Conflict(
+            "用户名已存在", code="USERNAME_TAKEN", details={"username": data["username"]}
+        )
+    user = AdminUser(
+        operator_id=operator_id,
+        username=data["username"],
+        display_name=data.get("display_name") or data["username"],
+        password_hash=hash_password(data["password"]),
+    )
+    user.roles = _roles_for(actor, operator_id, data.get("role_ids") or [])
+    db.session.add(user)
+    db.session.flush()
+    audit.record(
+        actor, "admin_user.create", "admin_user", user.id, operator_id=operator_id,
+        after=_user_view(user),
+    )  # fmt: skip
+    db.session.commit()
+    return user
+
+
+def update_admin_user(actor: Actor, user_id: int, data: dict[str, Any]) -> AdminUser:
+    actor.require("admin_user.write")
+    user = get_scoped(AdminUser, user_id, actor, what="管理员")
+    before = _user_view(user)
+    if data.get("display_name") is not None:
+        user.display_name = data["display_name"]
+    if data.get("role_ids") is not None:
+        user.roles = _roles_for(actor, user.operator_id, data["role_ids"])
+    if data.get("is_active") is not None and data["is_active"] != user.is_active:
+        if user.id == actor.admin_id:
+            raise ValidationFailed("不能停用自己的账号", code="CANNOT_DISABLE_SELF")
+        user.is_active = data["is_active"]
+        user.token_version += 1
+    if data.get("password"):
+        user.password_hash = hash_password(data["password"])
+        user.token_version += 1
+    audit.record(
+        actor, "admin_user.update", "admin_user", user.id, operator_id=user.operator_id,
+        before=before, after=_user_view(user) | {"password_changed": bool(data.get("password"))},
+    )  # fmt: skip
+    db.session.commit()
+    return user

@@ -1,0 +1,149 @@
+"""Who is who: operators (the platform and its sub-operators), their admins and roles, the
+audit log, and the drivers who are members of an operator with their cards."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, BigId, UTCDateTime, utcnow
+
+OPERATOR_KINDS = ("platform", "sub")
+
+
+class Operator(Base):
+    __tablename__ = "operators"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), default="sub")  # platform | sub
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    contact_name: Mapped[str] = mapped_column(String(50), default="")
+    contact_phone: Mapped[str] = mapped_column(String(30), default="")
+    # branding shown to drivers (case #1)
+    brand_color: Mapped[str] = mapped_column(String(9), default="#1677ff")
+    logo_url: Mapped[str] = mapped_column(String(500), default="")
+    # WeChat mini-program app and WeChat Pay merchant (case #22: refunds need them).
+    # Secrets are write-only: no API ever returns them.
+    wechat_app_id: Mapped[str] = mapped_column(String(64), default="")
+    wechat_app_secret: Mapped[str] = mapped_column(String(128), default="")
+    wechat_mch_id: Mapped[str] = mapped_column(String(32), default="")
+    wechat_mch_cert_serial: Mapped[str] = mapped_column(String(64), default="")
+    wechat_mch_private_key: Mapped[str] = mapped_column(Text, default="")
+    wechat_apiv3_key: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def is_platform(self) -> bool:
+        return self.kind == "platform"
+
+    @property
+    def wechat_pay_configured(self) -> bool:
+        return bool(
+            self.wechat_mch_id
+            and self.wechat_mch_cert_serial
+            and self.wechat_mch_private_key
+            and self.wechat_apiv3_key
+        )
+
+
+admin_user_roles = Table(
+    "admin_user_roles",
+    Base.metadata,
+    Column("admin_user_id", ForeignKey("admin_users.id", ondelete="CASCADE"), primary_key=True),
+    Column("role_id", ForeignKey("roles.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Role(Base):
+    __tablename__ = "roles"
+    __table_args__ = (UniqueConstraint("operator_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), index=True)
+    name: Mapped[str] = mapped_column(String(50))
+    permissions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AdminUser(Base):
+    __tablename__ = "admin_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), index=True)
+    username: Mapped[str] = mapped_column(String(50), unique=True)
+    display_name: Mapped[str] = mapped_column(String(50), default="")
+    password_hash: Mapped[str] = mapped_column(String(256))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    # bumped on password change / deactivation: invalidates issued tokens
+    token_version: Mapped[int] = mapped_column(default=1)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    operator: Mapped[Operator] = relationship(lazy="joined")
+    roles: Mapped[list[Role]] = relationship(secondary=admin_user_roles, lazy="selectin")
+
+    @property
+    def permissions(self) -> set[str]:
+        return {code for role in self.roles for code in role.permissions}
+
+
+class AuditLog(Base):
+    __tablename__ = "audit_logs"
+    __table_args__ = (Index("ix_audit_logs_target", "target_type", "target_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor_type: Mapped[str] = mapped_column(String(16), default="admin")  # admin | system
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("admin_users.id"))
+    actor_name: Mapped[str] = mapped_column(String(50), default="")
+    # the operator whose data changed: sub-operators read only their own log
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    target_type: Mapped[str] = mapped_column(String(32))
+    target_id: Mapped[str] = mapped_column(String(64))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Driver(Base):
+    __tablename__ = "drivers"
+    __table_args__ = (UniqueConstraint("operator_id", "openid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), index=True)
+    openid: Mapped[str | None] = mapped_column(String(64))
+    unionid: Mapped[str | None] = mapped_column(String(64), index=True)
+    nickname: Mapped[str] = mapped_column(String(64), default="")
+    avatar_url: Mapped[str] = mapped_column(String(500), default="")
+    phone: Mapped[str] = mapped_column(String(20), default="", index=True)
+    pricing_group: Mapped[str] = mapped_column(String(32), default="none")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DriverCard(Base):
+    """An RFID card number or a pile-screen password a driver starts charging with."""
+
+    __tablename__ = "driver_cards"
+    __table_args__ = (UniqueConstraint("operator_id", "id_tag"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"))
+    driver_id: Mapped[int] = mapped_column(ForeignKey("drivers.id"), index=True)
+    id_tag: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16), default="card")  # card | password
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
