@@ -15,7 +15,7 @@ from app.extensions import db
 from app.models import Coupon, Driver, Operator, WalletEntry
 from app.services import coupons, topups
 from app.services.context import SYSTEM
-from app.wechat.fake import DemoMerchant, FakeWeChat, make_test_merchant
+from app.wechat.sandbox.state import DemoMerchant, FakeWeChat, make_test_merchant
 from tests.mp import conftest as mp_fixtures
 from tests.mp.conftest import KC_APP, YC_APP, Login, Ops
 

@@ -15,7 +15,7 @@ from app.models import NotificationAttempt, OutboxMessage
 from app.models.base import utcnow
 from app.models.notifications import NOTIFICATION_KINDS
 from app.services import notification_delivery, notifications
-from app.wechat.fake import FakeWeChat
+from app.wechat.sandbox.state import FakeWeChat
 from tests.pay.conftest import YC_APP, Login, Ops, driver_of
 
 TEMPLATE = "tmpl-refund-result-0001"

@@ -14,7 +14,7 @@ from app.extensions import db
 from app.models import TopUpPayment
 from app.models.base import utcnow
 from app.services import topups
-from app.wechat.fake import make_test_merchant
+from app.wechat.sandbox.state import make_test_merchant
 from tests.pay.conftest import (
     Login,
     Ops,
