@@ -2,7 +2,7 @@
 
 Every call goes to a configurable base URL (:class:`~app.wechat.config.WeChatEndpoints`),
 so tests and the demo point the real client and verification code at the local fake in
-:mod:`app.wechat.fake`. Nothing here reads Flask config or touches the database: callers
+:mod:`app.wechat.sandbox`. Nothing here reads Flask config or touches the database: callers
 pass credentials and get values or errors back.
 """
 

@@ -25,7 +25,8 @@ from sqlalchemy import select
 from app import create_app
 from app.extensions import db
 from app.tenancy.models import Operator
-from app.wechat.fake import DemoMerchant, FakeWeChat, FakeWeChatServer, make_test_merchant
+from app.wechat.sandbox.server import FakeWeChatServer
+from app.wechat.sandbox.state import DemoMerchant, FakeWeChat, make_test_merchant
 from pile_link.simulator import PileConfig, SimulatedOcppPile
 from tests.mp.conftest import YC_APP
 from tests.pay.conftest import configure_merchant, make_offer

@@ -16,7 +16,9 @@ from app.charging import commands
 from app.charging.port import CommandOutcome, CommandResult
 from app.extensions import db
 from app.tenancy.models import Operator
-from app.wechat.fake import FakeWeChat, FakeWeChatServer, PlatformKeys
+from app.wechat.sandbox.server import FakeWeChatServer
+from app.wechat.sandbox.signing import PlatformKeys
+from app.wechat.sandbox.state import FakeWeChat
 
 YC_APP = ("wx00000000000000yc", "yc-mp-secret-0123456789")
 KC_APP = ("wx00000000000000kc", "kc-mp-secret-0123456789")

@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app.drivers import customer_service
-from app.wechat.fake import FakeWeChat
+from app.wechat.sandbox.state import FakeWeChat
 from tests.mp.conftest import OA_APP, YC_APP, Login, Ops
 
 PHONES = "/api/admin/v1/customer-service-phones"

@@ -19,7 +19,7 @@ from app.promotions import coupons
 from app.promotions.models import Coupon
 from app.tenancy.models import Driver, Operator
 from app.tenancy.scope import SYSTEM
-from app.wechat.fake import DemoMerchant, FakeWeChat, make_test_merchant
+from app.wechat.sandbox.state import DemoMerchant, FakeWeChat, make_test_merchant
 from tests.mp import conftest as mp_fixtures
 from tests.mp.conftest import KC_APP, YC_APP, Login, Ops
 

@@ -14,7 +14,7 @@ from app.db import utcnow
 from app.extensions import db
 from app.notices import delivery, outbox
 from app.notices.models import NOTIFICATION_KINDS, NotificationAttempt, OutboxMessage
-from app.wechat.fake import FakeWeChat
+from app.wechat.sandbox.state import FakeWeChat
 from tests.pay.conftest import YC_APP, Login, Ops, driver_of
 
 TEMPLATE = "tmpl-refund-result-0001"

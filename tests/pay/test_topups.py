@@ -15,7 +15,7 @@ from app.extensions import db
 from app.ledger.wallet import balance_of
 from app.payments import topups
 from app.payments.models import TopUpPayment
-from app.wechat.fake import make_test_merchant
+from app.wechat.sandbox.state import make_test_merchant
 from tests.pay.conftest import (
     Login,
     Ops,

@@ -20,14 +20,10 @@ from app.wechat.config import (
     OfficialAccountApp,
     WeChatEndpoints,
 )
-from app.wechat.fake import (
-    DemoMerchant,
-    FakeWeChat,
-    FakeWeChatServer,
-    PlatformKeys,
-    make_test_merchant,
-)
 from app.wechat.miniprogram import MemoryTokenStore
+from app.wechat.sandbox.server import FakeWeChatServer
+from app.wechat.sandbox.signing import PlatformKeys
+from app.wechat.sandbox.state import DemoMerchant, FakeWeChat, make_test_merchant
 
 MP_APP = MiniProgramApp("wx1234567890abcdef", "mp-secret-0123456789")
 OA_APP = OfficialAccountApp("wxfedcba0987654321", "oa-secret-0123456789")

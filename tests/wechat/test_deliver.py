@@ -13,9 +13,9 @@ from flask import Flask, Response, request
 
 from app.wechat.config import MerchantCredentials, WeChatEndpoints
 from app.wechat.errors import NotifyError
-from app.wechat.fake import DemoMerchant, FakeWeChat, make_test_merchant
 from app.wechat.notify import notify_ids, payment_of, reply_for, success_reply, verify_pay_notify
 from app.wechat.pay import jsapi_prepay
+from app.wechat.sandbox.state import DemoMerchant, FakeWeChat, make_test_merchant
 from tests.wechat.conftest import serve
 
 

@@ -11,9 +11,11 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from app.wechat.config import MerchantCredentials, WeChatEndpoints
 from app.wechat.crypto import build_authorization, verify_wechatpay_signature
-from app.wechat.fake import FakeWeChat, FakeWeChatServer, create_fake_wechat
 from app.wechat.miniprogram import code2session
 from app.wechat.pay import jsapi_prepay
+from app.wechat.sandbox.routes import create_fake_wechat
+from app.wechat.sandbox.server import FakeWeChatServer
+from app.wechat.sandbox.state import FakeWeChat
 from tests.wechat.conftest import MP_APP, serve
 
 PATH = "/v3/pay/transactions/jsapi"

@@ -16,8 +16,9 @@ import pytest
 
 from app.wechat.config import MerchantCredentials
 from app.wechat.crypto import build_authorization
-from app.wechat.fake import DemoMerchant, FakeWeChat, FakeWeChatServer
 from app.wechat.pay import request_payment_params
+from app.wechat.sandbox.server import FakeWeChatServer
+from app.wechat.sandbox.state import DemoMerchant, FakeWeChat
 
 wechatpayv3 = pytest.importorskip("wechatpayv3")
 wechatpayv3_utils = pytest.importorskip("wechatpayv3.utils")

@@ -8,7 +8,6 @@ import pytest
 
 from app.wechat.config import WeChatEndpoints
 from app.wechat.errors import NETWORK_ERROR, WeChatError
-from app.wechat.fake import FakeWeChat
 from app.wechat.miniprogram import (
     MemoryTokenStore,
     code2session,
@@ -17,6 +16,7 @@ from app.wechat.miniprogram import (
     miniprogram_menu_button,
     send_subscribe_message,
 )
+from app.wechat.sandbox.state import FakeWeChat
 from tests.wechat.conftest import MP_APP, OA_APP
 
 

@@ -11,7 +11,6 @@ import pytest
 
 from app.wechat.config import MerchantCredentials
 from app.wechat.errors import NotifyError
-from app.wechat.fake import DemoMerchant, FakeRefund, FakeWeChat, make_test_merchant
 from app.wechat.notify import (
     BAD_HEADERS,
     BAD_JSON,
@@ -30,6 +29,7 @@ from app.wechat.notify import (
     verify_pay_notify,
     verify_refund_notify,
 )
+from app.wechat.sandbox.state import DemoMerchant, FakeRefund, FakeWeChat, make_test_merchant
 
 OPENID = "o-driver-7"
 

@@ -14,7 +14,6 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from app.wechat.config import MerchantCredentials, WeChatEndpoints
 from app.wechat.errors import WeChatPayError
-from app.wechat.fake import DemoMerchant, FakeWeChat, make_test_merchant
 from app.wechat.pay import (
     close_order,
     create_refund,
@@ -25,6 +24,7 @@ from app.wechat.pay import (
     query_refund,
     request_payment_params,
 )
+from app.wechat.sandbox.state import DemoMerchant, FakeWeChat, make_test_merchant
 
 NOTIFY = "https://charge.example.cn/api/mp/v1/pay/notify/1900000109"
 REFUND_NOTIFY = "https://charge.example.cn/api/mp/v1/refund/notify/1900000109"
