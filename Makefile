@@ -52,10 +52,13 @@ spa: $(SPA_INDEX)
 
 # The console's API types from the OpenAPI document, which the app writes without a server or
 # a database; keys sorted, so the same code always gives the same document and the same types.
+# A "default" in the document is marshmallow's load_default, a request's: such a field may
+# be left out, so --default-non-nullable=false keeps it optional.
 # $(call api_types,DIR,OUTPUT) leaves the document in DIR/openapi.json.
 api_types = EVOP_DATABASE_URL=sqlite:// EVOP_REDIS_URL= $(VENV)/bin/flask openapi write $(1)/raw.json \
 	&& $(PY) -m json.tool --sort-keys --no-ensure-ascii $(1)/raw.json $(1)/openapi.json \
-	&& $(WEB)/node_modules/.bin/openapi-typescript $(1)/openapi.json --output $(2)
+	&& $(WEB)/node_modules/.bin/openapi-typescript $(1)/openapi.json --output $(2) \
+		--default-non-nullable=false
 
 types: deps $(NODE_STAMP)
 	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && $(call api_types,$$tmp,$(API_TYPES))

@@ -4181,9 +4181,9 @@ export interface components {
              * Format: date-time
              * @default null
              */
-            ended_at: string | null;
+            ended_at?: string | null;
             /** @default null */
-            energy_wh: number | null;
+            energy_wh?: number | null;
             reason: string;
         };
         CorrectionOut: {
@@ -4216,43 +4216,43 @@ export interface components {
         };
         CouponTemplateIn: {
             /** @default 0 */
-            amount_fen: number;
+            amount_fen?: number;
             /** @default null */
-            cap_fen: number | null;
+            cap_fen?: number | null;
             /** @enum {string} */
             kind: "fixed" | "percent" | "service_only" | "threshold";
             name: string;
             /** @default null */
-            operator_id: number | null;
+            operator_id?: number | null;
             /** @default null */
-            per_driver_limit: number | null;
+            per_driver_limit?: number | null;
             /**
              * Format: decimal
              * @default null
              */
-            percent: string | null;
+            percent?: string | null;
             /** @default 0 */
-            registration_quantity: number;
+            registration_quantity?: number;
             /** @default null */
-            station_ids: number[] | null;
+            station_ids?: number[] | null;
             /** @default 0 */
-            threshold_fen: number;
+            threshold_fen?: number;
             /** @default Asia/Shanghai */
-            timezone: string;
+            timezone?: string;
             /**
              * Format: date-time
              * @default null
              */
-            valid_from: string | null;
+            valid_from?: string | null;
             /**
              * Format: date-time
              * @default null
              */
-            valid_until: string | null;
+            valid_until?: string | null;
             /** @default null */
-            validity_days: number | null;
+            validity_days?: number | null;
             /** @default null */
-            validity_months: number | null;
+            validity_months?: number | null;
         };
         CouponTemplateOut: {
             amount_fen?: number;
@@ -4288,9 +4288,9 @@ export interface components {
             /** @description 早于开始时间表示跨午夜（如 21:00-09:00）；相同表示全天 */
             end: unknown;
             /** @default true */
-            is_active: boolean;
+            is_active?: boolean;
             /** @default 客服电话 */
-            label: string;
+            label?: string;
             operator_id?: number;
             phone: string;
             /** @description HH:MM，当地时间 */
@@ -4335,12 +4335,12 @@ export interface components {
         DiscountIn: {
             group_code: string;
             /** @default null */
-            operator_id: number | null;
+            operator_id?: number | null;
             rate: string;
             /** @default  */
-            reason: string;
+            reason?: string;
             /** @default null */
-            station_id: number | null;
+            station_id?: number | null;
         };
         DiscountList: {
             items?: components["schemas"]["DiscountOut"][];
@@ -4390,7 +4390,7 @@ export interface components {
         };
         GrantIn: {
             /** @default 1 */
-            quantity: number;
+            quantity?: number;
             reason: string;
             template_id: number;
         };
@@ -4545,9 +4545,9 @@ export interface components {
         };
         MpCouponChoiceIn: {
             /** @default null */
-            coupon_id: number | null;
+            coupon_id?: number | null;
             /** @default false */
-            use_default: boolean;
+            use_default?: boolean;
         };
         MpCouponChoiceOut: {
             /** @description default | none | chosen | final */
@@ -4778,9 +4778,9 @@ export interface components {
              * @description 不填表示退全部可退余额
              * @default null
              */
-            amount_fen: number | null;
+            amount_fen?: number | null;
             /** @default  */
-            reason: string;
+            reason?: string;
         };
         MpRefundOut: {
             amount_fen?: number;
@@ -4869,7 +4869,7 @@ export interface components {
         MpTopUpIn: {
             amount_fen: number;
             /** @default null */
-            offer_id: number | null;
+            offer_id?: number | null;
         };
         MpTopUpOfferOut: {
             /** @description 赠送优惠券张数 */
@@ -4948,11 +4948,11 @@ export interface components {
         };
         OccupancyPolicyIn: {
             /** @default null */
-            cap_fen: number | null;
+            cap_fen?: number | null;
             grace_minutes: number;
             price_per_minute: string;
             /** @default  */
-            reason: string;
+            reason?: string;
         };
         OccupancyPolicyOut: {
             cap_fen?: number | null;
@@ -4969,22 +4969,22 @@ export interface components {
              * Format: date-time
              * @default null
              */
-            ends_at: string | null;
+            ends_at?: string | null;
             items: components["schemas"]["OfferItemIn"][];
             min_topup_fen: number;
             /** @default  */
-            name: string;
+            name?: string;
             /** @default null */
-            operator_id: number | null;
+            operator_id?: number | null;
             /**
              * Format: date-time
              * @default null
              */
-            starts_at: string | null;
+            starts_at?: string | null;
         };
         OfferItemIn: {
             /** @default 1 */
-            quantity: number;
+            quantity?: number;
             template_id: number;
         };
         OfferList: {
@@ -5141,7 +5141,7 @@ export interface components {
         PileIn: {
             code: string;
             /** @default 1 */
-            connector_count: number;
+            connector_count?: number;
             /** @enum {string} */
             current_type: "AC" | "DC";
             firmware?: string;
@@ -5193,7 +5193,7 @@ export interface components {
             code: string;
             name: string;
             /** @default null */
-            operator_id: number | null;
+            operator_id?: number | null;
         };
         PricingGroupList: {
             items?: components["schemas"]["PricingGroupOut"][];
