@@ -13,15 +13,17 @@ SPA_INDEX := $(WEB)/dist/index.html
 SPA_SOURCES := $(shell find $(WEB)/src $(WEB)/public -type f 2>/dev/null) \
 	$(wildcard $(WEB)/index.html $(WEB)/vite.config.ts $(WEB)/package.json $(WEB)/package-lock.json $(WEB)/tsconfig*.json)
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
+API_TYPES := $(WEB)/src/api/schema.d.ts
 export FLASK_APP := app:create_app
 
 .PHONY: wrk help run test deps lint test-sqlite test-postgres test-web test-e2e spa chromium \
-	migrate seed check-settings bench clean demo-piles demo-traffic
+	migrate seed check-settings bench clean demo-piles demo-traffic types check-types
 
 help:
 	@echo "make run    - install what is missing, migrate, load demo data, start on http://127.0.0.1:5000"
 	@echo "make test   - install what is missing, lint, type-check, run every test (SQLite, PostgreSQL, SPA, browser)"
 	@echo "make spa    - build the admin console (admin_spa/web -> admin_spa/web/dist)"
+	@echo "make types  - regenerate the console's API types ($(API_TYPES)) from the OpenAPI document"
 	@echo "make bench  - run the benchmarks in bench/ (printed, never asserted)"
 	@echo "make demo-piles   - simulated demo piles that answer the app (run beside make run)"
 	@echo "make demo-traffic - simulated piles charging in a loop"
@@ -47,6 +49,27 @@ $(SPA_INDEX): $(NODE_STAMP) $(SPA_SOURCES)
 deps: $(STAMP)
 
 spa: $(SPA_INDEX)
+
+# The console's API types from the OpenAPI document, which the app writes without a server or
+# a database; keys sorted, so the same code always gives the same document and the same types.
+# A "default" in the document is marshmallow's load_default, a request's: such a field may
+# be left out, so --default-non-nullable=false keeps it optional.
+# $(call api_types,DIR,OUTPUT) leaves the document in DIR/openapi.json.
+api_types = EVOP_DATABASE_URL=sqlite:// EVOP_REDIS_URL= $(VENV)/bin/flask openapi write $(1)/raw.json \
+	&& $(PY) -m json.tool --sort-keys --no-ensure-ascii $(1)/raw.json $(1)/openapi.json \
+	&& $(WEB)/node_modules/.bin/openapi-typescript $(1)/openapi.json --output $(2) \
+		--default-non-nullable=false
+
+types: deps $(NODE_STAMP)
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && $(call api_types,$$tmp,$(API_TYPES))
+
+# The committed types match the code: fails when a schema changed and make types was not run.
+check-types: deps $(NODE_STAMP)
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && $(call api_types,$$tmp,$$tmp/schema.d.ts) \
+		&& if ! cmp -s $(API_TYPES) $$tmp/schema.d.ts; then \
+			diff -u $(API_TYPES) $$tmp/schema.d.ts | head -40; \
+			echo "$(API_TYPES) is out of date: run make types"; exit 1; \
+		fi
 
 # Debian's Chromium for the browser tests: never a browser downloaded by a test tool.
 chromium:
@@ -103,7 +126,7 @@ test-web: $(NODE_STAMP)
 test-e2e: deps spa chromium
 	$(VENV)/bin/pytest tests/e2e -q
 
-test: lint test-sqlite test-postgres test-web test-e2e
+test: lint check-types test-sqlite test-postgres test-web test-e2e
 
 # the drivers' API benchmark's load generator (optional: a Python client stands in)
 wrk:

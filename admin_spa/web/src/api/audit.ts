@@ -1,10 +1,4 @@
 import { http } from './http'
-import type { AuditLog, PageQuery, Paged } from './types'
+import type { AuditPage, AuditQuery } from './types'
 
-export interface AuditQuery extends PageQuery {
-  action?: string
-  target_type?: string
-  target_id?: string
-}
-
-export const listAuditLogs = (query: AuditQuery = {}) => http.get<Paged<AuditLog>>('/audit-logs', { ...query })
+export const listAuditLogs = (query: AuditQuery = {}) => http.get<AuditPage>('/audit-logs', { ...query })

@@ -1,12 +1,16 @@
 import { http } from './http'
-import type { Connector, HardwareRecord, HardwareReplacement, PageQuery, Paged, Pile, PileInput, PilePatch } from './types'
+import type {
+  Connector,
+  HardwareList,
+  HardwareReplacement,
+  Pile,
+  PileInput,
+  PilePage,
+  PilePatch,
+  PileQuery,
+} from './types'
 
-export interface PileQuery extends PageQuery {
-  station_id?: number
-  protocol?: string
-}
-
-export const listPiles = (query: PileQuery = {}) => http.get<Paged<Pile>>('/piles', { ...query })
+export const listPiles = (query: PileQuery = {}) => http.get<PilePage>('/piles', { ...query })
 export const getPile = (id: number) => http.get<Pile>(`/piles/${id}`)
 export const createPile = (body: PileInput) => http.post<Pile>('/piles', body)
 export const updatePile = (id: number, body: PilePatch) => http.patch<Pile>(`/piles/${id}`, body)
@@ -14,8 +18,7 @@ export const deletePile = (id: number) => http.delete(`/piles/${id}`)
 /** Answers with the pile as it is after the swap. */
 export const replaceHardware = (id: number, body: HardwareReplacement) =>
   http.post<Pile>(`/piles/${id}/replace-hardware`, body)
-export const hardwareHistory = (id: number) =>
-  http.get<{ items: HardwareRecord[] }>(`/piles/${id}/hardware-history`)
+export const hardwareHistory = (id: number) => http.get<HardwareList>(`/piles/${id}/hardware-history`)
 export const addConnector = (pileId: number, number: number) =>
   http.post<Connector>(`/piles/${pileId}/connectors`, { number })
 export const deleteConnector = (id: number) => http.delete(`/connectors/${id}`)

@@ -33,7 +33,7 @@ export function useTariffOptions() {
   async function load(q = ''): Promise<void> {
     loading.value = true
     try {
-      tariffs.value = (await listTariffs({ q, page: 1, page_size: 100 })).items
+      tariffs.value = (await listTariffs({ q, page: 1, page_size: 100 })).items ?? []
     } catch {
       tariffs.value = []
     } finally {
@@ -49,7 +49,7 @@ export function useStationOptions() {
   async function search(q = ''): Promise<void> {
     loading.value = true
     try {
-      stations.value = (await listStations({ q, page: 1, page_size: 50 })).items
+      stations.value = (await listStations({ q, page: 1, page_size: 50 })).items ?? []
     } catch {
       stations.value = []
     } finally {
@@ -57,9 +57,9 @@ export function useStationOptions() {
     }
   }
   /** Make sure a given station (e.g. the one being edited) is among the options. */
-  function ensure(station: { id: number; name: string } | null | undefined): void {
-    if (station && !stations.value.some((s) => s.id === station.id)) {
-      stations.value = [{ id: station.id, name: station.name } as Station, ...stations.value]
+  function ensure(station: Pick<Station, 'id' | 'name'> | null | undefined): void {
+    if (station?.id !== undefined && !stations.value.some((s) => s.id === station.id)) {
+      stations.value = [{ id: station.id, name: station.name }, ...stations.value]
     }
   }
   return { stations, loading, search, ensure }
@@ -69,7 +69,7 @@ export function useRoleOptions() {
   const roles = ref<Role[]>([])
   async function load(): Promise<void> {
     try {
-      roles.value = (await listRoles({ page: 1, page_size: 100 })).items
+      roles.value = (await listRoles({ page: 1, page_size: 100 })).items ?? []
     } catch {
       roles.value = []
     }

@@ -81,10 +81,10 @@ export function usePagedList<T, F extends Filters>(
     try {
       const result = await fetcher(query)
       if (mine !== seq) return
-      items.value = result.items
+      items.value = result.items ?? []
       total.value = result.total
       // Deleting the last row of the last page: step back to a page that has rows.
-      if (result.items.length === 0 && result.total > 0 && page.value > 1) {
+      if (items.value.length === 0 && result.total > 0 && page.value > 1) {
         page.value = Math.max(1, Math.ceil(result.total / pageSize.value))
         await load()
       }

@@ -22,8 +22,8 @@ export const useUserStore = defineStore('user', () => {
   }
 
   function applyMe(me: Me): void {
-    user.value = me.user
-    operator.value = me.operator
+    user.value = me.user ?? null
+    operator.value = me.operator ?? null
     permissions.value = me.permissions ?? []
     loaded.value = true
   }
@@ -33,9 +33,10 @@ export const useUserStore = defineStore('user', () => {
   }
 
   async function login(username: string, password: string): Promise<void> {
-    const result = await authApi.login(username, password)
-    setToken(result.access_token)
-    token.value = result.access_token
+    const { access_token: accessToken } = await authApi.login(username, password)
+    if (!accessToken) throw new Error('login answered without an access_token')
+    setToken(accessToken)
+    token.value = accessToken
     await loadMe()
   }
 

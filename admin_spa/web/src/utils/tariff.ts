@@ -153,6 +153,12 @@ export function toSegments(rows: SegmentDraft[]): TariffSegment[] {
     }))
 }
 
+/** The API's segments → rows to edit. The document gives no type for start and end ("HH:MM"
+ * on the wire): anything else becomes an empty time, which validateSegments points at. */
 export function toDrafts(segments: TariffSegment[]): SegmentDraft[] {
-  return segments.map((s) => ({ ...s }))
+  return segments.map((s) => ({
+    ...s,
+    start: typeof s.start === 'string' ? s.start : '',
+    end: typeof s.end === 'string' ? s.end : '',
+  }))
 }
