@@ -18,7 +18,7 @@ from werkzeug.utils import import_string
 from app import models  # noqa: F401  (registers the tables with the metadata)
 from app.config import load_config
 from app.errors import error_body, register_error_handlers
-from app.extensions import db, migrate
+from app.extensions import db, limiter, migrate
 from app.logging import configure_logging
 from app.metrics import init_metrics
 from app.openapi import EvopApi
@@ -43,6 +43,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _sqlite_pragmas(app)
     _ping_idle_connections(app)
     migrate.init_app(app, db, directory=_migrations_dir(), render_as_batch=True)
+    limiter.init_app(app)
     register_error_handlers(app)
     init_metrics(app)
     _health(app)
