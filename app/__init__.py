@@ -22,7 +22,7 @@ from app.charging import models as _charging_models  # noqa: F401
 from app.config import load_config
 from app.drivers import models as _drivers_models  # noqa: F401
 from app.errors import error_body, register_error_handlers
-from app.extensions import db, migrate
+from app.extensions import db, limiter, migrate
 from app.jobs import models as _jobs_models  # noqa: F401
 from app.ledger import models as _ledger_models  # noqa: F401
 from app.logging import configure_logging
@@ -53,6 +53,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _sqlite_pragmas(app)
     _ping_idle_connections(app)
     migrate.init_app(app, db, directory=_migrations_dir(), render_as_batch=True)
+    limiter.init_app(app)
     register_error_handlers(app)
     init_metrics(app)
     _health(app)

@@ -129,7 +129,18 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) 
     values.setdefault(
         "SQLALCHEMY_ENGINE_OPTIONS", engine_options(values["SQLALCHEMY_DATABASE_URI"])
     )
+    # Flask-Limiter's storage, named explicitly (never its warning-raising default)
+    values.setdefault("RATELIMIT_STORAGE_URI", rate_limit_storage_uri(values["REDIS_URL"]))
     return values
+
+
+def rate_limit_storage_uri(redis_url: str) -> str:
+    """The rate limits' storage: this process's memory, or the Redis every worker shares."""
+    if not redis_url:
+        return "memory://"
+    if redis_url.startswith("unix://"):  # redis-py's spelling of a socket; limits' is:
+        return "redis+unix://" + redis_url[len("unix://") :]
+    return redis_url
 
 
 def normalise_db_url(url: str) -> str:

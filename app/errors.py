@@ -80,6 +80,12 @@ class InsufficientBalance(DomainError):
     message = "余额不足"
 
 
+class RateLimited(DomainError):
+    status = 429
+    code = "RATE_LIMITED"
+    message = "请求过于频繁，请稍后再试"
+
+
 # Chinese messages for the HTTP errors Flask raises itself
 _HTTP_MESSAGES = {
     400: ("BAD_REQUEST", "请求格式不正确"),

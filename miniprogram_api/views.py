@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
-from flask import Response, jsonify, request
+from flask import Response, current_app, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from limits import RateLimitItemPerSecond
 
 from app.catalogue import visibility
 from app.drivers import (
@@ -20,8 +22,9 @@ from app.drivers import (
     qr,
     station_info,
 )
+from app.errors import RateLimited
+from app.extensions import limiter
 from app.paging import Page
-from miniprogram_api import rate_limit
 from miniprogram_api import schemas as s
 from miniprogram_api.auth import authenticate, current_driver, current_driver_id
 
@@ -50,6 +53,20 @@ def _client_address() -> str:
     return request.remote_addr or "unknown"
 
 
+def _rate_limit(bucket: str, subject: str, limit_setting: str) -> None:
+    """One hit on ``subject``'s moving window of ``RATE_LIMIT_WINDOW_SECONDS`` (Flask-Limiter:
+    counted and checked in one step by its storage); over ``limit_setting`` (0: no limit)
+    answers 429 RATE_LIMITED with the seconds to wait (``Retry-After``)."""
+    limit = int(current_app.config[limit_setting])
+    if limit <= 0:
+        return
+    item = RateLimitItemPerSecond(limit, int(current_app.config["RATE_LIMIT_WINDOW_SECONDS"]))
+    if limiter.limiter.hit(item, bucket, subject):
+        return
+    reset_at = limiter.limiter.get_window_stats(item, bucket, subject).reset_time
+    raise RateLimited(details={"retry_after": max(math.ceil(reset_at - time.time()), 1)})
+
+
 # --- auth and me ------------------------------------------------------------------------
 
 auth_bp = _blueprint("auth", "司机登录与个人信息")
@@ -60,7 +77,7 @@ auth_bp = _blueprint("auth", "司机登录与个人信息")
 @auth_bp.response(200, s.MpLoginOut)
 def login(body: dict[str, Any]) -> dict[str, Any]:
     """微信登录（wx.login 的 code 与小程序 AppID），首次登录自动注册"""
-    rate_limit.check("login", _client_address(), "LOGIN_RATE_LIMIT")
+    _rate_limit("login", _client_address(), "LOGIN_RATE_LIMIT")
     result = driver_auth.login(body["code"], body["app_id"])
     return {
         "access_token": result.access_token,
@@ -175,7 +192,7 @@ class OrderList(MethodView):
     def post(self, body: dict[str, Any]) -> Any:
         """启动充电（按 client_request_id 幂等）"""
         driver = current_driver()
-        rate_limit.check("start", str(driver.id), "START_RATE_LIMIT")
+        _rate_limit("start", str(driver.id), "START_RATE_LIMIT")
         return driver_orders.start(driver, body["connector_id"], body["client_request_id"])
 
 

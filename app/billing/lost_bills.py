@@ -3,7 +3,7 @@
 An order whose final record never came (case #25 2021-01-14: the pile rebooted, the bill
 was lost) is settled after ``LOST_BILL_TIMEOUT_SECONDS`` from its last meter value and its
 tariff snapshot, marked *estimated* and listed as abnormal; a late real record re-settles
-it (:func:`app.services.settlement.on_order_finished`). An operator can correct an order's
+it (:func:`app.billing.settlement.on_order_finished`). An operator can correct an order's
 end time or energy: the bill is recomputed and the difference goes back to the wallet,
 with audit (case #5 2019-10-14)."""
 

@@ -5,7 +5,7 @@ a new order on that connector, a new order by the same driver at the same statio
 #5 2019-10-14), or ``OCCUPANCY_MAX_HOURS`` (closed for review). A station without a
 policy charges nothing and sends no notice (case #19). Time while the pile is offline or
 the connector faulted is not charged, and such orders are flagged for review. The fee
-itself is :func:`app.services.pricing.occupancy_fee_fen` (case #5: 90 free minutes, then
+itself is :func:`app.pricing.occupancy_fee_fen` (case #5: 90 free minutes, then
 682 × 0.10 = 68.20 yuan)."""
 
 from __future__ import annotations

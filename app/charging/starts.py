@@ -122,7 +122,7 @@ class StartBlocker:
 
 def start_blocker(driver: Driver, connector: Connector) -> StartBlocker | None:
     """Why ``driver`` cannot start on ``connector`` now, checked in the order
-    :func:`app.services.charging.request_remote_start` checks; None when nothing stops it."""
+    :func:`request_remote_start` checks; None when nothing stops it."""
     pile = connector.pile
     if pile.station is None:
         return StartBlocker(

@@ -4,7 +4,7 @@ one (case #19), the owner's branding (case #1) and stations shared with the driv
 sub-operator (case #12).
 
 The nearby search answers from the in-memory station index (seconds old at most, see
-:mod:`app.services.station_index`); the station detail reads the database live."""
+:mod:`app.drivers.station_index`); the station detail reads the database live."""
 
 from __future__ import annotations
 
@@ -101,7 +101,7 @@ def nearby(
 ) -> Page:
     """Stations within ``radius_m`` of (lat, lng), nearest first (ties by id), paged.
 
-    Answered from the station index (:mod:`app.services.station_index`): connector counts,
+    Answered from the station index (:mod:`app.drivers.station_index`): connector counts,
     station data and the driver's operator and pricing group at most
     ``NEARBY_CACHE_SECONDS`` old, so a search usually reads nothing from the database. The
     grid cells covering the bounding box give the candidates; the exact haversine distance

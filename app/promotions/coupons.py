@@ -1,7 +1,7 @@
 """Coupons: templates, grants (by admins, top-up offers, registration), the driver's choice,
 use at settlement, revocation, expiry and reminders.
 
-Rules come from :mod:`app.services.pricing` (kinds, deduction, default choice, validity);
+Rules come from :mod:`app.pricing` (kinds, deduction, default choice, validity);
 this module stores them. A coupon's use is written in the settlement transaction together
 with the bill and the wallet debit (case #6): no cache is the source of truth."""
 

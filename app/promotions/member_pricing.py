@@ -3,7 +3,7 @@ per station), and the prices a driver is shown.
 
 Every price a driver sees is the price they will pay (case #7): the station page uses
 :func:`driver_price`, the live order and the bill use the rate frozen in the order's
-:class:`OrderTerms` by :func:`order_terms`, all through :mod:`app.services.pricing`."""
+:class:`OrderTerms` by :func:`order_terms`, all through :mod:`app.pricing`."""
 
 from __future__ import annotations
 

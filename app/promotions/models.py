@@ -78,7 +78,7 @@ COUPON_SOURCES = ("admin", "topup", "registration")
 class CouponTemplate(Base):
     """What a coupon is worth and where and how long it is valid.
 
-    Kinds as :class:`app.services.pricing.CouponOption`: fixed, threshold (满减), percent
+    Kinds as :class:`app.pricing.CouponOption`: fixed, threshold (满减), percent
     (a pay-rate with a cap), service_only. Validity is either fixed dates
     (``valid_from``/``valid_until``, exclusive end) or ``validity_days`` /
     ``validity_months`` counted from the grant in the station's local calendar (case #10).

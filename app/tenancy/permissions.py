@@ -42,7 +42,7 @@ ALL_CODES: frozenset[str] = frozenset(p.code for p in PERMISSIONS)
 
 # What a sub-operator's administrator role gets by default: every code. Scope still
 # applies: "operator.write" lets it edit its own branding; only the platform creates
-# operators (app.services.operators.create_operator).
+# operators (app.tenancy.operators.create_operator).
 SUB_OPERATOR_ADMIN_CODES: frozenset[str] = ALL_CODES
 
 

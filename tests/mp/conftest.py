@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from app.charging import commands
 from app.charging.port import CommandOutcome, CommandResult
-from app.extensions import db
+from app.extensions import db, limiter
 from app.tenancy.models import Operator
 from app.wechat.sandbox.server import FakeWeChatServer
 from app.wechat.sandbox.signing import PlatformKeys
@@ -38,13 +38,15 @@ def wechat(
     for app_id, secret in (YC_APP, KC_APP, OA_APP):
         state.register_app(app_id, secret)
     # the PostgreSQL run shares one app across tests: per-test settings and fresh state
-    for key in ("evop_rate_limiter", "evop_wechat_token_store", "evop_file_storage"):
+    limiter.reset()
+    for key in ("evop_wechat_token_store", "evop_file_storage"):
         monkeypatch.delitem(app.extensions, key, raising=False)
     with FakeWeChatServer(state) as server:
         monkeypatch.setitem(app.config, "WECHAT_API_BASE", server.base_url)
         monkeypatch.setitem(app.config, "UPLOAD_DIR", str(tmp_path / "uploads"))
         yield state
-    for key in ("evop_rate_limiter", "evop_wechat_token_store", "evop_file_storage"):
+    limiter.reset()
+    for key in ("evop_wechat_token_store", "evop_file_storage"):
         app.extensions.pop(key, None)
 
 

@@ -1,4 +1,4 @@
-"""app.services.pricing: tariffs, session bills, coupons, occupancy fees, validity."""
+"""app.pricing: tariffs, session bills, coupons, occupancy fees, validity."""
 
 from __future__ import annotations
 
