@@ -17,10 +17,15 @@ from werkzeug.utils import import_string
 
 # every context's tables, registered with the one metadata (Alembic and the mappers need all)
 from app.billing import models as _billing_models  # noqa: F401
+from app.billing.bills import TARIFF_SNAPSHOTS
 from app.catalogue import models as _catalogue_models  # noqa: F401
 from app.charging import models as _charging_models  # noqa: F401
+from app.charging.commands import COMMAND_PORT, NoPileLink
 from app.config import load_config
 from app.drivers import models as _drivers_models  # noqa: F401
+from app.drivers.certification import FILE_STORAGE, local_storage
+from app.drivers.live import LIVE_BILLS, LiveBillCache
+from app.drivers.station_index import STATION_INDEX, StationIndex
 from app.errors import error_body, register_error_handlers
 from app.extensions import db, limiter, migrate
 from app.jobs import models as _jobs_models  # noqa: F401
@@ -31,7 +36,11 @@ from app.notices import models as _notices_models  # noqa: F401
 from app.openapi import EvopApi
 from app.payments import models as _payments_models  # noqa: F401
 from app.promotions import models as _promotions_models  # noqa: F401
+from app.state import AppState
+from app.state import install as install_state
 from app.tenancy import models as _tenancy_models  # noqa: F401
+from app.tenancy.wechat_accounts import TOKEN_STORE
+from app.wechat.miniprogram import MemoryTokenStore
 
 # each names a callable taking (app, api) that registers one HTTP surface
 SURFACES = (
@@ -54,6 +63,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _ping_idle_connections(app)
     migrate.init_app(app, db, directory=_migrations_dir(), render_as_batch=True)
     limiter.init_app(app)
+    install_state(app, _build_state(app))
     register_error_handlers(app)
     init_metrics(app)
     _health(app)
@@ -71,6 +81,20 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+def _build_state(app: Flask) -> AppState:
+    """Everything the application holds besides its settings, in one place."""
+    cfg = app.config
+    state = AppState()
+    state[COMMAND_PORT] = NoPileLink()  # entry points that reach piles put their own port
+    state[TARIFF_SNAPSHOTS] = {}
+    state[LIVE_BILLS] = LiveBillCache(float(cfg["LIVE_BILL_CACHE_SECONDS"]))
+    state[STATION_INDEX] = StationIndex()
+    state[TOKEN_STORE] = MemoryTokenStore()
+    with app.app_context():
+        state[FILE_STORAGE] = local_storage()
+    return state
 
 
 def _sqlite_pragmas(app: Flask) -> None:

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from flask import current_app
+
 ENV_PREFIX = "EVOP_"
 DEV_SECRET_KEY = "dev-only-insecure-secret-key"
 
@@ -178,3 +180,15 @@ def check_settings(config: Mapping[str, Any]) -> list[str]:
     if "example" in config.get("QR_BASE_URL", ""):
         problems.append("EVOP_QR_BASE_URL: set the public URL printed in the piles' QR codes")
     return problems
+
+
+def setting(name: str) -> Any:
+    """The current application's setting ``name``; every setting has its default in
+    :class:`Config`, so services never repeat one."""
+    return current_app.config[name]
+
+
+def instance_path() -> str:
+    """The current application's instance folder (the embedded database, uploads)."""
+    path: str = current_app.instance_path
+    return path

@@ -53,8 +53,8 @@ from sqlalchemy import select, text
 from app import create_app
 from app.catalogue.models import Connector, Pile, Station
 from app.charging import commands
+from app.charging.commands import COMMAND_PORT
 from app.charging.models import ChargeOrder
-from app.charging.pile_events import PileEventService
 from app.charging.port import (
     CommandOutcome,
     CommandResult,
@@ -67,8 +67,10 @@ from app.demo import demo_driver, seed_demo
 from app.drivers import driver_auth, driver_orders, live
 from app.extensions import db
 from app.ledger import wallet
+from app.state import state_of
 from app.tenancy.models import Driver
 from bench.bench_money import bulk
+from tests.support.ports import pile_events
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -147,13 +149,13 @@ def _seed(url: str, fleet_size: int) -> Seeded:
         # the demo driver charging on the demo OCPP pile, with meter samples
         wallet.post_entry(driver.id, 50_00, "manual_credit", idempotency_key="bench:fund")
         db.session.commit()
-        app.extensions["evop_pile_command_port"] = _AcceptingPort()
+        state_of(app)[COMMAND_PORT] = _AcceptingPort()
         pile = db.session.scalar(select(Pile).where(Pile.code == OCPP))
         assert pile is not None
         started = driver_orders.start(driver, pile.connectors[0].id, "bench-start-0001")
         db.session.commit()
         order_no = started.order.order.order_no
-        svc = PileEventService(app)
+        svc = pile_events(app)
         t0 = utcnow() - timedelta(minutes=30)
         svc.handle(PileConnected(OCPP, "ocpp16", t0 - timedelta(minutes=1)))
         reply = svc.handle(

@@ -29,6 +29,7 @@ from app.charging.port import (
     MeterSample,
     PileEvent,
     PileEventHandler,
+    PileTariff,
 )
 
 log = logging.getLogger(__name__)
@@ -242,10 +243,8 @@ class GroupCommitEvents:
             return self.writer.record(event)
         return self._gated(self._events.handle)(event)
 
-    def __getattr__(self, name: str) -> Any:
-        # anything else the adapters may look up on the domain (``billing_model``)
-        attr = getattr(self._events, name)
-        return self._gated(attr) if callable(attr) else attr
+    def tariff_for(self, pile_code: str) -> PileTariff | None:
+        return self._gated(self._events.tariff_for)(pile_code)
 
     def stop(self, timeout: float = 10.0) -> None:
         self.writer.stop(timeout)

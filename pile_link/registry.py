@@ -21,7 +21,9 @@ import gevent
 import gevent.lock
 from gevent.monkey import get_original
 
-from app.charging.port import CommandOutcome, CommandResult
+from app.charging.port import CommandOutcome, CommandResult, PileTariff
+from pile_link.session_refs import new_session_ref
+from pile_link.ykc.billing import tariff_dict
 
 log = logging.getLogger(__name__)
 
@@ -250,12 +252,16 @@ class LocalCommandPort:
         )
 
     def push_tariff(
-        self, pile_code: str, tariff: dict[str, Any], *, timeout: float = 10.0
+        self, pile_code: str, tariff: PileTariff, *, timeout: float = 10.0
     ) -> CommandResult:
-        return self._send(pile_code, CommandName.PUSH_TARIFF, timeout, tariff=tariff)
+        # commands carry JSON-able arguments only (they may cross Redis)
+        return self._send(pile_code, CommandName.PUSH_TARIFF, timeout, tariff=tariff_dict(tariff))
 
     def sync_time(self, pile_code: str, *, timeout: float = 10.0) -> CommandResult:
         return self._send(pile_code, CommandName.SYNC_TIME, timeout)
+
+    def new_session_ref(self, pile_code: str, protocol: str, connector_number: int) -> str | None:
+        return new_session_ref(pile_code, protocol, connector_number)
 
     def is_online(self, pile_code: str) -> bool:
         return self._registry.is_online(pile_code)

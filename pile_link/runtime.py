@@ -14,8 +14,10 @@ from typing import Any
 import redis
 from flask import Flask
 
-from app.charging import commands
+from app.billing.session_outcomes import Billing
+from app.charging.commands import COMMAND_PORT
 from app.charging.pile_events import PileEventService
+from app.state import state_of
 from pile_link.meter_writer import GroupCommitEvents, MeterWriterConfig
 from pile_link.redis_bus import AnnouncingRegistry, RedisCommandPort, RedisNode
 from pile_link.registry import ConnectionRegistry, LocalCommandPort
@@ -35,7 +37,7 @@ class PileLinkRuntime:
     def __init__(self, app: Flask) -> None:
         cfg = app.config
         self.app = app
-        self.domain = PileEventService(app)
+        self.domain = PileEventService(app, Billing())
         # meter values are group-committed; every other event goes straight to the domain
         self.events = GroupCommitEvents(
             self.domain,
@@ -53,10 +55,10 @@ class PileLinkRuntime:
             self.node = RedisNode(registry, client)
             registry.node = self.node
             self.registry = registry
-            commands.install(app, RedisCommandPort(registry, client))
+            state_of(app)[COMMAND_PORT] = RedisCommandPort(registry, client)
         else:
             self.registry = ConnectionRegistry()
-            commands.install(app, LocalCommandPort(self.registry))
+            state_of(app)[COMMAND_PORT] = LocalCommandPort(self.registry)
         self.ocpp = OcppServer(
             self.events,
             self.registry,
@@ -98,7 +100,7 @@ def install_port(app: Flask, api: Any = None) -> None:
     """For processes that hold no pile (HTTP workers): reach the pile link through Redis."""
     if app.config.get("REDIS_URL"):
         client = redis_client(app.config)
-        commands.install(app, RedisCommandPort(ConnectionRegistry(), client))
+        state_of(app)[COMMAND_PORT] = RedisCommandPort(ConnectionRegistry(), client)
 
 
 def redis_client(cfg: Any) -> redis.Redis:

@@ -8,7 +8,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import bindparam, select
 
 import app.pricing as pricing
@@ -21,23 +20,20 @@ from app.charging.models import ACTIVE_STATES, ChargeOrder, MeterSampleRecord
 from app.db import utcnow
 from app.extensions import db
 from app.promotions import coupons
+from app.state import Slot, part
 
 PRICING_ERRORS = (ValueError, TypeError, pricing.TariffValidationError)
 
 
-def _snapshots() -> dict[tuple[int, str], pricing.TariffSnapshot]:
-    # tariff versions never change once written, so their snapshots are cached per app
-    # (per database: a module-level cache served one database's tariff to another's ids)
-    cache: dict[tuple[int, str], pricing.TariffSnapshot] = current_app.extensions.setdefault(
-        "evop_tariff_snapshots", {}
-    )
-    return cache
+# tariff versions never change once written, so their snapshots are cached per application
+# (per database: a module-level cache served one database's tariff to another's ids)
+TARIFF_SNAPSHOTS: Slot[dict[tuple[int, str], pricing.TariffSnapshot]] = Slot("tariff snapshots")
 
 
 def tariff_snapshot(order: ChargeOrder) -> pricing.TariffSnapshot | None:
     if order.tariff_version_id is None:
         return None
-    snapshots = _snapshots()
+    snapshots = part(TARIFF_SNAPSHOTS)
     key = (order.tariff_version_id, order.timezone)
     cached = snapshots.get(key)
     if cached is not None:

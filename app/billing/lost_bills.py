@@ -12,13 +12,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import select
 
 from app.billing import bills, settlement
 from app.billing.models import Bill
 from app.billing.settlement import locked_order
 from app.charging.models import ChargeOrder
+from app.config import setting
 from app.db import utcnow
 from app.extensions import db
 
@@ -30,7 +30,7 @@ def settle_lost_bills(now: datetime | None = None) -> list[str]:
     after the timeout; retry finished orders whose settlement failed. Commits per order;
     safe to re-run (an order is settled once). Returns the order numbers settled."""
     moment = now or utcnow()
-    timeout = timedelta(seconds=int(current_app.config.get("LOST_BILL_TIMEOUT_SECONDS", 1800)))
+    timeout = timedelta(seconds=int(setting("LOST_BILL_TIMEOUT_SECONDS")))
     waiting = db.session.scalars(
         select(ChargeOrder.id)
         .where(

@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import (
     ColumnElement,
     and_,
@@ -30,6 +29,7 @@ from sqlalchemy.orm import aliased
 from app.billing.models import OccupancyPolicy, OccupancySession
 from app.catalogue.models import FaultRecord, PileOnlinePeriod, Station
 from app.charging.models import ChargeOrder
+from app.config import setting
 from app.db import utcnow
 from app.errors import ValidationFailed
 from app.extensions import db
@@ -146,7 +146,7 @@ def remove_policy(actor: Actor, station_id: int, *, reason: str = "") -> None:
 
 
 def _cfg_int(name: str, default: int) -> int:
-    return int(current_app.config.get(name, default))
+    return int(setting(name))
 
 
 def session_of(order_id: int) -> OccupancySession | None:

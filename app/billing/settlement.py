@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 
 import app.pricing as pricing
@@ -19,6 +17,8 @@ from app.billing.bills import bill_of, price_order, tariff_snapshot
 from app.billing.models import Bill, BillAdjustment, BillLine, OccupancySession
 from app.billing.terms import order_terms
 from app.charging.models import ChargeOrder
+from app.charging.port import PileAmounts
+from app.config import setting
 from app.db import utcnow
 from app.extensions import db
 from app.ledger import wallet
@@ -87,24 +87,17 @@ def _fill(row: Bill, priced: pricing.Bill, occ: OccupancySession | None) -> None
     _write_lines(row, priced)
 
 
-def _int_amount(amounts: dict[str, Any], *names: str) -> int | None:
-    for name in names:
-        value = amounts.get(name)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    return None
-
-
 def _compare_pile_amounts(order: ChargeOrder, row: Bill) -> None:
-    """Keep the pile's own amounts and flag any difference from ours (YKC records)."""
-    amounts = order.pile_amounts or {}
-    if not amounts:
+    """Keep the pile's own amounts and flag any difference from ours (piles that price
+    sessions themselves report them in their records)."""
+    amounts = PileAmounts.from_json(order.pile_amounts)
+    if amounts is None:
         row.amount_mismatch = False
         return
-    tolerance = int(current_app.config.get("AMOUNT_MISMATCH_TOLERANCE_FEN", 0))
-    row.pile_electricity_fen = _int_amount(amounts, "electricity_fen")
-    row.pile_service_fen = _int_amount(amounts, "service_fen")
-    row.pile_total_fen = _int_amount(amounts, "total_fen", "total")
+    tolerance = int(setting("AMOUNT_MISMATCH_TOLERANCE_FEN"))
+    row.pile_electricity_fen = amounts.electricity_fen
+    row.pile_service_fen = amounts.service_fen
+    row.pile_total_fen = amounts.total_fen
     # the pile knows the tariff, not the member discount or coupons: compare list prices
     ours = {
         "electricity": row.electricity_fen,
@@ -116,8 +109,8 @@ def _compare_pile_amounts(order: ChargeOrder, row: Bill) -> None:
         "service": row.pile_service_fen,
         "total": row.pile_total_fen,
     }
-    for tier in pricing.TIERS:  # YKC: the amount of each rate period
-        pile_tier = _int_amount(amounts, tier, f"{tier}_fen")
+    for tier in pricing.TIERS:  # the amount of each rate period
+        pile_tier = amounts.per_tier_fen.get(tier)
         if pile_tier is not None:
             theirs[tier] = pile_tier
             ours[tier] = sum(

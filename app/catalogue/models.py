@@ -3,6 +3,7 @@ code), connectors, versioned time-of-use tariffs, and the piles' online periods 
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -12,6 +13,13 @@ from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from app.db import Base, BigId, UnitPrice, UTCDateTime, utcnow
 from app.tenancy.models import Operator
+
+
+class PileProtocol(enum.StrEnum):
+    """The values of ``Pile.protocol``: which adapter of the pile link speaks to the pile."""
+
+    OCPP16 = "ocpp16"
+    YKC = "ykc"
 
 
 class Tariff(Base):
@@ -107,7 +115,7 @@ class Pile(Base):
     operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), index=True)
     # nullable: a pile may be registered before it is bound (case #2 says so clearly)
     station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"), index=True)
-    protocol: Mapped[str] = mapped_column(String(16))  # ocpp16 | ykc
+    protocol: Mapped[str] = mapped_column(String(16))  # a PileProtocol
     vendor: Mapped[str] = mapped_column(String(50), default="")
     model: Mapped[str] = mapped_column(String(50), default="")
     firmware: Mapped[str] = mapped_column(String(50), default="")

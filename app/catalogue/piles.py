@@ -6,11 +6,11 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import delete, func, select
 
-from app.catalogue.models import Connector, Pile, PileHardware, Station
+from app.catalogue.models import Connector, Pile, PileHardware, PileProtocol, Station
 from app.charging.models import ChargeOrder
+from app.config import setting
 from app.db import utcnow
 from app.errors import Conflict, MissingBaseData, NotFound, ValidationFailed
 from app.extensions import db
@@ -18,7 +18,7 @@ from app.paging import Page, paginate
 from app.tenancy import audit
 from app.tenancy.scope import Actor, get_scoped, scoped
 
-PROTOCOLS = ("ocpp16", "ykc")
+PROTOCOLS = tuple(PileProtocol)
 
 
 CURRENT_TYPES = ("AC", "DC")
@@ -33,10 +33,12 @@ FIELDS = (
 MAX_CONNECTORS = 8
 
 
-_OCPP_CODE = re.compile(r"^[A-Za-z0-9._:-]{1,32}$")  # it is a URL path segment
-
-
-_YKC_CODE = re.compile(r"^\d{14}$")  # YKC: 7 bytes BCD
+# what a pile code may look like on each protocol's wire
+CODE_FORMATS = {
+    PileProtocol.OCPP16: (re.compile(r"^[A-Za-z0-9._:-]{1,32}$"),  # a URL path segment
+                          "桩编号只能包含字母、数字和 . _ : -，最长 32 位"),
+    PileProtocol.YKC: (re.compile(r"^\d{14}$"), "云快充桩编号应为 14 位数字"),  # 7 bytes BCD
+}  # fmt: skip
 
 
 def _view(pile: Pile) -> dict[str, Any]:
@@ -44,7 +46,7 @@ def _view(pile: Pile) -> dict[str, Any]:
 
 
 def qr_payload(pile_code: str, number: int) -> str:
-    return f"{current_app.config['QR_BASE_URL']}{pile_code}-{number}"
+    return f"{setting('QR_BASE_URL')}{pile_code}-{number}"
 
 
 def kw_to_w(kw: Decimal | float | int) -> int:
@@ -56,11 +58,10 @@ def _validate(data: dict[str, Any], protocol: str) -> None:
     if protocol not in PROTOCOLS:
         errors["protocol"] = ["协议应为 ocpp16 或 ykc"]
     code = data.get("code")
-    if code is not None:
-        if protocol == "ykc" and not _YKC_CODE.match(code):
-            errors["code"] = ["云快充桩编号应为 14 位数字"]
-        elif protocol == "ocpp16" and not _OCPP_CODE.match(code):
-            errors["code"] = ["桩编号只能包含字母、数字和 . _ : -，最长 32 位"]
+    if code is not None and protocol in PROTOCOLS:
+        pattern, message = CODE_FORMATS[PileProtocol(protocol)]
+        if not pattern.match(code):
+            errors["code"] = [message]
     if data.get("current_type") not in (None, *CURRENT_TYPES):
         errors["current_type"] = ["应为 AC 或 DC"]
     if data.get("rated_power_w") is not None and not 0 < data["rated_power_w"] <= 2_000_000:

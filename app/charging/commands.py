@@ -1,18 +1,18 @@
 """Where services find the pile command port.
 
-The composition root installs the port that fits the process (the pile link's own
-registry in one process, Redis routing across processes); with none installed every
-command answers "pile offline", which is the truth for this process."""
+``create_app`` puts :class:`NoPileLink` in the ``COMMAND_PORT`` slot: every command answers
+"pile offline", which is the truth for a process that holds no pile and has no route to
+one. Each entry point that can reach piles puts its own port there (the pile link's
+registry in one process, Redis routing across processes)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, current_app
-
 from app.charging.port import CommandOutcome, CommandResult, PileCommandPort
+from app.state import Slot, part
 
-_KEY = "evop_pile_command_port"
+COMMAND_PORT: Slot[PileCommandPort] = Slot("pile command port")
 
 
 class NoPileLink:
@@ -23,14 +23,12 @@ class NoPileLink:
 
     remote_start = remote_stop = reset = change_availability = push_tariff = sync_time = _offline
 
+    def new_session_ref(self, pile_code: str, protocol: str, connector_number: int) -> str | None:
+        return None
+
     def is_online(self, pile_code: str) -> bool:
         return False
 
 
-def install(app: Flask, port: PileCommandPort) -> None:
-    app.extensions[_KEY] = port
-
-
 def port() -> PileCommandPort:
-    found: PileCommandPort | None = current_app.extensions.get(_KEY)
-    return found if found is not None else NoPileLink()
+    return part(COMMAND_PORT)

@@ -41,11 +41,10 @@ def new_order_no(now: datetime | None = None) -> str:
     return f"C{local:%y%m%d%H%M%S}{secrets.randbelow(10**6):06d}"
 
 
-def ykc_serial(pile_code: str, connector_number: int, now: datetime | None = None) -> str:
-    """YKC v1.6 transaction serial: pile number (14) + gun (2) + yymmddHHMMSS (12) + seq (4),
-    32 BCD digits."""
-    local = (now or utcnow()).astimezone(ZoneInfo("Asia/Shanghai"))
-    return f"{pile_code}{connector_number:02d}{local:%y%m%d%H%M%S}{secrets.randbelow(10**4):04d}"
+def session_number(order: ChargeOrder) -> str:
+    """The number the platform gives a session whose pile brought no reference of its own:
+    the order's id. Stops and records that name it find the order again."""
+    return str(order.id)
 
 
 def active_order_on(connector_id: int) -> ChargeOrder | None:

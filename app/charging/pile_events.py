@@ -11,19 +11,19 @@ Rules from the support log:
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Any
+from decimal import Decimal
+from typing import Any, Protocol
 
-from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import lazyload
 from werkzeug.security import check_password_hash
 
-from app.billing import occupancy_charges, settlement
 from app.catalogue.models import Connector, FaultRecord, Pile, PileOnlinePeriod
 from app.charging import meter_batches, starts
 from app.charging.models import ACTIVE_STATES, ChargeOrder, MeterSampleRecord, PileMessage
-from app.charging.orders import active_order_on, new_order_no, ykc_serial
+from app.charging.orders import active_order_on, new_order_no, session_number
 from app.charging.port import (
     Admission,
     AuthorizeRequested,
@@ -36,8 +36,10 @@ from app.charging.port import (
     PileConnected,
     PileDisconnected,
     PileEvent,
+    PileTariff,
     SessionStarted,
     SessionStopped,
+    TariffPeriod,
 )
 from app.extensions import db
 from app.ledger import wallet
@@ -65,13 +67,30 @@ def _jsonable(raw: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+class SessionOutcomes(Protocol):
+    """What follows from a session's end-of-charge evidence beyond the order itself: the
+    bill (``app.billing`` implements it; the composition root hands it in). Called inside
+    the event's transaction; never commits, never raises into the event."""
+
+    def order_finished(self, order: ChargeOrder) -> None: ...
+
+    def gun_returned(self, connector_id: int, at: datetime) -> None: ...
+
+
+class Application(Protocol):
+    """An application to run each event in (a Flask app: a context per call)."""
+
+    def app_context(self) -> AbstractContextManager[Any]: ...
+
+
 class PileEventService:
     """Implements ``PileEventHandler`` for the pile link. Each call runs in its own
     application context (whose teardown closes its session) and commits before it
     returns."""
 
-    def __init__(self, app: Flask) -> None:
+    def __init__(self, app: Application, outcomes: SessionOutcomes) -> None:
         self.app = app
+        self.outcomes = outcomes
 
     # --- registry ----------------------------------------------------------------------------
 
@@ -94,32 +113,29 @@ class PileEventService:
     def check_password(self, pile_code: str, password: str | None) -> bool:
         return self.admit(pile_code, password) is Admission.ADMITTED
 
-    def billing_model(self, pile_code: str) -> dict[str, Any] | None:
-        """The station's current tariff for piles that price sessions themselves (YKC)."""
+    def tariff_for(self, pile_code: str) -> PileTariff | None:
+        """The station's current tariff, for piles that price sessions themselves."""
         with self.app.app_context():
             pile = _pile(pile_code)
             station = pile.station if pile else None
             version = station.tariff.current_version if station and station.tariff else None
             if version is None:
                 return None
-            return {
-                "model_id": version.id,
-                "segments": [
-                    {
-                        "start_minute": seg.start_minute,
-                        "end_minute": seg.end_minute,
-                        "tier": seg.tier,
-                        "electricity_price": str(seg.electricity_price),
-                        "service_price": str(seg.service_price),
-                    }
+            return PileTariff(
+                model_id=version.id,
+                periods=tuple(
+                    TariffPeriod(
+                        seg.start_minute, seg.end_minute, seg.tier,
+                        Decimal(seg.electricity_price), Decimal(seg.service_price),
+                    )
                     for seg in version.segments
-                ],
-            }
+                ),
+            )  # fmt: skip
 
     def handle(self, event: PileEvent) -> EventReply:
         with self.app.app_context():
             try:
-                reply = dispatch(event)
+                reply = dispatch(event, self.outcomes)
                 db.session.commit()
                 return reply
             except Exception:
@@ -155,7 +171,7 @@ class PileEventService:
         return out
 
 
-def dispatch(event: PileEvent) -> EventReply:
+def dispatch(event: PileEvent, outcomes: SessionOutcomes) -> EventReply:
     pile = _pile(event.pile_code)
     if pile is None:
         log.warning("event from unregistered pile", extra={"pile_code": event.pile_code})
@@ -166,7 +182,7 @@ def dispatch(event: PileEvent) -> EventReply:
         case PileDisconnected():
             return _disconnected(pile, event)
         case ConnectorStatusChanged():
-            return _status(pile, event)
+            return _status(pile, event, outcomes)
         case AuthorizeRequested():
             return _authorize(pile, event.id_tag)
         case SessionStarted():
@@ -174,12 +190,22 @@ def dispatch(event: PileEvent) -> EventReply:
         case MeterSample():
             return _meter(pile, event)
         case SessionStopped():
-            return _stopped(pile, event)
+            return _stopped(pile, event, outcomes)
         case FaultRaised():
             return _fault_raised(pile, event)
         case FaultCleared():
             return _fault_cleared(pile, event)
     return EventReply(accepted=False, reason="unknown_event")  # pragma: no cover
+
+
+def pile_went_silent(pile_code: str, at: datetime) -> bool:
+    """The heartbeat watchdog's verdict, as if the pile link had seen the timeout: an
+    offline period, running orders flagged, nothing finished. No commit."""
+    pile = _pile(pile_code)
+    if pile is None:
+        return False
+    _disconnected(pile, PileDisconnected(pile_code, at, "heartbeat_timeout"))
+    return True
 
 
 def _pile(code: str) -> Pile | None:
@@ -216,13 +242,20 @@ def _active_orders(pile: Pile) -> list[ChargeOrder]:
 
 
 def _order_by_ref(pile: Pile, ref: str | None) -> ChargeOrder | None:
+    """The pile's session ``ref``: its own reference, or the number the platform gave a
+    session that came without one (the order's id, see :func:`session_number`)."""
     if not ref:
         return None
-    return db.session.scalar(
+    order = db.session.scalar(
         select(ChargeOrder).where(
             ChargeOrder.pile_id == pile.id, ChargeOrder.pile_session_ref == ref
         )
     )
+    if order is None and ref.isdigit() and len(ref) < 19:
+        numbered = db.session.get(ChargeOrder, int(ref))
+        if numbered is not None and numbered.pile_id == pile.id:
+            order = numbered
+    return order
 
 
 def _close_open_periods(pile: Pile, at: datetime, reason: str) -> None:
@@ -268,7 +301,7 @@ def _disconnected(pile: Pile, event: PileDisconnected) -> EventReply:
     return EventReply(accepted=True)
 
 
-def _status(pile: Pile, event: ConnectorStatusChanged) -> EventReply:
+def _status(pile: Pile, event: ConnectorStatusChanged, outcomes: SessionOutcomes) -> EventReply:
     pile.last_seen_at = event.at
     conn = _connector(pile, event.connector_number)
     if conn is None:
@@ -288,7 +321,7 @@ def _status(pile: Pile, event: ConnectorStatusChanged) -> EventReply:
         for done in _orders_holding(conn):
             done.energy_ended_at = done.energy_ended_at or event.at
             done.gun_returned_at = done.gun_returned_at or event.at
-        occupancy_charges.on_gun_returned(conn.id, event.at)  # occupancy ends and is charged
+        outcomes.gun_returned(conn.id, event.at)  # occupancy ends and is charged
         if order is not None and order.state in ("charging", "starting"):
             # end-of-charge evidence without the record (case #25): await it, never settle
             order.state = "stopping"
@@ -386,7 +419,7 @@ def _started(pile: Pile, event: SessionStarted) -> EventReply:
         order.started_at = event.at
         order.meter_start_wh = event.meter_start_wh
     if not order.pile_session_ref:
-        order.pile_session_ref = str(order.id)
+        order.pile_session_ref = session_number(order)
     _keep(pile, "session_started", _event_raw(event), order)
     log.info("session started", extra={"pile_code": pile.code, "order_no": order.order_no})
     driver = db.session.get(Driver, order.driver_id) if order.driver_id else None
@@ -417,8 +450,6 @@ def _new_pile_order(pile: Pile, conn: Connector, event: SessionStarted) -> Charg
         requested_at=event.at,
         pile_session_ref=event.pile_session_ref,
     )
-    if pile.protocol == "ykc" and not order.pile_session_ref:
-        order.pile_session_ref = ykc_serial(pile.code, conn.number, event.at)
     if version is None:
         order.abnormal_reason = "no_tariff"
     db.session.add(order)
@@ -471,12 +502,8 @@ def _meter(pile: Pile, event: MeterSample) -> EventReply:
     return EventReply(accepted=True)
 
 
-def _stopped(pile: Pile, event: SessionStopped) -> EventReply:
+def _stopped(pile: Pile, event: SessionStopped, outcomes: SessionOutcomes) -> EventReply:
     order = _order_by_ref(pile, event.session_ref)
-    if order is None and event.session_ref.isdigit():
-        # OCPP transaction ids are our order ids
-        candidate = db.session.get(ChargeOrder, int(event.session_ref))
-        order = candidate if candidate is not None and candidate.pile_id == pile.id else None
     if order is None:
         order = _orphan_record(pile, event)
         _keep(pile, "session_stopped", _event_raw(event), order)
@@ -497,13 +524,13 @@ def _stopped(pile: Pile, event: SessionStopped) -> EventReply:
     order.energy_ended_at = order.energy_ended_at or event.at
     order.stop_reason = (event.reason or "")[:64]
     order.final_record_at = event.at
-    if event.pile_amounts:
-        order.pile_amounts = dict(event.pile_amounts)
+    if event.pile_amounts is not None:
+        order.pile_amounts = event.pile_amounts.as_json()
     if order.started_at is None:
         order.started_at = event.started_at or order.requested_at
     if order.state not in ("settled",):
         order.state = "finished"
-    settlement.on_order_finished(order)  # bill, coupon, wallet: flushed, committed below
+    outcomes.order_finished(order)  # bill, coupon, wallet: flushed, committed below
     log.info(
         "session stopped",
         extra={"pile_code": pile.code, "order_no": order.order_no, "reason": order.stop_reason},
@@ -542,7 +569,7 @@ def _orphan_record(pile: Pile, event: SessionStopped) -> ChargeOrder:
         stopped_at=event.at,
         stop_reason=(event.reason or "")[:64],
         final_record_at=event.at,
-        pile_amounts=dict(event.pile_amounts) or None,
+        pile_amounts=event.pile_amounts.as_json() if event.pile_amounts else None,
     )
     order.energy_wh = _record_energy(order, event) or 0
     db.session.add(order)

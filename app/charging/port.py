@@ -1,26 +1,24 @@
-"""The boundary between the domain and the pile link.
+"""The boundary between the domain and the pile link: this module is the whole contract.
 
-Protocol adapters (``pile_link.ocpp16``, ``pile_link.ykc``) turn wire messages into the
-events below and hand them to a :class:`PileEventHandler` that ``app.services`` implements.
-Services send commands to piles through a :class:`PileCommandPort` that ``pile_link``
-implements (directly in one process, over Redis across processes). Nothing in ``app/``
-imports ``pile_link``: this module is the whole contract."""
+The pile link turns each protocol's wire messages into the events below and hands them to
+a :class:`PileEventHandler` (:class:`app.charging.pile_events.PileEventService`). Services
+send commands to piles through a :class:`PileCommandPort` that the pile link implements
+(directly in one process, over Redis across processes). Protocol words stay on the other
+side: a pile's session reference is an opaque string the adapter minted or parsed, amounts
+and tariffs cross as typed values. Nothing in ``app/`` imports ``pile_link``."""
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Protocol
 
 
-class PileProtocol(enum.StrEnum):
-    OCPP16 = "ocpp16"
-    YKC = "ykc"
-
-
 class ConnectorState(enum.StrEnum):
-    """Connector states shared by both protocols (OCPP names, YKC mapped onto them)."""
+    """Connector states every protocol is mapped onto."""
 
     AVAILABLE = "available"  # idle, gun in holster
     PREPARING = "preparing"  # gun plugged, not charging
@@ -77,8 +75,8 @@ class SessionStarted:
     at: datetime
     meter_start_wh: int
     id_tag: str | None  # card / password / order reference the pile used
-    # the pile's own session reference when it has one (YKC transaction serial); OCPP
-    # piles get their transaction id from the handler's answer.
+    # the session's reference when the adapter has one (named in the start command or by
+    # the pile); otherwise the handler's answer gives the number the platform chose
     pile_session_ref: str | None = None
     initiated_by: str = "pile"  # "pile" (card/password) or "remote"
     raw: dict[str, Any] = field(default_factory=dict)
@@ -89,8 +87,9 @@ class MeterSample:
     pile_code: str
     connector_number: int
     at: datetime
-    session_ref: str | None  # OCPP transaction id or YKC serial, as text
-    energy_wh: int | None = None  # register reading (OCPP) or energy so far (YKC)
+    session_ref: str | None  # as the adapter parsed it from the wire
+    # a register reading, or the energy so far when energy_is_session_relative
+    energy_wh: int | None = None
     energy_is_session_relative: bool = False
     power_w: int | None = None
     voltage_v: float | None = None
@@ -100,8 +99,43 @@ class MeterSample:
 
 
 @dataclass(frozen=True, slots=True)
+class PileAmounts:
+    """What a pile that prices sessions itself says one cost, integer fen: kept beside our
+    bill and compared with it, never charged."""
+
+    total_fen: int | None = None
+    electricity_fen: int | None = None
+    service_fen: int | None = None
+    per_tier_fen: Mapping[str, int] = field(default_factory=dict)  # "peak" -> fen, ...
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "total_fen": self.total_fen,
+            "electricity_fen": self.electricity_fen,
+            "service_fen": self.service_fen,
+            "per_tier_fen": dict(self.per_tier_fen),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> PileAmounts | None:
+        if not data:
+            return None
+
+        def fen(value: Any) -> int | None:
+            return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+        tiers = data.get("per_tier_fen") or {}
+        return cls(
+            total_fen=fen(data.get("total_fen")),
+            electricity_fen=fen(data.get("electricity_fen")),
+            service_fen=fen(data.get("service_fen")),
+            per_tier_fen={str(k): v for k, v in tiers.items() if fen(v) is not None},
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class SessionStopped:
-    """End-of-charge evidence: OCPP StopTransaction, YKC transaction record."""
+    """End-of-charge evidence: the pile's stop or transaction record."""
 
     pile_code: str
     session_ref: str
@@ -112,8 +146,7 @@ class SessionStopped:
     started_at: datetime | None = None
     meter_start_wh: int | None = None
     energy_wh: int | None = None
-    # amounts the pile computed itself (YKC records carry them), integer fen
-    pile_amounts: dict[str, int] = field(default_factory=dict)
+    pile_amounts: PileAmounts | None = None  # piles that price sessions themselves
     raw: dict[str, Any] = field(default_factory=dict)
 
 
@@ -152,15 +185,16 @@ PileEvent = (
 class EventReply:
     """What the domain answers to an event that the pile waits on.
 
-    ``accepted`` answers BootNotification/login, Authorize and StartTransaction;
-    ``session_ref`` is the transaction id given to an OCPP pile on StartTransaction.
-    The handler commits before it returns: the adapter acknowledges only after that.
+    ``accepted`` answers a connect, an authorisation and a session start; ``session_ref``
+    is the session's reference: the pile's own, or, for a pile that brought none, the
+    number the platform gave the session (the order's id, as text). The handler commits
+    before it returns: the adapter acknowledges only after that.
     """
 
     accepted: bool = True
     session_ref: str | None = None
     reason: str | None = None
-    # the driver's balance, for piles that show or enforce it (YKC 0x32)
+    # the driver's balance, for piles that show or enforce it
     balance_fen: int | None = None
 
 
@@ -172,12 +206,35 @@ class Admission(enum.StrEnum):
     WRONG_PASSWORD = "wrong_password"  # wrong or missing, for a pile that has one
 
 
+@dataclass(frozen=True, slots=True)
+class TariffPeriod:
+    """One time-of-use period of a day: minutes of the station's local day, end exclusive
+    (1440 = 24:00), prices in yuan per kWh."""
+
+    start_minute: int
+    end_minute: int
+    tier: str  # sharp | peak | flat | valley
+    electricity_price: Decimal
+    service_price: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class PileTariff:
+    """The station's current tariff for piles that price sessions themselves; ``model_id``
+    changes whenever the prices do (it is the tariff version's id)."""
+
+    model_id: int
+    periods: tuple[TariffPeriod, ...]
+
+
 class PileEventHandler(Protocol):
     def is_registered(self, pile_code: str) -> bool: ...
 
     def admit(self, pile_code: str, password: str | None) -> Admission: ...
 
     def check_password(self, pile_code: str, password: str | None) -> bool: ...
+
+    def tariff_for(self, pile_code: str) -> PileTariff | None: ...
 
     def handle(self, event: PileEvent) -> EventReply: ...
 
@@ -210,6 +267,13 @@ class CommandResult:
 
 
 class PileCommandPort(Protocol):
+    def new_session_ref(self, pile_code: str, protocol: str, connector_number: int) -> str | None:
+        """A reference for a session the platform is about to start, for protocols where
+        the platform names the session in the start command; None where the pile numbers
+        it on its start (the platform then gives it the order's id). Minted by the adapter
+        of ``protocol``, without asking the pile."""
+        ...
+
     def remote_start(
         self,
         pile_code: str,
@@ -218,8 +282,7 @@ class PileCommandPort(Protocol):
         *,
         order_no: str,
         balance_fen: int | None = None,
-        # the session reference the domain chose when the protocol lets the platform
-        # choose it (YKC: the 16-byte BCD transaction serial); None for OCPP
+        # from new_session_ref, when the protocol names the session in the start command
         session_ref: str | None = None,
         timeout: float = 10.0,
     ) -> CommandResult: ...
@@ -237,7 +300,7 @@ class PileCommandPort(Protocol):
     ) -> CommandResult: ...
 
     def push_tariff(
-        self, pile_code: str, tariff: dict[str, Any], *, timeout: float = 10.0
+        self, pile_code: str, tariff: PileTariff, *, timeout: float = 10.0
     ) -> CommandResult: ...
 
     def sync_time(self, pile_code: str, *, timeout: float = 10.0) -> CommandResult: ...

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 
 from app.catalogue import piles, tariffs
@@ -20,9 +19,9 @@ from app.charging.orders import (
     PileOffline,
     active_order_on,
     new_order_no,
-    ykc_serial,
 )
 from app.charging.port import CommandOutcome, CommandResult
+from app.config import setting
 from app.db import utcnow
 from app.errors import Conflict, DomainError, MissingBaseData
 from app.extensions import db
@@ -31,7 +30,7 @@ from app.tenancy.models import Driver
 
 
 def min_start_balance_fen() -> int:
-    return int(current_app.config.get("MIN_START_BALANCE_FEN", 100))
+    return int(setting("MIN_START_BALANCE_FEN"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +89,7 @@ def request_remote_start(
         requested_at=now,
     )
     order.id_tag = order.order_no
-    if pile.protocol == "ykc":
-        order.pile_session_ref = ykc_serial(pile.code, connector.number, now)
+    order.pile_session_ref = port.new_session_ref(pile.code, pile.protocol, connector.number)
     db.session.add(order)
     db.session.commit()  # the order exists before the pile hears of it
     result = port.remote_start(

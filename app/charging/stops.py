@@ -7,6 +7,7 @@ from sqlalchemy import func, update
 from app.catalogue.models import Pile
 from app.charging import commands
 from app.charging.models import ChargeOrder
+from app.charging.orders import session_number
 from app.charging.port import CommandOutcome, CommandResult
 from app.db import utcnow
 from app.errors import Conflict, NotFound
@@ -24,7 +25,7 @@ def request_stop(order: ChargeOrder, *, by: str) -> CommandResult:
     if pile is None:  # pragma: no cover - foreign key
         raise NotFound("充电桩不存在")
     order_id, pile_code = order.id, pile.code
-    connector, ref = order.connector_number or 1, order.pile_session_ref or str(order.id)
+    connector, ref = order.connector_number or 1, order.pile_session_ref or session_number(order)
     db.session.commit()  # hold no transaction while the pile answers (its record may race us)
     result = commands.port().remote_stop(pile_code, connector, ref)
     if result.outcome is CommandOutcome.ACCEPTED:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import or_, select
 
 from app.catalogue.models import Pile
 from app.charging import commands, pile_events
 from app.charging.models import ChargeOrder
-from app.charging.port import PileDisconnected
+from app.config import setting
 from app.db import utcnow
 from app.extensions import db
 
@@ -22,7 +21,7 @@ def fail_stuck_starts(now: datetime | None = None) -> list[str]:
     """Orders still ``starting`` past ``STARTING_TIMEOUT_SECONDS`` never started: failed,
     so the connector is free and the driver is not kept waiting. Commits."""
     moment = now or utcnow()
-    timeout = timedelta(seconds=int(current_app.config.get("STARTING_TIMEOUT_SECONDS", 120)))
+    timeout = timedelta(seconds=int(setting("STARTING_TIMEOUT_SECONDS")))
     orders = db.session.scalars(
         select(ChargeOrder)
         .where(ChargeOrder.state == "starting", ChargeOrder.requested_at <= moment - timeout)
@@ -50,7 +49,7 @@ def detect_offline_piles(now: datetime | None = None) -> list[str]:
         log.debug("offline detection skipped: this process cannot see pile connections")
         return []
     moment = now or utcnow()
-    timeout = timedelta(seconds=int(current_app.config.get("HEARTBEAT_TIMEOUT_SECONDS", 900)))
+    timeout = timedelta(seconds=int(setting("HEARTBEAT_TIMEOUT_SECONDS")))
     stale = db.session.scalars(
         select(Pile.code).where(
             Pile.online.is_(True),
@@ -61,7 +60,7 @@ def detect_offline_piles(now: datetime | None = None) -> list[str]:
     for code in stale:
         if port.is_online(code):  # a connection we hold is the better witness
             continue
-        pile_events.dispatch(PileDisconnected(code, moment, "heartbeat_timeout"))
+        pile_events.pile_went_silent(code, moment)
         db.session.commit()
         gone.append(code)
     return gone

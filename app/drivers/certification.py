@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from app.config import instance_path, setting
 from app.db import utcnow
 from app.drivers.models import (
     CERTIFICATION_FILE_ROLES,
@@ -30,6 +30,7 @@ from app.drivers.models import (
 from app.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.extensions import db
 from app.paging import Page, paginate
+from app.state import Slot, part
 from app.tenancy import audit
 from app.tenancy.models import Driver
 from app.tenancy.scope import Actor, get_scoped, scoped
@@ -44,9 +45,6 @@ KIND_NAMES = {"taxi": "出租车", "ride_hailing": "网约车"}
 
 
 ROLE_NAMES = {"id_card": "身份证", "driving_licence": "驾驶证", "vehicle_photo": "车辆照片"}
-
-
-_STORAGE_KEY = "evop_file_storage"
 
 
 class FileStorage(Protocol):
@@ -78,17 +76,16 @@ class LocalFileStorage:
         return self._path(key).read_bytes()
 
 
+FILE_STORAGE: Slot[FileStorage] = Slot("certification file storage")
+
+
+def local_storage() -> LocalFileStorage:
+    """The embedded default: ``UPLOAD_DIR``, or ``uploads/`` under the instance folder."""
+    return LocalFileStorage(setting("UPLOAD_DIR") or os.path.join(instance_path(), "uploads"))
+
+
 def storage() -> FileStorage:
-    """The installed adapter (``app.extensions["evop_file_storage"]``), else a local folder:
-    ``UPLOAD_DIR`` or ``uploads/`` under the instance path."""
-    found: FileStorage | None = current_app.extensions.get(_STORAGE_KEY)
-    if found is None:
-        root = current_app.config.get("UPLOAD_DIR") or os.path.join(
-            current_app.instance_path, "uploads"
-        )
-        found = LocalFileStorage(root)
-        current_app.extensions[_STORAGE_KEY] = found
-    return found
+    return part(FILE_STORAGE)
 
 
 class UploadTooLarge(DomainError):
@@ -109,7 +106,7 @@ def sniff_image(data: bytes) -> tuple[str, str] | None:
 
 
 def max_upload_bytes() -> int:
-    return int(current_app.config["UPLOAD_MAX_BYTES"])
+    return int(setting("UPLOAD_MAX_BYTES"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,9 +9,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import select
 
+from app.config import setting
 from app.db import utcnow
 from app.drivers.models import CustomerServicePhone
 from app.errors import ValidationFailed
@@ -62,7 +62,7 @@ def phone_now(operator_id: int, at: datetime | None = None) -> PhoneNow | None:
     """The phone in force now for a driver of ``operator_id``: its own numbers, else the
     parent operator's, else the operator's contact phone. The narrowest window wins, so a
     night number overrides an all-day one while it answers."""
-    minute = local_minute(at or utcnow(), current_app.config["DEFAULT_TIMEZONE"])
+    minute = local_minute(at or utcnow(), setting("DEFAULT_TIMEZONE"))
     op = db.session.get(Operator, operator_id)
     seen: set[int] = set()
     while op is not None and op.id not in seen:

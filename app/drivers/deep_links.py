@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 
+from app.config import setting
 from app.errors import ValidationFailed
 from app.extensions import db
 from app.tenancy.models import Operator
@@ -35,7 +35,7 @@ class DeepLink:
 
 
 def base_url() -> str:
-    return str(current_app.config["DEEP_LINK_BASE_URL"]).rstrip("/")
+    return str(setting("DEEP_LINK_BASE_URL")).rstrip("/")
 
 
 def links(station_id: int | None = None) -> list[DeepLink]:
@@ -60,7 +60,7 @@ def mini_program_app_id(operator_id: int | None = None) -> str:
         op = db.session.get(Operator, operator_id)
         if op is not None and op.wechat_app_id:
             return op.wechat_app_id
-    return str(current_app.config.get("MINIPROGRAM_APPID") or "")
+    return str(setting("MINIPROGRAM_APPID") or "")
 
 
 def app_id_for(app_id: str | None) -> str:

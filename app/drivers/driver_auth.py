@@ -7,11 +7,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from app.config import setting
 from app.drivers import members
 from app.errors import DomainError, NotFound, Unauthorized, ValidationFailed
 from app.extensions import db
@@ -63,11 +63,11 @@ class DriverLogin:
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
+    return URLSafeTimedSerializer(setting("SECRET_KEY"), salt=_SALT)
 
 
 def token_ttl() -> int:
-    return int(current_app.config["DRIVER_TOKEN_TTL"])
+    return int(setting("DRIVER_TOKEN_TTL"))
 
 
 def issue_token(driver: Driver) -> str:

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, cast
 
-from flask import current_app
 from sqlalchemy import Engine, Row, bindparam, func, select
 
 from app.billing import bills
@@ -19,6 +18,7 @@ from app.db import utcnow
 from app.errors import NotFound
 from app.extensions import db
 from app.promotions.models import Coupon
+from app.state import Slot, part
 from app.tenancy.models import Driver
 
 # case #15: the pile is unreachable, so the app cannot stop it; the pile itself can
@@ -175,15 +175,11 @@ class LiveBillCache:
         self._entries.pop(order_id, None)
 
 
+LIVE_BILLS: Slot[LiveBillCache] = Slot("live bill estimates")
+
+
 def live_bill_cache() -> LiveBillCache:
-    cache: LiveBillCache | None = current_app.extensions.get(_LIVE_CACHE)
-    if cache is None:
-        cache = LiveBillCache(float(current_app.config.get("LIVE_BILL_CACHE_SECONDS", 0)))
-        current_app.extensions[_LIVE_CACHE] = cache
-    return cache
-
-
-_LIVE_CACHE = "evop_live_bill_cache"
+    return part(LIVE_BILLS)
 
 
 def _driver_coupons() -> Any:

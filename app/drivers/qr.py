@@ -9,11 +9,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 
 from app.catalogue.models import Connector, Pile, Station
 from app.charging.starts import StartBlocker, start_blocker
+from app.config import setting
 from app.drivers.station_info import ConnectorView, connector_view
 from app.errors import DomainError, MissingBaseData
 from app.extensions import db
@@ -67,7 +67,7 @@ def parse(payload: str) -> HlhtCode | PileGun:
             raise QrUnknown()
         rest = text[m.end() :]
         return HlhtCode(m["connector"], m["operator"].upper(), rest)
-    base = current_app.config["QR_BASE_URL"]
+    base = setting("QR_BASE_URL")
     tail = text[len(base) :] if text.startswith(base) else text
     tail = tail.split("?", 1)[0].split("#", 1)[0].rstrip("/")
     m = _OURS.match(tail)

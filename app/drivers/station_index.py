@@ -30,7 +30,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
-from flask import Flask, current_app
 from sqlalchemy import select, text
 
 from app.catalogue.models import (
@@ -42,16 +41,15 @@ from app.catalogue.models import (
     TariffSegment,
     TariffVersion,
 )
+from app.config import setting
 from app.extensions import db
 from app.pricing import Segment, TariffSnapshot
 from app.promotions import member_pricing
 from app.promotions.models import ServiceDiscount
+from app.state import Slot, in_this_app, part
 from app.tenancy.models import Driver, Operator
 
 log = logging.getLogger(__name__)
-
-
-EXTENSION_KEY = "evop_station_index"
 
 
 CELL_DEG = 0.02  # grid cell, about 2.2 km north-south: a 5 km search reads ~25 cells
@@ -448,8 +446,7 @@ class StationIndex:
                 self._refresh(max_age)
         elif self._is_stale(max_age) and self._lock.acquire(blocking=False):
             if self.background:
-                app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-                self._start_refresh(app, max_age)
+                self._start_refresh(max_age)
             else:
                 try:
                     self._refresh(max_age)
@@ -458,13 +455,13 @@ class StationIndex:
         assert self._stations is not None and self._availability is not None
         return self._stations, self._availability
 
-    def _start_refresh(self, app: Flask, max_age: float) -> None:
+    def _start_refresh(self, max_age: float) -> None:
         # a greenlet of its own under gevent: reading 10,000 rows takes a switch per chunk,
         # and a busy worker makes each switch wait for every other request (seconds under
         # full load); the search that noticed answers at once from the previous index
         try:
             worker = threading.Thread(
-                target=self._refresh_in_background, args=(app, max_age),
+                target=in_this_app(self._refresh_in_background), args=(max_age,),
                 name="station-index-refresh", daemon=True,
             )  # fmt: skip
             self._worker = worker
@@ -473,13 +470,12 @@ class StationIndex:
             self._lock.release()
             raise
 
-    def _refresh_in_background(self, app: Flask, max_age: float) -> None:
+    def _refresh_in_background(self, max_age: float) -> None:
         try:
-            with app.app_context():
-                try:
-                    self._refresh(max_age)
-                finally:
-                    db.session.remove()
+            try:
+                self._refresh(max_age)
+            finally:
+                db.session.remove()
         except Exception:  # the next search tries again; meanwhile the previous index serves
             log.exception("station index refresh failed")
         finally:
@@ -513,13 +509,13 @@ class StationIndex:
             self._availability = load_availability(now)
 
 
+STATION_INDEX: Slot[StationIndex] = Slot("station index")
+
+
 def station_index() -> StationIndex:
-    """The current application's index (created on first use)."""
-    found: StationIndex | None = current_app.extensions.get(EXTENSION_KEY)
-    if found is None:
-        found = current_app.extensions.setdefault(EXTENSION_KEY, StationIndex())
-    return found
+    """The current application's index."""
+    return part(STATION_INDEX)
 
 
 def max_age() -> float:
-    return max(0.0, float(current_app.config.get("NEARBY_CACHE_SECONDS", 5)))
+    return max(0.0, float(setting("NEARBY_CACHE_SECONDS")))

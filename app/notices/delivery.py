@@ -13,9 +13,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import func, select
 
+from app.config import setting
 from app.db import utcnow
 from app.extensions import db
 from app.money import fen_to_yuan_str
@@ -87,11 +87,11 @@ assert set(RENDERERS) == set(NOTIFICATION_KINDS)
 
 
 def template_id(kind: str) -> str:
-    return str(current_app.config.get(f"SUBSCRIBE_TEMPLATE_{kind.upper()}", "") or "")
+    return str(setting(f"SUBSCRIBE_TEMPLATE_{kind.upper()}") or "")
 
 
 def backoff(attempts: int) -> timedelta:
-    base = int(current_app.config["NOTIFY_BACKOFF_SECONDS"])
+    base = int(setting("NOTIFY_BACKOFF_SECONDS"))
     return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), 3600))
 
 
@@ -163,7 +163,7 @@ def deliver_one(message: OutboxMessage, now: datetime) -> int:
         )  # fmt: skip
     except WeChatError as exc:
         _attempt(message, now, ok=False, template=template, errcode=exc.errcode, error=exc.errmsg)
-        if not exc.retryable or message.attempts >= int(current_app.config["NOTIFY_MAX_ATTEMPTS"]):
+        if not exc.retryable or message.attempts >= int(setting("NOTIFY_MAX_ATTEMPTS")):
             message.status = "failed"
         db.session.commit()
         return 0

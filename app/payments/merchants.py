@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask import current_app
 from sqlalchemy import select
 
+from app.config import setting
 from app.errors import DomainError, ValidationFailed
 from app.extensions import db
 from app.payments.models import WeChatPayKey
@@ -29,8 +29,8 @@ class WeChatPayUnavailable(DomainError):
 
 def endpoints() -> WeChatEndpoints:
     return WeChatEndpoints(
-        api_base=current_app.config["WECHAT_API_BASE"],
-        pay_base=current_app.config["WECHAT_PAY_BASE"],
+        api_base=setting("WECHAT_API_BASE"),
+        pay_base=setting("WECHAT_PAY_BASE"),
     )
 
 
@@ -80,7 +80,7 @@ def set_platform_key(op: Operator, kind: str, serial: str, pem: str) -> WeChatPa
 
 
 def notify_url(kind: str, mch_id: str) -> str:
-    base = str(current_app.config["PAY_NOTIFY_BASE_URL"]).rstrip("/")
+    base = str(setting("PAY_NOTIFY_BASE_URL")).rstrip("/")
     return f"{base}/api/mp/v1/pay/{kind}/{mch_id}"
 
 

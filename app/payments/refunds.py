@@ -17,9 +17,9 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import func, select
 
+from app.config import setting
 from app.db import utcnow
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
@@ -415,7 +415,7 @@ def reconcile_processing(now: datetime | None = None) -> int:
     """Parts still processing after a while: resend those WeChat never answered (same
     out_refund_no), query the others. Commits per part; returns how many were looked at."""
     now = now or utcnow()
-    after = timedelta(minutes=int(current_app.config["REFUND_RECONCILE_AFTER_MINUTES"]))
+    after = timedelta(minutes=int(setting("REFUND_RECONCILE_AFTER_MINUTES")))
     parts = list(
         db.session.scalars(
             select(RefundPart.id)

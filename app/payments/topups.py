@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import func, select
 
 from app.billing import arrears
 from app.billing.models import Bill
+from app.config import setting
 from app.db import utcnow
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
@@ -122,7 +122,7 @@ def _check_offer(driver: Driver, offer_id: int | None, amount_fen: int) -> TopUp
 
 def start_topup(driver: Driver, amount_fen: int, offer_id: int | None = None) -> TopUpStarted:
     """Place the JSAPI order with the sub-operator's merchant; ``wx.requestPayment`` args."""
-    low, high = int(current_app.config["TOPUP_MIN_FEN"]), int(current_app.config["TOPUP_MAX_FEN"])
+    low, high = int(setting("TOPUP_MIN_FEN")), int(setting("TOPUP_MAX_FEN"))
     if not low <= amount_fen <= high:
         raise ValidationFailed(
             f"充值金额须在 {fen_to_yuan_str(low)} 至 {fen_to_yuan_str(high)} 元之间",
@@ -142,7 +142,7 @@ def start_topup(driver: Driver, amount_fen: int, offer_id: int | None = None) ->
     )  # fmt: skip
     db.session.add(payment)
     db.session.commit()
-    expire = payment.created_at + timedelta(minutes=int(current_app.config["TOPUP_EXPIRE_MINUTES"]))
+    expire = payment.created_at + timedelta(minutes=int(setting("TOPUP_EXPIRE_MINUTES")))
     try:
         prepay_id = pay.jsapi_prepay(
             creds, payment.out_trade_no, amount_fen, driver.openid,
@@ -257,8 +257,8 @@ def reconcile_pending(now: datetime | None = None) -> int:
     """Payments still "created" after a while: ask WeChat, credit the paid ones, close the
     expired ones. Commits per payment; returns how many changed."""
     now = now or utcnow()
-    after = timedelta(minutes=int(current_app.config["TOPUP_RECONCILE_AFTER_MINUTES"]))
-    expire = timedelta(minutes=int(current_app.config["TOPUP_EXPIRE_MINUTES"]))
+    after = timedelta(minutes=int(setting("TOPUP_RECONCILE_AFTER_MINUTES")))
+    expire = timedelta(minutes=int(setting("TOPUP_EXPIRE_MINUTES")))
     ids = list(
         db.session.scalars(
             select(TopUpPayment.id)

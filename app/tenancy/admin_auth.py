@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from app.config import setting
 from app.db import utcnow
 from app.errors import Unauthorized, ValidationFailed
 from app.extensions import db
@@ -28,11 +28,11 @@ def hash_password(password: str) -> str:
             code="PASSWORD_TOO_SHORT",
             details={"password": [f"至少 {MIN_PASSWORD_LENGTH} 位"]},
         )
-    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+    return generate_password_hash(password, method=setting("PASSWORD_HASH_METHOD"))
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
+    return URLSafeTimedSerializer(setting("SECRET_KEY"), salt=_SALT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,12 +50,12 @@ def login(username: str, password: str) -> LoginResult:
     user.last_login_at = utcnow()
     db.session.commit()
     token = _serializer().dumps({"uid": user.id, "tv": user.token_version})
-    return LoginResult(token, int(current_app.config["ADMIN_TOKEN_TTL"]), user)
+    return LoginResult(token, int(setting("ADMIN_TOKEN_TTL")), user)
 
 
 def actor_for_token(token: str) -> tuple[Actor, AdminUser]:
     try:
-        data = _serializer().loads(token, max_age=int(current_app.config["ADMIN_TOKEN_TTL"]))
+        data = _serializer().loads(token, max_age=int(setting("ADMIN_TOKEN_TTL")))
     except SignatureExpired as exc:
         raise Unauthorized("登录已过期，请重新登录", code="AUTH_TOKEN_EXPIRED") from exc
     except BadSignature as exc:

@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
-from flask import current_app
 from sqlalchemy import select
 
+from app.config import setting
 from app.errors import NotFound
 from app.extensions import db
+from app.state import Slot, part
 from app.tenancy.models import Operator
 from app.wechat import miniprogram
 from app.wechat.config import MiniProgramApp, WeChatEndpoints
 
-_TOKEN_STORE_KEY = "evop_wechat_token_store"
+TOKEN_STORE: Slot[miniprogram.TokenStore] = Slot("WeChat access-token store")
 
 
 def endpoints() -> WeChatEndpoints:
-    return WeChatEndpoints(api_base=current_app.config["WECHAT_API_BASE"])
+    return WeChatEndpoints(api_base=setting("WECHAT_API_BASE"))
 
 
 def token_store() -> miniprogram.TokenStore:
-    """One access-token store per application (tests get a fresh one with each app)."""
-    store: miniprogram.TokenStore | None = current_app.extensions.get(_TOKEN_STORE_KEY)
-    if store is None:
-        store = miniprogram.MemoryTokenStore()
-        current_app.extensions[_TOKEN_STORE_KEY] = store
-    return store
+    """The application's access-token store (one per application)."""
+    return part(TOKEN_STORE)
 
 
 def operator_for_app(app_id: str) -> Operator:

@@ -22,6 +22,7 @@ from typing import Any, Final, TypeVar
 import gevent.event
 import gevent.lock
 
+from app.catalogue.models import PileProtocol
 from app.charging.port import (
     AuthorizeRequested,
     CommandOutcome,
@@ -36,7 +37,6 @@ from app.charging.port import (
     PileDisconnected,
     PileEvent,
     PileEventHandler,
-    PileProtocol,
     SessionStarted,
     SessionStopped,
 )

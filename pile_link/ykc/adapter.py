@@ -28,6 +28,7 @@ import gevent
 import gevent.event
 import gevent.lock
 
+from app.catalogue.models import PileProtocol
 from app.charging.port import (
     AuthorizeRequested,
     CommandOutcome,
@@ -38,11 +39,11 @@ from app.charging.port import (
     FaultCleared,
     FaultRaised,
     MeterSample,
+    PileAmounts,
     PileConnected,
     PileDisconnected,
     PileEvent,
     PileEventHandler,
-    PileProtocol,
     SessionStarted,
     SessionStopped,
 )
@@ -53,6 +54,7 @@ from pile_link.ykc.billing import (
     BillingModel,
     BillingModelError,
     build_billing_model,
+    tariff_dict,
 )
 from pile_link.ykc.fields import PILE_TZ
 from pile_link.ykc.frame import Frame
@@ -228,6 +230,12 @@ def new_serial(pile_code: str, gun: int, now: datetime, counter: int | None = No
     local = now.astimezone(PILE_TZ)
     number = counter if counter is not None else next(_SERIAL_COUNTER) % 10000
     return f"{pile_code:0>14}{gun:02d}{local:%y%m%d%H%M%S}{number:04d}"
+
+
+def pile_amounts(msg: TransactionRecord) -> PileAmounts:
+    """The record's own amounts (§8.7): the total and the amount of each rate period."""
+    per_tier = {name: segment.amount_fen for name, segment in msg.segments.items()}
+    return PileAmounts(total_fen=msg.total_amount_fen, per_tier_fen=per_tier)
 
 
 def _raw(frame: Frame, msg: Message, **more: Any) -> dict[str, Any]:
@@ -502,9 +510,9 @@ class YkcSession:
         assert self.pile_code is not None
         tariff: Any = None
         source = "domain"
-        lookup = getattr(self._events, "billing_model", None)
-        if callable(lookup):
-            tariff = lookup(self.pile_code)
+        domain = self._events.tariff_for(self.pile_code)
+        if domain is not None:
+            tariff = tariff_dict(domain)
         if tariff is None:
             tariff, source = self.memory.tariff, "pushed"
         if tariff is None:
@@ -655,7 +663,8 @@ class YkcSession:
                     self.now(),
                     0,  # §7.2: YKC energy counts from the session's start
                     id_tag,
-                    pile_session_ref=None,
+                    # §3.3: the platform names a card session in its 0x32 answer
+                    pile_session_ref=new_serial(self.pile_code, gun, self.now()),
                     initiated_by="pile",
                     raw=raw,
                 )
@@ -716,7 +725,7 @@ class YkcSession:
             started_at=_local_to_utc(msg.start_time),
             meter_start_wh=msg.meter_start_wh,
             energy_wh=msg.energy_wh,
-            pile_amounts=msg.amounts_fen,
+            pile_amounts=pile_amounts(msg),
             raw=_raw(
                 frame,
                 msg,

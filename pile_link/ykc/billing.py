@@ -1,7 +1,7 @@
 """YKC billing models (计费模型) built from the domain's tariff: four rate pairs and 48 half hours.
 
-A tariff reaches the pile link as a plain dict (from ``PileEventService.billing_model`` or a
-``push_tariff`` command)::
+A tariff reaches the pile link as a plain dict (:func:`tariff_dict` of the domain's
+``PileTariff``, or a ``push_tariff`` command)::
 
     {"model_id": 12, "segments": [{"start_minute": 0, "end_minute": 480, "tier": "valley",
                                    "electricity_price": "0.3500", "service_price": "0.6000"},
@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
+from app.charging.port import PileTariff
 from pile_link.ykc import units
 from pile_link.ykc.messages import BillingModelReply, BillingModelSet, TariffRate
 
@@ -123,6 +124,24 @@ def _minute(value: Any, what: str) -> int:
     if not 0 <= value <= MINUTES_PER_DAY:
         raise BillingModelError(f"{what} {value!r} is outside 0..1440")
     return value
+
+
+def tariff_dict(tariff: PileTariff) -> dict[str, Any]:
+    """The domain's tariff in the plain form this module (and the push_tariff command, which
+    may cross Redis as JSON) reads."""
+    return {
+        "model_id": tariff.model_id,
+        "segments": [
+            {
+                "start_minute": p.start_minute,
+                "end_minute": p.end_minute,
+                "tier": p.tier,
+                "electricity_price": str(p.electricity_price),
+                "service_price": str(p.service_price),
+            }
+            for p in tariff.periods
+        ],
+    }
 
 
 def build_billing_model(tariff: Mapping[str, Any]) -> BillingModel:

@@ -9,14 +9,14 @@ from urllib.parse import urlencode
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app.charging.pile_events import PileEventService
 from app.charging.port import FaultRaised, PileConnected, PileDisconnected
+from tests.support.ports import pile_events
 
 T0 = datetime(2019, 1, 7, 0, 0, tzinfo=UTC)
 
 
 def _history(app: Flask) -> None:
-    svc = PileEventService(app)
+    svc = pile_events(app)
     svc.handle(PileConnected("DEMO-OCPP-01", "ocpp16", T0))
     svc.handle(FaultRaised("DEMO-OCPP-01", 1, "EmergencyStop", T0 + timedelta(hours=1)))
     svc.handle(PileDisconnected("DEMO-OCPP-01", T0 + timedelta(hours=2), "heartbeat_timeout"))

@@ -18,12 +18,10 @@ from sqlalchemy import select
 
 from app.billing.models import Bill
 from app.catalogue.models import Connector, Pile, Station, Tariff, TariffSegment, TariffVersion
-from app.charging import commands
+from app.charging.commands import COMMAND_PORT
 from app.charging.models import ChargeOrder
 from app.charging.pile_events import PileEventService
 from app.charging.port import (
-    CommandOutcome,
-    CommandResult,
     ConnectorState,
     ConnectorStatusChanged,
     MeterSample,
@@ -37,7 +35,9 @@ from app.ledger import wallet
 from app.ledger.models import Wallet, WalletEntry
 from app.ledger.wallet import wallet_of
 from app.notices.models import OutboxMessage
+from app.state import state_of
 from app.tenancy.models import Driver, Operator
+from tests.support.ports import FakePort, pile_events
 
 # case #18 2020-04-14: one price all day, electricity 0.6420 + service 0.3523 yuan/kWh
 FLAT_18 = (("00:00", "24:00", "flat", "0.6420", "0.3523"),)
@@ -188,7 +188,7 @@ def build_world(
     if balance:
         wallet.post_entry(driver.id, balance, "topup", ref_type="payment", ref_id=f"{code}-init")
     db.session.commit()
-    return World(app, op, station, pile, driver, card, PileEventService(app), protocol)
+    return World(app, op, station, pile, driver, card, pile_events(app), protocol)
 
 
 @pytest.fixture
@@ -204,32 +204,10 @@ def make_world(app: Flask) -> Callable[..., World]:
     return _make
 
 
-class FakePort(commands.NoPileLink):
-    """A pile link that says every pile is online and accepts every command."""
-
-    def __init__(self) -> None:
-        self.stops: list[tuple[str, int, str]] = []
-        self.online = True
-
-    def is_online(self, pile_code: str) -> bool:
-        return self.online
-
-    def remote_start(
-        self, pile_code: str, connector_number: int, id_tag: str, **kw: Any
-    ) -> CommandResult:
-        return CommandResult(CommandOutcome.ACCEPTED)
-
-    def remote_stop(
-        self, pile_code: str, connector_number: int, session_ref: str, **kw: Any
-    ) -> CommandResult:
-        self.stops.append((pile_code, connector_number, session_ref))
-        return CommandResult(CommandOutcome.ACCEPTED)
-
-
 @pytest.fixture
 def port(app: Flask, monkeypatch: pytest.MonkeyPatch) -> FakePort:
     fake = FakePort()
-    monkeypatch.setitem(app.extensions, "evop_pile_command_port", fake)
+    monkeypatch.setitem(state_of(app), COMMAND_PORT, fake)
     return fake
 
 

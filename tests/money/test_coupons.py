@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.billing import coupon_use
+from app.billing.bills import TARIFF_SNAPSHOTS
 from app.db import utcnow
 from app.drivers import members
 from app.errors import Conflict, ValidationFailed
@@ -18,6 +19,7 @@ from app.extensions import db
 from app.notices.models import OutboxMessage
 from app.promotions import coupons
 from app.promotions.models import Coupon, CouponTemplate
+from app.state import part
 from app.tenancy.models import AuditLog
 from app.tenancy.scope import SYSTEM
 from tests.money.conftest import World, bill_of, outbox, recent
@@ -232,8 +234,6 @@ def test_expiring_soon_reminder_once_per_driver_and_day(world: World) -> None:
 def test_tariff_snapshot_cache_is_per_app_not_per_process(world: World) -> None:
     """A module-level cache keyed by tariff version id served one database's tariff to
     another's orders (found when the suite ran in another order)."""
-    from flask import current_app
-
     order = _settle_one(world)
-    cache = current_app.extensions["evop_tariff_snapshots"]
+    cache = part(TARIFF_SNAPSHOTS)
     assert (order.tariff_version_id, order.timezone) in cache

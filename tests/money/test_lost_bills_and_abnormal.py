@@ -19,16 +19,18 @@ from app.billing import (
 from app.billing.models import BillAdjustment
 from app.catalogue.models import Pile, PileOnlinePeriod
 from app.charging import orders, starts, watchdogs
-from app.charging.commands import NoPileLink
+from app.charging.commands import COMMAND_PORT, NoPileLink
 from app.charging.models import ChargeOrder
 from app.charging.port import ConnectorState, PileDisconnected
 from app.db import utcnow
 from app.errors import InsufficientBalance, ValidationFailed
 from app.extensions import db
 from app.ledger import wallet
+from app.state import state_of
 from app.tenancy.admin_auth import actor_for_user
 from app.tenancy.scope import SYSTEM
-from tests.money.conftest import FakePort, World, bill_of, entries, outbox, recent
+from tests.money.conftest import World, bill_of, entries, outbox, recent
+from tests.support.ports import FakePort
 
 
 def _lost_session(world: World, hours: float = 3) -> tuple[str, Any]:
@@ -148,7 +150,7 @@ def test_offline_detection_marks_silent_piles_offline_without_ending_orders(
     ref = world.start(t0, samples=[(5, 500)])
     db.session.expire_all()  # the job runs in a session of its own
     with monkeypatch.context() as patch:  # no view of the connections: no verdict
-        patch.setitem(app.extensions, "evop_pile_command_port", NoPileLink())
+        patch.setitem(state_of(app), COMMAND_PORT, NoPileLink())
         assert watchdogs.detect_offline_piles(t0 + timedelta(hours=1)) == []
     port.online = True  # a connection we hold: left alone
     assert watchdogs.detect_offline_piles(t0 + timedelta(hours=1)) == []

@@ -19,6 +19,7 @@ from app.billing import (
     settlement,
 )
 from app.billing.models import Bill, BillAdjustment
+from app.charging.port import PileAmounts
 from app.extensions import db
 from app.ledger import wallet
 from app.ledger.models import WalletEntry
@@ -171,14 +172,14 @@ def test_no_tariff_order_is_flagged_not_settled(world: World) -> None:
 @pytest.mark.parametrize(
     ("amounts", "mismatch"),
     [
-        ({"electricity_fen": 113, "service_fen": 62, "total_fen": 175}, False),
-        ({"electricity_fen": 113, "service_fen": 67, "total_fen": 180}, True),
-        ({"total": 175, "flat": 175}, False),
-        ({"total": 175, "flat": 170, "peak": 5}, True),
+        (PileAmounts(electricity_fen=113, service_fen=62, total_fen=175), False),
+        (PileAmounts(electricity_fen=113, service_fen=67, total_fen=180), True),
+        (PileAmounts(total_fen=175, per_tier_fen={"flat": 175}), False),
+        (PileAmounts(total_fen=175, per_tier_fen={"flat": 170, "peak": 5}), True),
     ],
 )
 def test_ykc_pile_amounts_are_kept_and_compared(
-    make_world: Callable[..., World], amounts: dict[str, int], mismatch: bool
+    make_world: Callable[..., World], amounts: PileAmounts, mismatch: bool
 ) -> None:
     world = make_world(protocol="ykc", code="55031412780001")
     t0 = recent()
@@ -188,7 +189,7 @@ def test_ykc_pile_amounts_are_kept_and_compared(
     order = world.order(ref)
     bill = bill_of(order)
     assert bill.total_fen == 175, "ours is charged, whatever the pile says"
-    assert bill.pile_total_fen == amounts.get("total_fen", amounts.get("total"))
+    assert bill.pile_total_fen == amounts.total_fen
     assert bill.amount_mismatch is mismatch
     assert (order.abnormal_reason == "amount_mismatch") is mismatch
 

@@ -4,7 +4,7 @@ demo sub-operators, a scriptable pile command port and a login helper."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -12,13 +12,17 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from app.charging import commands
-from app.charging.port import CommandOutcome, CommandResult
+from app.charging.commands import COMMAND_PORT
+from app.drivers.certification import FILE_STORAGE, LocalFileStorage
 from app.extensions import db, limiter
+from app.state import state_of
 from app.tenancy.models import Operator
+from app.tenancy.wechat_accounts import TOKEN_STORE
+from app.wechat.miniprogram import MemoryTokenStore
 from app.wechat.sandbox.server import FakeWeChatServer
 from app.wechat.sandbox.signing import PlatformKeys
 from app.wechat.sandbox.state import FakeWeChat
+from tests.support.ports import FakePort
 
 YC_APP = ("wx00000000000000yc", "yc-mp-secret-0123456789")
 KC_APP = ("wx00000000000000kc", "kc-mp-secret-0123456789")
@@ -39,15 +43,12 @@ def wechat(
         state.register_app(app_id, secret)
     # the PostgreSQL run shares one app across tests: per-test settings and fresh state
     limiter.reset()
-    for key in ("evop_wechat_token_store", "evop_file_storage"):
-        monkeypatch.delitem(app.extensions, key, raising=False)
+    monkeypatch.setitem(state_of(app), TOKEN_STORE, MemoryTokenStore())
+    monkeypatch.setitem(state_of(app), FILE_STORAGE, LocalFileStorage(tmp_path / "uploads"))
     with FakeWeChatServer(state) as server:
         monkeypatch.setitem(app.config, "WECHAT_API_BASE", server.base_url)
-        monkeypatch.setitem(app.config, "UPLOAD_DIR", str(tmp_path / "uploads"))
         yield state
     limiter.reset()
-    for key in ("evop_wechat_token_store", "evop_file_storage"):
-        app.extensions.pop(key, None)
 
 
 @dataclass
@@ -68,34 +69,10 @@ def ops(demo: Any, wechat: FakeWeChat) -> Ops:
     return Ops(yc, kc, by_name["粤充平台"])
 
 
-@dataclass
-class FakePort(commands.NoPileLink):
-    online: set[str] = field(default_factory=set)
-    starts: list[tuple[str, int, str]] = field(default_factory=list)
-    stops: list[tuple[str, int, str]] = field(default_factory=list)
-
-    def is_online(self, pile_code: str) -> bool:
-        return pile_code in self.online
-
-    def remote_start(self, pile_code: str, connector_number: int, id_tag: str, **kw: Any) -> Any:
-        if pile_code not in self.online:
-            return CommandResult(CommandOutcome.PILE_OFFLINE)
-        self.starts.append((pile_code, connector_number, id_tag))
-        return CommandResult(CommandOutcome.ACCEPTED)
-
-    def remote_stop(
-        self, pile_code: str, connector_number: int, session_ref: str, **kw: Any
-    ) -> Any:
-        if pile_code not in self.online:
-            return CommandResult(CommandOutcome.PILE_OFFLINE)
-        self.stops.append((pile_code, connector_number, session_ref))
-        return CommandResult(CommandOutcome.ACCEPTED)
-
-
 @pytest.fixture
 def port(app: Flask, monkeypatch: pytest.MonkeyPatch) -> FakePort:
     fake = FakePort(online={"DEMO-OCPP-01", "55031412782305"})
-    monkeypatch.setitem(app.extensions, "evop_pile_command_port", fake)
+    monkeypatch.setitem(state_of(app), COMMAND_PORT, fake)
     return fake
 
 

@@ -33,7 +33,8 @@ from app.tenancy.admin_auth import actor_for_user
 from app.tenancy.models import AdminUser, Driver
 from app.tenancy.scope import SYSTEM
 from miniprogram_api.schemas import MpLiveOrderOut, dump_live_order
-from tests.mp.conftest import FakePort, Login
+from tests.mp.conftest import Login
+from tests.support.ports import FakePort, pile_events
 
 OCPP = "DEMO-OCPP-01"
 QR1 = "https://charge.test/q/DEMO-OCPP-01-1"
@@ -188,7 +189,7 @@ def charging_order(
     yc_admin = db.session.scalar(select(AdminUser).where(AdminUser.username == "yc_admin"))
     member_pricing.set_discount(actor_for_user(yc_admin), group_code="ride_hailing", rate="0.7")
     order_no = _start(client, headers, "req-live-01").get_json()["order"]["order_no"]
-    svc = PileEventService(app)
+    svc = pile_events(app)
     t0 = utcnow() - timedelta(minutes=30)
     assert svc.handle(PileConnected(OCPP, "ocpp16", t0 - timedelta(minutes=1))).accepted
     reply = svc.handle(

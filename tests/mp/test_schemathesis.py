@@ -29,7 +29,8 @@ from app.catalogue.models import Pile, Station
 from app.extensions import db
 from app.ledger import wallet
 from app.tenancy import models as tenancy
-from tests.mp.conftest import FakePort, Login
+from tests.mp.conftest import Login
+from tests.support.ports import FakePort
 
 PREFIX = "/api/mp/v1"
 # WeChat Pay notifies need WeChat's signature: covered by their own tests, not fuzzed here

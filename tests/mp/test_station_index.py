@@ -20,11 +20,12 @@ from app import create_app
 from app.catalogue.models import Connector, Pile, Station, StationVisibility, Tariff
 from app.config import check_settings, load_config
 from app.drivers import driver_auth, members, station_info
-from app.drivers.station_index import EXTENSION_KEY, StationIndex, station_index
+from app.drivers.station_index import STATION_INDEX, StationIndex, station_index
 from app.extensions import db
 from app.ledger.models import Wallet
 from app.paging import Page
 from app.promotions import member_pricing
+from app.state import state_of
 from app.tenancy.admin_auth import actor_for_user
 from app.tenancy.models import AdminUser, Driver, Operator
 from miniprogram_api import schemas
@@ -262,7 +263,7 @@ def cached(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Clock:
     background refresh has a test of its own)."""
     clock = Clock()
     monkeypatch.setitem(app.config, "NEARBY_CACHE_SECONDS", 5)
-    monkeypatch.setitem(app.extensions, EXTENSION_KEY, StationIndex(clock, background=False))
+    monkeypatch.setitem(state_of(app), STATION_INDEX, StationIndex(clock, background=False))
     return clock
 
 
@@ -327,7 +328,7 @@ def test_nearby_cache_refreshes_in_the_background(
     clock = Clock()
     index = StationIndex(clock)
     monkeypatch.setitem(app.config, "NEARBY_CACHE_SECONDS", 5)
-    monkeypatch.setitem(app.extensions, EXTENSION_KEY, index)
+    monkeypatch.setitem(state_of(app), STATION_INDEX, index)
     st = _station(ops.yc.id, "后台站", LAT + 0.001, LNG)
     pile = _pile(st, "BG-1", "DC", ["available", "available"])
     db.session.commit()
@@ -407,7 +408,7 @@ def test_station_index_is_per_application(ops: Ops, app: Flask) -> None:
         db.session.remove()
         db.engine.dispose()
     ours = station_index()
-    assert ours is not theirs and app.extensions[EXTENSION_KEY] is ours
+    assert ours is not theirs and state_of(app)[STATION_INDEX] is ours
     our_ids = set(db.session.scalars(select(Station.id).where(Station.status == "active")))
     assert set(ours.current(0)[0].cards) == our_ids
     assert their_cards and len(their_cards) == len(our_ids)

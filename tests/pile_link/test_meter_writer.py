@@ -19,6 +19,7 @@ from app.charging.port import (
     MeterSample,
     PileDisconnected,
     PileEvent,
+    PileTariff,
 )
 from pile_link.meter_writer import (
     GroupCommitEvents,
@@ -70,8 +71,8 @@ class FakeDomain:
         self.single.append(event)
         return EventReply(reason="direct")
 
-    def billing_model(self, pile_code: str) -> dict[str, Any]:
-        return {"model_id": 7}
+    def tariff_for(self, pile_code: str) -> PileTariff:
+        return PileTariff(7, ())
 
 
 @pytest.fixture
@@ -183,7 +184,7 @@ def test_group_commit_events_batch_meter_samples_only(domain: FakeDomain) -> Non
     assert events.is_registered("P1") and not events.is_registered("X1")
     assert events.check_password("P1", "secret") and not events.check_password("P1", "")
     assert events.admit("P1", "secret") is Admission.ADMITTED
-    assert events.billing_model("P1") == {"model_id": 7}  # what the YKC adapter looks up
+    assert events.tariff_for("P1") == PileTariff(7, ())  # what the YKC adapter looks up
     events.stop()
 
 

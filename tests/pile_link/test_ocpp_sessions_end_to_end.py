@@ -27,14 +27,16 @@ from websockets.typing import Subprotocol
 from app import create_app
 from app.catalogue.models import Pile
 from app.charging import orders, starts, stops
+from app.charging.commands import COMMAND_PORT
 from app.charging.models import ChargeOrder, MeterSampleRecord
-from app.charging.pile_events import PileEventService
 from app.demo import demo_driver, seed_demo
 from app.extensions import db
+from app.state import state_of
 from pile_link.meter_writer import GroupCommitEvents, MeterWriterConfig
 from pile_link.registry import ConnectionRegistry, LocalCommandPort
 from pile_link.ws import OcppServer, ServerThread, WsConfig
 from tests.conftest import BASE_CONFIG
+from tests.support.ports import pile_events
 
 CODE = "DEMO-OCPP-01"
 DEADLINE = 10.0
@@ -79,9 +81,9 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
         seed_demo()
         db.session.remove()
     registry = ConnectionRegistry()
-    app.extensions["evop_pile_command_port"] = LocalCommandPort(registry)
+    state_of(app)[COMMAND_PORT] = LocalCommandPort(registry)
     # a batch waits 50 ms for more samples: an answer sent before the commit would show
-    events = GroupCommitEvents(PileEventService(app), MeterWriterConfig(max_delay=0.05))
+    events = GroupCommitEvents(pile_events(app), MeterWriterConfig(max_delay=0.05))
     server = OcppServer(
         events, registry, host="127.0.0.1", port=0,
         config=WsConfig(heartbeat_interval=30, close_timeout=1.0, finish_timeout=5.0),

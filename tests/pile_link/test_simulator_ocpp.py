@@ -24,11 +24,12 @@ from app import create_app
 from app.catalogue import piles
 from app.catalogue.models import FaultRecord, Pile, Station
 from app.charging import orders, starts, stops
+from app.charging.commands import COMMAND_PORT
 from app.charging.models import ChargeOrder, PileMessage
-from app.charging.pile_events import PileEventService
 from app.charging.port import PileCommandPort
 from app.demo import demo_driver, seed_demo
 from app.extensions import db
+from app.state import state_of
 from app.tenancy.admin_auth import actor_for_user
 from app.tenancy.models import AdminUser
 from pile_link.meter_writer import GroupCommitEvents
@@ -45,6 +46,7 @@ from pile_link.simulator import (
 )
 from pile_link.ws import OcppServer, ServerThread, WsConfig
 from tests.conftest import BASE_CONFIG
+from tests.support.ports import pile_events
 
 CODE = "DEMO-OCPP-01"
 CARD = "DEMO-CARD-01"
@@ -106,7 +108,7 @@ class Platform:
         return self.query(lambda: list(db.session.scalars(select(FaultRecord))))
 
     def port_(self) -> PileCommandPort:
-        port: PileCommandPort = self.app.extensions["evop_pile_command_port"]
+        port: PileCommandPort = state_of(self.app)[COMMAND_PORT]
         return port
 
     def start_from_app(self, connector: int, code: str = CODE) -> str:
@@ -174,9 +176,9 @@ def running_platform(seeded: Path, workdir: Path, *, ykc: bool = False) -> Itera
     shutil.copyfile(seeded, path)
     app = create_app({**BASE_CONFIG, "DATABASE_URL": f"sqlite:///{path}"})
     registry = ConnectionRegistry()
-    app.extensions["evop_pile_command_port"] = LocalCommandPort(registry)
+    state_of(app)[COMMAND_PORT] = LocalCommandPort(registry)
     # composed as in PileLinkRuntime; the two server threads share one writer (two hubs)
-    events = GroupCommitEvents(PileEventService(app))
+    events = GroupCommitEvents(pile_events(app))
     server = OcppServer(
         events, registry, host="127.0.0.1", port=0,
         config=WsConfig(heartbeat_interval=30, close_timeout=1.0, finish_timeout=5.0),

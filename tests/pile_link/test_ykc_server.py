@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import gevent
@@ -33,11 +34,14 @@ from app.charging.port import (
     FaultCleared,
     FaultRaised,
     MeterSample,
+    PileAmounts,
     PileConnected,
     PileDisconnected,
     PileEvent,
+    PileTariff,
     SessionStarted,
     SessionStopped,
+    TariffPeriod,
 )
 from pile_link.registry import Command, CommandName, ConnectionRegistry, LocalCommandPort
 from pile_link.ykc import (
@@ -76,6 +80,7 @@ from pile_link.ykc import (
     encode_message,
     password_md5_16,
 )
+from pile_link.ykc.adapter import is_serial
 from pile_link.ykc.fields import Struct, layout
 from pile_link.ykc.frame import Frame as RawFrame
 from pile_link.ykc.server import YkcConfig, YkcServer, YkcServerThread
@@ -108,6 +113,16 @@ TARIFF = {
         },
     ],
 }
+DOMAIN_TARIFF = PileTariff(
+    TARIFF["model_id"],
+    tuple(
+        TariffPeriod(
+            seg["start_minute"], seg["end_minute"], seg["tier"],
+            Decimal(seg["electricity_price"]), Decimal(seg["service_price"]),
+        )
+        for seg in TARIFF["segments"]
+    ),
+)  # fmt: skip
 
 
 class Domain:
@@ -118,7 +133,6 @@ class Domain:
         self.events: list[PileEvent] = []
         self.registered = {PILE, PILE2, *(f"3201020000{n:04d}" for n in range(10, 20))}
         self.refused_tags: set[str] = set()
-        self.next_serial = 1
         self.balance_fen = 12345
         # SessionStopped waits in handle() until this is set (a slow commit)
         self.gate: threading.Event | None = None
@@ -131,8 +145,8 @@ class Domain:
     def check_password(self, pile_code: str, password: str | None) -> bool:
         return True
 
-    def billing_model(self, pile_code: str) -> dict[str, Any] | None:
-        return TARIFF if pile_code == PILE else None
+    def tariff_for(self, pile_code: str) -> PileTariff | None:
+        return DOMAIN_TARIFF if pile_code == PILE else None
 
     def handle(self, event: PileEvent) -> EventReply:
         if isinstance(event, SessionStopped) and self.gate is not None:
@@ -149,12 +163,8 @@ class Domain:
             if isinstance(event, AuthorizeRequested) and event.id_tag in self.refused_tags:
                 return EventReply(accepted=False, reason="unknown_card")
             if isinstance(event, SessionStarted):
-                if event.pile_session_ref:
-                    return EventReply(session_ref=event.pile_session_ref)
-                gun = event.connector_number % 100
-                serial = f"{event.pile_code}{gun:02d}240612195957{self.next_serial:04d}"
-                self.next_serial += 1
-                return _Reply(session_ref=serial, balance_fen=self.balance_fen)
+                # the domain keeps the reference the link named the session by
+                return _Reply(session_ref=event.pile_session_ref, balance_fen=self.balance_fen)
             return EventReply()
 
     def wait_for(self, predicate: Callable[[list[PileEvent]], bool]) -> list[PileEvent]:
@@ -529,18 +539,18 @@ def card_start(card: str = CARD, **fields: Any) -> CardStartRequest:
     return CardStartRequest(pile_code=PILE, gun_no=1, card_no=card, **fields)
 
 
-def test_card_start_is_answered_with_the_domains_serial(link: Link) -> None:
+def test_card_start_is_answered_with_the_serial_the_link_named_it_by(link: Link) -> None:
     with logged_in(link) as pile:
         seq = pile.send(card_start())
         frame, reply = pile.expect(CardStartReply)
         assert frame.seq == seq
         assert reply.authorized == 1 and reply.fail_reason == 0
-        assert reply.serial == f"{PILE}01240612195957" + "0001"
+        assert is_serial(reply.serial) and reply.serial.startswith(f"{PILE}01")
         assert reply.balance_fen == 12345
         auth = link.domain.wait_event(AuthorizeRequested)
         assert (auth.id_tag, auth.connector_number) == ("D14B0A54", 1)
         started = link.domain.wait_event(SessionStarted)
-        assert started.initiated_by == "pile" and started.pile_session_ref is None
+        assert started.initiated_by == "pile" and started.pile_session_ref == reply.serial
         assert (started.id_tag, started.meter_start_wh) == ("D14B0A54", 0)
         assert started.raw["frame_type"] == "0x31"
 
@@ -743,13 +753,9 @@ def test_record_is_confirmed_only_after_the_domain_returned(link: Link) -> None:
             1_001_760,
             1760,
         )
-        assert stopped.pile_amounts == {
-            "total": 175,
-            "sharp": 0,
-            "peak": 352,
-            "flat": 0,
-            "valley": 0,
-        }
+        assert stopped.pile_amounts == PileAmounts(
+            total_fen=175, per_tier_fen={"sharp": 0, "peak": 352, "flat": 0, "valley": 0}
+        )
         assert stopped.reason == "0x45"
         assert stopped.raw["stop_reason_text"] == "结束充电，手动停止充电"
         assert stopped.connector_number == 1

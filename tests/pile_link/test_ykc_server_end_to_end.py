@@ -18,11 +18,12 @@ from sqlalchemy import select
 from app import create_app
 from app.catalogue.models import Pile
 from app.charging import orders, starts
+from app.charging.commands import COMMAND_PORT
 from app.charging.models import ChargeOrder
-from app.charging.pile_events import PileEventService
 from app.charging.port import CommandOutcome
 from app.demo import demo_driver, seed_demo
 from app.extensions import db
+from app.state import state_of
 from pile_link.meter_writer import GroupCommitEvents
 from pile_link.registry import ConnectionRegistry, LocalCommandPort
 from pile_link.ykc import (
@@ -39,6 +40,7 @@ from pile_link.ykc.server import YkcConfig, YkcServer, YkcServerThread
 from tests.conftest import BASE_CONFIG
 from tests.pile_link.test_ykc_server import Pile as YkcPile
 from tests.pile_link.test_ykc_server import realtime, record
+from tests.support.ports import pile_events
 
 CODE = "55031412782305"  # the demo seed's YKC pile, two guns
 CARD = "D14B0A54"
@@ -82,9 +84,9 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
         # the demo driver already owns the YKC card "D14B0A54" (seed_demo)
         db.session.remove()
     registry = ConnectionRegistry()
-    app.extensions["evop_pile_command_port"] = LocalCommandPort(registry)
+    state_of(app)[COMMAND_PORT] = LocalCommandPort(registry)
     server = YkcServer(
-        GroupCommitEvents(PileEventService(app)),  # composed as in PileLinkRuntime
+        GroupCommitEvents(pile_events(app)),  # composed as in PileLinkRuntime
         registry,
         host="127.0.0.1",
         port=0,
@@ -124,7 +126,7 @@ def test_card_start_realtime_and_record_make_one_finished_order(platform: Platfo
             [order] = platform.orders()  # committed before the 0x40 was sent
             assert order.state in ("finished", "settled")
             assert (order.energy_wh, order.stop_reason) == (1760, "0x45")
-            assert order.pile_amounts is not None and order.pile_amounts["total"] == 175
+            assert order.pile_amounts is not None and order.pile_amounts["total_fen"] == 175
 
 
 def test_remote_start_from_the_app(platform: Platform) -> None:

@@ -23,6 +23,7 @@ from app.ledger.wallet import wallet_of
 from tests.conftest import ON_POSTGRES
 from tests.money.conftest import build_world
 from tests.money.test_concurrency_pg import _cleanup
+from tests.support.ports import pile_events
 
 OCPP = "DEMO-OCPP-01"
 YKC = "55031412782305"
@@ -35,7 +36,7 @@ def at(minutes: float) -> datetime:
 
 @pytest.fixture
 def svc(app: Flask, demo: Any) -> PileEventService:
-    return PileEventService(app)
+    return pile_events(app)
 
 
 def _start(svc: PileEventService, code: str = OCPP, connector: int = 1) -> str:

@@ -12,18 +12,18 @@ from sqlalchemy import func, select
 
 from app.catalogue import pile_history
 from app.catalogue.models import Connector, FaultRecord, Pile, PileOnlinePeriod
-from app.charging import commands, orders, starts
+from app.charging import orders, starts
+from app.charging.commands import COMMAND_PORT
 from app.charging.models import ChargeOrder, PileMessage
 from app.charging.pile_events import PileEventService
 from app.charging.port import (
     AuthorizeRequested,
-    CommandOutcome,
-    CommandResult,
     ConnectorState,
     ConnectorStatusChanged,
     FaultCleared,
     FaultRaised,
     MeterSample,
+    PileAmounts,
     PileConnected,
     PileDisconnected,
     SessionStarted,
@@ -31,7 +31,9 @@ from app.charging.port import (
 )
 from app.demo import demo_driver
 from app.extensions import db
+from app.state import state_of
 from app.tenancy.scope import SYSTEM
+from tests.support.ports import FakePort, pile_events
 
 OCPP = "DEMO-OCPP-01"
 YKC = "55031412782305"
@@ -44,7 +46,7 @@ def at(minutes: float) -> datetime:
 
 @pytest.fixture
 def svc(app: Flask, demo: Any) -> PileEventService:
-    return PileEventService(app)
+    return pile_events(app)
 
 
 def _orders() -> list[ChargeOrder]:
@@ -160,28 +162,17 @@ def test_case24_emergency_stop_fault_is_linked_to_running_order(svc: PileEventSe
 def test_remote_start_binds_the_pile_session_to_the_pending_order(
     app: Flask, svc: PileEventService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sent: list[tuple[str, int, str, dict[str, Any]]] = []
-
-    class FakePort(commands.NoPileLink):
-        def is_online(self, pile_code: str) -> bool:
-            return True
-
-        def remote_start(
-            self, pile_code: str, connector_number: int, id_tag: str, **kw: Any
-        ) -> CommandResult:
-            sent.append((pile_code, connector_number, id_tag, kw))
-            return CommandResult(CommandOutcome.ACCEPTED)
-
-    monkeypatch.setitem(app.extensions, "evop_pile_command_port", FakePort())
+    port = FakePort()
+    monkeypatch.setitem(state_of(app), COMMAND_PORT, port)
     _boot(svc)
     svc.handle(ConnectorStatusChanged(OCPP, 2, ConnectorState.PREPARING, at(0.5)))
     driver = demo_driver()
     conn = orders.require_connector(OCPP, 2)
     outcome = starts.request_remote_start(driver, conn, client_request_id="req-1")  # type: ignore[arg-type]
     order = outcome.order
-    assert order.state == "starting" and sent[0][:3] == (OCPP, 2, order.order_no)
+    assert order.state == "starting" and port.starts[0] == (OCPP, 2, order.order_no)
     again = starts.request_remote_start(driver, conn, client_request_id="req-1")  # type: ignore[arg-type]
-    assert again.order.id == order.id and again.command is None and len(sent) == 1
+    assert again.order.id == order.id and again.command is None and len(port.starts) == 1
     reply = svc.handle(
         SessionStarted(
             OCPP, 2, at(1), meter_start_wh=42, id_tag=order.order_no, initiated_by="remote"
@@ -206,11 +197,11 @@ def test_ykc_pile_started_session_keeps_the_pile_serial(svc: PileEventService) -
     svc.handle(MeterSample(YKC, 1, at(2), serial, energy_wh=880, energy_is_session_relative=True))
     svc.handle(
         SessionStopped(YKC, serial, at(3), meter_stop_wh=None, energy_wh=1760, reason="0x40",
-                       pile_amounts={"electricity_fen": 113, "service_fen": 62, "total_fen": 175})
+                       pile_amounts=PileAmounts(total_fen=175, electricity_fen=113, service_fen=62))
     )  # fmt: skip
     [order] = _orders()
     assert order.pile_session_ref == serial and order.energy_wh == 1760
-    assert order.pile_amounts == {"electricity_fen": 113, "service_fen": 62, "total_fen": 175}
+    assert PileAmounts.from_json(order.pile_amounts) == PileAmounts(175, 113, 62)
 
 
 def test_case17_2019_weekly_disconnection_report(svc: PileEventService) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from app.charging import orders, starts, stops
+from app.charging.commands import COMMAND_PORT
 from app.charging.models import ChargeOrder
 from app.charging.pile_events import PileEventService
 from app.charging.port import (
@@ -18,9 +20,12 @@ from app.charging.port import (
     PileConnected,
     SessionStarted,
     SessionStopped,
+    TariffPeriod,
 )
 from app.demo import demo_driver
 from app.extensions import db
+from app.state import state_of
+from tests.support.ports import FakePort, pile_events
 
 YKC = "55031412782305"
 T0 = datetime(2021, 1, 14, 6, 0, tzinfo=UTC)
@@ -28,19 +33,16 @@ T0 = datetime(2021, 1, 14, 6, 0, tzinfo=UTC)
 
 @pytest.fixture
 def svc(app: Flask, demo: Any) -> PileEventService:
-    return PileEventService(app)
+    return pile_events(app)
 
 
-def test_billing_model_is_the_stations_current_tariff(svc: PileEventService) -> None:
-    model = svc.billing_model(YKC)
-    assert model is not None
-    segments = model["segments"]
-    assert segments[0]["start_minute"] == 0 and segments[-1]["end_minute"] == 1440
-    assert segments[0] == {
-        "start_minute": 0, "end_minute": 480, "tier": "valley",
-        "electricity_price": "0.3500", "service_price": "0.5000",
-    }  # fmt: skip
-    assert svc.billing_model("NO-SUCH-PILE") is None
+def test_pile_tariff_is_the_stations_current_tariff(svc: PileEventService) -> None:
+    tariff = svc.tariff_for(YKC)
+    assert tariff is not None
+    periods = tariff.periods
+    assert periods[0].start_minute == 0 and periods[-1].end_minute == 1440
+    assert periods[0] == TariffPeriod(0, 480, "valley", Decimal("0.35"), Decimal("0.5"))
+    assert svc.tariff_for("NO-SUCH-PILE") is None
 
 
 def test_pile_start_reply_carries_the_drivers_balance(svc: PileEventService) -> None:
@@ -52,14 +54,8 @@ def test_pile_start_reply_carries_the_drivers_balance(svc: PileEventService) -> 
 def test_late_remote_start_success_revives_the_failed_order(
     app: Flask, svc: PileEventService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    class TimingOutPort:
-        def is_online(self, pile_code: str) -> bool:
-            return True
-
-        def remote_start(self, *args: Any, **kwargs: Any) -> CommandResult:
-            return CommandResult(CommandOutcome.TIMED_OUT, "no reply")
-
-    monkeypatch.setitem(app.extensions, "evop_pile_command_port", TimingOutPort())
+    timing_out = FakePort(start_outcome=CommandOutcome.TIMED_OUT)
+    monkeypatch.setitem(state_of(app), COMMAND_PORT, timing_out)
     svc.handle(PileConnected(YKC, "ykc", T0))
     outcome = starts.request_remote_start(
         demo_driver(),  # type: ignore[arg-type]
@@ -84,15 +80,12 @@ def test_stop_record_arriving_before_the_stop_reply_is_not_overwritten(
     """Found by the simulator: the pile answered RemoteStop and sent its record at once; the
     stop request then wrote "stopping" over the finished order."""
 
-    class EagerPile:
-        def is_online(self, pile_code: str) -> bool:
-            return True
-
+    class EagerPile(FakePort):
         def remote_stop(self, pile_code: str, connector: int, ref: str, **kw: Any) -> CommandResult:
             svc.handle(SessionStopped(pile_code, ref, T0, meter_stop_wh=1500, reason="Remote"))
             return CommandResult(CommandOutcome.ACCEPTED)
 
-    monkeypatch.setitem(app.extensions, "evop_pile_command_port", EagerPile())
+    monkeypatch.setitem(state_of(app), COMMAND_PORT, EagerPile())
     svc.handle(PileConnected("DEMO-OCPP-01", "ocpp16", T0))
     reply = svc.handle(
         SessionStarted("DEMO-OCPP-01", 1, T0, meter_start_wh=0, id_tag="DEMO-CARD-01")

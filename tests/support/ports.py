@@ -1,0 +1,56 @@
+"""The one fake of the pile link's command port, and the pile-event service as the pile
+link composes it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask
+
+from app.billing.session_outcomes import Billing
+from app.charging.commands import NoPileLink
+from app.charging.pile_events import PileEventService
+from app.charging.port import CommandOutcome, CommandResult
+from pile_link.session_refs import new_session_ref
+
+
+@dataclass
+class FakePort(NoPileLink):
+    """A pile link in memory: the piles in ``online`` (every pile when True) answer and do
+    what they are told (``start_outcome``); starts and stops are recorded; session
+    references are minted as the real adapters mint them."""
+
+    online: bool | set[str] = True
+    start_outcome: CommandOutcome = CommandOutcome.ACCEPTED
+    starts: list[tuple[str, int, str]] = field(default_factory=list)
+    start_options: list[dict[str, Any]] = field(default_factory=list)
+    stops: list[tuple[str, int, str]] = field(default_factory=list)
+
+    def is_online(self, pile_code: str) -> bool:
+        return pile_code in self.online if isinstance(self.online, set) else self.online
+
+    def new_session_ref(self, pile_code: str, protocol: str, connector_number: int) -> str | None:
+        return new_session_ref(pile_code, protocol, connector_number)
+
+    def remote_start(
+        self, pile_code: str, connector_number: int, id_tag: str, **kw: Any
+    ) -> CommandResult:
+        if not self.is_online(pile_code):
+            return CommandResult(CommandOutcome.PILE_OFFLINE)
+        self.starts.append((pile_code, connector_number, id_tag))
+        self.start_options.append(kw)
+        return CommandResult(self.start_outcome)
+
+    def remote_stop(
+        self, pile_code: str, connector_number: int, session_ref: str, **kw: Any
+    ) -> CommandResult:
+        if not self.is_online(pile_code):
+            return CommandResult(CommandOutcome.PILE_OFFLINE)
+        self.stops.append((pile_code, connector_number, session_ref))
+        return CommandResult(CommandOutcome.ACCEPTED)
+
+
+def pile_events(app: Flask) -> PileEventService:
+    """The domain's event handler with billing behind it, as the pile link runs it."""
+    return PileEventService(app, Billing())
