@@ -14,6 +14,7 @@ import marshmallow as ma
 from flask_smorest.fields import Upload
 from marshmallow import fields, validate
 
+from app.charging.models import OrderState
 from app.drivers.models import CERTIFICATION_KINDS
 from app.ledger import wallet
 from app.openapi import DECIMAL_STRING, PageMeta
@@ -434,12 +435,7 @@ class MpStartOut(ma.Schema):
 
 
 class MpOrderQuery(MpPageQuery):
-    state = fields.String(
-        validate=validate.OneOf(
-            ("created", "starting", "charging", "stopping", "finished", "settled", "failed",
-             "abnormal")
-        )
-    )  # fmt: skip
+    state = fields.String(validate=validate.OneOf(tuple(OrderState)))
 
 
 class MpOrderSummaryOut(ma.Schema):

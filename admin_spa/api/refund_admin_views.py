@@ -16,7 +16,7 @@ from admin_spa.api.auth import authenticate, current_actor
 from admin_spa.api.schemas import PageQuery, page_of
 from app.paging import Page
 from app.payments import refunds
-from app.payments.models import REFUND_STATES
+from app.payments.models import RefundState
 
 PREFIX = "/api/admin/v1"
 SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
@@ -25,7 +25,7 @@ PRINTABLE = validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="不能包含控制字
 
 
 class RefundQuery(PageQuery):
-    state = fields.String(validate=validate.OneOf(REFUND_STATES))
+    state = fields.String(validate=validate.OneOf(tuple(RefundState)))
     driver_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
     operator_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
 

@@ -8,6 +8,7 @@ to the actor's sub-operator and paged on the server."""
 
 from __future__ import annotations
 
+import enum
 import logging
 from datetime import datetime
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, exists, or_, select
 
 from app.billing.models import Bill, BillAdjustment, OccupancySession
-from app.charging.models import ChargeOrder
+from app.charging.models import ChargeOrder, OrderState
 from app.errors import ValidationFailed
 from app.extensions import db
 from app.paging import Page, paginate
@@ -27,24 +28,43 @@ log = logging.getLogger(__name__)
 ORDER_READ = "member.read"
 
 
+class ReviewKind(enum.StrEnum):
+    """Why an order is in the abnormal-orders queue (the console's filter)."""
+
+    ESTIMATED = "estimated"  # case #25: the final record never came
+    AMOUNT_MISMATCH = "amount_mismatch"  # the pile's own amounts differ from ours
+    OFFLINE = "offline"  # the pile was offline during the session (cases #18 2019, #15)
+    FAILED = "failed"  # the start was refused or timed out
+    UNKNOWN_SESSION = "unknown_session"  # a record that matched no session
+    LATE_RECORD = "late_record"
+    SETTLEMENT_FAILED = "settlement_failed"
+    NO_TARIFF = "no_tariff"
+    ARREARS = "arrears"  # the wallet could not cover the bill
+    OCCUPANCY_REVIEW = "occupancy_review"
+
+
+ABNORMAL_KINDS = tuple(ReviewKind)
+
+
 def _kind_condition(kind: str) -> ColumnElement[bool]:
     bill = lambda *cond: exists().where(Bill.order_id == ChargeOrder.id, *cond)  # noqa: E731
     occupancy_review = exists().where(
         OccupancySession.order_id == ChargeOrder.id, OccupancySession.review_reason != ""
     )
+    k = ReviewKind
     conditions: dict[str, ColumnElement[bool]] = {
-        "estimated": bill(Bill.estimated.is_(True)),
-        "amount_mismatch": or_(
-            ChargeOrder.abnormal_reason == "amount_mismatch", bill(Bill.amount_mismatch.is_(True))
+        k.ESTIMATED: bill(Bill.estimated.is_(True)),
+        k.AMOUNT_MISMATCH: or_(
+            ChargeOrder.abnormal_reason == k.AMOUNT_MISMATCH, bill(Bill.amount_mismatch.is_(True))
         ),
-        "offline": ChargeOrder.offline_during.is_(True),
-        "failed": ChargeOrder.state == "failed",
-        "unknown_session": ChargeOrder.abnormal_reason == "unknown_session",
-        "late_record": ChargeOrder.late_record.is_(True),
-        "settlement_failed": ChargeOrder.abnormal_reason == "settlement_failed",
-        "no_tariff": ChargeOrder.abnormal_reason == "no_tariff",
-        "arrears": bill(Bill.arrears_fen > 0),
-        "occupancy_review": occupancy_review,
+        k.OFFLINE: ChargeOrder.offline_during.is_(True),
+        k.FAILED: ChargeOrder.state == OrderState.FAILED,
+        k.UNKNOWN_SESSION: ChargeOrder.abnormal_reason == k.UNKNOWN_SESSION,
+        k.LATE_RECORD: ChargeOrder.late_record.is_(True),
+        k.SETTLEMENT_FAILED: ChargeOrder.abnormal_reason == k.SETTLEMENT_FAILED,
+        k.NO_TARIFF: ChargeOrder.abnormal_reason == k.NO_TARIFF,
+        k.ARREARS: bill(Bill.arrears_fen > 0),
+        k.OCCUPANCY_REVIEW: occupancy_review,
     }
     if kind not in conditions:
         raise ValidationFailed(
@@ -52,12 +72,6 @@ def _kind_condition(kind: str) -> ColumnElement[bool]:
             details={"kind": [kind], "allowed": sorted(conditions)},
         )  # fmt: skip
     return conditions[kind]
-
-
-ABNORMAL_KINDS = (
-    "estimated", "amount_mismatch", "offline", "failed", "unknown_session", "late_record",
-    "settlement_failed", "no_tariff", "arrears", "occupancy_review",
-)  # fmt: skip
 
 
 def list_abnormal_orders(
@@ -79,7 +93,7 @@ def list_abnormal_orders(
     else:
         condition = or_(
             ChargeOrder.abnormal_reason != "",
-            ChargeOrder.state == "abnormal",
+            ChargeOrder.state == OrderState.ABNORMAL,
             *(_kind_condition(k) for k in ABNORMAL_KINDS),
         )
     stmt = scoped(select(ChargeOrder), ChargeOrder.operator_id, actor).where(condition)
@@ -96,7 +110,7 @@ def list_abnormal_orders(
 
 def reasons_of(order: ChargeOrder) -> list[str]:
     """Every review kind that applies to one order, for the console's tags."""
-    found = []
+    found: list[str] = []
     for kind in ABNORMAL_KINDS:
         hit = db.session.scalar(
             select(ChargeOrder.id).where(ChargeOrder.id == order.id, _kind_condition(kind))

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from app.billing.bills import PRICING_ERRORS, live_bill
 from app.catalogue.models import TariffSegment
 from app.charging import stops
-from app.charging.models import ChargeOrder
+from app.charging.models import ChargeOrder, OrderState
 from app.db import utcnow
 from app.extensions import db
 from app.ledger.models import Wallet
@@ -33,7 +33,7 @@ def guard_balances(now: datetime | None = None) -> list[str]:
     rows = db.session.execute(
         select(ChargeOrder, Wallet.balance_fen)
         .join(Wallet, Wallet.driver_id == ChargeOrder.driver_id)
-        .where(ChargeOrder.state == "charging")
+        .where(ChargeOrder.state == OrderState.CHARGING)
     ).all()
     if not rows:
         return []

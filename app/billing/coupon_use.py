@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, select
 from app.billing.models import OrderTerms
 from app.billing.terms import order_terms
 from app.catalogue.models import Station
-from app.charging.models import ChargeOrder
+from app.charging.models import ChargeOrder, OrderState
 from app.db import utcnow
 from app.errors import Conflict, ValidationFailed
 from app.extensions import db
@@ -19,14 +19,14 @@ from app.pricing import (
     coupon_deduction,
 )
 from app.promotions.coupons import lock_coupon, option_of
-from app.promotions.models import Coupon
+from app.promotions.models import Coupon, CouponState
 
 # built once: every live-order estimate runs it (its cache key is computed once)
 _USABLE = (
     select(Coupon)
     .where(
         Coupon.driver_id == bindparam("driver_id"),
-        Coupon.status == "available",
+        Coupon.status == CouponState.AVAILABLE,
         Coupon.operator_id
         == select(Station.operator_id)
         .where(Station.id == bindparam("station_id"))
@@ -51,7 +51,7 @@ def choose_coupon(
 ) -> OrderTerms:
     """The driver picks the coupon for this order before it is settled (cases #9, #13):
     a coupon id, ``None`` for no coupon, or ``use_default`` to go back to the default."""
-    if order.state in ("settled", "failed", "abnormal"):
+    if order.state in (OrderState.SETTLED, OrderState.FAILED, OrderState.ABNORMAL):
         raise Conflict("订单已结算，不能更换优惠券", code="ORDER_ALREADY_SETTLED")
     terms = order_terms(order)
     if use_default:
@@ -86,21 +86,21 @@ def pick_for_settlement(
             if coupon.id == terms.chosen_coupon_id:
                 locked = lock_coupon(coupon.id)
                 amount = coupon_deduction(option_of(locked), bill, order.station_id, now=at)
-                if locked.status == "available" and amount > 0:
+                if locked.status == CouponState.AVAILABLE and amount > 0:
                     return locked, amount
     for _ in range(len(candidates)):
         best = choose_default_coupon([option_of(c) for c in candidates], bill, order.station_id, at)
         if best is None:
             return None, 0
         locked = lock_coupon(int(best.id))
-        if locked.status == "available":
+        if locked.status == CouponState.AVAILABLE:
             return locked, coupon_deduction(option_of(locked), bill, order.station_id, now=at)
         candidates = [c for c in candidates if c.id != locked.id]  # taken meanwhile
     return None, 0
 
 
 def mark_used(coupon: Coupon, order: ChargeOrder, amount_fen: int, at: datetime) -> None:
-    coupon.status = "used"
+    coupon.status = CouponState.USED
     coupon.used_at = at
     coupon.used_order_id = order.id
     coupon.used_amount_fen = amount_fen
@@ -108,7 +108,7 @@ def mark_used(coupon: Coupon, order: ChargeOrder, amount_fen: int, at: datetime)
 
 def release(coupon: Coupon, at: datetime) -> None:
     """A re-settled bill no longer uses the coupon: give it back if still valid."""
-    coupon.status = "available" if coupon.expires_at > at else "expired"
+    coupon.status = CouponState.AVAILABLE if coupon.expires_at > at else CouponState.EXPIRED
     coupon.used_at = None
     coupon.used_order_id = None
     coupon.used_amount_fen = 0

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from app.billing import bills, settlement
 from app.billing.models import Bill
 from app.billing.settlement import locked_order
-from app.charging.models import ChargeOrder
+from app.charging.models import ChargeOrder, OrderState
 from app.config import setting
 from app.db import utcnow
 from app.extensions import db
@@ -34,7 +34,7 @@ def settle_lost_bills(now: datetime | None = None) -> list[str]:
     waiting = db.session.scalars(
         select(ChargeOrder.id)
         .where(
-            ChargeOrder.state == "stopping",
+            ChargeOrder.state == OrderState.STOPPING,
             ChargeOrder.awaiting_record_since.is_not(None),
             ChargeOrder.awaiting_record_since <= moment - timeout,
         )
@@ -44,7 +44,7 @@ def settle_lost_bills(now: datetime | None = None) -> list[str]:
         select(ChargeOrder.id)
         .outerjoin(Bill, Bill.order_id == ChargeOrder.id)
         .where(
-            ChargeOrder.state == "finished",
+            ChargeOrder.state == OrderState.FINISHED,
             Bill.id.is_(None),
             ChargeOrder.abnormal_reason.in_(("", "settlement_failed", "late_record")),
         )
@@ -53,7 +53,9 @@ def settle_lost_bills(now: datetime | None = None) -> list[str]:
     settled: list[str] = []
     for order_id, estimated in [(i, True) for i in waiting] + [(i, False) for i in unsettled]:
         order = locked_order(order_id)
-        if order is None or order.state != ("stopping" if estimated else "finished"):
+        if order is None or order.state != (
+            OrderState.STOPPING if estimated else OrderState.FINISHED
+        ):
             db.session.rollback()
             continue  # the record arrived meanwhile
         try:

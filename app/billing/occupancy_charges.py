@@ -28,7 +28,7 @@ from app.charging.models import ChargeOrder
 from app.db import utcnow
 from app.extensions import db
 from app.money import fen_to_yuan_str
-from app.notices.models import OutboxMessage
+from app.notices.models import OutboxMessage, OutboxStatus
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ def _send_reminders(now: datetime) -> int:
         rows.append(
             {"kind": "occupancy_reminder", "dedupe_key": keys[r.order_id],
              "operator_id": r.operator_id, "driver_id": r.driver_id, "order_id": r.order_id,
-             "status": "pending", "attempts": 0, "created_at": now,
+             "status": OutboxStatus.PENDING, "attempts": 0, "created_at": now,
              "payload": {"order_no": r.order_no, "free_until": free_until.isoformat(),
                          "grace_minutes": r.grace_minutes,
                          "price_per_minute": str(r.price_per_minute),

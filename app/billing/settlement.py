@@ -16,7 +16,8 @@ from app.billing import (
 from app.billing.bills import bill_of, price_order, tariff_snapshot
 from app.billing.models import Bill, BillAdjustment, BillLine, OccupancySession
 from app.billing.terms import order_terms
-from app.charging.models import ChargeOrder
+from app.charging import session
+from app.charging.models import CLOSED_STATES, ChargeOrder, OrderState
 from app.charging.port import PileAmounts
 from app.config import setting
 from app.db import utcnow
@@ -231,8 +232,7 @@ def settle_order(
     _post(order, row, "settle", total_before=0, total_after=row.total_fen)
     if occ is not None and occ.ended_at is not None:
         occ.charged_at = moment
-    order.state = "settled"
-    order.total_fen = row.total_fen
+    session.settled(order, row.total_fen)
     if estimated:
         order.abnormal_reason = order.abnormal_reason or "estimated"
     bill_notices.charge_finished(order, row)
@@ -325,11 +325,11 @@ def on_order_finished(order: ChargeOrder) -> Bill | None:
     (persist before acknowledge, records are never refused); the order stays ``finished``
     with ``settlement_failed`` and the lost-bill job retries it.
     """
-    if order.state not in ("finished", "settled"):
+    if order.state not in CLOSED_STATES:
         return None
     try:
         with db.session.begin_nested():
-            if order.state == "settled":
+            if order.state == OrderState.SETTLED:
                 if order.late_record:
                     amend_bill(order, "late_record")
                 return bill_of(order.id)

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Table, and_, bindparam, func, insert, literal_column, select, update
 
 from app.catalogue.models import Connector, Pile
-from app.charging.models import ACTIVE_STATES, ChargeOrder, MeterSampleRecord
+from app.charging.models import ACTIVE_STATES, ChargeOrder, MeterSampleRecord, OrderState
 from app.charging.port import EventReply, MeterSample
 from app.extensions import db
 
@@ -32,7 +32,7 @@ LAST_SEEN_EVERY = timedelta(seconds=60)
 
 # orders in these states take a sample without changing state; ``starting`` must become
 # ``charging`` with its start time, which the per-event path does
-_PLAIN_STATES = tuple(s for s in ACTIVE_STATES if s != "starting")
+_PLAIN_STATES = tuple(s for s in ACTIVE_STATES if s != OrderState.STARTING)
 
 
 _ACCEPTED = EventReply(accepted=True)
@@ -106,7 +106,7 @@ def record_meter_samples(events: Sequence[MeterSample]) -> list[EventReply | Non
         order = orders_by_ref.get((event.pile_code, event.session_ref or ""))
         if order is None:
             order = by_connector.get((pile.id, event.connector_number))
-        if order is not None and order.state == "starting":
+        if order is not None and order.state == OrderState.STARTING:
             replies.append(None)  # becomes charging on the per-event path
             continue
         if pile.seen_at is None or event.at > pile.seen_at:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Any
 
@@ -10,13 +11,24 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, BigId, Fen, UTCDateTime, utcnow
 
-ORDER_STATES = (
-    "created", "starting", "charging", "stopping", "finished", "settled", "failed", "abnormal",
-)  # fmt: skip
+
+class OrderState(enum.StrEnum):
+    """Where a charge order is; it moves only through :mod:`app.charging.session`."""
+
+    CREATED = "created"
+    STARTING = "starting"  # the start command is on its way to the pile
+    CHARGING = "charging"
+    STOPPING = "stopping"  # end-of-charge seen (or a stop accepted): awaiting the record
+    FINISHED = "finished"  # the final record is in; not yet billed
+    SETTLED = "settled"  # billed and paid for (or owing arrears)
+    FAILED = "failed"  # the start was refused or timed out
+    ABNORMAL = "abnormal"  # a record that matched no session
 
 
 # orders that still hold their connector
-ACTIVE_STATES = ("created", "starting", "charging", "stopping")
+ACTIVE_STATES = (OrderState.CREATED, OrderState.STARTING, OrderState.CHARGING, OrderState.STOPPING)
+# orders whose final record has come
+CLOSED_STATES = (OrderState.FINISHED, OrderState.SETTLED)
 
 
 class ChargeOrder(Base):
@@ -40,7 +52,7 @@ class ChargeOrder(Base):
     id_tag: Mapped[str] = mapped_column(String(40), default="")
     start_method: Mapped[str] = mapped_column(String(16))  # remote | card | password | unknown
     client_request_id: Mapped[str | None] = mapped_column(String(64), unique=True)
-    state: Mapped[str] = mapped_column(String(16), default="created")
+    state: Mapped[str] = mapped_column(String(16), default=OrderState.CREATED)
     pile_session_ref: Mapped[str | None] = mapped_column(String(40))
     tariff_version_id: Mapped[int | None] = mapped_column(ForeignKey("tariff_versions.id"))
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")

@@ -6,10 +6,10 @@ from datetime import datetime
 
 from sqlalchemy import String, cast, exists, insert, literal, select
 
-from app.charging.models import ChargeOrder
+from app.charging.models import CLOSED_STATES, ChargeOrder, OrderState
 from app.db import utcnow
 from app.extensions import db
-from app.notices.models import OutboxMessage
+from app.notices.models import OutboxMessage, OutboxStatus
 from app.notices.outbox import emit
 
 
@@ -39,7 +39,7 @@ def emit_charge_started(since: datetime) -> int:
         .where(
             ChargeOrder.started_at >= since,
             ChargeOrder.driver_id.is_not(None),
-            ChargeOrder.state.in_(("charging", "stopping", "finished", "settled")),
+            ChargeOrder.state.in_((OrderState.CHARGING, OrderState.STOPPING, *CLOSED_STATES)),
             ~exists().where(OutboxMessage.dedupe_key == key),
         )
     ).all()  # fmt: skip
@@ -49,7 +49,7 @@ def emit_charge_started(since: datetime) -> int:
             [
                 {"kind": "charge_started", "dedupe_key": f"charge_started:{r.id}",
                  "operator_id": r.operator_id, "driver_id": r.driver_id, "order_id": r.id,
-                 "status": "pending", "attempts": 0, "created_at": utcnow(),
+                 "status": OutboxStatus.PENDING, "attempts": 0, "created_at": utcnow(),
                  "payload": {"order_no": r.order_no, "started_at": r.started_at.isoformat()}}
                 for r in rows
             ],

@@ -10,11 +10,16 @@ from sqlalchemy import select
 
 from app.catalogue.models import Connector, Pile
 from app.charging.models import ACTIVE_STATES, ChargeOrder
+from app.charging.port import ConnectorState
 from app.db import utcnow
 from app.errors import DomainError, MissingBaseData, NotFound
 from app.extensions import db
 
-UNAVAILABLE_STATES = ("faulted", "unavailable", "charging", "suspended", "finishing", "reserved")
+# connector states in which no new session can start
+UNAVAILABLE_STATES = (
+    ConnectorState.FAULTED, ConnectorState.UNAVAILABLE, ConnectorState.CHARGING,
+    ConnectorState.SUSPENDED, ConnectorState.FINISHING, ConnectorState.RESERVED,
+)  # fmt: skip
 
 
 class PileOffline(DomainError):

@@ -21,8 +21,15 @@ from sqlalchemy.orm import lazyload
 from werkzeug.security import check_password_hash
 
 from app.catalogue.models import Connector, FaultRecord, Pile, PileOnlinePeriod
-from app.charging import meter_batches, starts
-from app.charging.models import ACTIVE_STATES, ChargeOrder, MeterSampleRecord, PileMessage
+from app.charging import meter_batches, session, starts
+from app.charging.models import (
+    ACTIVE_STATES,
+    CLOSED_STATES,
+    ChargeOrder,
+    MeterSampleRecord,
+    OrderState,
+    PileMessage,
+)
 from app.charging.orders import active_order_on, new_order_no, session_number
 from app.charging.port import (
     Admission,
@@ -47,8 +54,13 @@ from app.tenancy.models import Driver, DriverCard
 
 log = logging.getLogger(__name__)
 
-
-FINAL_STATES = ("finished", "settled")
+# the orders a pile's start record may be about (found by their id tag)
+_MAY_BE_STARTING = (
+    OrderState.STARTING,
+    OrderState.CHARGING,
+    OrderState.STOPPING,
+    OrderState.FAILED,
+)
 
 
 def _jsonable(raw: dict[str, Any]) -> dict[str, Any]:
@@ -322,11 +334,9 @@ def _status(pile: Pile, event: ConnectorStatusChanged, outcomes: SessionOutcomes
             done.energy_ended_at = done.energy_ended_at or event.at
             done.gun_returned_at = done.gun_returned_at or event.at
         outcomes.gun_returned(conn.id, event.at)  # occupancy ends and is charged
-        if order is not None and order.state in ("charging", "starting"):
+        if order is not None and order.state in (OrderState.CHARGING, OrderState.STARTING):
             # end-of-charge evidence without the record (case #25): await it, never settle
-            order.state = "stopping"
-            order.awaiting_record_since = event.at
-            order.energy_ended_at = order.energy_ended_at or event.at
+            session.evidence_without_record(order, event.at)
             log.info(
                 "gun out without a stop record: awaiting record",
                 extra={"pile_code": pile.code, "order_no": order.order_no},
@@ -342,7 +352,7 @@ def _orders_holding(conn: Connector) -> list[ChargeOrder]:
             select(ChargeOrder).where(
                 ChargeOrder.connector_id == conn.id,
                 ChargeOrder.gun_returned_at.is_(None),
-                ChargeOrder.state.in_((*ACTIVE_STATES, "finished", "settled")),
+                ChargeOrder.state.in_((*ACTIVE_STATES, *CLOSED_STATES)),
             )
         )
     )
@@ -363,7 +373,7 @@ def _authorize(pile: Pile, id_tag: str) -> EventReply:
         select(ChargeOrder).where(
             ChargeOrder.pile_id == pile.id,
             ChargeOrder.id_tag == id_tag,
-            ChargeOrder.state == "starting",
+            ChargeOrder.state == OrderState.STARTING,
         )
     )
     if pending is not None:
@@ -384,15 +394,19 @@ def _started(pile: Pile, event: SessionStarted) -> EventReply:
         order = db.session.scalar(
             select(ChargeOrder)
             .where(ChargeOrder.pile_id == pile.id, ChargeOrder.id_tag == event.id_tag)
-            .where(ChargeOrder.state.in_(("starting", "charging", "stopping", "failed")))
+            .where(ChargeOrder.state.in_(_MAY_BE_STARTING))
             .order_by(ChargeOrder.id.desc())
             .limit(1)
         )
-        if order is not None and order.state == "failed" and event.initiated_by != "remote":
+        if (
+            order is not None
+            and order.state == OrderState.FAILED
+            and event.initiated_by != "remote"
+        ):
             order = None
         elif (
             order is not None
-            and order.state not in ("starting", "failed")
+            and order.state not in (OrderState.STARTING, OrderState.FAILED)
             and order.started_at != event.at
         ):
             order = None  # an earlier session with the same card: this is a new one
@@ -407,17 +421,12 @@ def _started(pile: Pile, event: SessionStarted) -> EventReply:
             )
             return EventReply(accepted=False, reason=reply.reason or "unknown_connector")
         order = _new_pile_order(pile, conn, event)
-    if order.state == "failed":
-        # the pile started after all (a late success reply, YKC §8.4): the car is charging,
-        # so the order lives again and is flagged for review
-        order.abnormal_reason = order.abnormal_reason or "late_start"
-        order.failure_reason = ""
-        order.state = "charging"
-    if order.state == "starting":
-        order.state = "charging"
     if order.started_at is None:
-        order.started_at = event.at
         order.meter_start_wh = event.meter_start_wh
+    if order.state in (OrderState.STARTING, OrderState.FAILED):
+        # from failed: the pile started after all (a late success reply), the car charges
+        session.start_confirmed(order, event.at)
+    order.started_at = order.started_at or event.at
     if not order.pile_session_ref:
         order.pile_session_ref = session_number(order)
     _keep(pile, "session_started", _event_raw(event), order)
@@ -434,7 +443,8 @@ def _new_pile_order(pile: Pile, conn: Connector, event: SessionStarted) -> Charg
     version = None
     if station is not None and station.tariff is not None:
         version = station.tariff.current_version
-    order = ChargeOrder(
+    order = session.open_order(
+        "at_pile",
         order_no=new_order_no(event.at),
         operator_id=pile.operator_id,
         station_id=pile.station_id,
@@ -444,7 +454,6 @@ def _new_pile_order(pile: Pile, conn: Connector, event: SessionStarted) -> Charg
         driver_id=card.driver_id if card else None,
         id_tag=event.id_tag or "",
         start_method=(card.kind if card else "unknown"),
-        state="charging",
         tariff_version_id=version.id if version else None,
         timezone=station.timezone if station else "Asia/Shanghai",
         requested_at=event.at,
@@ -452,7 +461,6 @@ def _new_pile_order(pile: Pile, conn: Connector, event: SessionStarted) -> Charg
     )
     if version is None:
         order.abnormal_reason = "no_tariff"
-    db.session.add(order)
     db.session.flush()
     return order
 
@@ -493,9 +501,8 @@ def _meter(pile: Pile, event: MeterSample) -> EventReply:
         order.power_w = event.power_w
     if event.soc_percent is not None:
         order.soc_percent = event.soc_percent
-    if order.state == "starting":
-        order.state = "charging"
-        order.started_at = order.started_at or event.at
+    if order.state == OrderState.STARTING:
+        session.start_confirmed(order, event.at)
     db.session.add(
         MeterSampleRecord(order_id=order.id, **meter_batches.sample_values(event, energy))
     )
@@ -510,7 +517,7 @@ def _stopped(pile: Pile, event: SessionStopped, outcomes: SessionOutcomes) -> Ev
         return EventReply(accepted=True, session_ref=order.pile_session_ref)
     _keep(pile, "session_stopped", _event_raw(event), order)
     energy = _record_energy(order, event)
-    if order.state in FINAL_STATES:
+    if order.state in CLOSED_STATES:
         # a repeat or a late record for a closed order: accepted, reconciled, never refused
         if order.final_record_at is not None and order.meter_stop_wh == event.meter_stop_wh:
             return EventReply(accepted=True, session_ref=order.pile_session_ref)
@@ -528,8 +535,7 @@ def _stopped(pile: Pile, event: SessionStopped, outcomes: SessionOutcomes) -> Ev
         order.pile_amounts = event.pile_amounts.as_json()
     if order.started_at is None:
         order.started_at = event.started_at or order.requested_at
-    if order.state not in ("settled",):
-        order.state = "finished"
+    session.record_received(order)
     outcomes.order_finished(order)  # bill, coupon, wallet: flushed, committed below
     log.info(
         "session stopped",
@@ -550,7 +556,8 @@ def _record_energy(order: ChargeOrder, event: SessionStopped) -> int | None:
 def _orphan_record(pile: Pile, event: SessionStopped) -> ChargeOrder:
     """A record for a session we never saw: kept as an abnormal order for review."""
     conn = _connector(pile, event.connector_number)
-    order = ChargeOrder(
+    order = session.open_order(
+        "orphan_record",
         order_no=new_order_no(event.at),
         operator_id=pile.operator_id,
         station_id=pile.station_id,
@@ -558,7 +565,6 @@ def _orphan_record(pile: Pile, event: SessionStopped) -> ChargeOrder:
         connector_id=conn.id if conn else None,
         connector_number=conn.number if conn else event.connector_number,
         start_method="unknown",
-        state="abnormal",
         abnormal_reason="unknown_session",
         pile_session_ref=event.session_ref,
         timezone=pile.station.timezone if pile.station else "Asia/Shanghai",
@@ -572,7 +578,6 @@ def _orphan_record(pile: Pile, event: SessionStopped) -> ChargeOrder:
         pile_amounts=event.pile_amounts.as_json() if event.pile_amounts else None,
     )
     order.energy_wh = _record_energy(order, event) or 0
-    db.session.add(order)
     db.session.flush()
     log.warning(
         "stop record for an unknown session kept as abnormal order",

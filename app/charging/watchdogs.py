@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 
 from app.catalogue.models import Pile
-from app.charging import commands, pile_events
-from app.charging.models import ChargeOrder
+from app.charging import commands, pile_events, session
+from app.charging.models import ChargeOrder, OrderState
 from app.config import setting
 from app.db import utcnow
 from app.extensions import db
@@ -24,12 +24,13 @@ def fail_stuck_starts(now: datetime | None = None) -> list[str]:
     timeout = timedelta(seconds=int(setting("STARTING_TIMEOUT_SECONDS")))
     orders = db.session.scalars(
         select(ChargeOrder)
-        .where(ChargeOrder.state == "starting", ChargeOrder.requested_at <= moment - timeout)
+        .where(
+            ChargeOrder.state == OrderState.STARTING, ChargeOrder.requested_at <= moment - timeout
+        )
         .with_for_update(skip_locked=True)
     ).all()
     for order in orders:
-        order.state = "failed"
-        order.failure_reason = "start_timeout: 充电桩未在规定时间内开始充电"
+        session.start_failed(order, "start_timeout: 充电桩未在规定时间内开始充电")
         log.warning("start timed out", extra={"order_no": order.order_no})
     db.session.commit()
     return [o.order_no for o in orders]

@@ -26,6 +26,7 @@ from app.drivers.models import (
     CERTIFICATION_KINDS,
     CertificationApplication,
     CertificationFile,
+    CertificationState,
 )
 from app.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.extensions import db
@@ -146,7 +147,7 @@ def _pending(driver_id: int) -> CertificationApplication | None:
     return db.session.scalar(
         select(CertificationApplication).where(
             CertificationApplication.driver_id == driver_id,
-            CertificationApplication.state == "pending",
+            CertificationApplication.state == CertificationState.PENDING,
         )
     )
 
@@ -170,7 +171,10 @@ def submit(driver: Driver, kind: str, uploads: list[Upload]) -> CertificationApp
         )
     checked = _checked(uploads)
     app_row = CertificationApplication(
-        operator_id=driver.operator_id, driver_id=driver.id, kind=kind, state="pending"
+        operator_id=driver.operator_id,
+        driver_id=driver.id,
+        kind=kind,
+        state=CertificationState.PENDING,
     )
     for upload, content_type, ext in checked:
         key = f"certifications/{driver.id}/{secrets.token_hex(16)}.{ext}"
@@ -269,14 +273,18 @@ def _require_state(row: CertificationApplication, *states: str) -> None:
 def approve(actor: Actor, application_id: int) -> CertificationApplication:
     """Approve: the driver joins the group of the application's kind. Audited. Commits."""
     row, driver = _review_target(actor, application_id)
-    _require_state(row, "pending")
+    _require_state(row, CertificationState.PENDING)
     if driver.pricing_group in CERTIFICATION_KINDS and driver.pricing_group != row.kind:
         raise Conflict(
             "出租车与网约车认证只能二选一，请先撤销现有认证", code="CERTIFICATION_EXCLUSIVE",
             details={"current": driver.pricing_group},
         )  # fmt: skip
     before = _state_view(row, driver)
-    row.state, row.reviewed_at, row.reviewed_by_id = "approved", utcnow(), actor.admin_id
+    row.state, row.reviewed_at, row.reviewed_by_id = (
+        CertificationState.APPROVED,
+        utcnow(),
+        actor.admin_id,
+    )
     driver.pricing_group = row.kind
     audit.record(
         actor, "certification.approve", "certification", row.id, operator_id=row.operator_id,
@@ -288,10 +296,14 @@ def approve(actor: Actor, application_id: int) -> CertificationApplication:
 
 def reject(actor: Actor, application_id: int, reason: str) -> CertificationApplication:
     row, driver = _review_target(actor, application_id)
-    _require_state(row, "pending")
+    _require_state(row, CertificationState.PENDING)
     reason = _reason(reason)
     before = _state_view(row, driver)
-    row.state, row.reviewed_at, row.reviewed_by_id = "rejected", utcnow(), actor.admin_id
+    row.state, row.reviewed_at, row.reviewed_by_id = (
+        CertificationState.REJECTED,
+        utcnow(),
+        actor.admin_id,
+    )
     row.reject_reason = reason
     audit.record(
         actor, "certification.reject", "certification", row.id, operator_id=row.operator_id,
@@ -304,10 +316,14 @@ def reject(actor: Actor, application_id: int, reason: str) -> CertificationAppli
 def revoke(actor: Actor, application_id: int, reason: str) -> CertificationApplication:
     """Revoke an approval: the driver's pricing group goes back to none. Audited."""
     row, driver = _review_target(actor, application_id)
-    _require_state(row, "approved")
+    _require_state(row, CertificationState.APPROVED)
     reason = _reason(reason)
     before = _state_view(row, driver)
-    row.state, row.revoked_at, row.revoked_by_id = "revoked", utcnow(), actor.admin_id
+    row.state, row.revoked_at, row.revoked_by_id = (
+        CertificationState.REVOKED,
+        utcnow(),
+        actor.admin_id,
+    )
     row.revoke_reason = reason
     if driver.pricing_group == row.kind:
         driver.pricing_group = "none"

@@ -12,12 +12,11 @@ from app.billing.models import Bill, OrderTerms
 from app.catalogue.models import Connector, Station
 from app.catalogue.visibility import driver_operator, station_visible
 from app.charging import orders, starts, stops
-from app.charging.models import ChargeOrder
+from app.charging.models import ChargeOrder, OrderState
 from app.charging.port import CommandOutcome, CommandResult
-from app.charging.starts import start_blocker
 from app.db import utcnow
 from app.drivers.live import _ORDER_NO, OFFLINE_HINT, LiveOrder, live_view
-from app.errors import Conflict, DomainError, NotFound
+from app.errors import Conflict, NotFound
 from app.extensions import db
 from app.paging import Page, paginate
 from app.promotions import coupons
@@ -58,7 +57,7 @@ class StartResult:
 
 
 def _failure(order: ChargeOrder, command: CommandResult | None) -> tuple[str | None, str | None]:
-    if order.state != "failed":
+    if order.state != OrderState.FAILED:
         return None, None
     if command is not None and command.outcome in _START_FAILURES:
         return _START_FAILURES[command.outcome]
@@ -70,20 +69,15 @@ def _failure(order: ChargeOrder, command: CommandResult | None) -> tuple[str | N
 
 
 def start(driver: Driver, connector_id: int, client_request_id: str) -> StartResult:
-    """Start charging on a connector the driver may use. Commits."""
+    """Start charging on a connector the driver may use (the start rules and the one
+    idempotency lookup are :func:`app.charging.starts.request_remote_start`'s). Commits."""
     key = _request_key(driver, client_request_id)
-    existing = db.session.scalar(select(ChargeOrder).where(ChargeOrder.client_request_id == key))
-    if existing is not None:
-        return StartResult(live_view(existing), True, *_failure(existing, None))
     connector = db.session.get(Connector, connector_id)
     station = connector.pile.station if connector is not None else None
     if connector is None or (
         station is not None and not station_visible(driver_operator(driver), station)
     ):
         raise NotFound("充电枪不存在", code="CONNECTOR_NOT_FOUND", details={"id": connector_id})
-    blocker = start_blocker(driver, connector)
-    if blocker is not None:
-        raise DomainError(blocker.message, code=blocker.code, details=blocker.details, status=409)
     try:
         outcome = starts.request_remote_start(driver, connector, client_request_id=key)
     except IntegrityError:  # the same request twice at once: the first one won
@@ -161,7 +155,7 @@ class CouponChoice:
 
 def coupon_choice(driver: Driver, order_no: str) -> CouponChoice:
     order = own_order(driver, order_no)
-    if order.state in ("settled", "failed", "abnormal"):
+    if order.state in (OrderState.SETTLED, OrderState.FAILED, OrderState.ABNORMAL):
         bill = bills.bill_of(order.id)
         used = [coupons.view(c) for c in _used_coupon(bill)]
         return CouponChoice("final", bill.coupon_id if bill else None, used)

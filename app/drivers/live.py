@@ -13,11 +13,12 @@ from sqlalchemy import Engine, Row, bindparam, func, select
 from app.billing import bills
 from app.billing.models import Bill, OrderTerms
 from app.catalogue.models import Pile, Station
-from app.charging.models import ACTIVE_STATES, ChargeOrder
+from app.charging import session
+from app.charging.models import ACTIVE_STATES, ChargeOrder, OrderState
 from app.db import utcnow
 from app.errors import NotFound
 from app.extensions import db
-from app.promotions.models import Coupon
+from app.promotions.models import Coupon, CouponState
 from app.state import Slot, part
 from app.tenancy.models import Driver
 
@@ -109,7 +110,7 @@ def live_view(order: ChargeOrder, now: datetime | None = None) -> LiveOrder:
         station.name if station is not None else "",
         pile.code if pile is not None else "",
         bool(pile is not None and pile.online),
-        bills.live_bill(order, moment) if order.state != "failed" else None,
+        bills.live_bill(order, moment) if order.state != OrderState.FAILED else None,
         moment,
     )
 
@@ -128,7 +129,7 @@ def _live(
         station_name=station_name,
         pile_code=pile_code,
         pile_online=online,
-        can_stop=online and order.state in ("starting", "charging"),
+        can_stop=online and order.state in session.STOPPABLE,
         hint=OFFLINE_HINT if active and not online else None,
         elapsed_seconds=_elapsed(order, moment),
         bill=bill,
@@ -189,7 +190,7 @@ def _driver_coupons() -> Any:
     sum alike: the age limit covers that), and with it the estimate's key."""
     return (
         select(func.sum(Coupon.id))
-        .where(Coupon.driver_id == ChargeOrder.driver_id, Coupon.status == "available")
+        .where(Coupon.driver_id == ChargeOrder.driver_id, Coupon.status == CouponState.AVAILABLE)
         .scalar_subquery()
     )
 
@@ -259,7 +260,7 @@ def live(driver: Driver | int, order_no: str, now: datetime | None = None) -> Li
         raise NotFound("订单不存在", code="ORDER_NOT_FOUND", details={"order_no": order_no})
     moment = now or utcnow()
     figures = cast(OrderFigures, row)
-    if row.state == "failed":
+    if row.state == OrderState.FAILED:
         return _live(figures, row.station_name or "", row.pile_code or "", bool(row.pile_online),
                      None, moment)  # fmt: skip
     cache = live_bill_cache()

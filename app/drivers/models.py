@@ -3,6 +3,7 @@ certification applications with their uploaded images (case #4 2019-10-09)."""
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, text
@@ -13,7 +14,16 @@ from app.db import Base, UTCDateTime, utcnow
 CERTIFICATION_KINDS = ("taxi", "ride_hailing")
 
 
-CERTIFICATION_STATES = ("pending", "approved", "rejected", "revoked")
+class CertificationState(enum.StrEnum):
+    """pending → approved | rejected; approved → revoked."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    REVOKED = "revoked"
+
+
+CERTIFICATION_STATES = tuple(CertificationState)
 
 
 CERTIFICATION_FILE_ROLES = ("id_card", "driving_licence", "vehicle_photo")
@@ -61,7 +71,7 @@ class CertificationApplication(Base):
     operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), index=True)
     driver_id: Mapped[int] = mapped_column(ForeignKey("drivers.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # taxi | ride_hailing
-    state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    state: Mapped[str] = mapped_column(String(16), default=CertificationState.PENDING, index=True)
     reject_reason: Mapped[str] = mapped_column(String(200), default="")
     revoke_reason: Mapped[str] = mapped_column(String(200), default="")
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

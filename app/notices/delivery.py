@@ -19,7 +19,7 @@ from app.config import setting
 from app.db import utcnow
 from app.extensions import db
 from app.money import fen_to_yuan_str
-from app.notices.models import NOTIFICATION_KINDS, NotificationAttempt, OutboxMessage
+from app.notices.models import NOTIFICATION_KINDS, NotificationAttempt, OutboxMessage, OutboxStatus
 from app.tenancy.models import Driver, Operator
 from app.tenancy.wechat_accounts import endpoints, mini_program_of, token_store
 from app.wechat import miniprogram
@@ -106,7 +106,7 @@ def _due(now: datetime) -> list[OutboxMessage]:
     rows = db.session.execute(
         select(OutboxMessage, last.c.at)
         .outerjoin(last, last.c.message_id == OutboxMessage.id)
-        .where(OutboxMessage.status == "pending")
+        .where(OutboxMessage.status == OutboxStatus.PENDING)
         .order_by(OutboxMessage.attempts, OutboxMessage.id)
         .limit(BATCH)
     ).all()
@@ -137,7 +137,7 @@ def _attempt(message: OutboxMessage, now: datetime, *, ok: bool, template: str =
 
 def _give_up(message: OutboxMessage, now: datetime, error: str, template: str = "") -> int:
     _attempt(message, now, ok=False, template=template, error=error)
-    message.status = "failed"
+    message.status = OutboxStatus.FAILED
     db.session.commit()
     return 0
 
@@ -164,11 +164,11 @@ def deliver_one(message: OutboxMessage, now: datetime) -> int:
     except WeChatError as exc:
         _attempt(message, now, ok=False, template=template, errcode=exc.errcode, error=exc.errmsg)
         if not exc.retryable or message.attempts >= int(setting("NOTIFY_MAX_ATTEMPTS")):
-            message.status = "failed"
+            message.status = OutboxStatus.FAILED
         db.session.commit()
         return 0
     msgid = "" if result.msgid is None else str(result.msgid)
     _attempt(message, now, ok=True, template=template, msgid=msgid)
-    message.status, message.sent_at = "sent", now
+    message.status, message.sent_at = OutboxStatus.SENT, now
     db.session.commit()
     return 1

@@ -3,6 +3,7 @@ written in the same transaction as what they tell of."""
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +22,12 @@ NOTIFICATION_KINDS = (
 )
 
 
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"  # to be delivered (again, after a retryable failure)
+    SENT = "sent"
+    FAILED = "failed"  # given up: not retryable, no template, or too many attempts
+
+
 class OutboxMessage(Base):
     __tablename__ = "outbox_messages"
     __table_args__ = (Index("ix_outbox_messages_status_id", "status", "id"),)
@@ -33,7 +40,7 @@ class OutboxMessage(Base):
     # one message per event: "charge_finished:123", "coupon_expiring:7:2019-11-12", ...
     dedupe_key: Mapped[str] = mapped_column(String(128), unique=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sent|failed
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -3,6 +3,7 @@ that verify what WeChat Pay signs."""
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
@@ -10,17 +11,34 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, BigId, Fen, UTCDateTime, utcnow
 
-TOPUP_STATES = ("created", "paid", "closed")
+
+class TopUpState(enum.StrEnum):
+    CREATED = "created"  # waiting for the driver to pay
+    PAID = "paid"  # credited to the wallet
+    CLOSED = "closed"  # never paid, closed after TOPUP_EXPIRE_MINUTES
 
 
-REFUND_STATES = ("pending_review", "approved", "processing", "succeeded", "failed", "rejected")
+class RefundState(enum.StrEnum):
+    """pending_review → approved → processing → succeeded / failed; or rejected."""
+
+    PENDING_REVIEW = "pending_review"
+    APPROVED = "approved"
+    PROCESSING = "processing"  # sent to WeChat Pay, waiting for its answer
+    SUCCEEDED = "succeeded"  # every part paid back
+    FAILED = "failed"  # a part failed (its money went back to the wallet)
+    REJECTED = "rejected"
 
 
-REFUND_OPEN_STATES = ("pending_review", "approved", "processing")
+REFUND_OPEN_STATES = (RefundState.PENDING_REVIEW, RefundState.APPROVED, RefundState.PROCESSING)
 
 
 # a part: waiting for review, sent (or to be sent) to WeChat, and its end
-REFUND_PART_STATES = ("pending", "processing", "succeeded", "failed", "rejected")
+class RefundPartState(enum.StrEnum):
+    PENDING = "pending"  # waiting for the review
+    PROCESSING = "processing"  # sent (or to be sent again) to WeChat Pay
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    REJECTED = "rejected"
 
 
 WECHAT_KEY_KINDS = ("certificate", "public_key")
@@ -55,7 +73,7 @@ class TopUpPayment(Base):
     app_id: Mapped[str] = mapped_column(String(64))
     amount_fen: Mapped[int] = mapped_column(Fen)
     offer_id: Mapped[int | None] = mapped_column(ForeignKey("topup_offers.id"))
-    state: Mapped[str] = mapped_column(String(16), default="created")
+    state: Mapped[str] = mapped_column(String(16), default=TopUpState.CREATED)
     prepay_id: Mapped[str] = mapped_column(String(64), default="")
     transaction_id: Mapped[str | None] = mapped_column(String(32), unique=True)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -75,7 +93,7 @@ class RefundRequest(Base):
     operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"))
     amount_fen: Mapped[int] = mapped_column(Fen)
     reason: Mapped[str] = mapped_column(String(200), default="")
-    state: Mapped[str] = mapped_column(String(16), default="pending_review")
+    state: Mapped[str] = mapped_column(String(16), default=RefundState.PENDING_REVIEW)
     reject_reason: Mapped[str] = mapped_column(String(200), default="")
     fail_reason: Mapped[str] = mapped_column(String(500), default="")
     succeeded_fen: Mapped[int] = mapped_column(Fen, default=0)
@@ -100,7 +118,7 @@ class RefundPart(Base):
     payment_id: Mapped[int] = mapped_column(ForeignKey("topup_payments.id"), index=True)
     out_refund_no: Mapped[str] = mapped_column(String(64), unique=True)
     amount_fen: Mapped[int] = mapped_column(Fen)
-    state: Mapped[str] = mapped_column(String(16), default="pending")
+    state: Mapped[str] = mapped_column(String(16), default=RefundPartState.PENDING)
     wechat_refund_id: Mapped[str | None] = mapped_column(String(64))
     wechat_status: Mapped[str] = mapped_column(String(16), default="")
     fail_reason: Mapped[str] = mapped_column(String(500), default="")

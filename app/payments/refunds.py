@@ -28,7 +28,15 @@ from app.money import fen_to_yuan_str
 from app.notices import outbox
 from app.paging import Page, paginate
 from app.payments import merchants
-from app.payments.models import REFUND_OPEN_STATES, RefundPart, RefundRequest, TopUpPayment
+from app.payments.models import (
+    REFUND_OPEN_STATES,
+    RefundPart,
+    RefundPartState,
+    RefundRequest,
+    RefundState,
+    TopUpPayment,
+    TopUpState,
+)
 from app.promotions import coupons
 from app.tenancy import audit
 from app.tenancy.models import Driver, Operator
@@ -52,7 +60,15 @@ REFUND_MISMATCH = "WXPAY_NOTIFY_REFUND_MISMATCH"
 UNKNOWN_REFUND = "WXPAY_NOTIFY_UNKNOWN_REFUND"
 
 
-_FINAL_WECHAT = {"SUCCESS": "succeeded", "CLOSED": "failed", "ABNORMAL": "failed"}
+_FINAL_WECHAT = {
+    "SUCCESS": RefundPartState.SUCCEEDED,
+    "CLOSED": RefundPartState.FAILED,
+    "ABNORMAL": RefundPartState.FAILED,
+}
+
+
+# parts that hold a share of their top-up: paid back, or on the way
+_RESERVING = (RefundPartState.PENDING, RefundPartState.PROCESSING, RefundPartState.SUCCEEDED)
 
 
 _WECHAT_REASON = {"CLOSED": "退款关闭", "ABNORMAL": "退款异常（如用户银行卡已注销），请联系客服"}
@@ -64,7 +80,7 @@ def _reserved_by_payment(payment_ids: list[int]) -> dict[int, tuple[int, int]]:
         select(RefundPart.payment_id, func.sum(RefundPart.amount_fen), func.count())
         .where(
             RefundPart.payment_id.in_(payment_ids),
-            RefundPart.state.in_(("pending", "processing", "succeeded")),
+            RefundPart.state.in_(_RESERVING),
         )
         .group_by(RefundPart.payment_id)
     ).all()
@@ -81,7 +97,7 @@ def refundable_payments(
             select(TopUpPayment)
             .where(
                 TopUpPayment.driver_id == driver_id,
-                TopUpPayment.state == "paid",
+                TopUpPayment.state == TopUpState.PAID,
                 TopUpPayment.paid_at > now - REFUND_WINDOW,
             )
             .order_by(TopUpPayment.paid_at.desc(), TopUpPayment.id.desc())
@@ -143,7 +159,7 @@ def request_refund(driver: Driver, amount_fen: int | None, reason: str) -> Refun
         db.session.add(
             RefundPart(
                 request_id=request.id, payment_id=payment.id, amount_fen=share,
-                out_refund_no=_new_out_refund_no(request.id, seq), state="pending",
+                out_refund_no=_new_out_refund_no(request.id, seq), state=RefundPartState.PENDING,
             )
         )  # fmt: skip
         left -= share
@@ -205,7 +221,7 @@ def _lock_request(actor: Actor, request_id: int) -> RefundRequest:
         select(RefundRequest.id).where(RefundRequest.id == request.id).with_for_update()
     )
     db.session.refresh(request)
-    if request.state != "pending_review":
+    if request.state != RefundState.PENDING_REVIEW:
         raise Conflict(
             "该退款申请已处理", code="REFUND_STATE_INVALID", details={"state": request.state}
         )
@@ -222,11 +238,11 @@ def reject(actor: Actor, request_id: int, reason: str) -> RefundRequest:
         raise ValidationFailed("请填写驳回原因", code="REASON_REQUIRED")
     request = _lock_request(actor, request_id)
     before = _snapshot(request)
-    request.state, request.reject_reason = "rejected", reason.strip()
+    request.state, request.reject_reason = RefundState.REJECTED, reason.strip()
     request.reviewed_by_id, request.reviewed_at = actor.admin_id, utcnow()
     request.finished_at = request.reviewed_at
     for part in request.parts:
-        part.state, part.updated_at = "rejected", utcnow()
+        part.state, part.updated_at = RefundPartState.REJECTED, utcnow()
     audit.record(actor, "refund.reject", "refund", request.id, operator_id=request.operator_id,
                  before=before, after=_snapshot(request), reason=reason)  # fmt: skip
     outbox.refund_result(
@@ -255,14 +271,14 @@ def approve(actor: Actor, request_id: int) -> RefundRequest:
         actor_type="admin", actor_id=actor.admin_id, note="余额退款（微信原路退回）",
     )  # fmt: skip
     now = utcnow()
-    request.state = "approved"
+    request.state = RefundState.APPROVED
     request.reviewed_by_id, request.reviewed_at = actor.admin_id, now
     for part in request.parts:
-        part.state, part.updated_at = "processing", now
+        part.state, part.updated_at = RefundPartState.PROCESSING, now
     audit.record(actor, "refund.approve", "refund", request.id, operator_id=request.operator_id,
                  before=before, after=_snapshot(request))  # fmt: skip
     db.session.commit()
-    request.state = "processing"
+    request.state = RefundState.PROCESSING
     db.session.commit()
     for part in list(request.parts):
         submit_part(part.id)
@@ -282,7 +298,7 @@ def _lock_part(part_id: int) -> RefundPart | None:
 def submit_part(part_id: int) -> None:
     """Ask WeChat for one part's refund (again, with the same number); commits."""
     part = db.session.get(RefundPart, part_id)
-    if part is None or part.state != "processing":
+    if part is None or part.state != RefundPartState.PROCESSING:
         return
     payment = part.payment
     op = db.session.get(Operator, payment.operator_id)
@@ -298,7 +314,7 @@ def submit_part(part_id: int) -> None:
         )  # fmt: skip
     except WeChatPayError as exc:
         part = _lock_part(part_id)
-        if part is None or part.state != "processing":
+        if part is None or part.state != RefundPartState.PROCESSING:
             db.session.rollback()
             return
         part.attempts += 1
@@ -307,7 +323,7 @@ def submit_part(part_id: int) -> None:
             log.warning("refund %s outcome unknown: %s", out_refund_no, exc.code)
             db.session.commit()
             return
-        _finish_part(part, "failed", f"{exc.code}: {exc.message}")
+        _finish_part(part, RefundPartState.FAILED, f"{exc.code}: {exc.message}")
         db.session.commit()
         return
     apply_refund_status(part_id, answer)
@@ -324,19 +340,23 @@ def apply_refund_status(part_id: int, answer: Refund) -> None:
     if answer.refund_id:
         part.wechat_refund_id = answer.refund_id
     part.wechat_status = answer.status[:16]
-    if part.state != "processing" or answer.status not in _FINAL_WECHAT:
+    if part.state != RefundPartState.PROCESSING or answer.status not in _FINAL_WECHAT:
         db.session.flush()
         return
     state = _FINAL_WECHAT[answer.status]
-    reason = "" if state == "succeeded" else f"{answer.status}: {_WECHAT_REASON[answer.status]}"
+    reason = (
+        ""
+        if state == RefundPartState.SUCCEEDED
+        else f"{answer.status}: {_WECHAT_REASON[answer.status]}"
+    )
     _finish_part(part, state, reason)
 
 
-def _finish_part(part: RefundPart, state: str, reason: str) -> None:
+def _finish_part(part: RefundPart, state: RefundPartState, reason: str) -> None:
     now = utcnow()
     part.state, part.fail_reason, part.finished_at = state, reason[:500], now
     request = part.request
-    if state == "succeeded":
+    if state == RefundPartState.SUCCEEDED:
         payment = db.session.scalar(
             select(TopUpPayment).where(TopUpPayment.id == part.payment_id).with_for_update()
         )
@@ -355,13 +375,16 @@ def _finish_part(part: RefundPart, state: str, reason: str) -> None:
 
 def _settle_request(request: RefundRequest) -> None:
     db.session.refresh(request)
-    if any(p.state == "processing" for p in request.parts) or request.state != "processing":
+    if (
+        any(p.state == RefundPartState.PROCESSING for p in request.parts)
+        or request.state != RefundState.PROCESSING
+    ):
         return
-    ok = [p for p in request.parts if p.state == "succeeded"]
-    failed = [p for p in request.parts if p.state == "failed"]
+    ok = [p for p in request.parts if p.state == RefundPartState.SUCCEEDED]
+    failed = [p for p in request.parts if p.state == RefundPartState.FAILED]
     request.succeeded_fen = sum(p.amount_fen for p in ok)
     request.finished_at = utcnow()
-    request.state = "failed" if failed else "succeeded"
+    request.state = RefundState.FAILED if failed else RefundState.SUCCEEDED
     request.fail_reason = "；".join(p.fail_reason for p in failed)[:500]
     if failed:
         text = f"退款失败：{request.fail_reason}"
@@ -419,7 +442,9 @@ def reconcile_processing(now: datetime | None = None) -> int:
     parts = list(
         db.session.scalars(
             select(RefundPart.id)
-            .where(RefundPart.state == "processing", RefundPart.updated_at < now - after)
+            .where(
+                RefundPart.state == RefundPartState.PROCESSING, RefundPart.updated_at < now - after
+            )
             .order_by(RefundPart.id)
             .limit(200)
         )
@@ -435,7 +460,7 @@ def reconcile_processing(now: datetime | None = None) -> int:
 
 def _reconcile_part(part_id: int) -> None:
     part = db.session.get(RefundPart, part_id)
-    if part is None or part.state != "processing":
+    if part is None or part.state != RefundPartState.PROCESSING:
         return
     if part.wechat_refund_id is None:
         submit_part(part_id)

@@ -35,7 +35,7 @@ from app.payments.merchants import (
     merchant_credentials,
     notify_url,
 )
-from app.payments.models import TopUpPayment
+from app.payments.models import TopUpPayment, TopUpState
 from app.promotions import coupons
 from app.promotions.models import TopUpOffer
 from app.tenancy.models import Driver, Operator
@@ -138,7 +138,7 @@ def start_topup(driver: Driver, amount_fen: int, offer_id: int | None = None) ->
     payment = TopUpPayment(
         out_trade_no=_new_out_trade_no(), driver_id=driver.id, operator_id=op.id,
         mch_id=creds.mch_id, app_id=creds.app_id, amount_fen=amount_fen,
-        offer_id=offer.id if offer else None, state="created",
+        offer_id=offer.id if offer else None, state=TopUpState.CREATED,
     )  # fmt: skip
     db.session.add(payment)
     db.session.commit()
@@ -201,7 +201,7 @@ def apply_paid(op: Operator, tx: Transaction) -> bool:
         raise NotifyError(notify.MERCHANT_MISMATCH, "payment of another app", http_status=400)
     if tx.total_fen != payment.amount_fen:
         raise NotifyError(AMOUNT_MISMATCH, "amount differs from the order", http_status=400)
-    if payment.state == "paid":
+    if payment.state == TopUpState.PAID:
         if payment.transaction_id != tx.transaction_id:
             raise NotifyError(PAYMENT_MISMATCH, "paid under another transaction", http_status=400)
         return False
@@ -213,7 +213,7 @@ def apply_paid(op: Operator, tx: Transaction) -> bool:
         ref_id=payment.out_trade_no, idempotency_key=f"wxpay:{tx.transaction_id}",
         note="微信支付充值",
     )  # fmt: skip
-    payment.state = "paid"
+    payment.state = TopUpState.PAID
     payment.transaction_id = tx.transaction_id
     payment.paid_at = _paid_at(tx)
     payment.closed_at = None
@@ -262,7 +262,7 @@ def reconcile_pending(now: datetime | None = None) -> int:
     ids = list(
         db.session.scalars(
             select(TopUpPayment.id)
-            .where(TopUpPayment.state == "created", TopUpPayment.created_at < now - after)
+            .where(TopUpPayment.state == TopUpState.CREATED, TopUpPayment.created_at < now - after)
             .order_by(TopUpPayment.id)
             .limit(200)
         )
@@ -279,7 +279,7 @@ def reconcile_pending(now: datetime | None = None) -> int:
 
 def _reconcile_one(payment_id: int, now: datetime, expire: timedelta) -> int:
     payment = db.session.get(TopUpPayment, payment_id)
-    if payment is None or payment.state != "created":
+    if payment is None or payment.state != TopUpState.CREATED:
         return 0
     op = db.session.get(Operator, payment.operator_id)
     assert op is not None
@@ -307,9 +307,9 @@ def _reconcile_one(payment_id: int, now: datetime, expire: timedelta) -> int:
             log.warning("close %s failed: %s", payment.out_trade_no, exc.code)
             return 0
     payment = _lock_payment(payment.out_trade_no)
-    if payment is None or payment.state != "created":
+    if payment is None or payment.state != TopUpState.CREATED:
         db.session.rollback()
         return 0
-    payment.state, payment.closed_at = "closed", now
+    payment.state, payment.closed_at = TopUpState.CLOSED, now
     db.session.commit()
     return 1

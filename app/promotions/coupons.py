@@ -21,7 +21,7 @@ from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
 from app.ledger import wallet
 from app.money import fen_to_yuan_str, parse_unit_price
-from app.notices.models import OutboxMessage
+from app.notices.models import OutboxMessage, OutboxStatus
 from app.paging import Page, paginate
 from app.pricing import (
     COUPON_KINDS,
@@ -30,7 +30,14 @@ from app.pricing import (
     validity_end,
     zone_for,
 )
-from app.promotions.models import Coupon, CouponTemplate, TopUpGrant, TopUpOffer, TopUpOfferItem
+from app.promotions.models import (
+    Coupon,
+    CouponState,
+    CouponTemplate,
+    TopUpGrant,
+    TopUpOffer,
+    TopUpOfferItem,
+)
 from app.tenancy import audit
 from app.tenancy.models import Driver
 from app.tenancy.operators import resolve_target_operator
@@ -46,7 +53,7 @@ MAX_GRANT_QUANTITY = 100
 
 
 # rendered inline so PostgreSQL matches the partial index ix_coupons_available_expires
-AVAILABLE = literal("available", literal_execute=True)
+AVAILABLE = literal(CouponState.AVAILABLE, literal_execute=True)
 
 
 def _ref(value: str) -> Any:
@@ -240,7 +247,7 @@ def _issue(
         percent=template.percent,
         cap_fen=template.cap_fen,
         station_ids=template.station_ids,
-        status="available" if expires_at > granted_at else "expired",
+        status=CouponState.AVAILABLE if expires_at > granted_at else CouponState.EXPIRED,
         source=source,
         source_ref=source_ref,
         reason=reason,
@@ -260,7 +267,7 @@ def _granted_count(template_id: int, driver_id: int) -> int:
             select(func.count(Coupon.id)).where(
                 Coupon.template_id == template_id,
                 Coupon.driver_id == driver_id,
-                Coupon.status != "revoked",
+                Coupon.status != CouponState.REVOKED,
             )
         )
         or 0
@@ -354,21 +361,22 @@ def revoke_coupon(actor: Actor, coupon_id: int, *, reason: str) -> Coupon:
         raise ValidationFailed("请填写原因", code="REASON_REQUIRED", details={"reason": ["必填"]})
     coupon = get_scoped(Coupon, coupon_id, actor, what="优惠券")
     locked = lock_coupon(coupon.id)
-    if locked.status != "available":
+    if locked.status != CouponState.AVAILABLE:
         raise Conflict(
             "只能撤回未使用的优惠券", code="COUPON_NOT_REVOCABLE", details={"status": locked.status}
         )
     _revoke(locked, reason.strip())
     audit.record(
         actor, "coupon.revoke", "coupon", locked.id, operator_id=locked.operator_id,
-        before={"status": "available"}, after={"status": "revoked"}, reason=reason.strip(),
+        before={"status": CouponState.AVAILABLE}, after={"status": CouponState.REVOKED},
+        reason=reason.strip(),
     )  # fmt: skip
     db.session.commit()
     return locked
 
 
 def _revoke(coupon: Coupon, reason: str) -> None:
-    coupon.status = "revoked"
+    coupon.status = CouponState.REVOKED
     coupon.revoked_at = utcnow()
     coupon.revoke_reason = reason[:200]
 
@@ -552,10 +560,10 @@ def revoke_coupons_of_topup(
     used: list[int] = []
     used_amount = 0
     for coupon in coupons:
-        if coupon.status in ("available", "expired"):
+        if coupon.status in (CouponState.AVAILABLE, CouponState.EXPIRED):
             _revoke(coupon, reason)
             revoked.append(coupon.id)
-        elif coupon.status == "used":
+        elif coupon.status == CouponState.USED:
             used.append(coupon.id)
             used_amount += coupon.used_amount_fen
     if record is not None and record.revoked_at is None:
@@ -585,7 +593,9 @@ def view(coupon: Coupon) -> CouponView:
     return CouponView(coupon, display_valid_until(coupon.expires_at, coupon.timezone))
 
 
-def driver_coupons(driver_id: int, *, status: str | None = "available") -> list[CouponView]:
+def driver_coupons(
+    driver_id: int, *, status: str | None = CouponState.AVAILABLE
+) -> list[CouponView]:
     stmt = select(Coupon).where(Coupon.driver_id == driver_id)
     if status:
         stmt = stmt.where(Coupon.status == status)
@@ -624,7 +634,7 @@ def expire_coupons(now: datetime | None = None) -> int:
     result = db.session.execute(
         update(Coupon)
         .where(Coupon.status == AVAILABLE, Coupon.expires_at <= moment)
-        .values(status="expired")
+        .values(status=CouponState.EXPIRED)
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
@@ -665,8 +675,8 @@ def remind_expiring(now: datetime | None = None, *, days: int = 3) -> int:
         soonest_end = soonest if soonest.tzinfo else soonest.replace(tzinfo=moment.tzinfo)
         rows.append(
             {"kind": "coupon_expiring", "dedupe_key": key, "operator_id": operator_id,
-             "driver_id": driver_id, "order_id": None, "status": "pending", "attempts": 0,
-             "created_at": moment,
+             "driver_id": driver_id, "order_id": None, "status": OutboxStatus.PENDING,
+             "attempts": 0, "created_at": moment,
              "payload": {"count": int(count),
                          "soonest_valid_until": display_valid_until(soonest_end, tz)}}
         )  # fmt: skip

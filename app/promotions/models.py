@@ -3,6 +3,7 @@ service-fee discounts (cases #5 2019-10-28, #7)."""
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -69,7 +70,14 @@ class ServiceDiscount(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-COUPON_STATUSES = ("available", "used", "expired", "revoked")
+class CouponState(enum.StrEnum):
+    AVAILABLE = "available"
+    USED = "used"  # paid part of a bill
+    EXPIRED = "expired"
+    REVOKED = "revoked"  # by an admin, or with the refund of the top-up that granted it
+
+
+COUPON_STATUSES = tuple(CouponState)
 
 
 COUPON_SOURCES = ("admin", "topup", "registration")
@@ -152,7 +160,7 @@ class Coupon(Base):
     percent: Mapped[Decimal | None] = mapped_column(Numeric(5, 4))
     cap_fen: Mapped[int | None] = mapped_column(Fen)
     station_ids: Mapped[list[int] | None] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16), default="available")
+    status: Mapped[str] = mapped_column(String(16), default=CouponState.AVAILABLE)
     source: Mapped[str] = mapped_column(String(16))  # admin | topup | registration
     source_ref: Mapped[str] = mapped_column(String(64), default="")  # payment ref, ...
     reason: Mapped[str] = mapped_column(String(200), default="")

@@ -161,6 +161,25 @@ def test_start_is_idempotent_by_client_request_id(
     assert "own_order_no" not in _scan(client, bob, QR1).get_json()["reason"]["details"]
 
 
+def test_a_start_asks_the_pile_link_once_and_looks_its_request_up_once(
+    client: FlaskClient, mp_login: Login, port: FakePort
+) -> None:
+    """The start rules live in one place: a start checks the pile online once (it checked
+    twice, and looked its request id up twice, when scan and start kept their own copies)."""
+    headers = mp_login("alice")
+    _fund("alice")
+    before = port.online_checks
+    seen, stop_listening = _statements()
+    try:
+        started = _start(client, headers, "req-once")
+    finally:
+        stop_listening()
+    assert started.status_code == 201, started.get_json()
+    assert port.online_checks - before == 1
+    lookups = [q for q in seen if q.startswith("SELECT") and "client_request_id =" in q]
+    assert len(lookups) == 1, lookups
+
+
 def test_start_failure_is_reported_and_starts_are_rate_limited(
     app: Flask,
     client: FlaskClient,

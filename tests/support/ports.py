@@ -26,8 +26,13 @@ class FakePort(NoPileLink):
     starts: list[tuple[str, int, str]] = field(default_factory=list)
     start_options: list[dict[str, Any]] = field(default_factory=list)
     stops: list[tuple[str, int, str]] = field(default_factory=list)
+    online_checks: int = 0
 
     def is_online(self, pile_code: str) -> bool:
+        self.online_checks += 1  # what the domain asked
+        return self._online(pile_code)
+
+    def _online(self, pile_code: str) -> bool:
         return pile_code in self.online if isinstance(self.online, set) else self.online
 
     def new_session_ref(self, pile_code: str, protocol: str, connector_number: int) -> str | None:
@@ -36,7 +41,7 @@ class FakePort(NoPileLink):
     def remote_start(
         self, pile_code: str, connector_number: int, id_tag: str, **kw: Any
     ) -> CommandResult:
-        if not self.is_online(pile_code):
+        if not self._online(pile_code):
             return CommandResult(CommandOutcome.PILE_OFFLINE)
         self.starts.append((pile_code, connector_number, id_tag))
         self.start_options.append(kw)
@@ -45,7 +50,7 @@ class FakePort(NoPileLink):
     def remote_stop(
         self, pile_code: str, connector_number: int, session_ref: str, **kw: Any
     ) -> CommandResult:
-        if not self.is_online(pile_code):
+        if not self._online(pile_code):
             return CommandResult(CommandOutcome.PILE_OFFLINE)
         self.stops.append((pile_code, connector_number, session_ref))
         return CommandResult(CommandOutcome.ACCEPTED)
