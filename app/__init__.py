@@ -40,6 +40,7 @@ from app.state import AppState
 from app.state import install as install_state
 from app.tenancy import models as _tenancy_models  # noqa: F401
 from app.tenancy.wechat_accounts import TOKEN_STORE
+from app.uow import discard
 from app.wechat.miniprogram import MemoryTokenStore
 
 # each names a callable taking (app, api) that registers one HTTP surface
@@ -137,7 +138,7 @@ def _health(app: Flask) -> None:
         try:
             db.session.execute(text("SELECT 1"))
         except Exception as exc:  # any driver error means "not ready"
-            db.session.rollback()
+            discard()
             body = error_body("DB_UNAVAILABLE", "数据库不可用", {"error": type(exc).__name__})
             return jsonify(body), 503
         return jsonify({"status": "ready", "database": db.engine.dialect.name})

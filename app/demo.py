@@ -16,6 +16,7 @@ from app.pricing import Segment
 from app.tenancy.admin_auth import actor_for_user, hash_password
 from app.tenancy.models import AdminUser, Driver, DriverCard, Operator, Role
 from app.tenancy.permissions import ALL_CODES, SUB_OPERATOR_ADMIN_CODES
+from app.uow import transactional
 
 PLATFORM_NAME = "粤充平台"
 
@@ -121,6 +122,7 @@ def _pile(admin: AdminUser, station: Station, **fields: object) -> None:
         piles.create_pile(actor_for_user(admin), {"station_id": station.id, **fields})
 
 
+@transactional
 def seed_demo() -> DemoSummary:
     created = db.session.scalar(select(AdminUser).where(AdminUser.username == "admin")) is None
     platform = _operator(PLATFORM_NAME, "platform", None, "#1677ff")
@@ -129,7 +131,7 @@ def seed_demo() -> DemoSummary:
     _admin(platform, "admin", "admin123", "平台超级管理员", ALL_CODES)
     yc_admin = _admin(yc, "yc_admin", "yc123456", "运营管理员", SUB_OPERATOR_ADMIN_CODES)
     kc_admin = _admin(kc, "kc_admin", "kc123456", "运营管理员", SUB_OPERATOR_ADMIN_CODES)
-    db.session.commit()
+    db.session.flush()
 
     nanshan = _station(
         yc_admin, "云创·深圳南山科技园站", "广东分时电价", GD_TOU,
@@ -169,7 +171,6 @@ def seed_demo() -> DemoSummary:
             driver.id, 10_000, "manual_credit", idempotency_key="demo:initial-balance",
             note="演示数据初始余额",
         )  # fmt: skip
-        db.session.commit()
     return DemoSummary(created=created, logins=DEMO_LOGINS)
 
 

@@ -10,6 +10,7 @@ from app.charging.models import ChargeOrder
 from app.extensions import db
 from app.ledger import wallet
 from app.ledger.models import Wallet
+from app.uow import unit_of_work
 
 
 def lock_owing_orders(driver_id: int) -> list[int]:
@@ -88,8 +89,8 @@ def collect_all_arrears() -> int:
     for driver_id in drivers:
         if driver_id is None:
             continue
-        total += collect_arrears(driver_id)
-        db.session.commit()
+        with unit_of_work():
+            total += collect_arrears(driver_id)
     return total
 
 

@@ -28,7 +28,7 @@ def guard_balances(now: datetime | None = None) -> list[str]:
     """The balance job: stop every charging order whose running cost has reached the
     driver's balance, through the pile port. Cheap first: an upper bound from the energy
     and the tariff's highest prices; only orders near their balance are priced exactly.
-    Commits; returns the order numbers asked to stop."""
+    Each stop is its own unit of work; returns the order numbers asked to stop."""
     moment = now or utcnow()
     rows = db.session.execute(
         select(ChargeOrder, Wallet.balance_fen)
@@ -74,5 +74,4 @@ def guard_balances(now: datetime | None = None) -> list[str]:
         )  # fmt: skip
         if result.ok:
             stopped.append(order.order_no)
-    db.session.commit()
     return stopped

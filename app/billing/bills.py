@@ -12,11 +12,11 @@ from sqlalchemy import bindparam, select
 
 import app.pricing as pricing
 from app.billing import coupon_use, occupancy
-from app.billing.models import Bill, BillLine, OrderTerms
-from app.billing.terms import order_terms
+from app.billing.models import Bill, BillLine
 from app.catalogue.models import TariffVersion
 from app.catalogue.tariffs import snapshot_of
-from app.charging.models import ACTIVE_STATES, ChargeOrder, MeterSampleRecord
+from app.charging.models import ACTIVE_STATES, ChargeOrder, MeterSampleRecord, OrderTerms
+from app.charging.terms import terms_of
 from app.db import utcnow
 from app.extensions import db
 from app.promotions import coupons
@@ -193,7 +193,7 @@ def live_bill(
     the coupon that would be used; the settled bill once there is one. None when the order
     cannot be priced (no tariff). ``terms``: the order's frozen terms when the caller has
     read them already; ``has_coupons=False``: the caller knows the driver holds no
-    available coupon (no need to look). Commits only the order's frozen terms, once."""
+    available coupon (no need to look). Reads only."""
     # only settlement writes a bill, and it settles the order in the same transaction: an
     # order still holding its connector has none
     existing = None if order.state in ACTIVE_STATES else bill_of(order.id)
@@ -204,10 +204,7 @@ def live_bill(
         return None
     moment = now or utcnow()
     if terms is None:
-        fresh = db.session.get(OrderTerms, order.id) is None
-        terms = order_terms(order)
-        if fresh:
-            db.session.commit()
+        terms = terms_of(order)
     # occupancy starts when energy transfer has ended (occupancy.open_for_order)
     occ = occupancy.live_fee(
         occupancy.session_of(order.id) if order.energy_ended_at is not None else None, moment

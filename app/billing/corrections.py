@@ -12,9 +12,9 @@ from app.billing.models import Bill
 from app.billing.settlement import locked_order
 from app.charging.models import ChargeOrder
 from app.errors import Conflict, ValidationFailed
-from app.extensions import db
 from app.tenancy import audit
 from app.tenancy.scope import Actor, get_scoped
+from app.uow import transactional
 
 ORDER_CORRECT = "wallet.adjust"  # a correction moves money
 
@@ -26,6 +26,7 @@ class Correction:
     refund_fen: int  # > 0 given back to the wallet (or taken off arrears), < 0 charged
 
 
+@transactional
 def correct_order(
     actor: Actor,
     order_id: int,
@@ -84,7 +85,6 @@ def correct_order(
                "wallet_amount_fen": adjustment.wallet_amount_fen if adjustment else 0},
         reason=reason.strip(),
     )  # fmt: skip
-    db.session.commit()
     return Correction(order, bill, refund)
 
 

@@ -6,10 +6,9 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, select
 
-from app.billing.models import OrderTerms
-from app.billing.terms import order_terms
 from app.catalogue.models import Station
-from app.charging.models import ChargeOrder, OrderState
+from app.charging.models import ChargeOrder, OrderState, OrderTerms
+from app.charging.terms import freeze_terms
 from app.db import utcnow
 from app.errors import Conflict, ValidationFailed
 from app.extensions import db
@@ -20,6 +19,7 @@ from app.pricing import (
 )
 from app.promotions.coupons import lock_coupon, option_of
 from app.promotions.models import Coupon, CouponState
+from app.uow import transactional
 
 # built once: every live-order estimate runs it (its cache key is computed once)
 _USABLE = (
@@ -46,6 +46,7 @@ def usable_coupons(order: ChargeOrder, at: datetime) -> list[Coupon]:
     return list(db.session.scalars(_USABLE, params))
 
 
+@transactional
 def choose_coupon(
     order: ChargeOrder, coupon_id: int | None, *, use_default: bool = False
 ) -> OrderTerms:
@@ -53,7 +54,7 @@ def choose_coupon(
     a coupon id, ``None`` for no coupon, or ``use_default`` to go back to the default."""
     if order.state in (OrderState.SETTLED, OrderState.FAILED, OrderState.ABNORMAL):
         raise Conflict("订单已结算，不能更换优惠券", code="ORDER_ALREADY_SETTLED")
-    terms = order_terms(order)
+    terms = freeze_terms(order)
     if use_default:
         terms.coupon_choice, terms.chosen_coupon_id = "default", None
     elif coupon_id is None:
@@ -69,7 +70,6 @@ def choose_coupon(
                 details={"coupon_id": coupon_id},
             )  # fmt: skip
         terms.coupon_choice, terms.chosen_coupon_id = "chosen", coupon_id
-    db.session.commit()
     return terms
 
 

@@ -21,6 +21,7 @@ from app.charging.models import ChargeOrder, OrderState
 from app.config import setting
 from app.db import utcnow
 from app.extensions import db
+from app.uow import transactional
 
 log = logging.getLogger(__name__)
 
@@ -52,28 +53,37 @@ def settle_lost_bills(now: datetime | None = None) -> list[str]:
     ).all()
     settled: list[str] = []
     for order_id, estimated in [(i, True) for i in waiting] + [(i, False) for i in unsettled]:
-        order = locked_order(order_id)
-        if order is None or order.state != (
-            OrderState.STOPPING if estimated else OrderState.FINISHED
-        ):
-            db.session.rollback()
-            continue  # the record arrived meanwhile
         try:
-            bill = settlement.settle_order(order, estimated=estimated, now=moment)
+            found = _settle_one(order_id, estimated, moment)
         except bills.PRICING_ERRORS as err:
-            db.session.rollback()
-            order = locked_order(order_id)
-            if order is not None:
-                order.abnormal_reason = order.abnormal_reason or "settlement_failed"
+            _mark_settlement_failed(order_id)
             log.error("settlement failed", extra={"order_id": order_id, "error": str(err)})
-            db.session.commit()
             continue
-        db.session.commit()
-        if bill is not None:
-            settled.append(order.order_no)
+        if found is not None:
+            order_no, bill = found
+            settled.append(order_no)
             if estimated:
                 log.warning(
                     "final record missing: settled as estimated",
-                    extra={"order_no": order.order_no, "total_fen": bill.total_fen},
+                    extra={"order_no": order_no, "total_fen": bill.total_fen},
                 )
     return settled
+
+
+@transactional
+def _settle_one(order_id: int, estimated: bool, moment: datetime) -> tuple[str, Bill] | None:
+    """One order of the job, in its own unit of work: None when the record arrived
+    meanwhile or the order cannot be priced."""
+    order = locked_order(order_id)
+    expected = OrderState.STOPPING if estimated else OrderState.FINISHED
+    if order is None or order.state != expected:
+        return None
+    bill = settlement.settle_order(order, estimated=estimated, now=moment)
+    return (order.order_no, bill) if bill is not None else None
+
+
+@transactional
+def _mark_settlement_failed(order_id: int) -> None:
+    order = locked_order(order_id)
+    if order is not None:
+        order.abnormal_reason = order.abnormal_reason or "settlement_failed"

@@ -64,22 +64,6 @@ class OccupancySession(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-class OrderTerms(Base):
-    """What an order is priced with beyond its tariff version, frozen the first time anyone
-    prices it (so the live price and the bill agree, case #7), and the driver's coupon
-    choice before settlement (cases #9, #13)."""
-
-    __tablename__ = "order_terms"
-
-    order_id: Mapped[int] = mapped_column(ForeignKey("charge_orders.id"), primary_key=True)
-    pricing_group: Mapped[str] = mapped_column(String(32), default="none")
-    service_discount_rate: Mapped[Decimal | None] = mapped_column(PayRate)
-    coupon_choice: Mapped[str] = mapped_column(String(16), default="default")  # |none|chosen
-    chosen_coupon_id: Mapped[int | None] = mapped_column(ForeignKey("coupons.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-
-
 class Bill(Base):
     """An order's itemised bill (case #18 2020): energy, electricity, service, member
     discount, occupancy, coupon, total; one per order, amended only through adjustments."""

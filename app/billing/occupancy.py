@@ -38,6 +38,7 @@ from app.pricing import OccupancyPolicy as PricingPolicy
 from app.pricing import idle_minutes, occupancy_fee_applies, occupancy_fee_fen
 from app.tenancy import audit
 from app.tenancy.scope import Actor, get_scoped
+from app.uow import transactional
 
 POLICY_READ = "tariff.read"
 
@@ -86,6 +87,7 @@ def _policy_view(row: OccupancyPolicy | None) -> dict[str, object] | None:
     }
 
 
+@transactional
 def set_policy(
     actor: Actor,
     station_id: int,
@@ -125,10 +127,10 @@ def set_policy(
         actor, "occupancy_policy.set", "station", station.id, operator_id=station.operator_id,
         before=before, after=_policy_view(row), reason=reason,
     )  # fmt: skip
-    db.session.commit()
     return row
 
 
+@transactional
 def remove_policy(actor: Actor, station_id: int, *, reason: str = "") -> None:
     """The station stops charging occupancy fees (and stops telling drivers about them)."""
     actor.require(POLICY_WRITE)
@@ -142,7 +144,6 @@ def remove_policy(actor: Actor, station_id: int, *, reason: str = "") -> None:
         actor, "occupancy_policy.remove", "station", station.id,
         operator_id=station.operator_id, before=before, after=None, reason=reason,
     )  # fmt: skip
-    db.session.commit()
 
 
 def _cfg_int(name: str, default: int) -> int:

@@ -29,6 +29,7 @@ from app.db import utcnow
 from app.extensions import db
 from app.money import fen_to_yuan_str
 from app.notices.models import OutboxMessage, OutboxStatus
+from app.uow import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +49,14 @@ def accrue_occupancy(now: datetime | None = None) -> AccrualResult:
     ends = candidate_ends(true(), moment)
     closed = 0
     for occ_id, (end, reason) in sorted(ends.items()):
-        if close_occupancy(occ_id, end, reason):
-            closed += 1
-        db.session.commit()
-    reminders = _send_reminders(moment)
+        with unit_of_work():  # one occupancy each: a failing one never costs the others
+            if close_occupancy(occ_id, end, reason):
+                closed += 1
+    with unit_of_work():
+        reminders = _send_reminders(moment)
     open_count = db.session.scalar(
         select(func.count(OccupancySession.id)).where(OccupancySession.ended_at.is_(None))
     )
-    db.session.commit()
     return AccrualResult(int(open_count or 0), closed, reminders)
 
 

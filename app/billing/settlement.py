@@ -15,10 +15,10 @@ from app.billing import (
 )
 from app.billing.bills import bill_of, price_order, tariff_snapshot
 from app.billing.models import Bill, BillAdjustment, BillLine, OccupancySession
-from app.billing.terms import order_terms
 from app.charging import session
 from app.charging.models import CLOSED_STATES, ChargeOrder, OrderState
 from app.charging.port import PileAmounts
+from app.charging.terms import freeze_terms
 from app.config import setting
 from app.db import utcnow
 from app.extensions import db
@@ -205,7 +205,7 @@ def settle_order(
         order.abnormal_reason = order.abnormal_reason or "no_tariff"
         return None
     moment = now or utcnow()
-    terms = order_terms(order)
+    terms = freeze_terms(order)
     occ = occupancy.open_for_order(order)
     occ_fee = occ.fee_fen if occ is not None and occ.ended_at is not None else 0
     before = price_order(order, snapshot, terms, estimated=estimated, occupancy_fen=occ_fee)
@@ -264,7 +264,7 @@ def amend_bill(
     if snapshot is None:  # pragma: no cover - a settled order had one
         return None
     moment = now or utcnow()
-    terms = order_terms(order)
+    terms = freeze_terms(order)
     occ = occupancy.session_of(order.id)
     occ_fee = occ.fee_fen if occ is not None and occ.ended_at is not None else 0
     estimated = row.estimated and order.final_record_at is None and reason != "correction"

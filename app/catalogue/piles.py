@@ -17,6 +17,7 @@ from app.extensions import db
 from app.paging import Page, paginate
 from app.tenancy import audit
 from app.tenancy.scope import Actor, get_scoped, scoped
+from app.uow import transactional
 
 PROTOCOLS = tuple(PileProtocol)
 
@@ -107,6 +108,7 @@ def get_pile(actor: Actor, pile_id: int) -> Pile:
     return get_scoped(Pile, pile_id, actor, what="充电桩")
 
 
+@transactional
 def create_pile(actor: Actor, data: dict[str, Any]) -> Pile:
     actor.require("pile.write")
     _validate(data, data["protocol"])
@@ -134,10 +136,10 @@ def create_pile(actor: Actor, data: dict[str, Any]) -> Pile:
         )
     )  # fmt: skip
     audit.record(actor, "pile.create", "pile", pile.id, operator_id=operator_id, after=_view(pile))
-    db.session.commit()
     return pile
 
 
+@transactional
 def update_pile(actor: Actor, pile_id: int, data: dict[str, Any]) -> Pile:
     """Edit a pile's registration. The code is its identity on the wire: not editable."""
     actor.require("pile.write")
@@ -154,10 +156,10 @@ def update_pile(actor: Actor, pile_id: int, data: dict[str, Any]) -> Pile:
         actor, "pile.update", "pile", pile.id, operator_id=pile.operator_id,
         before=before, after=_view(pile),
     )  # fmt: skip
-    db.session.commit()
     return pile
 
 
+@transactional
 def delete_pile(actor: Actor, pile_id: int) -> None:
     actor.require("pile.write")
     pile = get_scoped(Pile, pile_id, actor, what="充电桩")
@@ -173,9 +175,9 @@ def delete_pile(actor: Actor, pile_id: int) -> None:
     )
     db.session.execute(delete(PileHardware).where(PileHardware.pile_id == pile.id))
     db.session.delete(pile)
-    db.session.commit()
 
 
+@transactional
 def replace_hardware(actor: Actor, pile_id: int, data: dict[str, Any]) -> Pile:
     """New hardware under an existing pile number (case #25 2021-01-05); history is kept."""
     actor.require("pile.write")
@@ -207,7 +209,6 @@ def replace_hardware(actor: Actor, pile_id: int, data: dict[str, Any]) -> Pile:
         actor, "pile.replace_hardware", "pile", pile.id, operator_id=pile.operator_id,
         before=before, after=_view(pile), reason=data["reason"],
     )  # fmt: skip
-    db.session.commit()
     return pile
 
 
@@ -222,6 +223,7 @@ def hardware_history(actor: Actor, pile_id: int) -> list[PileHardware]:
     )
 
 
+@transactional
 def add_connector(actor: Actor, pile_id: int, number: int) -> Connector:
     actor.require("pile.write")
     pile = get_scoped(Pile, pile_id, actor, what="充电桩")
@@ -236,10 +238,10 @@ def add_connector(actor: Actor, pile_id: int, number: int) -> Connector:
         actor, "connector.create", "connector", conn.id, operator_id=pile.operator_id,
         after={"pile_code": pile.code, "number": number},
     )  # fmt: skip
-    db.session.commit()
     return conn
 
 
+@transactional
 def delete_connector(actor: Actor, connector_id: int) -> None:
     actor.require("pile.write")
     conn = db.session.get(Connector, connector_id)
@@ -251,7 +253,6 @@ def delete_connector(actor: Actor, connector_id: int) -> None:
         before={"pile_code": pile.code, "number": conn.number},
     )  # fmt: skip
     db.session.delete(conn)
-    db.session.commit()
 
 
 def require_bound(pile: Pile) -> Station:

@@ -16,6 +16,7 @@ from app.tenancy import audit
 from app.tenancy.models import Operator
 from app.tenancy.operators import resolve_target_operator
 from app.tenancy.scope import Actor, get_scoped, scoped
+from app.uow import transactional
 
 FIELDS = ("name", "address", "city", "longitude", "latitude", "timezone", "status", "tariff_id")
 
@@ -97,6 +98,7 @@ def get_station(actor: Actor, station_id: int) -> Station:
     return get_scoped(Station, station_id, actor, what="站点")
 
 
+@transactional
 def create_station(actor: Actor, data: dict[str, Any]) -> Station:
     actor.require("station.write")
     _validate(data)
@@ -112,10 +114,10 @@ def create_station(actor: Actor, data: dict[str, Any]) -> Station:
     audit.record(
         actor, "station.create", "station", st.id, operator_id=operator_id, after=_view(st)
     )
-    db.session.commit()
     return st
 
 
+@transactional
 def update_station(actor: Actor, station_id: int, data: dict[str, Any]) -> Station:
     actor.require("station.write")
     st = get_scoped(Station, station_id, actor, what="站点")
@@ -134,10 +136,10 @@ def update_station(actor: Actor, station_id: int, data: dict[str, Any]) -> Stati
         actor, "station.update", "station", st.id, operator_id=st.operator_id,
         before=before, after=_view(st),
     )  # fmt: skip
-    db.session.commit()
     return st
 
 
+@transactional
 def delete_station(actor: Actor, station_id: int) -> None:
     actor.require("station.write")
     st = get_scoped(Station, station_id, actor, what="站点")
@@ -152,4 +154,3 @@ def delete_station(actor: Actor, station_id: int) -> None:
         actor, "station.delete", "station", st.id, operator_id=st.operator_id, before=_view(st)
     )
     db.session.delete(st)
-    db.session.commit()

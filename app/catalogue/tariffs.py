@@ -17,6 +17,7 @@ from app.pricing import Segment, TariffSnapshot, TariffValidationError, validate
 from app.tenancy import audit
 from app.tenancy.operators import resolve_target_operator
 from app.tenancy.scope import Actor, get_scoped, scoped
+from app.uow import transactional
 
 
 def _validated(segments: Sequence[Segment]) -> list[Segment]:
@@ -92,6 +93,7 @@ def get_tariff(actor: Actor, tariff_id: int) -> Tariff:
     return get_scoped(Tariff, tariff_id, actor, what="电价")
 
 
+@transactional
 def create_tariff(actor: Actor, data: dict[str, Any]) -> Tariff:
     actor.require("tariff.write")
     segments = _validated(data["segments"])
@@ -105,10 +107,10 @@ def create_tariff(actor: Actor, data: dict[str, Any]) -> Tariff:
         after={"name": tariff.name, "version": version.version,
                "segments": _segments_view(version)},
     )  # fmt: skip
-    db.session.commit()
     return tariff
 
 
+@transactional
 def rename_tariff(actor: Actor, tariff_id: int, name: str) -> Tariff:
     actor.require("tariff.write")
     tariff = get_scoped(Tariff, tariff_id, actor, what="电价")
@@ -118,10 +120,10 @@ def rename_tariff(actor: Actor, tariff_id: int, name: str) -> Tariff:
         actor, "tariff.rename", "tariff", tariff.id, operator_id=tariff.operator_id,
         before=before, after={"name": name},
     )  # fmt: skip
-    db.session.commit()
     return tariff
 
 
+@transactional
 def set_segments(actor: Actor, tariff_id: int, segments: Sequence[Segment]) -> Tariff:
     """Prices change by a new version; the old one stays for the orders that used it."""
     actor.require("tariff.write")
@@ -134,7 +136,6 @@ def set_segments(actor: Actor, tariff_id: int, segments: Sequence[Segment]) -> T
         actor, "tariff.set_segments", "tariff", tariff.id, operator_id=tariff.operator_id,
         before=before, after={"version": version.version, "segments": _segments_view(version)},
     )  # fmt: skip
-    db.session.commit()
     return tariff
 
 

@@ -21,6 +21,7 @@ from app.catalogue.models import Connector, Pile
 from app.charging.models import ACTIVE_STATES, ChargeOrder, MeterSampleRecord, OrderState
 from app.charging.port import EventReply, MeterSample
 from app.extensions import db
+from app.uow import transactional
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,7 @@ class _Pile:
     seen_at: datetime | None = None
 
 
+@transactional
 def record_meter_samples(events: Sequence[MeterSample]) -> list[EventReply | None]:
     """Record a batch of meter samples in one transaction and commit it.
 
@@ -132,7 +134,6 @@ def record_meter_samples(events: Sequence[MeterSample]) -> list[EventReply | Non
         db.session.execute(_UPDATE_ORDER, [_order_params(o) for o in changed])
     if rows:
         db.session.execute(insert(_samples), rows)
-    db.session.commit()
     return replies
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, BigId, Fen, UTCDateTime, utcnow
+from app.promotions.models import PayRate
 
 
 class OrderState(enum.StrEnum):
@@ -118,3 +120,19 @@ class PileMessage(Base):
     kind: Mapped[str] = mapped_column(String(32))  # session_started | session_stopped | ...
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OrderTerms(Base):
+    """What an order is priced with beyond its tariff version, frozen the first time anyone
+    prices it (so the live price and the bill agree, case #7), and the driver's coupon
+    choice before settlement (cases #9, #13)."""
+
+    __tablename__ = "order_terms"
+
+    order_id: Mapped[int] = mapped_column(ForeignKey("charge_orders.id"), primary_key=True)
+    pricing_group: Mapped[str] = mapped_column(String(32), default="none")
+    service_discount_rate: Mapped[Decimal | None] = mapped_column(PayRate)
+    coupon_choice: Mapped[str] = mapped_column(String(16), default="default")  # |none|chosen
+    chosen_coupon_id: Mapped[int | None] = mapped_column(ForeignKey("coupons.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -11,6 +11,7 @@ from app.db import utcnow
 from app.extensions import db
 from app.notices.models import OutboxMessage, OutboxStatus
 from app.notices.outbox import emit
+from app.uow import transactional
 
 
 def charge_started(order: ChargeOrder) -> OutboxMessage | None:
@@ -29,6 +30,7 @@ def charge_started(order: ChargeOrder) -> OutboxMessage | None:
     )
 
 
+@transactional
 def emit_charge_started(since: datetime) -> int:
     """Catch-up for ``charge_started``: every order that started since ``since`` and has no
     message yet gets one (set-based; the pile event path has no hook for it). Commits."""
@@ -54,5 +56,4 @@ def emit_charge_started(since: datetime) -> int:
                 for r in rows
             ],
         )  # fmt: skip
-    db.session.commit()
     return len(rows)

@@ -48,9 +48,11 @@ from app.charging.port import (
     SessionStopped,
     TariffPeriod,
 )
+from app.charging.terms import freeze_terms
 from app.extensions import db
 from app.ledger import wallet
 from app.tenancy.models import Driver, DriverCard
+from app.uow import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -147,11 +149,9 @@ class PileEventService:
     def handle(self, event: PileEvent) -> EventReply:
         with self.app.app_context():
             try:
-                reply = dispatch(event, self.outcomes)
-                db.session.commit()
-                return reply
+                with unit_of_work():  # committed before the pile hears the answer
+                    return dispatch(event, self.outcomes)
             except Exception:
-                db.session.rollback()
                 log.exception(
                     "pile event failed",
                     extra={"pile_code": event.pile_code, "event": type(event).__name__},
@@ -159,14 +159,13 @@ class PileEventService:
                 raise
 
     def handle_meter_samples(self, events: list[MeterSample]) -> list[EventReply | Exception]:
-        """Meter samples of many piles in one transaction (``meter_writer``). If that
-        transaction fails, each event is recorded alone, so that one bad sample never
+        """Meter samples of many piles in one transaction (:mod:`app.charging.meter_batches`).
+        If that transaction fails, each event is recorded alone, so that one bad sample never
         costs the others; events the batch leaves aside take the per-event path too."""
         with self.app.app_context():
             try:
-                batch = meter_batches.record_meter_samples(events)
+                batch = meter_batches.record_meter_samples(events)  # one unit of work
             except Exception:
-                db.session.rollback()
                 log.exception(
                     "meter batch failed: recording one at a time", extra={"events": len(events)}
                 )
@@ -462,6 +461,7 @@ def _new_pile_order(pile: Pile, conn: Connector, event: SessionStarted) -> Charg
     if version is None:
         order.abnormal_reason = "no_tariff"
     db.session.flush()
+    freeze_terms(order)  # the price the driver watches is the price they pay (case #7)
     return order
 
 

@@ -5,6 +5,7 @@ the command to the pile."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -13,7 +14,7 @@ from app.catalogue import tariffs
 from app.catalogue.models import Connector, Station, TariffVersion
 from app.catalogue.visibility import driver_operator, station_visible
 from app.charging import commands, session
-from app.charging.models import ChargeOrder
+from app.charging.models import ChargeOrder, OrderState
 from app.charging.orders import (
     UNAVAILABLE_STATES,
     ConnectorBusy,
@@ -23,12 +24,14 @@ from app.charging.orders import (
     new_order_no,
 )
 from app.charging.port import CommandOutcome, CommandResult, ConnectorState
+from app.charging.terms import freeze_terms
 from app.config import setting
 from app.db import utcnow
 from app.errors import Conflict, DomainError, InsufficientBalance, MissingBaseData
 from app.extensions import db
 from app.ledger import wallet
 from app.tenancy.models import Driver
+from app.uow import between_units, unit_of_work
 
 
 class StationNotServed(DomainError):
@@ -129,6 +132,33 @@ def request_remote_start(
     permit = check_start(driver, connector)
     pile, port, now = connector.pile, commands.port(), utcnow()
     order_no = new_order_no(now)
+    with unit_of_work():  # the order exists before the pile hears of it
+        order = _open_remote(driver, connector, permit, order_no, now, client_request_id)
+    between_units()
+    result = port.remote_start(
+        pile.code,
+        connector.number,
+        order.id_tag,
+        order_no=order.order_no,
+        balance_fen=permit.balance_fen,
+        session_ref=order.pile_session_ref,
+    )
+    if result.outcome is not CommandOutcome.ACCEPTED:
+        with unit_of_work():
+            if order.state == OrderState.STARTING:  # the pile's start record may have won
+                session.start_failed(order, f"{result.outcome.value}: {result.detail}")
+    return StartOutcome(order, result)
+
+
+def _open_remote(
+    driver: Driver,
+    connector: Connector,
+    permit: StartPermit,
+    order_no: str,
+    now: datetime,
+    client_request_id: str | None,
+) -> ChargeOrder:
+    pile, port = connector.pile, commands.port()
     order = session.open_order(
         "remote",
         order_no=order_no,
@@ -146,16 +176,6 @@ def request_remote_start(
         requested_at=now,
         pile_session_ref=port.new_session_ref(pile.code, pile.protocol, connector.number),
     )
-    db.session.commit()  # the order exists before the pile hears of it
-    result = port.remote_start(
-        pile.code,
-        connector.number,
-        order.id_tag,
-        order_no=order.order_no,
-        balance_fen=permit.balance_fen,
-        session_ref=order.pile_session_ref,
-    )
-    if result.outcome is not CommandOutcome.ACCEPTED and order.state == session.S.STARTING:
-        session.start_failed(order, f"{result.outcome.value}: {result.detail}")
-        db.session.commit()
-    return StartOutcome(order, result)
+    db.session.flush()
+    freeze_terms(order)  # the price the driver will watch is the price they pay (case #7)
+    return order

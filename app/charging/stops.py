@@ -9,6 +9,7 @@ from app.charging.orders import session_number
 from app.charging.port import CommandOutcome, CommandResult
 from app.errors import Conflict, NotFound
 from app.extensions import db
+from app.uow import between_units, unit_of_work
 
 
 def request_stop(order: ChargeOrder, *, by: str) -> CommandResult:
@@ -23,9 +24,9 @@ def request_stop(order: ChargeOrder, *, by: str) -> CommandResult:
         raise NotFound("充电桩不存在")
     order_id, pile_code = order.id, pile.code
     connector, ref = order.connector_number or 1, order.pile_session_ref or session_number(order)
-    db.session.commit()  # hold no transaction while the pile answers (its record may race us)
+    between_units()  # hold no transaction while the pile answers (its record may race us)
     result = commands.port().remote_stop(pile_code, connector, ref)
     if result.outcome is CommandOutcome.ACCEPTED:
-        session.stop_accepted(order_id, by)
-        db.session.commit()
+        with unit_of_work():
+            session.stop_accepted(order_id, by)
     return result

@@ -13,10 +13,12 @@ from app.charging.models import ChargeOrder, OrderState
 from app.config import setting
 from app.db import utcnow
 from app.extensions import db
+from app.uow import transactional, unit_of_work
 
 log = logging.getLogger(__name__)
 
 
+@transactional
 def fail_stuck_starts(now: datetime | None = None) -> list[str]:
     """Orders still ``starting`` past ``STARTING_TIMEOUT_SECONDS`` never started: failed,
     so the connector is free and the driver is not kept waiting. Commits."""
@@ -32,7 +34,6 @@ def fail_stuck_starts(now: datetime | None = None) -> list[str]:
     for order in orders:
         session.start_failed(order, "start_timeout: 充电桩未在规定时间内开始充电")
         log.warning("start timed out", extra={"order_no": order.order_no})
-    db.session.commit()
     return [o.order_no for o in orders]
 
 
@@ -61,7 +62,7 @@ def detect_offline_piles(now: datetime | None = None) -> list[str]:
     for code in stale:
         if port.is_online(code):  # a connection we hold is the better witness
             continue
-        pile_events.pile_went_silent(code, moment)
-        db.session.commit()
+        with unit_of_work():
+            pile_events.pile_went_silent(code, moment)
         gone.append(code)
     return gone

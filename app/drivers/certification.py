@@ -35,6 +35,7 @@ from app.state import Slot, part
 from app.tenancy import audit
 from app.tenancy.models import Driver
 from app.tenancy.scope import Actor, get_scoped, scoped
+from app.uow import transactional, unit_of_work
 
 READ = "certification.read"
 
@@ -185,11 +186,10 @@ def submit(driver: Driver, kind: str, uploads: list[Upload]) -> CertificationApp
                 size_bytes=len(upload.data), sha256=hashlib.sha256(upload.data).hexdigest(),
             )
         )  # fmt: skip
-    db.session.add(app_row)
     try:
-        db.session.commit()
+        with unit_of_work():
+            db.session.add(app_row)
     except IntegrityError:  # a concurrent submission won the partial unique index
-        db.session.rollback()
         raise Conflict(
             "已有待审核的认证申请，请等待审核结果", code="CERTIFICATION_PENDING"
         ) from None
@@ -270,6 +270,7 @@ def _require_state(row: CertificationApplication, *states: str) -> None:
         )  # fmt: skip
 
 
+@transactional
 def approve(actor: Actor, application_id: int) -> CertificationApplication:
     """Approve: the driver joins the group of the application's kind. Audited. Commits."""
     row, driver = _review_target(actor, application_id)
@@ -290,10 +291,10 @@ def approve(actor: Actor, application_id: int) -> CertificationApplication:
         actor, "certification.approve", "certification", row.id, operator_id=row.operator_id,
         before=before, after=_state_view(row, driver),
     )  # fmt: skip
-    db.session.commit()
     return row
 
 
+@transactional
 def reject(actor: Actor, application_id: int, reason: str) -> CertificationApplication:
     row, driver = _review_target(actor, application_id)
     _require_state(row, CertificationState.PENDING)
@@ -309,10 +310,10 @@ def reject(actor: Actor, application_id: int, reason: str) -> CertificationAppli
         actor, "certification.reject", "certification", row.id, operator_id=row.operator_id,
         before=before, after=_state_view(row, driver), reason=reason,
     )  # fmt: skip
-    db.session.commit()
     return row
 
 
+@transactional
 def revoke(actor: Actor, application_id: int, reason: str) -> CertificationApplication:
     """Revoke an approval: the driver's pricing group goes back to none. Audited."""
     row, driver = _review_target(actor, application_id)
@@ -331,7 +332,6 @@ def revoke(actor: Actor, application_id: int, reason: str) -> CertificationAppli
         actor, "certification.revoke", "certification", row.id, operator_id=row.operator_id,
         before=before, after=_state_view(row, driver), reason=reason,
     )  # fmt: skip
-    db.session.commit()
     return row
 
 

@@ -21,6 +21,7 @@ from app.tenancy import audit
 from app.tenancy.models import Operator
 from app.tenancy.operators import resolve_target_operator
 from app.tenancy.scope import Actor, get_scoped, scoped
+from app.uow import transactional
 
 SETTINGS = "settings.customer_service"
 
@@ -121,6 +122,7 @@ def list_phones(
     return paginate(stmt.order_by(CustomerServicePhone.id), page, page_size)
 
 
+@transactional
 def create_phone(actor: Actor, data: dict[str, Any]) -> CustomerServicePhone:
     actor.require(SETTINGS)
     data = _validated(dict(data))
@@ -132,10 +134,10 @@ def create_phone(actor: Actor, data: dict[str, Any]) -> CustomerServicePhone:
         actor, "customer_service_phone.create", "customer_service_phone", row.id,
         operator_id=owner, after=audit.snapshot(row, FIELDS),
     )  # fmt: skip
-    db.session.commit()
     return row
 
 
+@transactional
 def update_phone(actor: Actor, phone_id: int, data: dict[str, Any]) -> CustomerServicePhone:
     actor.require(SETTINGS)
     row = get_scoped(CustomerServicePhone, phone_id, actor, what="客服电话")
@@ -148,10 +150,10 @@ def update_phone(actor: Actor, phone_id: int, data: dict[str, Any]) -> CustomerS
         actor, "customer_service_phone.update", "customer_service_phone", row.id,
         operator_id=row.operator_id, before=before, after=audit.snapshot(row, FIELDS),
     )  # fmt: skip
-    db.session.commit()
     return row
 
 
+@transactional
 def delete_phone(actor: Actor, phone_id: int) -> None:
     actor.require(SETTINGS)
     row = get_scoped(CustomerServicePhone, phone_id, actor, what="客服电话")
@@ -160,4 +162,3 @@ def delete_phone(actor: Actor, phone_id: int) -> None:
         operator_id=row.operator_id, before=audit.snapshot(row, FIELDS),
     )  # fmt: skip
     db.session.delete(row)
-    db.session.commit()

@@ -18,6 +18,7 @@ from app.extensions import db
 from app.promotions import coupons
 from app.tenancy.models import Driver, Operator
 from app.tenancy.wechat_accounts import endpoints, mini_program_of, operator_for_app, token_store
+from app.uow import transactional, unit_of_work
 from app.wechat import miniprogram
 from app.wechat.errors import WeChatError
 
@@ -92,18 +93,19 @@ def login(code: str, app_id: str) -> DriverLogin:
     created = False
     if driver is None:
         try:
-            driver = members.create_driver(op.id, openid=session.openid, unionid=session.unionid)
-            coupons.grant_on_registration(driver)
-            db.session.commit()
+            with unit_of_work():
+                driver = members.create_driver(
+                    op.id, openid=session.openid, unionid=session.unionid
+                )
+                coupons.grant_on_registration(driver)
             created = True
         except IntegrityError:  # the same driver logging in twice at once
-            db.session.rollback()
             driver = _find(op.id, session.openid)
             if driver is None:  # pragma: no cover - the unique row must exist now
                 raise
     elif session.unionid and driver.unionid != session.unionid:
-        driver.unionid = session.unionid
-        db.session.commit()
+        with unit_of_work():
+            driver.unionid = session.unionid
     log.info("driver login driver_id=%s operator_id=%s created=%s", driver.id, op.id, created)
     return DriverLogin(issue_token(driver), token_ttl(), driver, op, created)
 
@@ -146,6 +148,7 @@ def driver_for_token(token: str) -> Driver:
     return driver_of(claims_for_token(token))
 
 
+@transactional
 def bind_phone(driver: Driver, code: str) -> Driver:
     """Bind the phone number behind a ``getPhoneNumber`` code. Commits."""
     op = db.session.get(Operator, driver.operator_id)
@@ -158,5 +161,4 @@ def bind_phone(driver: Driver, code: str) -> Driver:
     except WeChatError as exc:
         raise _wechat_failure(exc, "getuserphonenumber") from None
     driver.phone = phone[:20]
-    db.session.commit()
     return driver

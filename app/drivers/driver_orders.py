@@ -8,11 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.billing import bills, coupon_use
-from app.billing.models import Bill, OrderTerms
+from app.billing.models import Bill
 from app.catalogue.models import Connector, Station
 from app.catalogue.visibility import driver_operator, station_visible
 from app.charging import orders, starts, stops
-from app.charging.models import ChargeOrder, OrderState
+from app.charging.models import ChargeOrder, OrderState, OrderTerms
 from app.charging.port import CommandOutcome, CommandResult
 from app.db import utcnow
 from app.drivers.live import _ORDER_NO, OFFLINE_HINT, LiveOrder, live_view
@@ -80,8 +80,7 @@ def start(driver: Driver, connector_id: int, client_request_id: str) -> StartRes
         raise NotFound("充电枪不存在", code="CONNECTOR_NOT_FOUND", details={"id": connector_id})
     try:
         outcome = starts.request_remote_start(driver, connector, client_request_id=key)
-    except IntegrityError:  # the same request twice at once: the first one won
-        db.session.rollback()
+    except IntegrityError:  # the same request twice at once: the first one won (rolled back)
         first = db.session.scalar(select(ChargeOrder).where(ChargeOrder.client_request_id == key))
         if first is None:
             raise Conflict("充电枪正在使用中", code="CONNECTOR_BUSY") from None

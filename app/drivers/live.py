@@ -11,10 +11,10 @@ from typing import Any, Protocol, cast
 from sqlalchemy import Engine, Row, bindparam, func, select
 
 from app.billing import bills
-from app.billing.models import Bill, OrderTerms
+from app.billing.models import Bill
 from app.catalogue.models import Pile, Station
 from app.charging import session
-from app.charging.models import ACTIVE_STATES, ChargeOrder, OrderState
+from app.charging.models import ACTIVE_STATES, ChargeOrder, OrderState, OrderTerms
 from app.db import utcnow
 from app.errors import NotFound
 from app.extensions import db
@@ -226,7 +226,7 @@ def _priced_copy(row: Row[Any]) -> tuple[ChargeOrder, OrderTerms | None]:
     the pricing code (which reads their columns only). Never added to the session."""
     order = ChargeOrder(**{name: getattr(row, name) for name in _PRICED_COLUMNS})
     if row.terms_order_id is None:
-        return order, None  # not frozen yet: live_bill freezes them (and commits)
+        return order, None  # not frozen (an order opened before terms were): priced as now
     terms = OrderTerms(
         order_id=row.terms_order_id, pricing_group=row.pricing_group,
         service_discount_rate=row.service_discount_rate, coupon_choice=row.coupon_choice,
@@ -238,9 +238,8 @@ def _priced_copy(row: Row[Any]) -> tuple[ChargeOrder, OrderTerms | None]:
 def _autocommit_reads() -> None:
     """Run this request's statements in autocommit mode when it has not begun a
     transaction on the application's own engine: reads then cost no BEGIN and no ROLLBACK
-    round trip, and the one write a poll may make (freezing the order's terms, a single
-    INSERT) commits by itself. A session bound to a caller's connection, or already in a
-    transaction, is left as it is (it must see its own writes)."""
+    round trip (a poll never writes). A session bound to a caller's connection, or already
+    in a transaction, is left as it is (it must see its own writes)."""
     session = db.session()
     if isinstance(session.get_bind(), Engine) and not session.in_transaction():
         session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})

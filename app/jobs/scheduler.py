@@ -32,6 +32,7 @@ from app.jobs import money
 from app.jobs.models import JobLease
 from app.notices import delivery
 from app.payments import refunds, topups
+from app.uow import discard, transactional, unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -94,36 +95,36 @@ class DbLeases:
     def acquire(self, job_id: str, holder: str, ttl: timedelta) -> bool:
         now = utcnow()
         try:
-            result = db.session.execute(
-                update(JobLease)
-                .where(
-                    JobLease.job_id == job_id,
-                    or_(JobLease.holder == holder, JobLease.expires_at < now),
+            with unit_of_work():
+                result = db.session.execute(
+                    update(JobLease)
+                    .where(
+                        JobLease.job_id == job_id,
+                        or_(JobLease.holder == holder, JobLease.expires_at < now),
+                    )
+                    .values(
+                        acquired_at=case(
+                            (JobLease.holder == holder, JobLease.acquired_at), else_=now
+                        ),
+                        holder=holder,
+                        expires_at=now + ttl,
+                        last_run_at=now,
+                    )
+                    .execution_options(synchronize_session=False)
                 )
-                .values(
-                    acquired_at=case((JobLease.holder == holder, JobLease.acquired_at), else_=now),
-                    holder=holder,
-                    expires_at=now + ttl,
-                    last_run_at=now,
-                )
-                .execution_options(synchronize_session=False)
-            )
-            if result.rowcount == 1:  # type: ignore[attr-defined]
-                db.session.commit()
+                if result.rowcount == 1:  # type: ignore[attr-defined]
+                    return True
+                if db.session.get(JobLease, job_id) is not None:
+                    return False  # somebody else holds it
+                db.session.add(
+                    JobLease(job_id=job_id, holder=holder, expires_at=now + ttl, acquired_at=now,
+                             last_run_at=now)
+                )  # fmt: skip
                 return True
-            if db.session.get(JobLease, job_id) is not None:
-                db.session.rollback()
-                return False  # somebody else holds it
-            db.session.add(
-                JobLease(job_id=job_id, holder=holder, expires_at=now + ttl, acquired_at=now,
-                         last_run_at=now)
-            )  # fmt: skip
-            db.session.commit()
-            return True
         except IntegrityError:
-            db.session.rollback()  # another process inserted it first
-            return False
+            return False  # another process inserted it first
 
+    @transactional
     def release(self, job_id: str, holder: str) -> None:
         db.session.execute(
             update(JobLease)
@@ -131,8 +132,8 @@ class DbLeases:
             .values(expires_at=utcnow())
             .execution_options(synchronize_session=False)
         )
-        db.session.commit()
 
+    @transactional
     def record(self, job_id: str, holder: str, *, ok: bool, error: str = "") -> None:
         values: dict[str, Any] = {"last_error": error[:500]}
         if ok:
@@ -143,7 +144,6 @@ class DbLeases:
             .values(**values)
             .execution_options(synchronize_session=False)
         )
-        db.session.commit()
 
 
 _RENEW = """
@@ -202,15 +202,15 @@ def run_job(app: Flask, job: Job, holder: str, leases: Leases) -> bool:
             if not leases.acquire(job.id, holder, job.lease_ttl):
                 return False
         except Exception:
-            db.session.rollback()
+            discard()
             log.exception("job lease failed", extra={"job": job.id})
             return False
         started = time.monotonic()
         try:
-            result = job.func()
-            db.session.commit()
+            result = job.func()  # each job's service declares its units of work
+            _left_behind(job)
         except Exception as exc:
-            db.session.rollback()
+            discard()
             log.exception("job failed", extra={"job": job.id})
             _record(leases, job, holder, ok=False, error=f"{type(exc).__name__}: {exc}")
             return True
@@ -224,11 +224,21 @@ def run_job(app: Flask, job: Job, holder: str, leases: Leases) -> bool:
         return True
 
 
+def _left_behind(job: Job) -> None:
+    """A job's writes belong in its units of work: anything still pending is a bug, said
+    loudly and discarded (never committed by accident with the next job)."""
+    session = db.session()
+    pending = bool(session.new or session.dirty or session.deleted)
+    discard()
+    if pending:
+        log.error("job left changes outside its units of work: discarded", extra={"job": job.id})
+
+
 def _record(leases: Leases, job: Job, holder: str, *, ok: bool, error: str = "") -> None:
     try:
         leases.record(job.id, holder, ok=ok, error=error)
     except Exception:
-        db.session.rollback()
+        discard()
         log.exception("job bookkeeping failed", extra={"job": job.id})
 
 
@@ -303,7 +313,7 @@ def stop_scheduler(app: Flask, scheduler: BaseScheduler) -> None:
             try:
                 leases.release(job.id, holder)
             except Exception:
-                db.session.rollback()
+                discard()
                 log.exception("lease release failed", extra={"job": job.id})
 
 

@@ -18,6 +18,7 @@ from app.paging import Page, paginate
 from app.tenancy import audit
 from app.tenancy.models import Driver
 from app.tenancy.scope import Actor, get_scoped
+from app.uow import transactional
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +125,7 @@ def ledger_sum(driver_id: int) -> int:
     return int(total or 0)
 
 
+@transactional
 def admin_adjust(actor: Actor, driver_id: int, amount_fen: int, reason: str) -> WalletEntry:
     """A manual credit or debit by an operator (case #17 2020-04-03), audited."""
     actor.require("wallet.adjust")
@@ -147,7 +149,6 @@ def admin_adjust(actor: Actor, driver_id: int, amount_fen: int, reason: str) -> 
         after={"balance_fen": posting.entry.balance_after_fen, "amount_fen": amount_fen},
         reason=reason,
     )  # fmt: skip
-    db.session.commit()
     return posting.entry
 
 

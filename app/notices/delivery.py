@@ -22,6 +22,7 @@ from app.money import fen_to_yuan_str
 from app.notices.models import NOTIFICATION_KINDS, NotificationAttempt, OutboxMessage, OutboxStatus
 from app.tenancy.models import Driver, Operator
 from app.tenancy.wechat_accounts import endpoints, mini_program_of, token_store
+from app.uow import discard, transactional, unit_of_work
 from app.wechat import miniprogram
 from app.wechat.errors import WeChatError
 
@@ -121,7 +122,7 @@ def deliver_pending(now: datetime | None = None) -> int:
         try:
             sent += deliver_one(message, now)
         except Exception:
-            db.session.rollback()
+            discard()
             log.exception("notification %s delivery crashed", message.id)
     return sent
 
@@ -135,10 +136,10 @@ def _attempt(message: OutboxMessage, now: datetime, *, ok: bool, template: str =
     message.attempts += 1
 
 
+@transactional
 def _give_up(message: OutboxMessage, now: datetime, error: str, template: str = "") -> int:
     _attempt(message, now, ok=False, template=template, error=error)
     message.status = OutboxStatus.FAILED
-    db.session.commit()
     return 0
 
 
@@ -162,13 +163,15 @@ def deliver_one(message: OutboxMessage, now: datetime) -> int:
             endpoints=endpoints(), store=token_store(),
         )  # fmt: skip
     except WeChatError as exc:
-        _attempt(message, now, ok=False, template=template, errcode=exc.errcode, error=exc.errmsg)
-        if not exc.retryable or message.attempts >= int(setting("NOTIFY_MAX_ATTEMPTS")):
-            message.status = OutboxStatus.FAILED
-        db.session.commit()
+        with unit_of_work():
+            _attempt(
+                message, now, ok=False, template=template, errcode=exc.errcode, error=exc.errmsg
+            )
+            if not exc.retryable or message.attempts >= int(setting("NOTIFY_MAX_ATTEMPTS")):
+                message.status = OutboxStatus.FAILED
         return 0
     msgid = "" if result.msgid is None else str(result.msgid)
-    _attempt(message, now, ok=True, template=template, msgid=msgid)
-    message.status, message.sent_at = OutboxStatus.SENT, now
-    db.session.commit()
+    with unit_of_work():
+        _attempt(message, now, ok=True, template=template, msgid=msgid)
+        message.status, message.sent_at = OutboxStatus.SENT, now
     return 1

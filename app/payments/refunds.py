@@ -41,6 +41,7 @@ from app.promotions import coupons
 from app.tenancy import audit
 from app.tenancy.models import Driver, Operator
 from app.tenancy.scope import Actor, get_scoped, scoped
+from app.uow import discard, transactional, unit_of_work
 from app.wechat import notify, pay
 from app.wechat.errors import NotifyError, WeChatPayError
 from app.wechat.resources import Refund
@@ -122,6 +123,7 @@ def _new_out_refund_no(request_id: int, seq: int) -> str:
     return f"R{request_id}-{seq}-{secrets.token_hex(4).upper()}"
 
 
+@transactional
 def request_refund(driver: Driver, amount_fen: int | None, reason: str) -> RefundRequest:
     """The driver asks for ``amount_fen`` (default: all it can) back; goes to review."""
     wallet.lock_wallet(driver.id)  # one request at a time per driver
@@ -163,7 +165,7 @@ def request_refund(driver: Driver, amount_fen: int | None, reason: str) -> Refun
             )
         )  # fmt: skip
         left -= share
-    db.session.commit()
+    db.session.flush()
     db.session.refresh(request)
     return request
 
@@ -232,6 +234,7 @@ def _snapshot(request: RefundRequest) -> dict[str, Any]:
     return {"state": request.state, "amount_fen": request.amount_fen}
 
 
+@transactional
 def reject(actor: Actor, request_id: int, reason: str) -> RefundRequest:
     actor.require("refund.review")
     if not reason.strip():
@@ -249,17 +252,25 @@ def reject(actor: Actor, request_id: int, reason: str) -> RefundRequest:
         driver_id=request.driver_id, operator_id=request.operator_id, amount_fen=request.amount_fen,
         ref=f"refund:{request.id}", reason=f"退款申请未通过：{reason.strip()}", ok=False,
     )  # fmt: skip
-    db.session.commit()
     return request
 
 
 def approve(actor: Actor, request_id: int) -> RefundRequest:
-    """Approve: check every merchant first (#22), debit the wallet, send the refunds."""
+    """Approve: check every merchant first (#22), debit the wallet, send the refunds (each
+    part to WeChat after the approval is committed)."""
+    request = _approve(actor, request_id)
+    for part in list(request.parts):
+        submit_part(part.id)
+    db.session.refresh(request)
+    return request
+
+
+@transactional
+def _approve(actor: Actor, request_id: int) -> RefundRequest:
     actor.require("refund.review")
     request = _lock_request(actor, request_id)
     blockers = merchant_blockers(request)
     if blockers:
-        db.session.rollback()
         raise merchants.MerchantNotConfigured(
             "收款运营商未配置微信支付商户证书，无法退款，请先完成配置",
             details={"operators": blockers},
@@ -277,12 +288,7 @@ def approve(actor: Actor, request_id: int) -> RefundRequest:
         part.state, part.updated_at = RefundPartState.PROCESSING, now
     audit.record(actor, "refund.approve", "refund", request.id, operator_id=request.operator_id,
                  before=before, after=_snapshot(request))  # fmt: skip
-    db.session.commit()
-    request.state = RefundState.PROCESSING
-    db.session.commit()
-    for part in list(request.parts):
-        submit_part(part.id)
-    db.session.refresh(request)
+    request.state = RefundState.PROCESSING  # the parts go to WeChat once this is committed
     return request
 
 
@@ -313,21 +319,19 @@ def submit_part(part_id: int) -> None:
             endpoints=merchants.endpoints(),
         )  # fmt: skip
     except WeChatPayError as exc:
-        part = _lock_part(part_id)
-        if part is None or part.state != RefundPartState.PROCESSING:
-            db.session.rollback()
-            return
-        part.attempts += 1
-        part.updated_at = utcnow()
-        if exc.outcome_unknown:
-            log.warning("refund %s outcome unknown: %s", out_refund_no, exc.code)
-            db.session.commit()
-            return
-        _finish_part(part, RefundPartState.FAILED, f"{exc.code}: {exc.message}")
-        db.session.commit()
+        with unit_of_work():
+            part = _lock_part(part_id)
+            if part is None or part.state != RefundPartState.PROCESSING:
+                return
+            part.attempts += 1
+            part.updated_at = utcnow()
+            if exc.outcome_unknown:
+                log.warning("refund %s outcome unknown: %s", out_refund_no, exc.code)
+                return
+            _finish_part(part, RefundPartState.FAILED, f"{exc.code}: {exc.message}")
         return
-    apply_refund_status(part_id, answer)
-    db.session.commit()
+    with unit_of_work():
+        apply_refund_status(part_id, answer)
 
 
 def apply_refund_status(part_id: int, answer: Refund) -> None:
@@ -414,21 +418,19 @@ def handle_refund_notify(
         return notify.reply_for(err)
     try:
         refund = notify.refund_of(notify.verify_refund_notify(headers, body, creds))
-        part = db.session.scalar(
-            select(RefundPart).where(RefundPart.out_refund_no == refund.out_refund_no)
-        )
-        if part is None:
-            raise NotifyError(UNKNOWN_REFUND, "no such refund here", http_status=404)
-        if part.payment.operator_id != op.id or refund.refund_fen != part.amount_fen:
-            raise NotifyError(REFUND_MISMATCH, "refund differs from ours", http_status=400)
-        apply_refund_status(part.id, refund)
-        db.session.commit()
+        with unit_of_work():
+            part = db.session.scalar(
+                select(RefundPart).where(RefundPart.out_refund_no == refund.out_refund_no)
+            )
+            if part is None:
+                raise NotifyError(UNKNOWN_REFUND, "no such refund here", http_status=404)
+            if part.payment.operator_id != op.id or refund.refund_fen != part.amount_fen:
+                raise NotifyError(REFUND_MISMATCH, "refund differs from ours", http_status=400)
+            apply_refund_status(part.id, refund)
     except NotifyError as err:
-        db.session.rollback()
         log.warning("refund notify refused mch_id=%s code=%s", mch_id, err.code)
         return notify.reply_for(err)
     except Exception:
-        db.session.rollback()
         log.exception("refund notify failed mch_id=%s", mch_id)
         return notify.failure_reply()
     return notify.success_reply()
@@ -453,7 +455,7 @@ def reconcile_processing(now: datetime | None = None) -> int:
         try:
             _reconcile_part(part_id)
         except Exception:
-            db.session.rollback()
+            discard()
             log.exception("refund reconcile %s failed", part_id)
     return len(parts)
 
@@ -473,8 +475,8 @@ def _reconcile_part(part_id: int) -> None:
         )
     except WeChatPayError as exc:
         log.warning("refund query %s failed: %s", part.out_refund_no, exc.code)
-        part.updated_at = utcnow()
-        db.session.commit()
+        with unit_of_work():
+            part.updated_at = utcnow()
         return
-    apply_refund_status(part_id, answer)
-    db.session.commit()
+    with unit_of_work():
+        apply_refund_status(part_id, answer)

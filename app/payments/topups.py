@@ -39,6 +39,7 @@ from app.payments.models import TopUpPayment, TopUpState
 from app.promotions import coupons
 from app.promotions.models import TopUpOffer
 from app.tenancy.models import Driver, Operator
+from app.uow import discard, unit_of_work
 from app.wechat import notify, pay
 from app.wechat.errors import NotifyError, WeChatPayError
 from app.wechat.resources import Transaction
@@ -135,13 +136,13 @@ def start_topup(driver: Driver, amount_fen: int, offer_id: int | None = None) ->
     if not driver.openid:
         raise Conflict("请先通过微信登录", code="DRIVER_NO_OPENID")
     offer = _check_offer(driver, offer_id, amount_fen)
-    payment = TopUpPayment(
-        out_trade_no=_new_out_trade_no(), driver_id=driver.id, operator_id=op.id,
-        mch_id=creds.mch_id, app_id=creds.app_id, amount_fen=amount_fen,
-        offer_id=offer.id if offer else None, state=TopUpState.CREATED,
-    )  # fmt: skip
-    db.session.add(payment)
-    db.session.commit()
+    with unit_of_work():  # the payment exists before WeChat hears of it
+        payment = TopUpPayment(
+            out_trade_no=_new_out_trade_no(), driver_id=driver.id, operator_id=op.id,
+            mch_id=creds.mch_id, app_id=creds.app_id, amount_fen=amount_fen,
+            offer_id=offer.id if offer else None, state=TopUpState.CREATED,
+        )  # fmt: skip
+        db.session.add(payment)
     expire = payment.created_at + timedelta(minutes=int(setting("TOPUP_EXPIRE_MINUTES")))
     try:
         prepay_id = pay.jsapi_prepay(
@@ -152,8 +153,8 @@ def start_topup(driver: Driver, amount_fen: int, offer_id: int | None = None) ->
     except WeChatPayError as exc:
         log.warning("jsapi prepay %s failed: %s", payment.out_trade_no, exc.code)
         raise WeChatPayUnavailable(details={"wechat_code": exc.code}) from None
-    payment.prepay_id = prepay_id
-    db.session.commit()
+    with unit_of_work():
+        payment.prepay_id = prepay_id
     return TopUpStarted(payment, pay.request_payment_params(creds, prepay_id))
 
 
@@ -239,14 +240,12 @@ def handle_pay_notify(
         return notify.reply_for(err)
     try:
         tx = notify.payment_of(notify.verify_pay_notify(headers, body, creds))
-        credited = apply_paid(op, tx)
-        db.session.commit()
+        with unit_of_work():
+            credited = apply_paid(op, tx)
     except NotifyError as err:
-        db.session.rollback()
         log.warning("pay notify refused mch_id=%s code=%s", mch_id, err.code)
         return notify.reply_for(err)
     except Exception:
-        db.session.rollback()
         log.exception("pay notify failed mch_id=%s", mch_id)
         return notify.failure_reply()
     log.info("pay notify %s credited=%s", tx.out_trade_no, credited)
@@ -272,7 +271,7 @@ def reconcile_pending(now: datetime | None = None) -> int:
         try:
             changed += _reconcile_one(payment_id, now, expire)
         except Exception:
-            db.session.rollback()
+            discard()
             log.exception("topup reconcile %s failed", payment_id)
     return changed
 
@@ -295,9 +294,8 @@ def _reconcile_one(payment_id: int, now: datetime, expire: timedelta) -> int:
             return 0
         tx = None
     if tx is not None and tx.paid:
-        applied = apply_paid(op, tx)
-        db.session.commit()
-        return int(applied)
+        with unit_of_work():
+            return int(apply_paid(op, tx))
     if tx is not None and tx.trade_state not in ("CLOSED", "REVOKED", "PAYERROR"):
         if payment.created_at > now - expire:
             return 0
@@ -306,10 +304,9 @@ def _reconcile_one(payment_id: int, now: datetime, expire: timedelta) -> int:
         except WeChatPayError as exc:
             log.warning("close %s failed: %s", payment.out_trade_no, exc.code)
             return 0
-    payment = _lock_payment(payment.out_trade_no)
-    if payment is None or payment.state != TopUpState.CREATED:
-        db.session.rollback()
-        return 0
-    payment.state, payment.closed_at = TopUpState.CLOSED, now
-    db.session.commit()
-    return 1
+    with unit_of_work():
+        payment = _lock_payment(payment.out_trade_no)
+        if payment is None or payment.state != TopUpState.CREATED:
+            return 0
+        payment.state, payment.closed_at = TopUpState.CLOSED, now
+        return 1

@@ -42,6 +42,7 @@ from app.tenancy import audit
 from app.tenancy.models import Driver
 from app.tenancy.operators import resolve_target_operator
 from app.tenancy.scope import SYSTEM, Actor, get_scoped, scoped
+from app.uow import transactional
 
 COUPON_READ = "member.read"
 
@@ -166,6 +167,7 @@ def _validated_template(actor: Actor, data: dict[str, Any], operator_id: int) ->
     return values
 
 
+@transactional
 def create_template(actor: Actor, data: dict[str, Any]) -> CouponTemplate:
     actor.require(COUPON_WRITE)
     name = str(data.get("name") or "").strip()
@@ -182,7 +184,6 @@ def create_template(actor: Actor, data: dict[str, Any]) -> CouponTemplate:
         actor, "coupon_template.create", "coupon_template", template.id,
         operator_id=operator_id, after=audit.snapshot(template, _TEMPLATE_FIELDS),
     )  # fmt: skip
-    db.session.commit()
     return template
 
 
@@ -193,6 +194,7 @@ _TEMPLATE_FIELDS = (
 )  # fmt: skip
 
 
+@transactional
 def set_template_active(actor: Actor, template_id: int, active: bool) -> CouponTemplate:
     actor.require(COUPON_WRITE)
     template = get_scoped(CouponTemplate, template_id, actor, what="优惠券模板")
@@ -202,7 +204,6 @@ def set_template_active(actor: Actor, template_id: int, active: bool) -> CouponT
         actor, "coupon_template.set_active", "coupon_template", template.id,
         operator_id=template.operator_id, before=before, after={"is_active": active},
     )  # fmt: skip
-    db.session.commit()
     return template
 
 
@@ -280,6 +281,7 @@ def _room_under_limit(template: CouponTemplate, driver_id: int) -> int | None:
     return max(0, template.per_driver_limit - _granted_count(template.id, driver_id))
 
 
+@transactional
 def grant(
     actor: Actor,
     template_id: int,
@@ -321,7 +323,6 @@ def grant(
                "coupon_ids": [c.id for c in coupons]},
         reason=reason.strip(),
     )  # fmt: skip
-    db.session.commit()
     return coupons
 
 
@@ -354,6 +355,7 @@ def grant_on_registration(driver: Driver, *, now: datetime | None = None) -> lis
     return out
 
 
+@transactional
 def revoke_coupon(actor: Actor, coupon_id: int, *, reason: str) -> Coupon:
     """An admin withdraws an unused coupon, with audit (case #4 2019-10-15)."""
     actor.require(COUPON_WRITE)
@@ -371,7 +373,6 @@ def revoke_coupon(actor: Actor, coupon_id: int, *, reason: str) -> Coupon:
         before={"status": CouponState.AVAILABLE}, after={"status": CouponState.REVOKED},
         reason=reason.strip(),
     )  # fmt: skip
-    db.session.commit()
     return locked
 
 
@@ -456,6 +457,7 @@ def offer_for_topup(operator_id: int, topup_fen: int, at: datetime) -> TopUpOffe
     return eligible[-1] if eligible else None
 
 
+@transactional
 def create_offer(actor: Actor, data: dict[str, Any]) -> TopUpOffer:
     actor.require(COUPON_WRITE)
     operator_id = resolve_target_operator(actor, data.get("operator_id"))
@@ -486,7 +488,6 @@ def create_offer(actor: Actor, data: dict[str, Any]) -> TopUpOffer:
         after={"name": offer.name, "min_topup_fen": min_topup, "coupon_count":
                summary.coupon_count, "total_fen": summary.total_fen},
     )  # fmt: skip
-    db.session.commit()
     return offer
 
 
@@ -628,6 +629,7 @@ def option_of(coupon: Coupon) -> CouponOption:
     )
 
 
+@transactional
 def expire_coupons(now: datetime | None = None) -> int:
     """Mark every coupon past its end as expired: one set-based UPDATE."""
     moment = now or utcnow()
@@ -637,10 +639,10 @@ def expire_coupons(now: datetime | None = None) -> int:
         .values(status=CouponState.EXPIRED)
         .execution_options(synchronize_session=False)
     )
-    db.session.commit()
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+@transactional
 def remind_expiring(now: datetime | None = None, *, days: int = 3) -> int:
     """One outbox message per driver and operator for coupons expiring within ``days``;
     each coupon is mentioned once. Returns the number of messages written."""
@@ -688,7 +690,6 @@ def remind_expiring(now: datetime | None = None, *, days: int = 3) -> int:
         .values(reminded_at=moment)
         .execution_options(synchronize_session=False)
     )
-    db.session.commit()
     return len(rows)
 
 

@@ -26,6 +26,7 @@ from app.tenancy import audit
 from app.tenancy.models import Driver
 from app.tenancy.operators import resolve_target_operator
 from app.tenancy.scope import Actor, get_scoped, scoped
+from app.uow import transactional
 
 NO_GROUP = "none"
 
@@ -194,6 +195,7 @@ def list_groups(actor: Actor) -> list[GroupView]:
     return out
 
 
+@transactional
 def create_group(
     actor: Actor, code: str, name: str, *, operator_id: int | None = None
 ) -> GroupView:
@@ -213,7 +215,6 @@ def create_group(
         actor, "pricing_group.create", "pricing_group", group.id, operator_id=owner,
         after={"code": code, "name": group.name},
     )  # fmt: skip
-    db.session.commit()
     return GroupView(group.code, group.name, group.operator_id, False, group.is_active)
 
 
@@ -239,6 +240,7 @@ def _rate(value: Decimal | str) -> Decimal:
     return rate
 
 
+@transactional
 def set_discount(
     actor: Actor,
     *,
@@ -281,10 +283,10 @@ def set_discount(
         after={"group_code": group_code, "station_id": station_id, "rate": str(value)},
         reason=reason,
     )  # fmt: skip
-    db.session.commit()
     return row
 
 
+@transactional
 def remove_discount(actor: Actor, discount_id: int, *, reason: str = "") -> None:
     actor.require(PRICES_WRITE)
     row = get_scoped(ServiceDiscount, discount_id, actor, what="会员折扣")
@@ -294,4 +296,3 @@ def remove_discount(actor: Actor, discount_id: int, *, reason: str = "") -> None
         actor, "service_discount.remove", "service_discount", row.id,
         operator_id=row.operator_id, before=before, after={"is_active": False}, reason=reason,
     )  # fmt: skip
-    db.session.commit()

@@ -14,6 +14,7 @@ from app.errors import Unauthorized, ValidationFailed
 from app.extensions import db
 from app.tenancy.models import AdminUser
 from app.tenancy.scope import Actor
+from app.uow import transactional
 
 _SALT = "evop.admin-token"
 
@@ -42,13 +43,13 @@ class LoginResult:
     user: AdminUser
 
 
+@transactional
 def login(username: str, password: str) -> LoginResult:
     user = db.session.scalar(select(AdminUser).where(AdminUser.username == username))
     # same answer for unknown user, wrong password and disabled account
     if user is None or not user.is_active or not check_password_hash(user.password_hash, password):
         raise Unauthorized("用户名或密码错误", code="AUTH_INVALID_CREDENTIALS")
     user.last_login_at = utcnow()
-    db.session.commit()
     token = _serializer().dumps({"uid": user.id, "tv": user.token_version})
     return LoginResult(token, int(setting("ADMIN_TOKEN_TTL")), user)
 

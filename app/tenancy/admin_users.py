@@ -15,6 +15,7 @@ from app.tenancy.models import AdminUser, Role
 from app.tenancy.operators import resolve_target_operator
 from app.tenancy.permissions import unknown_codes
 from app.tenancy.scope import Actor, get_scoped, scoped
+from app.uow import transactional
 
 
 def _check_grantable(actor: Actor, codes: list[str]) -> None:
@@ -34,6 +35,7 @@ def list_roles(actor: Actor, *, page: int = 1, page_size: int = 20) -> Page:
     return paginate(stmt, page, page_size)
 
 
+@transactional
 def create_role(actor: Actor, data: dict[str, Any]) -> Role:
     actor.require("role.write")
     operator_id = resolve_target_operator(actor, data.get("operator_id"))
@@ -50,10 +52,10 @@ def create_role(actor: Actor, data: dict[str, Any]) -> Role:
         actor, "role.create", "role", role.id, operator_id=operator_id,
         after={"name": role.name, "permissions": codes},
     )  # fmt: skip
-    db.session.commit()
     return role
 
 
+@transactional
 def update_role(actor: Actor, role_id: int, data: dict[str, Any]) -> Role:
     actor.require("role.write")
     role = get_scoped(Role, role_id, actor, what="角色")
@@ -68,10 +70,10 @@ def update_role(actor: Actor, role_id: int, data: dict[str, Any]) -> Role:
         actor, "role.update", "role", role.id, operator_id=role.operator_id,
         before=before, after={"name": role.name, "permissions": list(role.permissions)},
     )  # fmt: skip
-    db.session.commit()
     return role
 
 
+@transactional
 def delete_role(actor: Actor, role_id: int) -> None:
     actor.require("role.write")
     role = get_scoped(Role, role_id, actor, what="角色")
@@ -87,7 +89,6 @@ def delete_role(actor: Actor, role_id: int) -> None:
         before={"name": role.name, "permissions": list(role.permissions)},
     )  # fmt: skip
     db.session.delete(role)
-    db.session.commit()
 
 
 def _roles_for(actor: Actor, operator_id: int, role_ids: list[int]) -> list[Role]:
@@ -128,6 +129,7 @@ def get_admin_user(actor: Actor, user_id: int) -> AdminUser:
     return get_scoped(AdminUser, user_id, actor, what="管理员")
 
 
+@transactional
 def create_admin_user(actor: Actor, data: dict[str, Any]) -> AdminUser:
     actor.require("admin_user.write")
     operator_id = resolve_target_operator(actor, data.get("operator_id"))
@@ -148,10 +150,10 @@ def create_admin_user(actor: Actor, data: dict[str, Any]) -> AdminUser:
         actor, "admin_user.create", "admin_user", user.id, operator_id=operator_id,
         after=_user_view(user),
     )  # fmt: skip
-    db.session.commit()
     return user
 
 
+@transactional
 def update_admin_user(actor: Actor, user_id: int, data: dict[str, Any]) -> AdminUser:
     actor.require("admin_user.write")
     user = get_scoped(AdminUser, user_id, actor, what="管理员")
@@ -172,5 +174,4 @@ def update_admin_user(actor: Actor, user_id: int, data: dict[str, Any]) -> Admin
         actor, "admin_user.update", "admin_user", user.id, operator_id=user.operator_id,
         before=before, after=_user_view(user) | {"password_changed": bool(data.get("password"))},
     )  # fmt: skip
-    db.session.commit()
     return user

@@ -13,6 +13,7 @@ from app.paging import Page, paginate
 from app.tenancy import audit
 from app.tenancy.models import Operator
 from app.tenancy.scope import Actor, get_scoped, scoped
+from app.uow import transactional
 
 PUBLIC_FIELDS = (
     "name", "contact_name", "contact_phone", "brand_color", "logo_url",
@@ -75,6 +76,7 @@ def _check_name_free(name: str, exclude_id: int | None = None) -> None:
         raise Conflict("运营商名称已存在", code="OPERATOR_NAME_TAKEN", details={"name": name})
 
 
+@transactional
 def create_operator(actor: Actor, data: dict[str, Any]) -> Operator:
     actor.require("operator.write")
     if not actor.is_platform:
@@ -87,10 +89,10 @@ def create_operator(actor: Actor, data: dict[str, Any]) -> Operator:
     audit.record(
         actor, "operator.create", "operator", op.id, operator_id=op.id, after=_audit_view(op)
     )
-    db.session.commit()
     return op
 
 
+@transactional
 def update_operator(actor: Actor, operator_id: int, data: dict[str, Any]) -> Operator:
     actor.require("operator.write")
     op = get_scoped(Operator, operator_id, actor, what="运营商", owner_attr="id")
@@ -102,7 +104,6 @@ def update_operator(actor: Actor, operator_id: int, data: dict[str, Any]) -> Ope
         actor, "operator.update", "operator", op.id, operator_id=op.id,
         before=before, after=_audit_view(op),
     )  # fmt: skip
-    db.session.commit()
     return op
 
 

@@ -12,9 +12,9 @@ from flask import Flask
 from sqlalchemy import delete, func, select, update
 
 from app.billing import arrears, settlement
-from app.billing.models import Bill, BillAdjustment, BillLine, OrderTerms
+from app.billing.models import Bill, BillAdjustment, BillLine
 from app.catalogue.models import Connector, Pile, Station, Tariff, TariffSegment, TariffVersion
-from app.charging.models import ChargeOrder
+from app.charging.models import ChargeOrder, OrderTerms
 from app.extensions import db
 from app.ledger import wallet
 from app.ledger.models import Wallet, WalletEntry
@@ -199,7 +199,7 @@ def test_collecting_arrears_never_deadlocks_with_a_correction_of_an_owing_order(
             try:
                 order = db.session.get(ChargeOrder, order_ids[1])
                 assert order is not None
-                settlement._lock_order(order)
+                settlement.lock_order(order)
                 second_locked.set()
                 time.sleep(0.6)  # the collector has taken what it can meanwhile
                 wallet.lock_wallet(ids["driver"])

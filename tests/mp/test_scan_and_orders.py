@@ -10,11 +10,10 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, select
+from sqlalchemy import delete, event, select
 
-from app.billing.models import OrderTerms
 from app.catalogue.models import Connector, Pile, Station
-from app.charging.models import ChargeOrder
+from app.charging.models import ChargeOrder, OrderTerms
 from app.charging.pile_events import PileEventService
 from app.charging.port import (
     MeterSample,
@@ -32,6 +31,7 @@ from app.promotions import coupons, member_pricing
 from app.tenancy.admin_auth import actor_for_user
 from app.tenancy.models import AdminUser, Driver
 from app.tenancy.scope import SYSTEM
+from app.uow import unit_of_work
 from miniprogram_api.schemas import MpLiveOrderOut, dump_live_order
 from tests.mp.conftest import Login
 from tests.support.ports import FakePort, pile_events
@@ -434,3 +434,36 @@ def test_a_driver_never_sees_another_drivers_order(
         assert resp.status_code == 404 and resp.get_json()["error"]["code"] == "ORDER_NOT_FOUND"
     assert client.get("/api/mp/v1/orders", headers=other).get_json()["total"] == 0
     assert db.session.scalar(select(Station.id)) is not None
+
+
+def test_drivers_reads_never_write(
+    client: FlaskClient, charging_order: tuple[dict[str, str], str, PileEventService]
+) -> None:
+    """Reads never write: the live poll froze an order's pricing terms on its first read
+    (an INSERT inside a GET); terms are now frozen when the order opens, and an order
+    without them is priced as it would be frozen, without storing anything."""
+    headers, order_no, _ = charging_order
+    with unit_of_work():  # an order opened before its terms were frozen at the start
+        db.session.execute(delete(OrderTerms).where(OrderTerms.order_id == _order_id(order_no)))
+    station_id = db.session.scalar(select(Station.id).where(Station.name.like("云创·深圳%")))
+    urls = [
+        f"/api/mp/v1/orders/{order_no}/live", f"/api/mp/v1/orders/{order_no}",
+        f"/api/mp/v1/orders/{order_no}/coupon", "/api/mp/v1/orders", "/api/mp/v1/me",
+        "/api/mp/v1/stations?lat=22.5315&lng=113.9478", f"/api/mp/v1/stations/{station_id}",
+        "/api/mp/v1/customer-service", "/api/mp/v1/wallet", "/api/mp/v1/wallet/entries",
+        "/api/mp/v1/topup-offers", "/api/mp/v1/refunds/refundable", "/api/mp/v1/refunds",
+        "/api/mp/v1/certifications/current",
+    ]  # fmt: skip
+    seen, stop_listening = _statements()
+    try:
+        for url in urls:
+            answer = client.get(url, headers=headers)
+            assert answer.status_code == 200, (url, answer.get_json())
+    finally:
+        stop_listening()
+    writes = [q for q in seen if q.lstrip().split(None, 1)[0].upper() in _WRITES]
+    assert writes == []
+    assert db.session.get(OrderTerms, _order_id(order_no)) is None
+
+
+_WRITES = {"INSERT", "UPDATE", "DELETE"}

@@ -6,12 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask
+from flask import Flask, has_app_context
 
 from app.billing.session_outcomes import Billing
 from app.charging.commands import NoPileLink
 from app.charging.pile_events import PileEventService
-from app.charging.port import CommandOutcome, CommandResult
+from app.charging.port import CommandOutcome, CommandResult, EventReply, MeterSample, PileEvent
+from app.extensions import db
 from pile_link.session_refs import new_session_ref
 
 
@@ -56,6 +57,27 @@ class FakePort(NoPileLink):
         return CommandResult(CommandOutcome.ACCEPTED)
 
 
+class _TestPileEvents(PileEventService):
+    """The pile link's handler, called from a test's own application context. In
+    production the pile link and the caller hold separate connections; on PostgreSQL the
+    tests share one, and each session's transaction is a savepoint on it: a caller whose
+    transaction stayed open across an event would, on rolling back, take the event's
+    committed work with it. So the caller's transaction ends first, as it would have."""
+
+    def handle(self, event: PileEvent) -> EventReply:
+        _end_callers_transaction()
+        return super().handle(event)
+
+    def handle_meter_samples(self, events: list[MeterSample]) -> list[EventReply | Exception]:
+        _end_callers_transaction()
+        return super().handle_meter_samples(events)
+
+
+def _end_callers_transaction() -> None:
+    if has_app_context():
+        db.session.commit()
+
+
 def pile_events(app: Flask) -> PileEventService:
     """The domain's event handler with billing behind it, as the pile link runs it."""
-    return PileEventService(app, Billing())
+    return _TestPileEvents(app, Billing())
