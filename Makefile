@@ -14,7 +14,7 @@ SPA_SOURCES := $(shell find $(WEB)/src $(WEB)/public -type f 2>/dev/null) \
 	$(wildcard $(WEB)/index.html $(WEB)/vite.config.ts $(WEB)/package.json $(WEB)/package-lock.json $(WEB)/tsconfig*.json)
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 API_TYPES := $(WEB)/src/api/schema.d.ts
-export FLASK_APP := app:create_app
+export FLASK_APP := wsgi:compose
 
 .PHONY: wrk help run test deps lint test-sqlite test-postgres test-web test-e2e spa chromium \
 	migrate seed check-settings bench clean demo-piles demo-traffic types check-types

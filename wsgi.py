@@ -1,29 +1,74 @@
-"""Entry point: ``gunicorn -k gevent wsgi:app`` in production, ``python wsgi.py`` for the
-embedded single process that ``make run`` starts (HTTP, pile link, scheduler).
-Patching happens here, nowhere else."""
+"""The composition of the HTTP process, in plain sight.
 
-from gevent import monkey
+- ``gunicorn -k gevent wsgi:app``: production HTTP workers (gunicorn's gevent worker
+  patches the process itself); the app is composed on first access of ``wsgi.app``.
+- ``python wsgi.py``: the embedded single process ``make run`` starts (HTTP, pile link,
+  scheduler); it patches gevent before anything else is imported.
+- ``flask`` (``FLASK_APP=wsgi:compose``): every command of the platform.
 
-monkey.patch_all()
+Importing this module does nothing else: tests compose their own applications.
+"""
 
-import gc  # noqa: E402
-from collections.abc import Callable  # noqa: E402
+if __name__ == "__main__":  # the embedded process: patch before anything else is imported
+    from gevent import monkey
 
-from app import create_app  # noqa: E402
-from app.server import serve  # noqa: E402
+    monkey.patch_all()
 
-app = create_app()
-# what create_app built lives as long as the process: out of the collector's sight, a full
-# collection pauses a worker for ~10 ms instead of 100-170 ms (p99 of the drivers' API)
-gc.freeze()
+import gc
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from flask import Flask
+
+import admin_spa.api
+import admin_spa.spa
+import miniprogram_api
+from app import create_app
+from app.openapi import HTTP_API
+from app.server import serve
+from app.state import state_of
+from pile_link.cli import register_cli as register_pile_link_cli
+from pile_link.runtime import install_routed_port
+
+
+def compose(config: Mapping[str, Any] | None = None) -> Flask:
+    """The domain's application with the operators' API and console, the drivers' API, and
+    the CLI commands of the pile link; commands reach piles through Redis when it is set
+    (a process that holds piles itself puts its own port in place: ``PileLinkRuntime``)."""
+    app = create_app(config)
+    api = state_of(app)[HTTP_API]
+    admin_spa.api.register(app, api)
+    admin_spa.spa.register(app, api)
+    miniprogram_api.register(app, api)
+    register_pile_link_cli(app)
+    install_routed_port(app)
+    return app
+
+
+_production: Flask | None = None
+
+
+def __getattr__(name: str) -> Flask:
+    """``wsgi.app`` for gunicorn, composed from the ``EVOP_*`` environment on first use."""
+    global _production
+    if name != "app":
+        raise AttributeError(name)
+    if _production is None:
+        _production = compose()
+        # what compose built lives as long as the process: out of the collector's sight, a
+        # full collection pauses a worker ~10 ms instead of 100-170 ms (drivers' API p99)
+        gc.freeze()
+    return _production
 
 
 def main() -> None:
+    app = compose()
+    gc.freeze()
     stops: list[Callable[[], None]] = []
     if app.config["PILE_LINK_ENABLED"]:
         from pile_link.runtime import PileLinkRuntime
 
-        runtime = PileLinkRuntime(app)
+        runtime = PileLinkRuntime(app)  # this process holds the piles: its own port
         endpoints = runtime.start()
         print(
             f"OCPP 1.6J ws://{endpoints.ocpp[0]}:{endpoints.ocpp[1]}/ocpp/<pile_code>", flush=True

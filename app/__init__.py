@@ -1,8 +1,9 @@
 """The application factory.
 
-``create_app`` is the composition root: it binds the extensions and mounts the HTTP
-surfaces named in ``SURFACES`` (imported by name, so nothing in ``app/`` depends on a
-blueprint package and the arrows of DESIGN.md keep pointing one way).
+``create_app`` binds the extensions, builds the application's state (:func:`_build_state`)
+and its OpenAPI document, and registers the domain's own CLI. The HTTP surfaces and the
+pile link are composed by the entry points that need them (``wsgi.py``, ``python -m
+pile_link``): nothing in ``app/`` imports a face.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from typing import Any
 
 from flask import Flask, Response, jsonify
 from sqlalchemy import text
-from werkzeug.utils import import_string
 
 # every context's tables, registered with the one metadata (Alembic and the mappers need all)
 from app.billing import models as _billing_models  # noqa: F401
@@ -21,6 +21,7 @@ from app.billing.bills import TARIFF_SNAPSHOTS
 from app.catalogue import models as _catalogue_models  # noqa: F401
 from app.charging import models as _charging_models  # noqa: F401
 from app.charging.commands import COMMAND_PORT, NoPileLink
+from app.cli import register_cli
 from app.config import load_config
 from app.drivers import models as _drivers_models  # noqa: F401
 from app.drivers.certification import FILE_STORAGE, local_storage
@@ -33,23 +34,15 @@ from app.ledger import models as _ledger_models  # noqa: F401
 from app.logging import configure_logging
 from app.metrics import init_metrics
 from app.notices import models as _notices_models  # noqa: F401
-from app.openapi import EvopApi
+from app.openapi import HTTP_API, EvopApi
 from app.payments import models as _payments_models  # noqa: F401
 from app.promotions import models as _promotions_models  # noqa: F401
-from app.state import AppState
+from app.state import AppState, state_of
 from app.state import install as install_state
 from app.tenancy import models as _tenancy_models  # noqa: F401
 from app.tenancy.wechat_accounts import TOKEN_STORE
 from app.uow import discard
 from app.wechat.miniprogram import MemoryTokenStore
-
-# each names a callable taking (app, api) that registers one HTTP surface
-SURFACES = (
-    "admin_spa.api:register",
-    "admin_spa.spa:register",
-    "miniprogram_api:register",
-    "pile_link.cli:register",
-)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -73,13 +66,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "description": "登录返回的 access_token"}
     )
-    app.extensions["evop_api"] = api
-    for dotted in SURFACES:
-        import_string(dotted)(app, api)
+    state_of(app)[HTTP_API] = api
     _swagger_ui(app)
-
-    from app.cli import register_cli
-
     register_cli(app)
     return app
 

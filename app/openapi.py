@@ -9,6 +9,8 @@ import marshmallow as ma
 from flask_smorest import Api
 from marshmallow import fields
 
+from app.state import Slot
+
 
 class ErrorDetailSchema(ma.Schema):
     code = ma.fields.String(
@@ -28,6 +30,10 @@ class EvopApi(Api):
     def _register_error_handlers(self) -> None:
         # app.errors.register_error_handlers owns every error response
         return None
+
+
+# the application's one Api: the surfaces register their blueprints on it
+HTTP_API: Slot[EvopApi] = Slot("OpenAPI document and its blueprints")
 
 
 # fields.Decimal(as_string=True) dumps "22.531460"; apispec would document it as a number

@@ -50,7 +50,6 @@ import psycopg
 from psycopg import sql
 from sqlalchemy import select, text
 
-from app import create_app
 from app.catalogue.models import Connector, Pile, Station
 from app.charging import commands
 from app.charging.commands import COMMAND_PORT
@@ -71,6 +70,7 @@ from app.state import state_of
 from app.tenancy.models import Driver
 from bench.bench_money import bulk
 from tests.support.ports import pile_events
+from wsgi import compose
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -106,7 +106,7 @@ def _database_url(url: str, name: str) -> str:
 
 
 def _seed(url: str, fleet_size: int) -> Seeded:
-    app = create_app(
+    app = compose(
         {"DATABASE_URL": url, "SECRET_KEY": SECRET, "LOG_LEVEL": "WARNING"}
         | {"SCHEDULER_ENABLED": False, "PILE_LINK_ENABLED": False}
     )

@@ -89,15 +89,15 @@ def prepare_database(url: str, piles: int, meter_piles: int) -> float:
     began = time.perf_counter()
     from sqlalchemy import select
 
-    from app import create_app
     from app.catalogue.models import Connector, Pile, Station, Tariff
     from app.demo import seed_demo
     from app.drivers import members
     from app.extensions import db
     from app.ledger import wallet
     from app.tenancy.models import Operator
+    from wsgi import compose
 
-    app = create_app({"DATABASE_URL": url, "LOG_LEVEL": "WARNING"})
+    app = compose({"DATABASE_URL": url, "LOG_LEVEL": "WARNING"})
     with app.app_context():
         db.create_all()
         seed_demo()

@@ -8,17 +8,12 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
 
 import click
 from flask import Flask
 
-from pile_link.runtime import install_port
 
-
-def register(app: Flask, api: Any) -> None:
-    install_port(app)
-
+def register_cli(app: Flask) -> None:
     @app.cli.command("pile-link")
     def pile_link_command() -> None:
         """Serve OCPP 1.6J and YKC piles (ports from EVOP_OCPP_PORT / EVOP_YKC_PORT)."""

@@ -96,8 +96,9 @@ def _ykc_server(runtime: PileLinkRuntime, cfg: Any) -> YkcServer:
     )
 
 
-def install_port(app: Flask, api: Any = None) -> None:
-    """For processes that hold no pile (HTTP workers): reach the pile link through Redis."""
+def install_routed_port(app: Flask) -> None:
+    """For processes that hold no pile (HTTP workers, the scheduler): reach the pile link
+    through Redis when it is set; without it the port stays "no pile link"."""
     if app.config.get("REDIS_URL"):
         client = redis_client(app.config)
         state_of(app)[COMMAND_PORT] = RedisCommandPort(ConnectionRegistry(), client)

@@ -18,8 +18,8 @@ from flask_sqlalchemy.session import _app_ctx_id
 from sqlalchemy import text
 from sqlalchemy.orm import scoped_session, sessionmaker
 
-from app import create_app
 from app.extensions import db
+from wsgi import compose
 
 TEST_DB_URL = os.environ.get("EVOP_TEST_DATABASE_URL", "")
 ON_POSTGRES = TEST_DB_URL.startswith("postgres")
@@ -47,7 +47,7 @@ def _pg_app() -> Iterator[Flask | None]:
         return
     # a schema of this run's own, so parallel runs on one database never collide
     schema = f"evop_test_{os.getpid()}"
-    app = create_app(
+    app = compose(
         {
             **BASE_CONFIG,
             "DATABASE_URL": TEST_DB_URL,
@@ -69,7 +69,7 @@ def _pg_app() -> Iterator[Flask | None]:
 @pytest.fixture
 def app(_pg_app: Flask | None) -> Iterator[Flask]:
     if _pg_app is None:
-        app = create_app({**BASE_CONFIG, "DATABASE_URL": "sqlite://"})
+        app = compose({**BASE_CONFIG, "DATABASE_URL": "sqlite://"})
         with app.app_context():
             db.create_all()
             yield app

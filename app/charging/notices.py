@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import String, cast, exists, insert, literal, select
 
@@ -31,9 +31,11 @@ def charge_started(order: ChargeOrder) -> OutboxMessage | None:
 
 
 @transactional
-def emit_charge_started(since: datetime) -> int:
-    """Catch-up for ``charge_started``: every order that started since ``since`` and has no
-    message yet gets one (set-based; the pile event path has no hook for it). Commits."""
+def emit_charge_started(since: datetime | None = None) -> int:
+    """Catch-up for ``charge_started``: every order that started since ``since`` (default:
+    the last hour) and has no message yet gets one (set-based; the pile event path has no
+    hook for it). Commits."""
+    since = since or utcnow() - timedelta(hours=1)
     key = literal("charge_started:") + cast(ChargeOrder.id, String)
     rows = db.session.execute(
         select(ChargeOrder.id, ChargeOrder.order_no, ChargeOrder.operator_id,

@@ -1,2 +1,2 @@
-"""Scheduled jobs: declared as data in :mod:`app.jobs.scheduler`, thin wrappers over
-services in :mod:`app.jobs.money`, run by ``make run`` and ``flask scheduler``."""
+"""Scheduled jobs: declared as data in :mod:`app.jobs.scheduler` (each calls one service), run
+by ``make run`` and ``flask scheduler``."""

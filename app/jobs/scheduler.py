@@ -26,12 +26,14 @@ from flask import Flask
 from sqlalchemy import case, or_, update
 from sqlalchemy.exc import IntegrityError
 
+from app.billing import arrears, balance_guard, lost_bills, occupancy_charges
+from app.charging import notices, watchdogs
 from app.db import utcnow
 from app.extensions import db
-from app.jobs import money
 from app.jobs.models import JobLease
 from app.notices import delivery
 from app.payments import refunds, topups
+from app.promotions import coupons
 from app.uow import discard, transactional, unit_of_work
 
 log = logging.getLogger(__name__)
@@ -40,7 +42,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class Job:
     id: str  # stable: it names the lease and the APScheduler job
-    func: Callable[[], object]
+    func: Callable[[], object]  # a service, called with no arguments (its defaults)
     interval: int  # seconds
     description: str = ""
 
@@ -51,21 +53,21 @@ class Job:
 
 
 JOBS: list[Job] = [
-    Job("occupancy-fees", money.accrue_occupancy, interval=60,
+    Job("occupancy-fees", occupancy_charges.accrue_occupancy, interval=60,
         description="占位费：结束已离开的占位并扣费，发送占位提醒"),
-    Job("lost-bills", money.settle_lost_bills, interval=60,
+    Job("lost-bills", lost_bills.settle_lost_bills, interval=60,
         description="丢单：超时未收到交易记录的订单按最后电表读数预估结算"),
-    Job("coupon-expiry", money.expire_coupons, interval=300, description="优惠券过期"),
-    Job("coupon-reminders", money.remind_expiring_coupons, interval=3600,
+    Job("coupon-expiry", coupons.expire_coupons, interval=300, description="优惠券过期"),
+    Job("coupon-reminders", coupons.remind_expiring, interval=3600,
         description="优惠券即将过期提醒"),
-    Job("offline-detection", money.detect_offline_piles, interval=60,
+    Job("offline-detection", watchdogs.detect_offline_piles, interval=60,
         description="心跳超时的充电桩标记为离线"),
-    Job("starting-timeout", money.fail_stuck_starts, interval=30,
+    Job("starting-timeout", watchdogs.fail_stuck_starts, interval=30,
         description="启动超时的订单标记为失败"),
-    Job("balance-guard", money.guard_balances, interval=30,
+    Job("balance-guard", balance_guard.guard_balances, interval=30,
         description="充电费用达到余额时停止充电"),
-    Job("arrears", money.collect_arrears, interval=300, description="补扣欠款"),
-    Job("charge-started-notices", money.notify_charge_started, interval=30,
+    Job("arrears", arrears.collect_all_arrears, interval=300, description="补扣欠款"),
+    Job("charge-started-notices", notices.emit_charge_started, interval=30,
         description="开始充电通知"),
     Job("topup-reconcile", topups.reconcile_pending, interval=60,
         description="充值对账：久未收到支付通知的订单向微信查询并入账或关闭"),

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import func, insert, literal, select, update
 
 from app.catalogue.models import Station
+from app.config import setting
 from app.db import utcnow
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
@@ -643,10 +644,12 @@ def expire_coupons(now: datetime | None = None) -> int:
 
 
 @transactional
-def remind_expiring(now: datetime | None = None, *, days: int = 3) -> int:
-    """One outbox message per driver and operator for coupons expiring within ``days``;
-    each coupon is mentioned once. Returns the number of messages written."""
+def remind_expiring(now: datetime | None = None, *, days: int | None = None) -> int:
+    """One outbox message per driver and operator for coupons expiring within ``days``
+    (default ``COUPON_EXPIRY_REMINDER_DAYS``); each coupon is mentioned once. Returns the
+    number of messages written."""
     moment = now or utcnow()
+    days = int(setting("COUPON_EXPIRY_REMINDER_DAYS")) if days is None else days
     horizon = moment + timedelta(days=days)
     due = (
         Coupon.status == AVAILABLE,

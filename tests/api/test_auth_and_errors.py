@@ -6,8 +6,8 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from app import create_app
 from tests.conftest import BASE_CONFIG
+from wsgi import compose
 
 
 def _error(resp: Any) -> dict[str, Any]:
@@ -82,7 +82,7 @@ def test_unknown_route_and_method_use_error_contract(client: FlaskClient) -> Non
 
 
 def test_crash_is_500_with_error_contract() -> None:
-    app = create_app({**BASE_CONFIG, "DATABASE_URL": "sqlite://", "TESTING": False})
+    app = compose({**BASE_CONFIG, "DATABASE_URL": "sqlite://", "TESTING": False})
 
     @app.get("/boom-for-test")
     def boom() -> None:

@@ -17,9 +17,9 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from app import create_app
 from app.extensions import db
 from tests.conftest import BASE_CONFIG, ON_POSTGRES, TEST_DB_URL
+from wsgi import compose
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -57,7 +57,7 @@ def _diff(app: Flask) -> list[object]:
 
 
 def test_models_match_migrations_and_downgrade_works(empty_db_url: str) -> None:
-    app = create_app({**BASE_CONFIG, "DATABASE_URL": empty_db_url})
+    app = compose({**BASE_CONFIG, "DATABASE_URL": empty_db_url})
     try:
         with app.app_context():
             upgrade()

@@ -44,7 +44,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
     env = {
         **os.environ,
-        "FLASK_APP": "app:create_app",
+        "FLASK_APP": "wsgi:compose",
         "EVOP_DATABASE_URL": f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'e2e.sqlite3'}",
         "EVOP_HTTP_PORT": str(port),
         "EVOP_DEMO_MODE": "1",

@@ -22,7 +22,6 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from app import create_app
 from app.extensions import db
 from app.tenancy.models import Operator
 from app.wechat.sandbox.server import FakeWeChatServer
@@ -30,6 +29,7 @@ from app.wechat.sandbox.state import DemoMerchant, FakeWeChat, make_test_merchan
 from pile_link.simulator import PileConfig, SimulatedOcppPile
 from tests.mp.conftest import YC_APP
 from tests.pay.conftest import configure_merchant, make_offer
+from wsgi import compose
 
 ROOT = Path(__file__).resolve().parents[2]
 PILE = "DEMO-OCPP-01"
@@ -82,7 +82,7 @@ class Platform:
 def _configure(db_url: str, fake: FakeWeChat, merchant: DemoMerchant) -> None:
     """广东云创's mini-program app, merchant, WeChat Pay platform key and a top-up offer,
     stored as the platform stores them (the process has not started yet)."""
-    app = create_app({"DATABASE_URL": db_url, "LOG_LEVEL": "WARNING"})
+    app = compose({"DATABASE_URL": db_url, "LOG_LEVEL": "WARNING"})
     with app.app_context():
         yc = db.session.scalar(select(Operator).where(Operator.name == "广东云创"))
         assert yc is not None
@@ -108,7 +108,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     with FakeWeChatServer(fake) as wechat:
         env = {
             **os.environ,
-            "FLASK_APP": "app:create_app",
+            "FLASK_APP": "wsgi:compose",
             "EVOP_DATABASE_URL": db_url,
             "EVOP_HTTP_PORT": str(http_port),
             "EVOP_OCPP_HOST": "127.0.0.1",

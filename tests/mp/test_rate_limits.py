@@ -12,11 +12,11 @@ import redis
 from flask import Flask
 from limits.storage import MemoryStorage, RedisStorage
 
-from app import create_app
 from app.errors import RateLimited
 from app.extensions import limiter
 from miniprogram_api.views import _rate_limit
 from tests.conftest import BASE_CONFIG
+from wsgi import compose
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 THREADS = 32
@@ -69,7 +69,7 @@ def redis_app(app: Flask) -> Iterator[Flask]:
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5).ping()
     except redis.RedisError:
         pytest.skip("no Redis at 127.0.0.1:6379")
-    other = create_app({**BASE_CONFIG, "DATABASE_URL": "sqlite://", "REDIS_URL": REDIS_URL})
+    other = compose({**BASE_CONFIG, "DATABASE_URL": "sqlite://", "REDIS_URL": REDIS_URL})
     try:
         yield other
     finally:

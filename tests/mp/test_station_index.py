@@ -16,7 +16,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import delete, select, update
 
-from app import create_app
 from app.catalogue.models import Connector, Pile, Station, StationVisibility, Tariff
 from app.config import check_settings, load_config
 from app.drivers import driver_auth, members, station_info
@@ -31,6 +30,7 @@ from app.tenancy.models import AdminUser, Driver, Operator
 from miniprogram_api import schemas
 from tests.conftest import BASE_CONFIG, ON_POSTGRES
 from tests.mp.conftest import Login, Ops
+from wsgi import compose
 
 LAT, LNG = 22.500000, 113.900000  # Shenzhen 南山
 STATIONS = "/api/mp/v1/stations"
@@ -397,7 +397,7 @@ def test_nearby_refuses_the_token_of_a_driver_that_is_gone(client: FlaskClient, 
 @pytest.mark.skipif(ON_POSTGRES, reason="the PostgreSQL run binds db.session to one connection")
 def test_station_index_is_per_application(ops: Ops, app: Flask) -> None:
     """Two applications on two databases in one process never share an index."""
-    other = create_app({**BASE_CONFIG, "DATABASE_URL": "sqlite://"})
+    other = compose({**BASE_CONFIG, "DATABASE_URL": "sqlite://"})
     with other.app_context():
         db.create_all()
         from app.demo import seed_demo

@@ -24,7 +24,6 @@ from ocpp.v16.enums import Action, RemoteStartStopStatus
 from sqlalchemy import select
 from websockets.typing import Subprotocol
 
-from app import create_app
 from app.catalogue.models import Pile
 from app.charging import orders, starts, stops
 from app.charging.commands import COMMAND_PORT
@@ -37,6 +36,7 @@ from pile_link.registry import ConnectionRegistry, LocalCommandPort
 from pile_link.ws import OcppServer, ServerThread, WsConfig
 from tests.conftest import BASE_CONFIG
 from tests.support.ports import pile_events
+from wsgi import compose
 
 CODE = "DEMO-OCPP-01"
 DEADLINE = 10.0
@@ -75,7 +75,7 @@ class Platform:
 
 @pytest.fixture
 def platform(tmp_path: Path) -> Iterator[Platform]:
-    app = create_app({**BASE_CONFIG, "DATABASE_URL": f"sqlite:///{tmp_path / 'e2e.sqlite3'}"})
+    app = compose({**BASE_CONFIG, "DATABASE_URL": f"sqlite:///{tmp_path / 'e2e.sqlite3'}"})
     with app.app_context():
         db.create_all()
         seed_demo()

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import redis
 
-from app import create_app
 from pile_link.meter_writer import GroupCommitEvents
 from pile_link.runtime import PileLinkRuntime
 from tests.conftest import BASE_CONFIG
+from wsgi import compose
 
 
 def test_runtime_group_commits_meter_values_and_bounds_its_pools() -> None:
-    app = create_app(
+    app = compose(
         {
             **BASE_CONFIG,
             "DATABASE_URL": "sqlite://",

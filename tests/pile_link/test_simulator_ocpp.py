@@ -20,7 +20,6 @@ from flask import Flask
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
-from app import create_app
 from app.catalogue import piles
 from app.catalogue.models import FaultRecord, Pile, Station
 from app.charging import orders, starts, stops
@@ -47,6 +46,7 @@ from pile_link.simulator import (
 from pile_link.ws import OcppServer, ServerThread, WsConfig
 from tests.conftest import BASE_CONFIG
 from tests.support.ports import pile_events
+from wsgi import compose
 
 CODE = "DEMO-OCPP-01"
 CARD = "DEMO-CARD-01"
@@ -158,7 +158,7 @@ def run(coro: Awaitable[T], timeout: float = 20.0) -> T:
 def seeded_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo data once per module; each test gets its own copy of the file."""
     path = tmp_path_factory.mktemp("simulator") / "seeded.sqlite3"
-    app = create_app({**BASE_CONFIG, "DATABASE_URL": f"sqlite:///{path}"})
+    app = compose({**BASE_CONFIG, "DATABASE_URL": f"sqlite:///{path}"})
     with app.app_context():
         db.create_all()
         seed_demo()
@@ -174,7 +174,7 @@ def running_platform(seeded: Path, workdir: Path, *, ykc: bool = False) -> Itera
     with the in-process command port services use."""
     path = workdir / "platform.sqlite3"
     shutil.copyfile(seeded, path)
-    app = create_app({**BASE_CONFIG, "DATABASE_URL": f"sqlite:///{path}"})
+    app = compose({**BASE_CONFIG, "DATABASE_URL": f"sqlite:///{path}"})
     registry = ConnectionRegistry()
     state_of(app)[COMMAND_PORT] = LocalCommandPort(registry)
     # composed as in PileLinkRuntime; the two server threads share one writer (two hubs)

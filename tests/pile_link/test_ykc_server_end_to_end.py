@@ -15,7 +15,6 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from app import create_app
 from app.catalogue.models import Pile
 from app.charging import orders, starts
 from app.charging.commands import COMMAND_PORT
@@ -41,6 +40,7 @@ from tests.conftest import BASE_CONFIG
 from tests.pile_link.test_ykc_server import Pile as YkcPile
 from tests.pile_link.test_ykc_server import realtime, record
 from tests.support.ports import pile_events
+from wsgi import compose
 
 CODE = "55031412782305"  # the demo seed's YKC pile, two guns
 CARD = "D14B0A54"
@@ -77,7 +77,7 @@ class Platform:
 
 @pytest.fixture
 def platform(tmp_path: Path) -> Iterator[Platform]:
-    app = create_app({**BASE_CONFIG, "DATABASE_URL": f"sqlite:///{tmp_path / 'ykc.sqlite3'}"})
+    app = compose({**BASE_CONFIG, "DATABASE_URL": f"sqlite:///{tmp_path / 'ykc.sqlite3'}"})
     with app.app_context():
         db.create_all()
         seed_demo()
