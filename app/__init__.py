@@ -23,6 +23,7 @@ from app.charging import models as _charging_models  # noqa: F401
 from app.charging.commands import COMMAND_PORT, NoPileLink
 from app.cli import register_cli
 from app.config import load_config
+from app.db_pool import ping_idle_connections
 from app.drivers import models as _drivers_models  # noqa: F401
 from app.drivers.certification import FILE_STORAGE, local_storage
 from app.drivers.live import LIVE_BILLS, LiveBillCache
@@ -106,8 +107,6 @@ def _sqlite_pragmas(app: Flask) -> None:
 def _ping_idle_connections(app: Flask) -> None:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         return  # a file beside the process: nothing to lose between uses
-    from app.db_pool import ping_idle_connections
-
     with app.app_context():
         ping_idle_connections(db.engine, float(app.config["DB_PING_IDLE_SECONDS"]))
 

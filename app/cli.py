@@ -8,14 +8,14 @@ import click
 from flask import Flask, current_app
 
 from app.config import check_settings
+from app.demo import seed_demo
+from app.jobs.cli import register_scheduler_cli
 
 
 def register_cli(app: Flask) -> None:
     @app.cli.command("seed-demo")
     def seed_demo_command() -> None:
         """Load the demo data (idempotent)."""
-        from app.demo import seed_demo
-
         summary = seed_demo()
         click.echo("演示数据已创建" if summary.created else "演示数据已存在，未重复创建")
         for username, password, operator in summary.logins:
@@ -33,7 +33,5 @@ def register_cli(app: Flask) -> None:
         for line in problems:
             click.echo(f"  - {line}")
         sys.exit(1)
-
-    from app.jobs.cli import register_scheduler_cli
 
     register_scheduler_cli(app)

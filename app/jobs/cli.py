@@ -10,14 +10,14 @@ from types import FrameType
 import click
 from flask import Flask
 
+from app.jobs.scheduler import run_all_once, start_scheduler, stop_scheduler
+
 
 def register_scheduler_cli(app: Flask) -> None:
     @app.cli.command("scheduler")
     @click.option("--once", is_flag=True, help="Run every job once, then exit.")
     def scheduler_command(once: bool) -> None:
         """Run the scheduled jobs in the foreground until SIGINT / SIGTERM."""
-        from app.jobs.scheduler import run_all_once, start_scheduler, stop_scheduler
-
         if once:
             for job_id, ran in run_all_once(app).items():
                 click.echo(f"{job_id}: {'ran' if ran else 'held by another process'}")
