@@ -46,10 +46,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 # Money: integer fen. BIGINT on PostgreSQL, INTEGER on SQLite (its only auto-increment type).
 Fen = BigInteger().with_variant(Integer(), "sqlite")
 
-
 # Unit prices: yuan per kWh (or per minute), four decimals.
 UnitPrice = Numeric(10, 4)
-
 
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 

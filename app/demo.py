@@ -20,7 +20,6 @@ from app.uow import transactional
 
 PLATFORM_NAME = "粤充平台"
 
-
 DEMO_LOGINS = (
     ("admin", "admin123", PLATFORM_NAME),
     ("yc_admin", "yc123456", "广东云创"),
@@ -48,7 +47,6 @@ GD_TOU = [
     _seg("19:00", "22:00", "sharp", "1.2700", "0.6000"),
     _seg("22:00", "24:00", "flat", "0.6420", "0.6000"),
 ]
-
 
 SZ_TOU = [
     _seg("00:00", "08:00", "valley", "0.2900", "0.4500"),

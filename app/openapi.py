@@ -35,10 +35,8 @@ class EvopApi(Api):
 # the application's one Api: the surfaces register their blueprints on it
 HTTP_API: Slot[EvopApi] = Slot("OpenAPI document and its blueprints")
 
-
 # fields.Decimal(as_string=True) dumps "22.531460"; apispec would document it as a number
 DECIMAL_STRING = {"type": "string", "format": "decimal"}
-
 
 # --- schema pieces both APIs share ---------------------------------------------------
 

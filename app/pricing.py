@@ -38,21 +38,15 @@ from app.money import apply_rate_fen, fee_fen, parse_unit_price, round_half_up_f
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
-
 MINUTES_PER_DAY = 1440
-
 
 TIERS: dict[str, str] = {"sharp": "尖", "peak": "峰", "flat": "平", "valley": "谷"}
 
-
 _ONE_US = timedelta(microseconds=1)
-
 
 _ONE_DAY = timedelta(days=1)
 
-
 _ONE_MINUTE = timedelta(minutes=1)
-
 
 _NEVER = datetime.max.replace(tzinfo=UTC)
 
@@ -618,7 +612,6 @@ def kwh_str(energy_wh: int) -> str:
 
 
 CouponKind = Literal["fixed", "threshold", "percent", "service_only"]
-
 
 COUPON_KINDS: frozenset[str] = frozenset({"fixed", "threshold", "percent", "service_only"})
 

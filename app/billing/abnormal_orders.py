@@ -24,7 +24,6 @@ from app.tenancy.scope import Actor, get_scoped, scoped
 
 log = logging.getLogger(__name__)
 
-
 ORDER_READ = "member.read"
 
 

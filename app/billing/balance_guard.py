@@ -19,7 +19,6 @@ from app.money import fee_fen
 
 log = logging.getLogger(__name__)
 
-
 # margin for per-line rounding in the cheap upper bound below (fen)
 _BOUND_MARGIN_FEN = 100
 

@@ -24,7 +24,6 @@ from app.state import Slot, part
 
 PRICING_ERRORS = (ValueError, TypeError, pricing.TariffValidationError)
 
-
 # tariff versions never change once written, so their snapshots are cached per application
 # (per database: a module-level cache served one database's tariff to another's ids)
 TARIFF_SNAPSHOTS: Slot[dict[tuple[int, str], pricing.TariffSnapshot]] = Slot("tariff snapshots")

@@ -42,9 +42,7 @@ from app.uow import transactional
 
 POLICY_READ = "tariff.read"
 
-
 POLICY_WRITE = "tariff.write"
-
 
 Interval = tuple[datetime, datetime]
 

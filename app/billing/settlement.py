@@ -40,7 +40,6 @@ def locked_order(order_id: int) -> ChargeOrder | None:
 
 log = logging.getLogger(__name__)
 
-
 WALLET_REASONS = {
     "settle": "charge",
     "occupancy": "occupancy_fee",

@@ -21,18 +21,14 @@ from app.uow import transactional
 
 PROTOCOLS = tuple(PileProtocol)
 
-
 CURRENT_TYPES = ("AC", "DC")
-
 
 FIELDS = (
     "code", "station_id", "protocol", "vendor", "model", "firmware", "serial_number",
     "current_type", "rated_power_w",
 )  # fmt: skip
 
-
 MAX_CONNECTORS = 8
-
 
 # what a pile code may look like on each protocol's wire
 CODE_FORMATS = {

@@ -20,10 +20,8 @@ from app.uow import transactional
 
 FIELDS = ("name", "address", "city", "longitude", "latitude", "timezone", "status", "tariff_id")
 
-
 # mainland China, loosely: catches swapped or zero coordinates (GCJ-02 only applies here)
 _LNG = (Decimal("73"), Decimal("136"))
-
 
 _LAT = (Decimal("3"), Decimal("54"))
 

@@ -25,31 +25,23 @@ from app.uow import transactional
 
 log = logging.getLogger(__name__)
 
-
 # a meter value proves the pile alive; writing that down once a minute is plenty
 # (offline detection waits HEARTBEAT_TIMEOUT_SECONDS, 900 s by default)
 LAST_SEEN_EVERY = timedelta(seconds=60)
-
 
 # orders in these states take a sample without changing state; ``starting`` must become
 # ``charging`` with its start time, which the per-event path does
 _PLAIN_STATES = tuple(s for s in ACTIVE_STATES if s != OrderState.STARTING)
 
-
 _ACCEPTED = EventReply(accepted=True)
-
 
 _UNKNOWN_PILE = EventReply(accepted=False, reason="unknown_pile")
 
-
 _orders: Table = ChargeOrder.__table__  # type: ignore[assignment]
-
 
 _samples: Table = MeterSampleRecord.__table__  # type: ignore[assignment]
 
-
 _piles: Table = Pile.__table__  # type: ignore[assignment]
-
 
 _connectors: Table = Connector.__table__  # type: ignore[assignment]
 
@@ -284,7 +276,6 @@ _UPDATE_ORDER = (
         ),
     )
 )
-
 
 _UPDATE_PILE = (
     update(_piles)

@@ -39,12 +39,9 @@ from app.uow import transactional, unit_of_work
 
 READ = "certification.read"
 
-
 REVIEW = "certification.review"
 
-
 KIND_NAMES = {"taxi": "出租车", "ride_hailing": "网约车"}
-
 
 ROLE_NAMES = {"id_card": "身份证", "driving_licence": "驾驶证", "vehicle_photo": "车辆照片"}
 

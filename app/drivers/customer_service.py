@@ -25,9 +25,7 @@ from app.uow import transactional
 
 SETTINGS = "settings.customer_service"
 
-
 _PHONE = re.compile(r"^\+?[0-9][0-9 -]{2,28}$")
-
 
 FIELDS = ("label", "phone", "start_minute", "end_minute", "is_active")
 

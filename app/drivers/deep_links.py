@@ -19,9 +19,7 @@ from app.wechat.config import OfficialAccountApp
 
 STATION_LIST_PATH = "pages/stations/index"
 
-
 STATION_PATH = "pages/stations/detail"
-
 
 SCAN_PATH = "pages/scan/index"
 

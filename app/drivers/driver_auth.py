@@ -24,9 +24,7 @@ from app.wechat.errors import WeChatError
 
 log = logging.getLogger(__name__)
 
-
 _SALT = "evop.driver-token"
-
 
 # code2session: 40029 invalid code, 40163 code used, 40226 risky user
 _BAD_CODE_ERRCODES = frozenset({40029, 40163, 40226})

@@ -30,7 +30,6 @@ _START_FAILURES = {
     CommandOutcome.NOT_SUPPORTED: ("START_REJECTED", "该充电桩不支持远程启动"),
 }
 
-
 MAX_CLIENT_REQUEST_ID = 40
 
 

@@ -29,7 +29,6 @@ OFFLINE_HINT = (
     "充电桩恢复连接后将按实际电量结算。"
 )
 
-
 _ORDER_NO = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
@@ -202,7 +201,6 @@ _PRICED_COLUMNS = (
     "stopped_at", "energy_ended_at", "failure_reason", "tariff_version_id", "timezone",
     "meter_start_wh",
 )  # fmt: skip
-
 
 # the poll's one statement, built once (its SQL is compiled once per engine and cached)
 _LIVE_ROW = (

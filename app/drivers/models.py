@@ -25,7 +25,6 @@ class CertificationState(enum.StrEnum):
 
 CERTIFICATION_STATES = tuple(CertificationState)
 
-
 CERTIFICATION_FILE_ROLES = ("id_card", "driving_licence", "vehicle_photo")
 
 

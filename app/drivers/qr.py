@@ -23,10 +23,8 @@ from app.tenancy.models import Driver
 
 MAX_QR_LENGTH = 512
 
-
 # the OperatorID of T/CEC 102 is the 9-character organisation code (8 + check character)
 _HLHT = re.compile(r"^hlht://(?P<connector>[^./?#\s]{1,64})\.(?P<operator>[0-9A-Za-z]{9})(?:/|$)")
-
 
 _OURS = re.compile(r"^(?P<pile>[A-Za-z0-9._:-]{1,32})-(?P<number>[1-9]\d?)$")
 

@@ -51,9 +51,7 @@ from app.tenancy.models import Driver, Operator
 
 log = logging.getLogger(__name__)
 
-
 CELL_DEG = 0.02  # grid cell, about 2.2 km north-south: a 5 km search reads ~25 cells
-
 
 # every table the station snapshot is made of; the fingerprint covers them all
 _SNAPSHOT_TABLES = tuple(
@@ -107,7 +105,6 @@ class TariffNow:
 
 # one station in the grid: id, latitude and longitude in radians, cos(latitude)
 Entry = tuple[int, float, float, float]
-
 
 Grid = dict[int, dict[int, list[Entry]]]  # latitude cell → longitude cell → stations
 
@@ -200,18 +197,14 @@ class StationSnapshot:
 
 Counts = tuple[int, int, int, int]  # AC total, AC free, DC total, DC free
 
-
 NO_CONNECTORS: Counts = (0, 0, 0, 0)
-
 
 # counts travel packed in one integer, 16 bits each (65,535 connectors of a kind at a
 # station is beyond any station): a dict of integers is invisible to the garbage
 # collector, where 10,000 tuples renewed every few seconds would keep waking it up
 _FIELD = 16
 
-
 _MASK = (1 << _FIELD) - 1
-
 
 # packed value masks of "has a connector" per filter: totals, and free ones, by current
 _HAS = {
@@ -363,7 +356,6 @@ def _current_tariffs() -> dict[int, TariffNow]:
 # result of four columns costs three times the CPU), as this runs every few seconds in
 # every worker
 _FREE = "p.online AND c.status = 'available'"
-
 
 _AVAILABILITY_SQL = f"""
 SELECT p.station_id, CAST(sum(CASE WHEN p.current_type = 'AC'

@@ -28,15 +28,11 @@ from app.tenancy.models import Driver, Operator
 
 EARTH_RADIUS_M = 6_371_008.8
 
-
 METRES_PER_DEGREE_LAT = EARTH_RADIUS_M * math.pi / 180  # on the haversine sphere
-
 
 BOX_MARGIN = 1.01  # the prefilter box errs on the large side; haversine decides
 
-
 MAX_RADIUS_M = 100_000
-
 
 CURRENT_TYPES = ("AC", "DC")
 

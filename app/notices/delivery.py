@@ -28,7 +28,6 @@ from app.wechat.errors import WeChatError
 
 log = logging.getLogger(__name__)
 
-
 BATCH = 200
 
 

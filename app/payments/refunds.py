@@ -48,18 +48,13 @@ from app.wechat.resources import Refund
 
 log = logging.getLogger(__name__)
 
-
 REFUND_WINDOW = timedelta(days=365)  # WeChat refuses refunds of older payments
-
 
 MAX_PARTIAL_REFUNDS = 50  # per payment, WeChat's limit
 
-
 REFUND_MISMATCH = "WXPAY_NOTIFY_REFUND_MISMATCH"
 
-
 UNKNOWN_REFUND = "WXPAY_NOTIFY_UNKNOWN_REFUND"
-
 
 _FINAL_WECHAT = {
     "SUCCESS": RefundPartState.SUCCEEDED,
@@ -67,10 +62,8 @@ _FINAL_WECHAT = {
     "ABNORMAL": RefundPartState.FAILED,
 }
 
-
 # parts that hold a share of their top-up: paid back, or on the way
 _RESERVING = (RefundPartState.PENDING, RefundPartState.PROCESSING, RefundPartState.SUCCEEDED)
-
 
 _WECHAT_REASON = {"CLOSED": "退款关闭", "ABNORMAL": "退款异常（如用户银行卡已注销），请联系客服"}
 

@@ -46,12 +46,9 @@ from app.wechat.resources import Transaction
 
 log = logging.getLogger(__name__)
 
-
 UNKNOWN_PAYMENT = "WXPAY_NOTIFY_UNKNOWN_PAYMENT"
 
-
 AMOUNT_MISMATCH = "WXPAY_NOTIFY_AMOUNT_MISMATCH"
-
 
 PAYMENT_MISMATCH = "WXPAY_NOTIFY_PAYMENT_MISMATCH"
 

@@ -47,12 +47,9 @@ from app.uow import transactional
 
 COUPON_READ = "member.read"
 
-
 COUPON_WRITE = "member.write"
 
-
 MAX_GRANT_QUANTITY = 100
-
 
 # rendered inline so PostgreSQL matches the partial index ix_coupons_available_expires
 AVAILABLE = literal(CouponState.AVAILABLE, literal_execute=True)

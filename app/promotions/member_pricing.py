@@ -30,9 +30,7 @@ from app.uow import transactional
 
 NO_GROUP = "none"
 
-
 PRICES_READ = "tariff.read"
-
 
 PRICES_WRITE = "tariff.write"
 

@@ -23,10 +23,8 @@ from app.db import Base, BigId, Fen, UTCDateTime, utcnow
 
 PRICING_GROUPS = ("none", "ride_hailing", "taxi")
 
-
 # a pay-rate: the fraction of the service fee that is paid, 七折 = 0.7000 (case #7)
 PayRate = Numeric(5, 4)
-
 
 BUILTIN_PRICING_GROUPS = {"ride_hailing": "网约车", "taxi": "出租车"}
 
@@ -78,7 +76,6 @@ class CouponState(enum.StrEnum):
 
 
 COUPON_STATUSES = tuple(CouponState)
-
 
 COUPON_SOURCES = ("admin", "topup", "registration")
 

@@ -18,7 +18,6 @@ from app.uow import transactional
 
 _SALT = "evop.admin-token"
 
-
 MIN_PASSWORD_LENGTH = 6
 
 

@@ -20,9 +20,7 @@ PUBLIC_FIELDS = (
     "wechat_app_id", "wechat_mch_id", "wechat_mch_cert_serial",
 )  # fmt: skip
 
-
 SECRET_FIELDS = ("wechat_app_secret", "wechat_mch_private_key", "wechat_apiv3_key")
-
 
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}([0-9a-fA-F]{2})?$")
 

@@ -36,9 +36,7 @@ PERMISSIONS: tuple[Permission, ...] = (
     Permission("refund.review", "审核退款申请", "会员"),
 )
 
-
 ALL_CODES: frozenset[str] = frozenset(p.code for p in PERMISSIONS)
-
 
 # What a sub-operator's administrator role gets by default: every code. Scope still
 # applies: "operator.write" lets it edit its own branding; only the platform creates
