@@ -7,7 +7,7 @@ import os
 from flask import Blueprint, Flask, Response, current_app, redirect, send_from_directory
 from flask_smorest import Api
 
-from app.errors import error_body
+from app.errors import ADMIN_SPA_NOT_BUILT
 
 _DEFAULT_DIST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "web", "dist")
 
@@ -26,16 +26,11 @@ def root() -> Response:
 @bp.get("/admin")
 @bp.get("/admin/")
 @bp.get("/admin/<path:path>")
-def console(path: str = "") -> Response | tuple[Response, int]:
+def console(path: str = "") -> Response:
     dist = _dist()
     index = os.path.join(dist, "index.html")
     if not os.path.isfile(index):
-        from flask import jsonify
-
-        body = error_body(
-            "ADMIN_SPA_NOT_BUILT", "管理后台尚未构建：请运行 make run 或 make spa", {"dist": dist}
-        )
-        return jsonify(body), 503
+        raise ADMIN_SPA_NOT_BUILT(details={"dist": dist})
     if path and os.path.isfile(os.path.join(dist, path)):
         resp = send_from_directory(dist, path)
         if path.startswith("assets/"):

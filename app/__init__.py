@@ -28,7 +28,7 @@ from app.drivers import models as _drivers_models  # noqa: F401
 from app.drivers.certification import FILE_STORAGE, local_storage
 from app.drivers.live import LIVE_BILLS, LiveBillCache
 from app.drivers.station_index import STATION_INDEX, StationIndex
-from app.errors import error_body, register_error_handlers
+from app.errors import DB_UNAVAILABLE, error_body
 from app.extensions import db, limiter, migrate
 from app.jobs import models as _jobs_models  # noqa: F401
 from app.ledger import models as _ledger_models  # noqa: F401
@@ -59,7 +59,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=_migrations_dir(), render_as_batch=True)
     limiter.init_app(app)
     install_state(app, _build_state(app))
-    register_error_handlers(app)
     init_metrics(app)
     _health(app)
 
@@ -126,7 +125,9 @@ def _health(app: Flask) -> None:
             db.session.execute(text("SELECT 1"))
         except Exception as exc:  # any driver error means "not ready"
             discard()
-            body = error_body("DB_UNAVAILABLE", "数据库不可用", {"error": type(exc).__name__})
+            body = error_body(
+                DB_UNAVAILABLE.code, DB_UNAVAILABLE.message, {"error": type(exc).__name__}
+            )
             return jsonify(body), 503
         return jsonify({"status": "ready", "database": db.engine.dialect.name})
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from app.catalogue import piles, stations, tariffs
-from app.catalogue.models import Pile, Station, Tariff
+from app.catalogue.models import Pile, PileProtocol, Station, Tariff
 from app.drivers import members
 from app.extensions import db
 from app.ledger import wallet
@@ -147,12 +147,12 @@ def seed_demo() -> DemoSummary:
         longitude=Decimal("114.059560"), latitude=Decimal("22.531030"),
     )  # fmt: skip
     _pile(
-        yc_admin, nanshan, code="DEMO-OCPP-01", protocol="ocpp16", vendor="循道",
+        yc_admin, nanshan, code="DEMO-OCPP-01", protocol=PileProtocol.OCPP16, vendor="循道",
         model="XD-AC7", firmware="1.6.3", current_type="AC", rated_power_w=7000,
         connector_count=2,
     )  # fmt: skip
     _pile(
-        yc_admin, nanshan, code="55031412782305", protocol="ykc", vendor="云快充",
+        yc_admin, nanshan, code="55031412782305", protocol=PileProtocol.YKC, vendor="云快充",
         model="YKC-DC120", firmware="v1.6", current_type="DC", rated_power_w=120000,
         connector_count=2,
     )  # fmt: skip

@@ -1,4 +1,6 @@
-"""The drivers' API for the WeChat mini-program: ``/api/mp/v1``."""
+"""The drivers' API for the WeChat mini-program, ``/api/mp/v1``: one module per area, each
+with its blueprint and thin views (load with a schema, call one service, dump), its schemas
+in ``schemas/``."""
 
 from __future__ import annotations
 
@@ -7,11 +9,18 @@ from flask_smorest import Api
 
 
 def register(app: Flask, api: Api) -> None:
+    from miniprogram_api import (
+        account,
+        certifications,
+        links,
+        orders,
+        pay_notify,
+        stations,
+        wallet,
+    )
     from miniprogram_api.cli import register_cli
-    from miniprogram_api.views import BLUEPRINTS
-    from miniprogram_api.wallet_views import register as register_wallet
 
-    for bp in BLUEPRINTS:
-        api.register_blueprint(bp)
-    register_wallet(api)
+    # in the order of the document's tags
+    for area in (account, stations, links, orders, certifications, wallet, pay_notify):
+        api.register_blueprint(area.bp)
     register_cli(app)

@@ -1,4 +1,4 @@
-"""Bearer tokens of drivers: every drivers' route but login and the deep links needs one.
+"""Bearer tokens of drivers (the surface's hook: see blueprints.py).
 
 The token is checked (signature, age) before every route; the driver's row is read only
 when a route asks for the driver, so the hot live-order poll costs no extra query."""
@@ -8,31 +8,27 @@ from __future__ import annotations
 from flask import g, request
 
 from app.drivers.driver_auth import TokenClaims, claims_for_token, driver_of
-from app.errors import Unauthorized
+from app.errors import AUTH_REQUIRED
 from app.tenancy.models import Driver
-
-PUBLIC_ENDPOINTS = {"mp_auth.login", "mp_links.links"}
 
 
 def authenticate() -> None:
-    """``before_request`` of every drivers' blueprint: puts the token's claims in ``g``."""
+    """Puts the bearer token's claims in ``g`` (401 without a valid token)."""
     # g outlives a request when an app context was pushed before it (tests, CLI): never
     # let one request's driver serve the next
     g.pop("driver_claims", None)
     g.pop("driver", None)
-    if request.endpoint in PUBLIC_ENDPOINTS or request.method == "OPTIONS":
-        return
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip() or len(token) > 1024:
-        raise Unauthorized("请先登录", code="AUTH_REQUIRED")
+        raise AUTH_REQUIRED()
     g.driver_claims = claims_for_token(token.strip())
 
 
 def _claims() -> TokenClaims:
     claims: TokenClaims | None = g.get("driver_claims")
     if claims is None:  # pragma: no cover - a route outside the authenticated blueprints
-        raise Unauthorized("请先登录", code="AUTH_REQUIRED")
+        raise AUTH_REQUIRED()
     return claims
 
 

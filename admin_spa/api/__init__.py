@@ -1,4 +1,5 @@
-"""The admin API blueprint package: ``/api/admin/v1``."""
+"""The console's API, ``/api/admin/v1``: one module per area, each with its blueprint and
+thin views (load with a schema, call one service, dump), its schemas in ``schemas/``."""
 
 from __future__ import annotations
 
@@ -7,10 +8,29 @@ from flask_smorest import Api
 
 
 def register(app: Flask, api: Api) -> None:
-    from admin_spa.api.driver_admin_views import DRIVER_ADMIN_BLUEPRINTS
-    from admin_spa.api.pile_views import history_bp
-    from admin_spa.api.refund_admin_views import REFUND_ADMIN_BLUEPRINTS
-    from admin_spa.api.views import BLUEPRINTS
+    from admin_spa.api import (
+        abnormal_orders,
+        account,
+        admin_users,
+        audit,
+        certifications,
+        coupons,
+        customer_service,
+        member_pricing,
+        members,
+        operators,
+        pile_history,
+        piles,
+        refunds,
+        stations,
+        tariffs,
+    )
 
-    for bp in (*BLUEPRINTS, history_bp, *DRIVER_ADMIN_BLUEPRINTS, *REFUND_ADMIN_BLUEPRINTS):
-        api.register_blueprint(bp)
+    # in the order of the document's tags
+    areas = (
+        account, operators, admin_users, tariffs, stations, piles, members, audit,
+        abnormal_orders, coupons, member_pricing, pile_history, certifications,
+        customer_service, refunds,
+    )  # fmt: skip
+    for area in areas:
+        api.register_blueprint(area.bp)

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, exists, or_, select
 
 from app.billing.models import Bill, BillAdjustment, OccupancySession
 from app.charging.models import ChargeOrder, OrderState
-from app.errors import ValidationFailed
+from app.errors import ABNORMAL_KIND_INVALID
 from app.extensions import db
 from app.paging import Page, paginate
 from app.tenancy.scope import Actor, get_scoped, scoped
@@ -66,10 +66,7 @@ def _kind_condition(kind: str) -> ColumnElement[bool]:
         k.OCCUPANCY_REVIEW: occupancy_review,
     }
     if kind not in conditions:
-        raise ValidationFailed(
-            "未知的异常类型", code="ABNORMAL_KIND_INVALID",
-            details={"kind": [kind], "allowed": sorted(conditions)},
-        )  # fmt: skip
+        raise ABNORMAL_KIND_INVALID(details={"kind": [kind], "allowed": sorted(conditions)})
     return conditions[kind]
 
 

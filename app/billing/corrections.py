@@ -11,7 +11,13 @@ from app.billing import bills, occupancy, settlement
 from app.billing.models import Bill
 from app.billing.settlement import locked_order
 from app.charging.models import ChargeOrder
-from app.errors import Conflict, ValidationFailed
+from app.errors import (
+    CORRECTION_EMPTY,
+    CORRECTION_END_INVALID,
+    CORRECTION_ENERGY_INVALID,
+    ORDER_NOT_SETTLED,
+    REASON_REQUIRED,
+)
 from app.tenancy import audit
 from app.tenancy.scope import Actor, get_scoped
 from app.uow import transactional
@@ -45,26 +51,21 @@ def correct_order(
     """
     actor.require(ORDER_CORRECT)
     if not reason.strip():
-        raise ValidationFailed(
-            "请填写更正原因", code="REASON_REQUIRED", details={"reason": ["必填"]}
-        )
+        raise REASON_REQUIRED("请填写更正原因", details={"reason": ["必填"]})
     if ended_at is None and energy_wh is None:
-        raise ValidationFailed("请填写要更正的结束时间或电量", code="CORRECTION_EMPTY")
+        raise CORRECTION_EMPTY()
     order = get_scoped(ChargeOrder, order_id, actor, what="订单")
     order = locked_order(order.id) or order
     bill = bills.bill_of(order.id)
     if bill is None:
-        raise Conflict("订单尚未结算，不能更正", code="ORDER_NOT_SETTLED")
+        raise ORDER_NOT_SETTLED()
     start = bills.session_start(order)
     if ended_at is not None and (ended_at.tzinfo is None or ended_at < start):
-        raise ValidationFailed(
-            "结束时间须带时区且不早于开始时间", code="CORRECTION_END_INVALID",
-            details={"started_at": start.isoformat()},
-        )  # fmt: skip
+        raise CORRECTION_END_INVALID(details={"started_at": start.isoformat()})  # fmt: skip
     if energy_wh is not None and (
         isinstance(energy_wh, bool) or not isinstance(energy_wh, int) or energy_wh < 0
     ):
-        raise ValidationFailed("电量须为不小于 0 的整数（Wh）", code="CORRECTION_ENERGY_INVALID")
+        raise CORRECTION_ENERGY_INVALID()
     occ = occupancy.session_of(order.id)
     before = _picture(order, bill, occ)
     if energy_wh is not None:

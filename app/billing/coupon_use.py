@@ -10,7 +10,7 @@ from app.catalogue.models import Station
 from app.charging.models import ChargeOrder, OrderState, OrderTerms
 from app.charging.terms import freeze_terms
 from app.db import utcnow
-from app.errors import Conflict, ValidationFailed
+from app.errors import COUPON_NOT_APPLICABLE, ORDER_ALREADY_SETTLED
 from app.extensions import db
 from app.pricing import (
     Bill,
@@ -53,7 +53,7 @@ def choose_coupon(
     """The driver picks the coupon for this order before it is settled (cases #9, #13):
     a coupon id, ``None`` for no coupon, or ``use_default`` to go back to the default."""
     if order.state in (OrderState.SETTLED, OrderState.FAILED, OrderState.ABNORMAL):
-        raise Conflict("订单已结算，不能更换优惠券", code="ORDER_ALREADY_SETTLED")
+        raise ORDER_ALREADY_SETTLED()
     terms = freeze_terms(order)
     if use_default:
         terms.coupon_choice, terms.chosen_coupon_id = "default", None
@@ -65,10 +65,7 @@ def choose_coupon(
         if coupon is None or (
             coupon.station_ids is not None and order.station_id not in coupon.station_ids
         ):
-            raise ValidationFailed(
-                "该优惠券不可用于本订单", code="COUPON_NOT_APPLICABLE",
-                details={"coupon_id": coupon_id},
-            )  # fmt: skip
+            raise COUPON_NOT_APPLICABLE(details={"coupon_id": coupon_id})  # fmt: skip
         terms.coupon_choice, terms.chosen_coupon_id = "chosen", coupon_id
     return terms
 

@@ -31,7 +31,11 @@ from app.catalogue.models import FaultRecord, PileOnlinePeriod, Station
 from app.charging.models import ChargeOrder
 from app.config import setting
 from app.db import utcnow
-from app.errors import ValidationFailed
+from app.errors import (
+    OCCUPANCY_CAP_INVALID,
+    OCCUPANCY_GRACE_INVALID,
+    OCCUPANCY_PRICE_INVALID,
+)
 from app.extensions import db
 from app.money import parse_unit_price
 from app.pricing import OccupancyPolicy as PricingPolicy
@@ -102,14 +106,13 @@ def set_policy(
     try:
         price = parse_unit_price(price_per_minute)
     except (TypeError, ValueError):
-        raise ValidationFailed(
-            "占位费单价须为不小于 0、最多 4 位小数的金额（元/分钟）",
-            code="OCCUPANCY_PRICE_INVALID", details={"price_per_minute": [str(price_per_minute)]},
-        ) from None  # fmt: skip
+        raise OCCUPANCY_PRICE_INVALID(
+            details={"price_per_minute": [str(price_per_minute)]}
+        ) from None
     if isinstance(grace_minutes, bool) or not isinstance(grace_minutes, int) or grace_minutes < 0:
-        raise ValidationFailed("免费时长须为不小于 0 的整数分钟", code="OCCUPANCY_GRACE_INVALID")
+        raise OCCUPANCY_GRACE_INVALID()
     if cap_fen is not None and (isinstance(cap_fen, bool) or cap_fen < 0):
-        raise ValidationFailed("封顶金额须为不小于 0 的整数（分）", code="OCCUPANCY_CAP_INVALID")
+        raise OCCUPANCY_CAP_INVALID()
     row = db.session.scalar(select(OccupancyPolicy).where(OccupancyPolicy.station_id == station.id))
     before = _policy_view(row)
     if row is None:
@@ -122,9 +125,15 @@ def set_policy(
     row.updated_by_id = actor.admin_id
     db.session.flush()
     audit.record(
-        actor, "occupancy_policy.set", "station", station.id, operator_id=station.operator_id,
-        before=before, after=_policy_view(row), reason=reason,
-    )  # fmt: skip
+        actor,
+        "occupancy_policy.set",
+        "station",
+        station.id,
+        operator_id=station.operator_id,
+        before=before,
+        after=_policy_view(row),
+        reason=reason,
+    )
     return row
 
 
@@ -139,9 +148,15 @@ def remove_policy(actor: Actor, station_id: int, *, reason: str = "") -> None:
     before = _policy_view(row)
     row.is_active = False
     audit.record(
-        actor, "occupancy_policy.remove", "station", station.id,
-        operator_id=station.operator_id, before=before, after=None, reason=reason,
-    )  # fmt: skip
+        actor,
+        "occupancy_policy.remove",
+        "station",
+        station.id,
+        operator_id=station.operator_id,
+        before=before,
+        after=None,
+        reason=reason,
+    )
 
 
 def _cfg_int(name: str, default: int) -> int:

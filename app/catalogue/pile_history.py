@@ -12,7 +12,7 @@ from sqlalchemy import or_, select
 
 from app.catalogue.models import FaultRecord, Pile, PileOnlinePeriod, Station
 from app.db import utcnow
-from app.errors import ValidationFailed
+from app.errors import TIME_NAIVE, TIME_RANGE_INVALID, TIME_RANGE_TOO_LONG
 from app.extensions import db
 from app.paging import Page, paginate
 from app.tenancy.scope import Actor, get_scoped
@@ -20,11 +20,11 @@ from app.tenancy.scope import Actor, get_scoped
 
 def _check_range(since: datetime, until: datetime) -> None:
     if since.tzinfo is None or until.tzinfo is None:
-        raise ValidationFailed("时间须带时区", code="TIME_NAIVE")
+        raise TIME_NAIVE()
     if until <= since:
-        raise ValidationFailed("结束时间须晚于开始时间", code="TIME_RANGE_INVALID")
+        raise TIME_RANGE_INVALID()
     if until - since > timedelta(days=366):
-        raise ValidationFailed("时间范围不能超过一年", code="TIME_RANGE_TOO_LONG")
+        raise TIME_RANGE_TOO_LONG()
 
 
 def _scope_piles(actor: Actor, pile_id: int | None, station_id: int | None) -> list[int] | None:

@@ -12,7 +12,18 @@ from app.catalogue.models import Connector, Pile, PileHardware, PileProtocol, St
 from app.charging.models import ChargeOrder
 from app.config import setting
 from app.db import utcnow
-from app.errors import Conflict, MissingBaseData, NotFound, ValidationFailed
+from app.errors import (
+    CONNECTOR_NUMBER_INVALID,
+    CONNECTOR_NUMBER_TAKEN,
+    NOT_FOUND,
+    PILE_CODE_TAKEN,
+    PILE_HAS_ORDERS,
+    PILE_INVALID,
+    PILE_WITHOUT_STATION,
+    REASON_REQUIRED,
+    STATION_OPERATOR_MISMATCH,
+    STATION_REQUIRED,
+)
 from app.extensions import db
 from app.paging import Page, paginate
 from app.tenancy import audit
@@ -67,7 +78,7 @@ def _validate(data: dict[str, Any], protocol: str) -> None:
     if count is not None and not 1 <= count <= MAX_CONNECTORS:
         errors["connector_count"] = [f"枪数应在 1~{MAX_CONNECTORS} 之间"]
     if errors:
-        raise ValidationFailed("充电桩信息不正确", code="PILE_INVALID", details=errors)
+        raise PILE_INVALID(details=errors)
 
 
 def _station_for(actor: Actor, station_id: int | None, operator_id: int | None) -> Station | None:
@@ -75,7 +86,7 @@ def _station_for(actor: Actor, station_id: int | None, operator_id: int | None) 
         return None
     st = get_scoped(Station, station_id, actor, what="站点")
     if operator_id is not None and st.operator_id != operator_id:
-        raise ValidationFailed("站点不属于该充电桩的运营商", code="STATION_OPERATOR_MISMATCH")
+        raise STATION_OPERATOR_MISMATCH()
     return st
 
 
@@ -109,14 +120,14 @@ def create_pile(actor: Actor, data: dict[str, Any]) -> Pile:
     actor.require("pile.write")
     _validate(data, data["protocol"])
     if db.session.scalar(select(Pile).where(Pile.code == data["code"])):
-        raise Conflict("桩编号已存在", code="PILE_CODE_TAKEN", details={"code": data["code"]})
+        raise PILE_CODE_TAKEN(details={"code": data["code"]})
     station = _station_for(actor, data.get("station_id"), None)
     if station is not None:
         operator_id = station.operator_id
     elif actor.operator_id is not None:
         operator_id = actor.operator_id
     else:
-        raise ValidationFailed("请指定站点", code="STATION_REQUIRED")
+        raise STATION_REQUIRED()
     pile = Pile(operator_id=operator_id)
     for name in FIELDS:
         if data.get(name) is not None:
@@ -161,11 +172,7 @@ def delete_pile(actor: Actor, pile_id: int) -> None:
     pile = get_scoped(Pile, pile_id, actor, what="充电桩")
     orders = db.session.scalar(select(func.count()).where(ChargeOrder.pile_id == pile.id))
     if orders:
-        raise Conflict(
-            "充电桩已有订单，不能删除；可解绑站点或更换硬件",
-            code="PILE_HAS_ORDERS",
-            details={"order_count": orders},
-        )
+        raise PILE_HAS_ORDERS(details={"order_count": orders})
     audit.record(
         actor, "pile.delete", "pile", pile.id, operator_id=pile.operator_id, before=_view(pile)
     )
@@ -179,9 +186,7 @@ def replace_hardware(actor: Actor, pile_id: int, data: dict[str, Any]) -> Pile:
     actor.require("pile.write")
     pile = get_scoped(Pile, pile_id, actor, what="充电桩")
     if not (data.get("reason") or "").strip():
-        raise ValidationFailed(
-            "请填写更换原因", code="REASON_REQUIRED", details={"reason": ["必填"]}
-        )
+        raise REASON_REQUIRED("请填写更换原因", details={"reason": ["必填"]})
     now = utcnow()
     before = _view(pile)
     current = db.session.scalar(
@@ -224,9 +229,9 @@ def add_connector(actor: Actor, pile_id: int, number: int) -> Connector:
     actor.require("pile.write")
     pile = get_scoped(Pile, pile_id, actor, what="充电桩")
     if not 1 <= number <= 99:
-        raise ValidationFailed("枪号应在 1~99 之间", code="CONNECTOR_NUMBER_INVALID")
+        raise CONNECTOR_NUMBER_INVALID()
     if any(c.number == number for c in pile.connectors):
-        raise Conflict("该枪号已存在", code="CONNECTOR_NUMBER_TAKEN", details={"number": number})
+        raise CONNECTOR_NUMBER_TAKEN(details={"number": number})
     conn = Connector(pile_id=pile.id, number=number, qr_payload=qr_payload(pile.code, number))
     db.session.add(conn)
     db.session.flush()
@@ -242,7 +247,7 @@ def delete_connector(actor: Actor, connector_id: int) -> None:
     actor.require("pile.write")
     conn = db.session.get(Connector, connector_id)
     if conn is None or not actor.sees_operator(conn.pile.operator_id):
-        raise NotFound("充电枪不存在", code="NOT_FOUND", details={"id": connector_id})
+        raise NOT_FOUND("充电枪不存在", details={"id": connector_id})
     pile = conn.pile
     audit.record(
         actor, "connector.delete", "connector", conn.id, operator_id=pile.operator_id,
@@ -254,9 +259,7 @@ def delete_connector(actor: Actor, connector_id: int) -> None:
 def require_bound(pile: Pile) -> Station:
     """A pile can sell charging only at a station (case #2: say so precisely)."""
     if pile.station is None:
-        raise MissingBaseData(
-            f"充电桩 {pile.code} 未绑定站点",
-            code="PILE_WITHOUT_STATION",
-            details={"pile_code": pile.code},
+        raise PILE_WITHOUT_STATION(
+            f"充电桩 {pile.code} 未绑定站点", details={"pile_code": pile.code}
         )
     return pile.station

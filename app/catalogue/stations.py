@@ -9,7 +9,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import func, select
 
 from app.catalogue.models import Pile, Station, StationVisibility, Tariff
-from app.errors import Conflict, ValidationFailed
+from app.errors import (
+    OPERATOR_NOT_FOUND,
+    STATION_HAS_PILES,
+    STATION_INVALID,
+    TARIFF_OPERATOR_MISMATCH,
+)
 from app.extensions import db
 from app.paging import Page, paginate
 from app.tenancy import audit
@@ -46,7 +51,7 @@ def _validate(data: dict[str, Any]) -> None:
     if data.get("status") not in (None, "active", "inactive"):
         errors["status"] = ["状态应为 active 或 inactive"]
     if errors:
-        raise ValidationFailed("站点信息不正确", code="STATION_INVALID", details=errors)
+        raise STATION_INVALID(details=errors)
 
 
 def _check_tariff(actor: Actor, tariff_id: int | None, operator_id: int) -> None:
@@ -54,20 +59,14 @@ def _check_tariff(actor: Actor, tariff_id: int | None, operator_id: int) -> None
         return
     tariff = get_scoped(Tariff, tariff_id, actor, what="电价")
     if tariff.operator_id != operator_id:
-        raise ValidationFailed(
-            "电价不属于该站点的运营商",
-            code="TARIFF_OPERATOR_MISMATCH",
-            details={"tariff_id": tariff_id},
-        )
+        raise TARIFF_OPERATOR_MISMATCH(details={"tariff_id": tariff_id})
 
 
 def _set_visibility(st: Station, operator_ids: list[int]) -> None:
     wanted = set(operator_ids) - {st.operator_id}
     for oid in wanted:
         if db.session.get(Operator, oid) is None:
-            raise ValidationFailed(
-                "可见运营商不存在", code="OPERATOR_NOT_FOUND", details={"operator_id": oid}
-            )
+            raise OPERATOR_NOT_FOUND("可见运营商不存在", details={"operator_id": oid})
     st.visibility = [StationVisibility(operator_id=oid) for oid in sorted(wanted)]
 
 
@@ -143,11 +142,7 @@ def delete_station(actor: Actor, station_id: int) -> None:
     st = get_scoped(Station, station_id, actor, what="站点")
     piles = db.session.scalar(select(func.count()).where(Pile.station_id == st.id))
     if piles:
-        raise Conflict(
-            "站点下还有充电桩，请先移走或删除充电桩",
-            code="STATION_HAS_PILES",
-            details={"pile_count": piles},
-        )
+        raise STATION_HAS_PILES(details={"pile_count": piles})
     audit.record(
         actor, "station.delete", "station", st.id, operator_id=st.operator_id, before=_view(st)
     )

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.catalogue.models import Station, Tariff, TariffSegment, TariffVersion
-from app.errors import MissingBaseData, ValidationFailed
+from app.errors import STATION_WITHOUT_TARIFF, TARIFF_WITHOUT_SEGMENTS, entry
 from app.extensions import db
 from app.paging import Page, paginate
 from app.pricing import Segment, TariffSnapshot, TariffValidationError, validate_segments
@@ -24,7 +24,7 @@ def _validated(segments: Sequence[Segment]) -> list[Segment]:
     try:
         validate_segments(list(segments))
     except TariffValidationError as err:
-        raise ValidationFailed(err.message, code=err.code, details=err.details) from err
+        raise entry(err.code)(err.message, details=err.details) from err
     return sorted(segments, key=lambda s: s.start_minute)
 
 
@@ -169,16 +169,12 @@ def snapshot_of(version: TariffVersion, timezone: str) -> TariffSnapshot:
 def current_version_for_station(station: Station) -> TariffVersion:
     """The tariff version a new order at this station is priced with (case #2 errors)."""
     if station.tariff is None:
-        raise MissingBaseData(
-            f"站点「{station.name}」未设置电价，无法充电",
-            code="STATION_WITHOUT_TARIFF",
-            details={"station_id": station.id},
+        raise STATION_WITHOUT_TARIFF(
+            f"站点「{station.name}」未设置电价，无法充电", details={"station_id": station.id}
         )
     version = station.tariff.current_version
     if version is None or not version.segments:
-        raise MissingBaseData(
-            f"电价「{station.tariff.name}」没有有效的时段",
-            code="TARIFF_WITHOUT_SEGMENTS",
-            details={"tariff_id": station.tariff.id},
+        raise TARIFF_WITHOUT_SEGMENTS(
+            f"电价「{station.tariff.name}」没有有效的时段", details={"tariff_id": station.tariff.id}
         )
     return version

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.catalogue.models import Station
-from app.errors import NotFound
+from app.errors import NOT_FOUND
 from app.extensions import db
 from app.tenancy.models import Driver, Operator
 
@@ -11,7 +11,7 @@ from app.tenancy.models import Driver, Operator
 def driver_operator(driver: Driver) -> Operator:
     op = db.session.get(Operator, driver.operator_id)
     if op is None:  # pragma: no cover - foreign key
-        raise NotFound("运营商不存在")
+        raise NOT_FOUND("运营商不存在")
     return op
 
 

@@ -12,32 +12,22 @@ from app.catalogue.models import Connector, Pile
 from app.charging.models import ACTIVE_STATES, ChargeOrder
 from app.charging.port import ConnectorState
 from app.db import utcnow
-from app.errors import DomainError, MissingBaseData, NotFound
+from app.errors import (
+    CONNECTOR_UNKNOWN,
+    ORDER_NOT_FOUND,
+    PILE_UNKNOWN,
+)
 from app.extensions import db
 
 # connector states in which no new session can start
 UNAVAILABLE_STATES = (
-    ConnectorState.FAULTED, ConnectorState.UNAVAILABLE, ConnectorState.CHARGING,
-    ConnectorState.SUSPENDED, ConnectorState.FINISHING, ConnectorState.RESERVED,
-)  # fmt: skip
-
-
-class PileOffline(DomainError):
-    status = 409
-    code = "PILE_OFFLINE"
-    message = "充电桩离线"
-
-
-class ConnectorBusy(DomainError):
-    status = 409
-    code = "CONNECTOR_BUSY"
-    message = "充电枪正在使用中"
-
-
-class ConnectorFaulted(DomainError):
-    status = 409
-    code = "CONNECTOR_FAULTED"
-    message = "充电枪故障，暂不可用"
+    ConnectorState.FAULTED,
+    ConnectorState.UNAVAILABLE,
+    ConnectorState.CHARGING,
+    ConnectorState.SUSPENDED,
+    ConnectorState.FINISHING,
+    ConnectorState.RESERVED,
+)
 
 
 def new_order_no(now: datetime | None = None) -> str:
@@ -64,18 +54,17 @@ def active_order_on(connector_id: int) -> ChargeOrder | None:
 def get_order_by_no(order_no: str) -> ChargeOrder:
     order = db.session.scalar(select(ChargeOrder).where(ChargeOrder.order_no == order_no))
     if order is None:
-        raise NotFound("订单不存在", code="ORDER_NOT_FOUND", details={"order_no": order_no})
+        raise ORDER_NOT_FOUND(details={"order_no": order_no})
     return order
 
 
 def require_connector(pile_code: str, number: int) -> Connector:
     pile = db.session.scalar(select(Pile).where(Pile.code == pile_code))
     if pile is None:
-        raise MissingBaseData(f"充电桩 {pile_code} 未登记", code="PILE_UNKNOWN")
+        raise PILE_UNKNOWN(f"充电桩 {pile_code} 未登记")
     for conn in pile.connectors:
         if conn.number == number:
             return conn
-    raise MissingBaseData(
-        f"充电桩 {pile_code} 没有 {number} 号枪", code="CONNECTOR_UNKNOWN",
-        details={"pile_code": pile_code, "number": number},
-    )  # fmt: skip
+    raise CONNECTOR_UNKNOWN(
+        f"充电桩 {pile_code} 没有 {number} 号枪", details={"pile_code": pile_code, "number": number}
+    )

@@ -21,7 +21,7 @@ from sqlalchemy import func, update
 
 from app.charging.models import ChargeOrder, OrderState
 from app.db import utcnow
-from app.errors import Conflict
+from app.errors import ORDER_STATE_CONFLICT
 from app.extensions import db
 
 S = OrderState
@@ -41,16 +41,10 @@ OPENED = {"remote": S.STARTING, "at_pile": S.CHARGING, "orphan_record": S.ABNORM
 STOPPABLE = TRANSITIONS["stop_accepted"][0]
 
 
-class IllegalTransition(Conflict):
-    status = 409
-    code = "ORDER_STATE_CONFLICT"
-    message = "订单当前状态不允许此操作"
-
-
 def _move(order: ChargeOrder, transition: str) -> None:
     sources, target = TRANSITIONS[transition]
     if order.state not in sources:
-        raise IllegalTransition(
+        raise ORDER_STATE_CONFLICT(
             details={"order_no": order.order_no, "state": order.state, "transition": transition}
         )
     order.state = target
@@ -117,3 +111,8 @@ def settled(order: ChargeOrder, total_fen: int) -> None:
     """The bill is written and paid for (from ``stopping``: estimated, case #25)."""
     _move(order, "bill_settled")
     order.total_fen = total_fen
+
+
+# what a refused transition raises (409): the order was changed meanwhile (the pile's record
+# came first, say)
+IllegalTransition = ORDER_STATE_CONFLICT

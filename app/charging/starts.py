@@ -17,9 +17,6 @@ from app.charging import commands, session
 from app.charging.models import ChargeOrder, OrderState
 from app.charging.orders import (
     UNAVAILABLE_STATES,
-    ConnectorBusy,
-    ConnectorFaulted,
-    PileOffline,
     active_order_on,
     new_order_no,
 )
@@ -27,17 +24,20 @@ from app.charging.port import CommandOutcome, CommandResult, ConnectorState
 from app.charging.terms import freeze_terms
 from app.config import setting
 from app.db import utcnow
-from app.errors import Conflict, DomainError, InsufficientBalance, MissingBaseData
+from app.errors import (
+    CONNECTOR_BUSY,
+    CONNECTOR_FAULTED,
+    PILE_OFFLINE,
+    PILE_WITHOUT_STATION,
+    REQUEST_ID_REUSED,
+    STATION_NOT_SERVED,
+    WALLET_INSUFFICIENT,
+    DomainError,
+)
 from app.extensions import db
 from app.ledger import wallet
 from app.tenancy.models import Driver
 from app.uow import between_units, unit_of_work
-
-
-class StationNotServed(DomainError):
-    status = 409
-    code = "STATION_NOT_SERVED"
-    message = "该充电站暂未对本小程序开放"
 
 
 def min_start_balance_fen() -> int:
@@ -61,27 +61,26 @@ def check_start(driver: Driver, connector: Connector) -> StartPermit:
     pile = connector.pile
     station = pile.station
     if station is None:
-        raise MissingBaseData(
-            f"充电桩 {pile.code} 未绑定站点，暂不能充电", code="PILE_WITHOUT_STATION",
-            details={"pile_code": pile.code},
-        )  # fmt: skip
+        raise PILE_WITHOUT_STATION(
+            f"充电桩 {pile.code} 未绑定站点，暂不能充电", details={"pile_code": pile.code}
+        )
     if not station_visible(driver_operator(driver), station):
-        raise StationNotServed()
+        raise STATION_NOT_SERVED()
     version = tariffs.current_version_for_station(station)
     if not commands.port().is_online(pile.code):
-        raise PileOffline("充电桩离线，请稍后再试或更换充电桩")
+        raise PILE_OFFLINE("充电桩离线，请稍后再试或更换充电桩")
     if connector.status == ConnectorState.FAULTED:
-        raise ConnectorFaulted()
+        raise CONNECTOR_FAULTED()
     active = active_order_on(connector.id)
     if active is not None or connector.status in UNAVAILABLE_STATES:
         details: dict[str, Any] = {}
         if active is not None and active.driver_id == driver.id:
             details["own_order_no"] = active.order_no  # the app opens the live page
-        raise ConnectorBusy(details=details)
+        raise CONNECTOR_BUSY(details=details)
     balance = wallet.balance_of(driver.id)
     minimum = min_start_balance_fen()
     if balance < minimum:
-        raise InsufficientBalance(
+        raise WALLET_INSUFFICIENT(
             "余额不足，请先充值", details={"balance_fen": balance, "min_start_balance_fen": minimum}
         )
     return StartPermit(station, version, balance)
@@ -127,7 +126,7 @@ def request_remote_start(
         )
         if existing is not None:
             if existing.driver_id != driver.id:
-                raise Conflict("请求编号已被使用", code="REQUEST_ID_REUSED")
+                raise REQUEST_ID_REUSED()
             return StartOutcome(existing, None)
     permit = check_start(driver, connector)
     pile, port, now = connector.pile, commands.port(), utcnow()

@@ -7,7 +7,7 @@ from app.charging import commands, session
 from app.charging.models import ChargeOrder
 from app.charging.orders import session_number
 from app.charging.port import CommandOutcome, CommandResult
-from app.errors import Conflict, NotFound
+from app.errors import ORDER_NOT_STOPPABLE, NotFound
 from app.extensions import db
 from app.uow import between_units, unit_of_work
 
@@ -16,9 +16,7 @@ def request_stop(order: ChargeOrder, *, by: str) -> CommandResult:
     """Ask the pile to stop. The order moves on only when the pile's record arrives; an
     unreachable pile leaves it charging and says so (case #15)."""
     if order.state not in session.STOPPABLE:
-        raise Conflict(
-            "订单当前状态不能停止", code="ORDER_NOT_STOPPABLE", details={"state": order.state}
-        )
+        raise ORDER_NOT_STOPPABLE(details={"state": order.state})
     pile = db.session.get(Pile, order.pile_id)
     if pile is None:  # pragma: no cover - foreign key
         raise NotFound("充电桩不存在")

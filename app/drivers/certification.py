@@ -28,7 +28,20 @@ from app.drivers.models import (
     CertificationFile,
     CertificationState,
 )
-from app.errors import Conflict, DomainError, NotFound, ValidationFailed
+from app.errors import (
+    CERTIFICATION_ALREADY_APPROVED,
+    CERTIFICATION_EXCLUSIVE,
+    CERTIFICATION_FILES_MISSING,
+    CERTIFICATION_KIND_INVALID,
+    CERTIFICATION_NOT_FOUND,
+    CERTIFICATION_PENDING,
+    CERTIFICATION_STATE_INVALID,
+    FILE_NOT_FOUND,
+    NOT_FOUND,
+    REASON_REQUIRED,
+    UPLOAD_NOT_IMAGE,
+    UPLOAD_TOO_LARGE,
+)
 from app.extensions import db
 from app.paging import Page, paginate
 from app.state import Slot, part
@@ -87,12 +100,6 @@ def storage() -> FileStorage:
     return part(FILE_STORAGE)
 
 
-class UploadTooLarge(DomainError):
-    status = 413
-    code = "UPLOAD_TOO_LARGE"
-    message = "图片过大"
-
-
 def sniff_image(data: bytes) -> tuple[str, str] | None:
     """(content type, extension) from the magic bytes: JPEG, PNG or WebP; else None."""
     if data.startswith(b"\xff\xd8\xff"):
@@ -119,24 +126,21 @@ def _checked(uploads: list[Upload]) -> list[tuple[Upload, str, str]]:
     by_role = {u.role: u for u in uploads}
     missing = [r for r in CERTIFICATION_FILE_ROLES if r not in by_role]
     if missing:
-        raise ValidationFailed(
-            "请上传身份证、驾驶证和车辆照片", code="CERTIFICATION_FILES_MISSING",
-            details={r: ["必须上传"] for r in missing},
-        )  # fmt: skip
+        raise CERTIFICATION_FILES_MISSING(details={r: ["必须上传"] for r in missing})
     out = []
     for role in CERTIFICATION_FILE_ROLES:
         upload = by_role[role]
         if len(upload.data) > limit:
-            raise UploadTooLarge(
+            raise UPLOAD_TOO_LARGE(
                 f"{ROLE_NAMES[role]}图片过大，不能超过 {limit // 1024} KB",
                 details={"field": role, "max_bytes": limit},
             )
         sniffed = sniff_image(upload.data)
         if sniffed is None:
-            raise ValidationFailed(
-                f"{ROLE_NAMES[role]}必须是 JPEG、PNG 或 WebP 图片", code="UPLOAD_NOT_IMAGE",
+            raise UPLOAD_NOT_IMAGE(
+                f"{ROLE_NAMES[role]}必须是 JPEG、PNG 或 WebP 图片",
                 details={role: ["只接受 JPEG、PNG 或 WebP 图片"]},
-            )  # fmt: skip
+            )
         out.append((upload, *sniffed))
     return out
 
@@ -153,18 +157,14 @@ def _pending(driver_id: int) -> CertificationApplication | None:
 def submit(driver: Driver, kind: str, uploads: list[Upload]) -> CertificationApplication:
     """A driver applies for the taxi or ride-hailing group. Commits."""
     if kind not in CERTIFICATION_KINDS:
-        raise ValidationFailed(
-            "认证类型应为出租车或网约车", code="CERTIFICATION_KIND_INVALID",
-            details={"kind": ["应为 taxi 或 ride_hailing"]},
-        )  # fmt: skip
+        raise CERTIFICATION_KIND_INVALID(details={"kind": ["应为 taxi 或 ride_hailing"]})
     if _pending(driver.id) is not None:
-        raise Conflict("已有待审核的认证申请，请等待审核结果", code="CERTIFICATION_PENDING")
+        raise CERTIFICATION_PENDING()
     if driver.pricing_group == kind:
-        raise Conflict(f"您已是{KIND_NAMES[kind]}认证司机", code="CERTIFICATION_ALREADY_APPROVED")
+        raise CERTIFICATION_ALREADY_APPROVED(f"您已是{KIND_NAMES[kind]}认证司机")
     if driver.pricing_group in CERTIFICATION_KINDS:
-        raise Conflict(
+        raise CERTIFICATION_EXCLUSIVE(
             "出租车与网约车认证只能二选一，请先联系客服撤销现有认证",
-            code="CERTIFICATION_EXCLUSIVE",
             details={"current": driver.pricing_group},
         )
     checked = _checked(uploads)
@@ -187,9 +187,7 @@ def submit(driver: Driver, kind: str, uploads: list[Upload]) -> CertificationApp
         with unit_of_work():
             db.session.add(app_row)
     except IntegrityError:  # a concurrent submission won the partial unique index
-        raise Conflict(
-            "已有待审核的认证申请，请等待审核结果", code="CERTIFICATION_PENDING"
-        ) from None
+        raise CERTIFICATION_PENDING() from None
     return app_row
 
 
@@ -206,7 +204,7 @@ def current_for(driver: Driver) -> CertificationApplication | None:
 def own_application(driver: Driver, application_id: int) -> CertificationApplication:
     row = db.session.get(CertificationApplication, application_id)
     if row is None or row.driver_id != driver.id:
-        raise NotFound("认证申请不存在", code="CERTIFICATION_NOT_FOUND")
+        raise CERTIFICATION_NOT_FOUND()
     return row
 
 
@@ -243,7 +241,7 @@ def file_content(actor: Actor, application_id: int, file_id: int) -> tuple[bytes
     for f in row.files:
         if f.id == file_id:
             return storage().load(f.storage_key), f.content_type
-    raise NotFound("文件不存在", code="FILE_NOT_FOUND")
+    raise FILE_NOT_FOUND()
 
 
 def _review_target(actor: Actor, application_id: int) -> tuple[CertificationApplication, Driver]:
@@ -251,7 +249,7 @@ def _review_target(actor: Actor, application_id: int) -> tuple[CertificationAppl
     row = get_scoped(CertificationApplication, application_id, actor, what="认证申请")
     driver = db.session.get(Driver, row.driver_id)
     if driver is None:  # pragma: no cover - foreign key
-        raise NotFound("会员不存在")
+        raise NOT_FOUND("会员不存在")
     return row, driver
 
 
@@ -261,10 +259,7 @@ def _state_view(row: CertificationApplication, driver: Driver) -> dict[str, Any]
 
 def _require_state(row: CertificationApplication, *states: str) -> None:
     if row.state not in states:
-        raise Conflict(
-            "认证申请当前状态不能执行此操作", code="CERTIFICATION_STATE_INVALID",
-            details={"state": row.state},
-        )  # fmt: skip
+        raise CERTIFICATION_STATE_INVALID(details={"state": row.state})
 
 
 @transactional
@@ -273,10 +268,7 @@ def approve(actor: Actor, application_id: int) -> CertificationApplication:
     row, driver = _review_target(actor, application_id)
     _require_state(row, CertificationState.PENDING)
     if driver.pricing_group in CERTIFICATION_KINDS and driver.pricing_group != row.kind:
-        raise Conflict(
-            "出租车与网约车认证只能二选一，请先撤销现有认证", code="CERTIFICATION_EXCLUSIVE",
-            details={"current": driver.pricing_group},
-        )  # fmt: skip
+        raise CERTIFICATION_EXCLUSIVE(details={"current": driver.pricing_group})
     before = _state_view(row, driver)
     row.state, row.reviewed_at, row.reviewed_by_id = (
         CertificationState.APPROVED,
@@ -335,7 +327,5 @@ def revoke(actor: Actor, application_id: int, reason: str) -> CertificationAppli
 def _reason(reason: str) -> str:
     text = (reason or "").strip()
     if not text:
-        raise ValidationFailed(
-            "请填写原因", code="REASON_REQUIRED", details={"reason": ["必须填写"]}
-        )
+        raise REASON_REQUIRED(details={"reason": ["必须填写"]})
     return text[:200]

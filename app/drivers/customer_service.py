@@ -14,7 +14,7 @@ from sqlalchemy import select
 from app.config import setting
 from app.db import utcnow
 from app.drivers.models import CustomerServicePhone
-from app.errors import ValidationFailed
+from app.errors import CUSTOMER_SERVICE_INVALID
 from app.extensions import db
 from app.paging import Page, paginate
 from app.tenancy import audit
@@ -101,9 +101,7 @@ def _validated(data: dict[str, Any]) -> dict[str, Any]:
     if "label" in data:
         data["label"] = (data["label"] or "").strip() or "客服电话"
     if errors:
-        raise ValidationFailed(
-            "客服电话信息不正确", code="CUSTOMER_SERVICE_INVALID", details=errors
-        )
+        raise CUSTOMER_SERVICE_INVALID(details=errors)
     for name in ("start_minute", "end_minute"):
         if data.get(name) == 1440:
             data[name] = 0  # 24:00 is the next day's 00:00

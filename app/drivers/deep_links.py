@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.config import setting
-from app.errors import ValidationFailed
+from app.errors import MINIPROGRAM_APPID_MISSING
 from app.extensions import db
 from app.tenancy.models import Operator
 from app.tenancy.wechat_accounts import endpoints, token_store
@@ -74,10 +74,7 @@ def menu_json(mp_app_id: str) -> dict[str, Any]:
     """An official-account menu (at most 3 buttons, 5 sub-buttons each) whose buttons open
     the mini-program pages; ``url`` opens on clients that cannot run mini-programs."""
     if not mp_app_id:
-        raise ValidationFailed(
-            "未配置小程序 AppID（EVOP_MINIPROGRAM_APPID 或运营商的小程序配置）",
-            code="MINIPROGRAM_APPID_MISSING",
-        )
+        raise MINIPROGRAM_APPID_MISSING()
     by_key = {link.key: link for link in links()}
     scan, stations = by_key["scan"], by_key["station_list"]
     return {

@@ -13,7 +13,15 @@ from sqlalchemy.exc import IntegrityError
 
 from app.config import setting
 from app.drivers import members
-from app.errors import DomainError, NotFound, Unauthorized, ValidationFailed
+from app.errors import (
+    AUTH_TOKEN_EXPIRED,
+    AUTH_TOKEN_INVALID,
+    MINIPROGRAM_UNKNOWN,
+    WECHAT_CODE_INVALID,
+    WECHAT_PHONE_CODE_INVALID,
+    WECHAT_UNAVAILABLE,
+    DomainError,
+)
 from app.extensions import db
 from app.promotions import coupons
 from app.tenancy.models import Driver, Operator
@@ -30,26 +38,13 @@ _SALT = "evop.driver-token"
 _BAD_CODE_ERRCODES = frozenset({40029, 40163, 40226})
 
 
-class WeChatUnavailable(DomainError):
-    status = 502
-    code = "WECHAT_UNAVAILABLE"
-    message = "微信服务暂时不可用，请稍后重试"
-
-
 def _wechat_failure(exc: WeChatError, what: str) -> DomainError:
     if what == "getuserphonenumber" and exc.errcode in (40029, 40013):
-        return ValidationFailed(
-            "手机号授权码无效，请重新授权", code="WECHAT_PHONE_CODE_INVALID",
-            details={"errcode": exc.errcode},
-        )  # fmt: skip
+        return WECHAT_PHONE_CODE_INVALID(details={"errcode": exc.errcode})
     if exc.errcode in _BAD_CODE_ERRCODES:
-        return Unauthorized(
-            "微信登录凭证无效或已使用，请重新登录",
-            code="WECHAT_CODE_INVALID",
-            details={"errcode": exc.errcode},
-        )
+        return WECHAT_CODE_INVALID(details={"errcode": exc.errcode})
     log.warning("wechat %s failed errcode=%s", what, exc.errcode)
-    return WeChatUnavailable(details={"errcode": exc.errcode})
+    return WECHAT_UNAVAILABLE(details={"errcode": exc.errcode})
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,29 +111,26 @@ class TokenClaims:
     operator_id: int
 
 
-_INVALID = "登录凭证无效，请重新登录"
-
-
 def claims_for_token(token: str) -> TokenClaims:
     try:
         data = _serializer().loads(token, max_age=token_ttl())
     except SignatureExpired as exc:
-        raise Unauthorized("登录已过期，请重新登录", code="AUTH_TOKEN_EXPIRED") from exc
+        raise AUTH_TOKEN_EXPIRED() from exc
     except BadSignature as exc:
-        raise Unauthorized(_INVALID, code="AUTH_TOKEN_INVALID") from exc
+        raise AUTH_TOKEN_INVALID() from exc
     if (
         not isinstance(data, dict)
         or not isinstance(data.get("d"), int)
         or not isinstance(data.get("o"), int)
     ):
-        raise Unauthorized(_INVALID, code="AUTH_TOKEN_INVALID")
+        raise AUTH_TOKEN_INVALID()
     return TokenClaims(data["d"], data["o"])
 
 
 def driver_of(claims: TokenClaims) -> Driver:
     driver = db.session.get(Driver, claims.driver_id)
     if driver is None or driver.operator_id != claims.operator_id:
-        raise Unauthorized(_INVALID, code="AUTH_TOKEN_INVALID")
+        raise AUTH_TOKEN_INVALID()
     return driver
 
 
@@ -151,7 +143,7 @@ def bind_phone(driver: Driver, code: str) -> Driver:
     """Bind the phone number behind a ``getPhoneNumber`` code. Commits."""
     op = db.session.get(Operator, driver.operator_id)
     if op is None or not op.wechat_app_id or not op.wechat_app_secret:
-        raise NotFound("小程序未在平台配置", code="MINIPROGRAM_UNKNOWN")
+        raise MINIPROGRAM_UNKNOWN()
     try:
         phone = miniprogram.get_phone_number(
             mini_program_of(op), code, endpoints=endpoints(), store=token_store()

@@ -11,12 +11,19 @@ from app.billing import bills, coupon_use
 from app.billing.models import Bill
 from app.catalogue.models import Connector, Station
 from app.catalogue.visibility import driver_operator, station_visible
-from app.charging import orders, starts, stops
+from app.charging import starts, stops
 from app.charging.models import ChargeOrder, OrderState, OrderTerms
 from app.charging.port import CommandOutcome, CommandResult
 from app.db import utcnow
 from app.drivers.live import _ORDER_NO, OFFLINE_HINT, LiveOrder, live_view
-from app.errors import Conflict, NotFound
+from app.errors import (
+    CONNECTOR_BUSY,
+    CONNECTOR_NOT_FOUND,
+    ORDER_NOT_FOUND,
+    PILE_OFFLINE,
+    STOP_REJECTED,
+    STOP_TIMEOUT,
+)
 from app.extensions import db
 from app.paging import Page, paginate
 from app.promotions import coupons
@@ -43,7 +50,7 @@ def own_order(driver: Driver, order_no: str) -> ChargeOrder:
     if _ORDER_NO.match(order_no):  # odd text never reaches the database (NUL on PostgreSQL)
         order = db.session.scalar(select(ChargeOrder).where(ChargeOrder.order_no == order_no))
     if order is None or order.driver_id != driver.id:
-        raise NotFound("订单不存在", code="ORDER_NOT_FOUND", details={"order_no": order_no})
+        raise ORDER_NOT_FOUND(details={"order_no": order_no})
     return order
 
 
@@ -76,13 +83,13 @@ def start(driver: Driver, connector_id: int, client_request_id: str) -> StartRes
     if connector is None or (
         station is not None and not station_visible(driver_operator(driver), station)
     ):
-        raise NotFound("充电枪不存在", code="CONNECTOR_NOT_FOUND", details={"id": connector_id})
+        raise CONNECTOR_NOT_FOUND(details={"id": connector_id})
     try:
         outcome = starts.request_remote_start(driver, connector, client_request_id=key)
     except IntegrityError:  # the same request twice at once: the first one won (rolled back)
         first = db.session.scalar(select(ChargeOrder).where(ChargeOrder.client_request_id == key))
         if first is None:
-            raise Conflict("充电枪正在使用中", code="CONNECTOR_BUSY") from None
+            raise CONNECTOR_BUSY() from None
         return StartResult(live_view(first), True, *_failure(first, None))
     order = outcome.order
     return StartResult(live_view(order), outcome.command is None, *_failure(order, outcome.command))
@@ -94,11 +101,11 @@ def stop(driver: Driver, order_no: str) -> LiveOrder:
     order = own_order(driver, order_no)
     result = stops.request_stop(order, by="driver")
     if result.outcome is CommandOutcome.PILE_OFFLINE:
-        raise orders.PileOffline(OFFLINE_HINT, details={"order_no": order.order_no})
+        raise PILE_OFFLINE(OFFLINE_HINT, details={"order_no": order.order_no})
     if result.outcome is CommandOutcome.REJECTED:
-        raise Conflict("充电桩拒绝停止，请在充电桩上停止充电", code="STOP_REJECTED")
+        raise STOP_REJECTED()
     if not result.ok:
-        raise Conflict("充电桩未响应停止指令，请稍后重试或在充电桩上停止", code="STOP_TIMEOUT")
+        raise STOP_TIMEOUT()
     return live_view(order)
 
 

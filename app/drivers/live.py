@@ -16,7 +16,7 @@ from app.catalogue.models import Pile, Station
 from app.charging import session
 from app.charging.models import ACTIVE_STATES, ChargeOrder, OrderState, OrderTerms
 from app.db import utcnow
-from app.errors import NotFound
+from app.errors import ORDER_NOT_FOUND
 from app.extensions import db
 from app.promotions.models import Coupon, CouponState
 from app.state import Slot, part
@@ -254,7 +254,7 @@ def live(driver: Driver | int, order_no: str, now: datetime | None = None) -> Li
         _autocommit_reads()
         row = db.session.execute(_LIVE_ROW, {"order_no": order_no}).first()
     if row is None or row.driver_id != driver_id:
-        raise NotFound("订单不存在", code="ORDER_NOT_FOUND", details={"order_no": order_no})
+        raise ORDER_NOT_FOUND(details={"order_no": order_no})
     moment = now or utcnow()
     figures = cast(OrderFigures, row)
     if row.state == OrderState.FAILED:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.errors import Conflict, ValidationFailed
+from app.errors import CARD_TAKEN, PRICING_GROUP_INVALID
 from app.extensions import db
 from app.ledger import wallet
 from app.paging import Page, paginate
@@ -24,7 +24,7 @@ def create_driver(
 ) -> Driver:
     """A new driver with an empty wallet; the caller commits."""
     if pricing_group not in PRICING_GROUPS:
-        raise ValidationFailed("未知的会员分组", code="PRICING_GROUP_INVALID")
+        raise PRICING_GROUP_INVALID()
     driver = Driver(
         operator_id=operator_id,
         openid=openid,
@@ -46,7 +46,7 @@ def add_card(driver: Driver, id_tag: str, kind: str = "card") -> DriverCard:
         )
     )
     if exists is not None:
-        raise Conflict("卡号已被使用", code="CARD_TAKEN", details={"id_tag": id_tag})
+        raise CARD_TAKEN(details={"id_tag": id_tag})
     card = DriverCard(operator_id=driver.operator_id, driver_id=driver.id, id_tag=id_tag, kind=kind)
     db.session.add(card)
     db.session.flush()

@@ -15,7 +15,7 @@ from app.catalogue.models import Connector, Pile, Station
 from app.charging.starts import StartBlocker, start_blocker
 from app.config import setting
 from app.drivers.station_info import ConnectorView, connector_view
-from app.errors import DomainError, MissingBaseData
+from app.errors import HLHT_NOT_AVAILABLE, QR_UNKNOWN, MissingBaseData
 from app.extensions import db
 from app.ledger import wallet
 from app.promotions import member_pricing
@@ -27,18 +27,6 @@ MAX_QR_LENGTH = 512
 _HLHT = re.compile(r"^hlht://(?P<connector>[^./?#\s]{1,64})\.(?P<operator>[0-9A-Za-z]{9})(?:/|$)")
 
 _OURS = re.compile(r"^(?P<pile>[A-Za-z0-9._:-]{1,32})-(?P<number>[1-9]\d?)$")
-
-
-class QrUnknown(DomainError):
-    status = 404
-    code = "QR_UNKNOWN"
-    message = "无法识别的二维码，请扫描充电桩上的二维码"
-
-
-class HlhtNotAvailable(DomainError):
-    status = 409
-    code = "HLHT_NOT_AVAILABLE"
-    message = "互联互通暂未开通"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,11 +46,11 @@ def parse(payload: str) -> HlhtCode | PileGun:
     """What a QR code names, without touching the database; QR_UNKNOWN when nothing."""
     text = (payload or "").strip()
     if not text or len(text) > MAX_QR_LENGTH:
-        raise QrUnknown()
+        raise QR_UNKNOWN()
     if text[:7].lower() == "hlht://":
         m = _HLHT.match("hlht://" + text[7:])
         if m is None:
-            raise QrUnknown()
+            raise QR_UNKNOWN()
         rest = text[m.end() :]
         return HlhtCode(m["connector"], m["operator"].upper(), rest)
     base = setting("QR_BASE_URL")
@@ -70,7 +58,7 @@ def parse(payload: str) -> HlhtCode | PileGun:
     tail = tail.split("?", 1)[0].split("#", 1)[0].rstrip("/")
     m = _OURS.match(tail)
     if m is None:
-        raise QrUnknown()
+        raise QR_UNKNOWN()
     return PileGun(m["pile"], int(m["number"]))
 
 
@@ -84,14 +72,14 @@ def resolve(payload: str) -> Connector:
             return exact
     parsed = parse(text)
     if isinstance(parsed, HlhtCode):
-        raise HlhtNotAvailable(
+        raise HLHT_NOT_AVAILABLE(
             details={"connector_id": parsed.connector_id, "operator_id": parsed.operator_id}
         )
     pile = db.session.scalar(select(Pile).where(Pile.code == parsed.pile_code))
     for conn in pile.connectors if pile is not None else ():
         if conn.number == parsed.number:
             return conn
-    raise QrUnknown()
+    raise QR_UNKNOWN()
 
 
 @dataclass(frozen=True, slots=True)

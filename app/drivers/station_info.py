@@ -20,7 +20,7 @@ from app.catalogue.models import Connector, Pile, Station
 from app.catalogue.visibility import driver_operator, station_visible
 from app.drivers.station_index import Brand, StationCard, StationSnapshot, cells, station_index
 from app.drivers.station_index import max_age as index_max_age
-from app.errors import MissingBaseData, NotFound, Unauthorized
+from app.errors import AUTH_TOKEN_INVALID, NOT_FOUND, STATION_NOT_FOUND, MissingBaseData
 from app.extensions import db
 from app.paging import Page
 from app.promotions import member_pricing
@@ -79,7 +79,7 @@ def _operator_brand(operator_id: int, stations: StationSnapshot) -> Brand:
         return found
     op = db.session.get(Operator, operator_id)  # an operator newer than the index
     if op is None:  # pragma: no cover - foreign key
-        raise NotFound("运营商不存在")
+        raise NOT_FOUND("运营商不存在")
     return Brand(op.id, op.name, op.brand_color, op.logo_url, op.is_platform)
 
 
@@ -107,7 +107,7 @@ def nearby(
     index, max_age = station_index(), index_max_age()
     driver = index.driver_terms(driver_id, max_age)
     if driver is None:  # the token outlived its driver
-        raise Unauthorized("登录凭证无效，请重新登录", code="AUTH_TOKEN_INVALID")
+        raise AUTH_TOKEN_INVALID()
     stations, availability = index.current(max_age)
     op = _operator_brand(driver.operator_id, stations)
     grid = availability.grid(stations, op, current_type, free_only)
@@ -187,7 +187,7 @@ class StationDetail:
 def visible_station(driver: Driver, station_id: int) -> Station:
     station = db.session.get(Station, station_id)
     if station is None or not station_visible(driver_operator(driver), station):
-        raise NotFound("充电站不存在", code="STATION_NOT_FOUND", details={"id": station_id})
+        raise STATION_NOT_FOUND(details={"id": station_id})
     return station
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from app.db import utcnow
-from app.errors import InsufficientBalance, NotFound, ValidationFailed
+from app.errors import AMOUNT_INVALID, REASON_REQUIRED, WALLET_INSUFFICIENT, WALLET_NOT_FOUND
 from app.extensions import db
 from app.ledger.models import Wallet, WalletEntry
 from app.paging import Page, paginate
@@ -37,7 +37,7 @@ def lock_wallet(driver_id: int) -> Wallet:
         .execution_options(populate_existing=True)
     )
     if wallet is None:
-        raise NotFound("钱包不存在", code="WALLET_NOT_FOUND", details={"driver_id": driver_id})
+        raise WALLET_NOT_FOUND(details={"driver_id": driver_id})
     return wallet
 
 
@@ -45,7 +45,7 @@ def wallet_of(driver_id: int) -> Wallet:
     """The driver's wallet, unlocked (reads)."""
     wallet = db.session.scalar(select(Wallet).where(Wallet.driver_id == driver_id))
     if wallet is None:
-        raise NotFound("钱包不存在", code="WALLET_NOT_FOUND", details={"driver_id": driver_id})
+        raise WALLET_NOT_FOUND(details={"driver_id": driver_id})
     return wallet
 
 
@@ -74,7 +74,7 @@ def post_entry(
     first entry with ``applied=False``.
     """
     if not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or amount_fen == 0:
-        raise ValidationFailed("金额必须是非零整数（分）", code="AMOUNT_INVALID")
+        raise AMOUNT_INVALID()
     wallet = lock_wallet(driver_id)
     if idempotency_key is not None:
         # checked under the wallet lock, so two concurrent repeats cannot both pass
@@ -85,9 +85,8 @@ def post_entry(
             return Posting(existing, applied=False)
     new_balance = wallet.balance_fen + amount_fen
     if new_balance < 0 and not allow_negative:
-        raise InsufficientBalance(
-            "余额不足",
-            details={"balance_fen": wallet.balance_fen, "required_fen": -amount_fen},
+        raise WALLET_INSUFFICIENT(
+            details={"balance_fen": wallet.balance_fen, "required_fen": -amount_fen}
         )
     wallet.balance_fen = new_balance
     wallet.updated_at = utcnow()
@@ -131,9 +130,7 @@ def admin_adjust(actor: Actor, driver_id: int, amount_fen: int, reason: str) -> 
     actor.require("wallet.adjust")
     driver = get_scoped(Driver, driver_id, actor, what="会员")
     if not reason.strip():
-        raise ValidationFailed(
-            "请填写调整原因", code="REASON_REQUIRED", details={"reason": ["必填"]}
-        )
+        raise REASON_REQUIRED("请填写调整原因", details={"reason": ["必填"]})
     before = balance_of(driver.id)
     posting = post_entry(
         driver.id,

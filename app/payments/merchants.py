@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.config import setting
-from app.errors import DomainError, ValidationFailed
+from app.errors import MERCHANT_NOT_CONFIGURED, WECHAT_KEY_KIND_INVALID
 from app.extensions import db
 from app.payments.models import WeChatPayKey
 from app.tenancy.models import Operator
@@ -13,18 +13,6 @@ from app.wechat.config import MerchantCredentials, WeChatEndpoints
 from app.wechat.errors import NotifyError
 
 UNKNOWN_MERCHANT = "WXPAY_NOTIFY_UNKNOWN_MERCHANT"
-
-
-class MerchantNotConfigured(DomainError):
-    status = 409
-    code = "MERCHANT_NOT_CONFIGURED"
-    message = "该运营商未配置微信支付"
-
-
-class WeChatPayUnavailable(DomainError):
-    status = 502
-    code = "WECHATPAY_UNAVAILABLE"
-    message = "微信支付暂时不可用，请稍后重试"
 
 
 def endpoints() -> WeChatEndpoints:
@@ -49,7 +37,7 @@ def merchant_credentials(op: Operator) -> MerchantCredentials:
     """The operator's merchant credentials, or 409 MERCHANT_NOT_CONFIGURED."""
     keys = _keys(op.id) if op.wechat_pay_configured and op.wechat_app_id else []
     if not keys:
-        raise MerchantNotConfigured(details={"operator_id": op.id, "operator": op.name})
+        raise MERCHANT_NOT_CONFIGURED(details={"operator_id": op.id, "operator": op.name})
     certs = {k.serial: k.pem for k in keys if k.kind == "certificate"}
     public = next((k for k in keys if k.kind == "public_key"), None)
     return MerchantCredentials(
@@ -67,7 +55,7 @@ def merchant_credentials(op: Operator) -> MerchantCredentials:
 def set_platform_key(op: Operator, kind: str, serial: str, pem: str) -> WeChatPayKey:
     """Trust a platform certificate or the WeChat Pay public key for ``op``; no commit."""
     if kind not in ("certificate", "public_key"):
-        raise ValidationFailed("密钥类型无效", code="WECHAT_KEY_KIND_INVALID")
+        raise WECHAT_KEY_KIND_INVALID()
     key = db.session.scalar(
         select(WeChatPayKey).where(WeChatPayKey.operator_id == op.id, WeChatPayKey.serial == serial)
     )

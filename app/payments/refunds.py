@@ -21,7 +21,15 @@ from sqlalchemy import func, select
 
 from app.config import setting
 from app.db import utcnow
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.errors import (
+    MERCHANT_NOT_CONFIGURED,
+    NOTHING_TO_REFUND,
+    REASON_REQUIRED,
+    REFUND_AMOUNT_INVALID,
+    REFUND_IN_PROGRESS,
+    REFUND_NOT_FOUND,
+    REFUND_STATE_INVALID,
+)
 from app.extensions import db
 from app.ledger import wallet
 from app.money import fen_to_yuan_str
@@ -126,19 +134,14 @@ def request_refund(driver: Driver, amount_fen: int | None, reason: str) -> Refun
         )
     )
     if open_one is not None:
-        raise Conflict(
-            "已有处理中的退款申请，请等待处理完成",
-            code="REFUND_IN_PROGRESS",
-            details={"refund_id": open_one},
-        )
+        raise REFUND_IN_PROGRESS(details={"refund_id": open_one})
     available = refundable_fen(driver)
     if available <= 0:
-        raise Conflict("没有可退款的余额（仅一年内的微信充值可原路退回）", code="NOTHING_TO_REFUND")
+        raise NOTHING_TO_REFUND()
     amount = available if amount_fen is None else amount_fen
     if amount <= 0 or amount > available:
-        raise ValidationFailed(
+        raise REFUND_AMOUNT_INVALID(
             f"退款金额须在 0.01 至 {fen_to_yuan_str(available)} 元之间",
-            code="REFUND_AMOUNT_INVALID",
             details={"refundable_fen": available},
         )
     request = RefundRequest(
@@ -171,7 +174,7 @@ def list_own(driver: Driver, *, page: int = 1, page_size: int = 20) -> Page:
 def own_request(driver: Driver, request_id: int) -> RefundRequest:
     request = db.session.get(RefundRequest, request_id)
     if request is None or request.driver_id != driver.id:
-        raise NotFound("退款申请不存在", code="REFUND_NOT_FOUND", details={"id": request_id})
+        raise REFUND_NOT_FOUND(details={"id": request_id})
     return request
 
 
@@ -217,9 +220,7 @@ def _lock_request(actor: Actor, request_id: int) -> RefundRequest:
     )
     db.session.refresh(request)
     if request.state != RefundState.PENDING_REVIEW:
-        raise Conflict(
-            "该退款申请已处理", code="REFUND_STATE_INVALID", details={"state": request.state}
-        )
+        raise REFUND_STATE_INVALID(details={"state": request.state})
     return request
 
 
@@ -231,7 +232,7 @@ def _snapshot(request: RefundRequest) -> dict[str, Any]:
 def reject(actor: Actor, request_id: int, reason: str) -> RefundRequest:
     actor.require("refund.review")
     if not reason.strip():
-        raise ValidationFailed("请填写驳回原因", code="REASON_REQUIRED")
+        raise REASON_REQUIRED("请填写驳回原因")
     request = _lock_request(actor, request_id)
     before = _snapshot(request)
     request.state, request.reject_reason = RefundState.REJECTED, reason.strip()
@@ -264,7 +265,7 @@ def _approve(actor: Actor, request_id: int) -> RefundRequest:
     request = _lock_request(actor, request_id)
     blockers = merchant_blockers(request)
     if blockers:
-        raise merchants.MerchantNotConfigured(
+        raise MERCHANT_NOT_CONFIGURED(
             "收款运营商未配置微信支付商户证书，无法退款，请先完成配置",
             details={"operators": blockers},
         )
@@ -406,7 +407,7 @@ def handle_refund_notify(
         if op is None or not mch_id:
             raise NotifyError(merchants.UNKNOWN_MERCHANT, "unknown merchant", http_status=404)
         creds = merchants.merchant_credentials(op)
-    except (NotifyError, merchants.MerchantNotConfigured):
+    except (NotifyError, MERCHANT_NOT_CONFIGURED):
         err = NotifyError(merchants.UNKNOWN_MERCHANT, "merchant not configured", http_status=404)
         return notify.reply_for(err)
     try:

@@ -20,7 +20,15 @@ from app.billing import arrears
 from app.billing.models import Bill
 from app.config import setting
 from app.db import utcnow
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.errors import (
+    DRIVER_NO_OPENID,
+    MERCHANT_NOT_CONFIGURED,
+    TOPUP_AMOUNT_INVALID,
+    TOPUP_NOT_FOUND,
+    TOPUP_OFFER_NOT_FOUND,
+    TOPUP_OFFER_NOT_REACHED,
+    WECHATPAY_UNAVAILABLE,
+)
 from app.extensions import db
 from app.ledger import wallet
 from app.ledger.models import Wallet, WalletEntry
@@ -28,8 +36,6 @@ from app.money import fen_to_yuan_str
 from app.paging import Page, paginate
 from app.payments.merchants import (
     UNKNOWN_MERCHANT,
-    MerchantNotConfigured,
-    WeChatPayUnavailable,
     _operator_by_mch,
     endpoints,
     merchant_credentials,
@@ -108,11 +114,10 @@ def _check_offer(driver: Driver, offer_id: int | None, amount_fen: int) -> TopUp
         or (offer.starts_at is not None and offer.starts_at > now)
         or (offer.ends_at is not None and offer.ends_at <= now)
     ):
-        raise NotFound("充值活动不存在或已结束", code="TOPUP_OFFER_NOT_FOUND")
+        raise TOPUP_OFFER_NOT_FOUND()
     if amount_fen < offer.min_topup_fen:
-        raise ValidationFailed(
+        raise TOPUP_OFFER_NOT_REACHED(
             f"充值满 {fen_to_yuan_str(offer.min_topup_fen)} 元才能参加该活动",
-            code="TOPUP_OFFER_NOT_REACHED",
             details={"min_topup_fen": offer.min_topup_fen},
         )
     return offer
@@ -122,16 +127,15 @@ def start_topup(driver: Driver, amount_fen: int, offer_id: int | None = None) ->
     """Place the JSAPI order with the sub-operator's merchant; ``wx.requestPayment`` args."""
     low, high = int(setting("TOPUP_MIN_FEN")), int(setting("TOPUP_MAX_FEN"))
     if not low <= amount_fen <= high:
-        raise ValidationFailed(
+        raise TOPUP_AMOUNT_INVALID(
             f"充值金额须在 {fen_to_yuan_str(low)} 至 {fen_to_yuan_str(high)} 元之间",
-            code="TOPUP_AMOUNT_INVALID",
             details={"min_fen": low, "max_fen": high},
         )
     op = db.session.get(Operator, driver.operator_id)
     assert op is not None
     creds = merchant_credentials(op)
     if not driver.openid:
-        raise Conflict("请先通过微信登录", code="DRIVER_NO_OPENID")
+        raise DRIVER_NO_OPENID()
     offer = _check_offer(driver, offer_id, amount_fen)
     with unit_of_work():  # the payment exists before WeChat hears of it
         payment = TopUpPayment(
@@ -149,7 +153,7 @@ def start_topup(driver: Driver, amount_fen: int, offer_id: int | None = None) ->
         )  # fmt: skip
     except WeChatPayError as exc:
         log.warning("jsapi prepay %s failed: %s", payment.out_trade_no, exc.code)
-        raise WeChatPayUnavailable(details={"wechat_code": exc.code}) from None
+        raise WECHATPAY_UNAVAILABLE(details={"wechat_code": exc.code}) from None
     with unit_of_work():
         payment.prepay_id = prepay_id
     return TopUpStarted(payment, pay.request_payment_params(creds, prepay_id))
@@ -160,7 +164,7 @@ def own_payment(driver: Driver, out_trade_no: str) -> TopUpPayment:
         select(TopUpPayment).where(TopUpPayment.out_trade_no == out_trade_no)
     )
     if payment is None or payment.driver_id != driver.id:
-        raise NotFound("充值记录不存在", code="TOPUP_NOT_FOUND")
+        raise TOPUP_NOT_FOUND()
     return payment
 
 
@@ -229,7 +233,7 @@ def handle_pay_notify(
     try:
         op = _operator_by_mch(mch_id)
         creds = merchant_credentials(op)
-    except MerchantNotConfigured:
+    except MERCHANT_NOT_CONFIGURED:
         return notify.reply_for(
             NotifyError(UNKNOWN_MERCHANT, "merchant not configured", http_status=404)
         )
@@ -281,7 +285,7 @@ def _reconcile_one(payment_id: int, now: datetime, expire: timedelta) -> int:
     assert op is not None
     try:
         creds = merchant_credentials(op)
-    except MerchantNotConfigured:
+    except MERCHANT_NOT_CONFIGURED:
         log.warning("topup reconcile %s: merchant of operator %s not configured", payment_id, op.id)
         return 0
     try:

@@ -18,7 +18,25 @@ from sqlalchemy import func, insert, literal, select, update
 from app.catalogue.models import Station
 from app.config import setting
 from app.db import utcnow
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.errors import (
+    COUPON_KIND_INVALID,
+    COUPON_LIMIT_REACHED,
+    COUPON_NOT_FOUND,
+    COUPON_NOT_REVOCABLE,
+    COUPON_PERCENT_INVALID,
+    COUPON_STATIONS_INVALID,
+    COUPON_TEMPLATE_INACTIVE,
+    COUPON_TEMPLATE_INVALID,
+    COUPON_VALIDITY_INVALID,
+    DRIVER_NOT_FOUND,
+    NAME_REQUIRED,
+    QUANTITY_INVALID,
+    REASON_REQUIRED,
+    TIME_NAIVE,
+    TIME_RANGE_INVALID,
+    TIMEZONE_INVALID,
+    TOPUP_OFFER_INVALID,
+)
 from app.extensions import db
 from app.ledger import wallet
 from app.money import fen_to_yuan_str, parse_unit_price
@@ -66,8 +84,9 @@ def _int_or_none(data: dict[str, Any], name: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValidationFailed(f"{name} 须为不小于 0 的整数", code="COUPON_TEMPLATE_INVALID",
-                               details={name: ["须为不小于 0 的整数"]})  # fmt: skip
+        raise COUPON_TEMPLATE_INVALID(
+            f"{name} 须为不小于 0 的整数", details={name: ["须为不小于 0 的整数"]}
+        )
     return value
 
 
@@ -88,10 +107,7 @@ def _option_from(values: dict[str, Any], ident: int | str = 0) -> CouponOption:
 def _validated_template(actor: Actor, data: dict[str, Any], operator_id: int) -> dict[str, Any]:
     kind = data.get("kind")
     if kind not in COUPON_KINDS:
-        raise ValidationFailed(
-            "优惠券类型须为 fixed、threshold、percent、service_only 之一",
-            code="COUPON_KIND_INVALID", details={"kind": [str(kind)]},
-        )  # fmt: skip
+        raise COUPON_KIND_INVALID(details={"kind": [str(kind)]})
     values: dict[str, Any] = {"kind": kind}
     for name in ("amount_fen", "threshold_fen", "cap_fen"):
         values[name] = _int_or_none(data, name)
@@ -104,9 +120,7 @@ def _validated_template(actor: Actor, data: dict[str, Any], operator_id: int) ->
         except (TypeError, ValueError):
             percent = Decimal(-1)
         if not Decimal(0) <= percent <= Decimal(1):
-            raise ValidationFailed(
-                "折扣须为 0 到 1 之间的支付比例（八折 = 0.8）", code="COUPON_PERCENT_INVALID"
-            )
+            raise COUPON_PERCENT_INVALID()
     values["percent"] = percent
     problems = {
         "fixed": values["amount_fen"] <= 0,
@@ -115,9 +129,8 @@ def _validated_template(actor: Actor, data: dict[str, Any], operator_id: int) ->
         "service_only": values["amount_fen"] <= 0 and percent is None,
     }
     if problems[kind]:
-        raise ValidationFailed(
-            "优惠券面额不完整：满减券须有门槛和金额，折扣券须有折扣，其余须有金额",
-            code="COUPON_TEMPLATE_INVALID",
+        raise COUPON_TEMPLATE_INVALID(
+            "优惠券面额不完整：满减券须有门槛和金额，折扣券须有折扣，其余须有金额"
         )
     station_ids = data.get("station_ids")
     if station_ids is not None:
@@ -128,34 +141,28 @@ def _validated_template(actor: Actor, data: dict[str, Any], operator_id: int) ->
             )
         )
         if not ids or owned != set(ids):
-            raise ValidationFailed(
-                "适用站点须为该运营商的站点", code="COUPON_STATIONS_INVALID",
-                details={"station_ids": sorted(set(ids) - owned)},
-            )  # fmt: skip
+            raise COUPON_STATIONS_INVALID(details={"station_ids": sorted(set(ids) - owned)})
         station_ids = ids
     values["station_ids"] = station_ids
     days, months = _int_or_none(data, "validity_days"), _int_or_none(data, "validity_months")
     valid_from, valid_until = data.get("valid_from"), data.get("valid_until")
     chosen = [x is not None for x in (valid_until, days, months)]
     if sum(chosen) != 1 or days == 0 or months == 0:
-        raise ValidationFailed(
-            "有效期须为固定日期，或自发放起若干天 / 若干月，三选一",
-            code="COUPON_VALIDITY_INVALID",
-        )
+        raise COUPON_VALIDITY_INVALID()
     for name, value in (("valid_from", valid_from), ("valid_until", valid_until)):
         if value is not None and (not isinstance(value, datetime) or value.tzinfo is None):
-            raise ValidationFailed("时间须带时区", code="TIME_NAIVE", details={name: ["须带时区"]})
+            raise TIME_NAIVE(details={name: ["须带时区"]})
     if valid_from is not None and valid_until is not None and valid_until <= valid_from:
-        raise ValidationFailed("结束时间须晚于开始时间", code="TIME_RANGE_INVALID")
+        raise TIME_RANGE_INVALID()
     tz = data.get("timezone") or "Asia/Shanghai"
     try:
         zone_for(tz)
     except (ValueError, KeyError):
-        raise ValidationFailed("时区无效", code="TIMEZONE_INVALID") from None
+        raise TIMEZONE_INVALID() from None
     try:
         _option_from(values)
     except (TypeError, ValueError) as err:
-        raise ValidationFailed(str(err), code="COUPON_TEMPLATE_INVALID") from err
+        raise COUPON_TEMPLATE_INVALID(str(err)) from err
     values.update(
         valid_from=valid_from, valid_until=valid_until, validity_days=days,
         validity_months=months, timezone=tz,
@@ -170,7 +177,7 @@ def create_template(actor: Actor, data: dict[str, Any]) -> CouponTemplate:
     actor.require(COUPON_WRITE)
     name = str(data.get("name") or "").strip()
     if not name:
-        raise ValidationFailed("请填写名称", code="NAME_REQUIRED", details={"name": ["必填"]})
+        raise NAME_REQUIRED(details={"name": ["必填"]})
     operator_id = resolve_target_operator(actor, data.get("operator_id"))
     values = _validated_template(actor, data, operator_id)
     template = CouponTemplate(
@@ -292,22 +299,17 @@ def grant(
     """An admin gives a driver coupons, with a reason and an audit row (case #17 2020)."""
     actor.require(COUPON_WRITE)
     if not reason.strip():
-        raise ValidationFailed(
-            "请填写发放原因", code="REASON_REQUIRED", details={"reason": ["必填"]}
-        )
+        raise REASON_REQUIRED("请填写发放原因", details={"reason": ["必填"]})
     if not 1 <= quantity <= MAX_GRANT_QUANTITY:
-        raise ValidationFailed(f"数量须在 1 到 {MAX_GRANT_QUANTITY} 之间", code="QUANTITY_INVALID")
+        raise QUANTITY_INVALID(f"数量须在 1 到 {MAX_GRANT_QUANTITY} 之间")
     template = get_scoped(CouponTemplate, template_id, actor, what="优惠券模板")
     driver = get_scoped(Driver, driver_id, actor, what="会员")
     if not template.is_active:
-        raise Conflict("优惠券模板已停用", code="COUPON_TEMPLATE_INACTIVE")
+        raise COUPON_TEMPLATE_INACTIVE()
     wallet.lock_wallet(driver.id)  # serialises grants to one driver (per-driver limit)
     room = _room_under_limit(template, driver.id)
     if room is not None and quantity > room:
-        raise Conflict(
-            "超过每人限领数量", code="COUPON_LIMIT_REACHED",
-            details={"limit": template.per_driver_limit, "remaining": room},
-        )  # fmt: skip
+        raise COUPON_LIMIT_REACHED(details={"limit": template.per_driver_limit, "remaining": room})
     at = now or utcnow()
     coupons = [
         _issue(template, driver.id, source="admin", reason=reason.strip(), granted_at=at,
@@ -358,13 +360,11 @@ def revoke_coupon(actor: Actor, coupon_id: int, *, reason: str) -> Coupon:
     """An admin withdraws an unused coupon, with audit (case #4 2019-10-15)."""
     actor.require(COUPON_WRITE)
     if not reason.strip():
-        raise ValidationFailed("请填写原因", code="REASON_REQUIRED", details={"reason": ["必填"]})
+        raise REASON_REQUIRED(details={"reason": ["必填"]})
     coupon = get_scoped(Coupon, coupon_id, actor, what="优惠券")
     locked = lock_coupon(coupon.id)
     if locked.status != CouponState.AVAILABLE:
-        raise Conflict(
-            "只能撤回未使用的优惠券", code="COUPON_NOT_REVOCABLE", details={"status": locked.status}
-        )
+        raise COUPON_NOT_REVOCABLE(details={"status": locked.status})
     _revoke(locked, reason.strip())
     audit.record(
         actor, "coupon.revoke", "coupon", locked.id, operator_id=locked.operator_id,
@@ -461,10 +461,10 @@ def create_offer(actor: Actor, data: dict[str, Any]) -> TopUpOffer:
     operator_id = resolve_target_operator(actor, data.get("operator_id"))
     min_topup = data.get("min_topup_fen")
     if isinstance(min_topup, bool) or not isinstance(min_topup, int) or min_topup <= 0:
-        raise ValidationFailed("充值门槛须为正整数（分）", code="TOPUP_OFFER_INVALID")
+        raise TOPUP_OFFER_INVALID("充值门槛须为正整数（分）")
     items = data.get("items") or []
     if not items:
-        raise ValidationFailed("请至少选择一种优惠券", code="TOPUP_OFFER_INVALID")
+        raise TOPUP_OFFER_INVALID("请至少选择一种优惠券")
     offer = TopUpOffer(
         operator_id=operator_id,
         name=str(data.get("name") or "").strip() or f"充值满 {fen_to_yuan_str(min_topup)} 元",
@@ -476,7 +476,7 @@ def create_offer(actor: Actor, data: dict[str, Any]) -> TopUpOffer:
         template = get_scoped(CouponTemplate, int(item["template_id"]), actor, what="优惠券模板")
         quantity = int(item.get("quantity", 1))
         if template.operator_id != operator_id or not 1 <= quantity <= MAX_GRANT_QUANTITY:
-            raise ValidationFailed("优惠券须属于同一运营商，数量 1–100", code="TOPUP_OFFER_INVALID")
+            raise TOPUP_OFFER_INVALID("优惠券须属于同一运营商，数量 1–100")
         offer.items.append(TopUpOfferItem(template_id=template.id, quantity=quantity))
     db.session.add(offer)
     db.session.flush()
@@ -505,7 +505,7 @@ def grant_for_topup(
         return existing
     driver = db.session.get(Driver, driver_id)
     if driver is None:
-        raise NotFound("会员不存在", code="DRIVER_NOT_FOUND")
+        raise DRIVER_NOT_FOUND()
     moment = at or utcnow()
     offer = offer_for_topup(driver.operator_id, topup_fen, moment)
     if offer is None:
@@ -610,7 +610,7 @@ def lock_coupon(coupon_id: int) -> Coupon:
         .execution_options(populate_existing=True)
     )
     if coupon is None:  # pragma: no cover - ids come from the database
-        raise NotFound("优惠券不存在", code="COUPON_NOT_FOUND")
+        raise COUPON_NOT_FOUND()
     return coupon
 
 

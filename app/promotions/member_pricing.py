@@ -17,7 +17,12 @@ from sqlalchemy import select
 from app.catalogue import tariffs
 from app.catalogue.models import Station
 from app.db import utcnow
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.errors import (
+    DISCOUNT_RATE_INVALID,
+    PRICING_GROUP_CODE_INVALID,
+    PRICING_GROUP_EXISTS,
+    PRICING_GROUP_NOT_FOUND,
+)
 from app.extensions import db
 from app.money import apply_rate_unit_price, parse_unit_price
 from app.pricing import TariffSnapshot
@@ -200,12 +205,10 @@ def create_group(
     actor.require(PRICES_WRITE)
     code = code.strip()
     if not code or not code.replace("_", "").isalnum() or code == NO_GROUP:
-        raise ValidationFailed(
-            "分组代码只能包含字母、数字和下划线", code="PRICING_GROUP_CODE_INVALID"
-        )
+        raise PRICING_GROUP_CODE_INVALID()
     owner = resolve_target_operator(actor, operator_id)
     if code in BUILTIN_PRICING_GROUPS or group_exists(code, owner):
-        raise Conflict("分组代码已存在", code="PRICING_GROUP_EXISTS", details={"code": code})
+        raise PRICING_GROUP_EXISTS(details={"code": code})
     group = PricingGroup(operator_id=owner, code=code, name=name.strip() or code)
     db.session.add(group)
     db.session.flush()
@@ -230,11 +233,7 @@ def _rate(value: Decimal | str) -> Decimal:
     except (TypeError, ValueError):
         rate = Decimal(-1)
     if not Decimal(0) <= rate <= Decimal(1):
-        raise ValidationFailed(
-            "折扣须为 0 到 1 之间、最多 4 位小数的支付比例（七折 = 0.7）",
-            code="DISCOUNT_RATE_INVALID",
-            details={"rate": str(value)},
-        )
+        raise DISCOUNT_RATE_INVALID(details={"rate": str(value)})
     return rate
 
 
@@ -258,7 +257,7 @@ def set_discount(
     else:
         owner = resolve_target_operator(actor, operator_id)
     if not group_exists(group_code, owner):
-        raise NotFound("会员分组不存在", code="PRICING_GROUP_NOT_FOUND")
+        raise PRICING_GROUP_NOT_FOUND()
     row = db.session.scalar(
         select(ServiceDiscount).where(
             ServiceDiscount.operator_id == owner,

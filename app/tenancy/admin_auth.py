@@ -10,7 +10,12 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.config import setting
 from app.db import utcnow
-from app.errors import Unauthorized, ValidationFailed
+from app.errors import (
+    AUTH_INVALID_CREDENTIALS,
+    AUTH_TOKEN_EXPIRED,
+    AUTH_TOKEN_INVALID,
+    PASSWORD_TOO_SHORT,
+)
 from app.extensions import db
 from app.tenancy.models import AdminUser
 from app.tenancy.scope import Actor
@@ -23,9 +28,8 @@ MIN_PASSWORD_LENGTH = 6
 
 def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed(
+        raise PASSWORD_TOO_SHORT(
             f"密码至少 {MIN_PASSWORD_LENGTH} 位",
-            code="PASSWORD_TOO_SHORT",
             details={"password": [f"至少 {MIN_PASSWORD_LENGTH} 位"]},
         )
     return generate_password_hash(password, method=setting("PASSWORD_HASH_METHOD"))
@@ -47,7 +51,7 @@ def login(username: str, password: str) -> LoginResult:
     user = db.session.scalar(select(AdminUser).where(AdminUser.username == username))
     # same answer for unknown user, wrong password and disabled account
     if user is None or not user.is_active or not check_password_hash(user.password_hash, password):
-        raise Unauthorized("用户名或密码错误", code="AUTH_INVALID_CREDENTIALS")
+        raise AUTH_INVALID_CREDENTIALS()
     user.last_login_at = utcnow()
     token = _serializer().dumps({"uid": user.id, "tv": user.token_version})
     return LoginResult(token, int(setting("ADMIN_TOKEN_TTL")), user)
@@ -57,12 +61,12 @@ def actor_for_token(token: str) -> tuple[Actor, AdminUser]:
     try:
         data = _serializer().loads(token, max_age=int(setting("ADMIN_TOKEN_TTL")))
     except SignatureExpired as exc:
-        raise Unauthorized("登录已过期，请重新登录", code="AUTH_TOKEN_EXPIRED") from exc
+        raise AUTH_TOKEN_EXPIRED() from exc
     except BadSignature as exc:
-        raise Unauthorized("登录凭证无效，请重新登录", code="AUTH_TOKEN_INVALID") from exc
+        raise AUTH_TOKEN_INVALID() from exc
     user = db.session.get(AdminUser, data.get("uid"))
     if user is None or not user.is_active or user.token_version != data.get("tv"):
-        raise Unauthorized("登录凭证无效，请重新登录", code="AUTH_TOKEN_INVALID")
+        raise AUTH_TOKEN_INVALID()
     return actor_for_user(user), user
 
 

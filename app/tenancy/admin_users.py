@@ -6,7 +6,15 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.errors import Conflict, Forbidden, ValidationFailed
+from app.errors import (
+    CANNOT_DISABLE_SELF,
+    PERMISSION_ESCALATION,
+    PERMISSION_UNKNOWN,
+    ROLE_IN_USE,
+    ROLE_NAME_TAKEN,
+    ROLE_OPERATOR_MISMATCH,
+    USERNAME_TAKEN,
+)
 from app.extensions import db
 from app.paging import Page, paginate
 from app.tenancy import audit
@@ -21,12 +29,10 @@ from app.uow import transactional
 def _check_grantable(actor: Actor, codes: list[str]) -> None:
     bad = unknown_codes(codes)
     if bad:
-        raise ValidationFailed("未知的权限代码", code="PERMISSION_UNKNOWN", details={"codes": bad})
+        raise PERMISSION_UNKNOWN(details={"codes": bad})
     beyond = sorted(set(codes) - actor.permissions)
     if beyond:
-        raise Forbidden(
-            "不能授予自己没有的权限", code="PERMISSION_ESCALATION", details={"codes": beyond}
-        )
+        raise PERMISSION_ESCALATION(details={"codes": beyond})
 
 
 def list_roles(actor: Actor, *, page: int = 1, page_size: int = 20) -> Page:
@@ -44,7 +50,7 @@ def create_role(actor: Actor, data: dict[str, Any]) -> Role:
     if db.session.scalar(
         select(Role).where(Role.operator_id == operator_id, Role.name == data["name"])
     ):
-        raise Conflict("角色名称已存在", code="ROLE_NAME_TAKEN")
+        raise ROLE_NAME_TAKEN()
     role = Role(operator_id=operator_id, name=data["name"], permissions=codes)
     db.session.add(role)
     db.session.flush()
@@ -79,11 +85,7 @@ def delete_role(actor: Actor, role_id: int) -> None:
     role = get_scoped(Role, role_id, actor, what="角色")
     holders = db.session.scalars(select(AdminUser).where(AdminUser.roles.contains(role))).all()
     if holders:
-        raise Conflict(
-            "仍有管理员使用该角色，不能删除",
-            code="ROLE_IN_USE",
-            details={"admin_user_ids": [u.id for u in holders]},
-        )
+        raise ROLE_IN_USE(details={"admin_user_ids": [u.id for u in holders]})
     audit.record(
         actor, "role.delete", "role", role.id, operator_id=role.operator_id,
         before={"name": role.name, "permissions": list(role.permissions)},
@@ -96,9 +98,7 @@ def _roles_for(actor: Actor, operator_id: int, role_ids: list[int]) -> list[Role
     for rid in role_ids:
         role = get_scoped(Role, rid, actor, what="角色")
         if role.operator_id != operator_id:
-            raise ValidationFailed(
-                "角色不属于该运营商", code="ROLE_OPERATOR_MISMATCH", details={"role_id": rid}
-            )
+            raise ROLE_OPERATOR_MISMATCH(details={"role_id": rid})
         _check_grantable(actor, list(role.permissions))
         roles.append(role)
     return roles
@@ -134,9 +134,7 @@ def create_admin_user(actor: Actor, data: dict[str, Any]) -> AdminUser:
     actor.require("admin_user.write")
     operator_id = resolve_target_operator(actor, data.get("operator_id"))
     if db.session.scalar(select(AdminUser).where(AdminUser.username == data["username"])):
-        raise Conflict(
-            "用户名已存在", code="USERNAME_TAKEN", details={"username": data["username"]}
-        )
+        raise USERNAME_TAKEN(details={"username": data["username"]})
     user = AdminUser(
         operator_id=operator_id,
         username=data["username"],
@@ -164,7 +162,7 @@ def update_admin_user(actor: Actor, user_id: int, data: dict[str, Any]) -> Admin
         user.roles = _roles_for(actor, user.operator_id, data["role_ids"])
     if data.get("is_active") is not None and data["is_active"] != user.is_active:
         if user.id == actor.admin_id:
-            raise ValidationFailed("不能停用自己的账号", code="CANNOT_DISABLE_SELF")
+            raise CANNOT_DISABLE_SELF()
         user.is_active = data["is_active"]
         user.token_version += 1
     if data.get("password"):

@@ -7,7 +7,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.errors import Conflict, Forbidden, ValidationFailed
+from app.errors import (
+    OPERATOR_COLOR_INVALID,
+    OPERATOR_NAME_TAKEN,
+    OPERATOR_REQUIRED,
+    PLATFORM_ONLY,
+    PLATFORM_OPERATOR_MISSING,
+)
 from app.extensions import db
 from app.paging import Page, paginate
 from app.tenancy import audit
@@ -35,7 +41,7 @@ def _audit_view(op: Operator) -> dict[str, Any]:
 def platform_operator() -> Operator:
     op = db.session.scalar(select(Operator).where(Operator.kind == "platform"))
     if op is None:
-        raise Conflict("平台运营商未初始化", code="PLATFORM_OPERATOR_MISSING")
+        raise PLATFORM_OPERATOR_MISSING()
     return op
 
 
@@ -58,11 +64,7 @@ def get_operator(actor: Actor, operator_id: int) -> Operator:
 def _apply(op: Operator, data: dict[str, Any]) -> None:
     color = data.get("brand_color")
     if color is not None and not _COLOR.match(color):
-        raise ValidationFailed(
-            "品牌颜色格式应为 #RRGGBB",
-            code="OPERATOR_COLOR_INVALID",
-            details={"brand_color": ["格式应为 #RRGGBB"]},
-        )
+        raise OPERATOR_COLOR_INVALID(details={"brand_color": ["格式应为 #RRGGBB"]})
     for name in PUBLIC_FIELDS + SECRET_FIELDS:
         if name in data and data[name] is not None:
             setattr(op, name, data[name])
@@ -71,14 +73,14 @@ def _apply(op: Operator, data: dict[str, Any]) -> None:
 def _check_name_free(name: str, exclude_id: int | None = None) -> None:
     existing = db.session.scalar(select(Operator).where(Operator.name == name))
     if existing is not None and existing.id != exclude_id:
-        raise Conflict("运营商名称已存在", code="OPERATOR_NAME_TAKEN", details={"name": name})
+        raise OPERATOR_NAME_TAKEN(details={"name": name})
 
 
 @transactional
 def create_operator(actor: Actor, data: dict[str, Any]) -> Operator:
     actor.require("operator.write")
     if not actor.is_platform:
-        raise Forbidden("只有平台运营商可以创建子运营商", code="PLATFORM_ONLY")
+        raise PLATFORM_ONLY()
     _check_name_free(data["name"])
     op = Operator(kind="sub", parent_id=platform_operator().id, name=data["name"])
     _apply(op, data)
@@ -113,5 +115,5 @@ def resolve_target_operator(actor: Actor, requested: int | None) -> int:
         )  # 404 outside the scope
         return requested
     if actor.operator_id is None:
-        raise ValidationFailed("请指定运营商", code="OPERATOR_REQUIRED")
+        raise OPERATOR_REQUIRED()
     return actor.operator_id

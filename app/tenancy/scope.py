@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Select
 
-from app.errors import Forbidden, NotFound
+from app.errors import NOT_FOUND, PERMISSION_DENIED
 from app.extensions import db
 from app.tenancy.permissions import ALL_CODES
 
@@ -27,9 +27,7 @@ class Actor:
 
     def require(self, code: str) -> None:
         if code not in self.permissions:
-            raise Forbidden(
-                "没有权限执行此操作", code="PERMISSION_DENIED", details={"permission": code}
-            )
+            raise PERMISSION_DENIED(details={"permission": code})
 
     def sees_operator(self, operator_id: int | None) -> bool:
         return self.is_platform or (operator_id is not None and operator_id == self.operator_id)
@@ -53,5 +51,5 @@ def get_scoped(
     """Load by id; another operator's row is reported as absent (404), not forbidden."""
     obj = db.session.get(model, ident)
     if obj is None or not actor.sees_operator(getattr(obj, owner_attr, None)):
-        raise NotFound(f"{what}不存在", code="NOT_FOUND", details={"id": ident})
+        raise NOT_FOUND(f"{what}不存在", details={"id": ident})
     return obj

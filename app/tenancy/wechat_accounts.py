@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.config import setting
-from app.errors import NotFound
+from app.errors import MINIPROGRAM_UNKNOWN
 from app.extensions import db
 from app.state import Slot, part
 from app.tenancy.models import Operator
@@ -28,7 +28,7 @@ def operator_for_app(app_id: str) -> Operator:
     """The sub-operator whose mini-program ``app_id`` is (apps are configured per operator)."""
     op = db.session.scalar(select(Operator).where(Operator.wechat_app_id == app_id))
     if op is None or not app_id or not op.wechat_app_secret:
-        raise NotFound("小程序未在平台配置", code="MINIPROGRAM_UNKNOWN", details={"app_id": app_id})
+        raise MINIPROGRAM_UNKNOWN(details={"app_id": app_id})
     return op
 
 

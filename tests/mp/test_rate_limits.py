@@ -12,9 +12,9 @@ import redis
 from flask import Flask
 from limits.storage import MemoryStorage, RedisStorage
 
-from app.errors import RateLimited
+from app.errors import RATE_LIMITED
 from app.extensions import limiter
-from miniprogram_api.views import _rate_limit
+from miniprogram_api.limits import rate_limit
 from tests.conftest import BASE_CONFIG
 from wsgi import compose
 
@@ -33,9 +33,9 @@ def _hit_at_once(app: Flask, bucket: str, subject: str, setting: str) -> list[in
         with app.test_request_context():
             gate.wait()
             try:
-                _rate_limit(bucket, subject, setting)
+                rate_limit(bucket, subject, setting)
                 outcomes.append(0)
-            except RateLimited as refused:
+            except RATE_LIMITED as refused:
                 outcomes.append(refused.details["retry_after"])
             except BaseException as exc:
                 errors.append(exc)

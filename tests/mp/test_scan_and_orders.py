@@ -32,7 +32,7 @@ from app.tenancy.admin_auth import actor_for_user
 from app.tenancy.models import AdminUser, Driver
 from app.tenancy.scope import SYSTEM
 from app.uow import unit_of_work
-from miniprogram_api.schemas import MpLiveOrderOut, dump_live_order
+from miniprogram_api.schemas.orders import MpLiveOrderOut, dump_live_order
 from tests.mp.conftest import Login
 from tests.support.ports import FakePort, pile_events
 

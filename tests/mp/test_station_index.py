@@ -27,7 +27,7 @@ from app.promotions import member_pricing
 from app.state import state_of
 from app.tenancy.admin_auth import actor_for_user
 from app.tenancy.models import AdminUser, Driver, Operator
-from miniprogram_api import schemas
+from miniprogram_api.schemas import stations as schemas
 from tests.conftest import BASE_CONFIG, ON_POSTGRES
 from tests.mp.conftest import Login, Ops
 from wsgi import compose

@@ -1,0 +1,36 @@
+"""Console API: abnormal orders, an order's bill, corrections."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from admin_spa.api.auth import current_actor
+from admin_spa.api.blueprints import blueprint
+from admin_spa.api.schemas import abnormal_orders as s
+from app.billing import abnormal_orders, corrections
+from app.paging import Page
+
+bp = blueprint("money_orders", "异常订单与账单更正")
+
+
+@bp.route("/abnormal-orders")
+@bp.arguments(s.AbnormalQuery, location="query")
+@bp.response(200, s.AbnormalPage)
+def list_abnormal(args: dict[str, Any]) -> Page:
+    """异常订单（预估结算、金额不符、离线、启动失败、未知会话、迟到记录、欠费……）"""
+    return abnormal_orders.list_abnormal_orders(current_actor(), **args)
+
+
+@bp.route("/orders/<int:order_id>/bill")
+@bp.response(200, s.OrderMoneyOut)
+def order_bill(order_id: int) -> dict[str, Any]:
+    """订单账单：分时明细、调整记录、占位费、异常原因"""
+    return abnormal_orders.order_money(current_actor(), order_id)
+
+
+@bp.route("/orders/<int:order_id>/corrections", methods=["POST"])
+@bp.arguments(s.CorrectionIn)
+@bp.response(201, s.CorrectionOut)
+def correct_order(body: dict[str, Any], order_id: int) -> Any:
+    """更正订单结束时间或电量：重算账单，差额退回钱包，记审计"""
+    return corrections.correct_order(current_actor(), order_id, **body)

@@ -1,0 +1,47 @@
+"""Console API: members and their wallets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from admin_spa.api.auth import current_actor
+from admin_spa.api.blueprints import blueprint
+from admin_spa.api.schemas import members as s
+from admin_spa.api.schemas.common import PageQuery
+from app.drivers import members
+from app.ledger import wallet
+from app.openapi import page_of
+from app.paging import Page
+
+bp = blueprint("members", "会员与钱包")
+
+
+@bp.route("/members")
+@bp.arguments(s.MemberQuery, location="query")
+@bp.response(200, page_of(s.MemberOut, "MemberPage"))
+def list_members(args: dict[str, Any]) -> Page:
+    """会员列表（按子运营商隔离）"""
+    return members.list_members(current_actor(), **args)
+
+
+@bp.route("/members/<int:driver_id>")
+@bp.response(200, s.MemberOut)
+def get_member(driver_id: int) -> Any:
+    """会员详情"""
+    return members.get_member(current_actor(), driver_id)
+
+
+@bp.route("/members/<int:driver_id>/wallet-entries")
+@bp.arguments(PageQuery, location="query")
+@bp.response(200, page_of(s.WalletEntryOut, "WalletEntryPage"))
+def wallet_entries(args: dict[str, Any], driver_id: int) -> Page:
+    """钱包流水"""
+    return wallet.list_entries(current_actor(), driver_id, **args)
+
+
+@bp.route("/members/<int:driver_id>/wallet-adjustments", methods=["POST"])
+@bp.arguments(s.WalletAdjustIn)
+@bp.response(201, s.WalletEntryOut)
+def adjust_wallet(body: dict[str, Any], driver_id: int) -> Any:
+    """手工充值/扣款（须填原因，记审计）"""
+    return wallet.admin_adjust(current_actor(), driver_id, body["amount_fen"], body["reason"])

@@ -1,0 +1,48 @@
+"""Console API: refund review (list, detail, approve, reject; scoped to the sub-operator).
+
+Each refund shows whether the merchants that took the money can refund it, before anyone
+approves (case #22); approval without them is refused and marks nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from admin_spa.api.auth import current_actor
+from admin_spa.api.blueprints import blueprint
+from admin_spa.api.schemas import refunds as s
+from app.openapi import ID, page_of
+from app.paging import Page
+from app.payments import refunds
+
+bp = blueprint("refunds", "余额退款审核（微信原路退回）")
+
+
+@bp.route("/refunds")
+@bp.arguments(s.RefundQuery, location="query")
+@bp.response(200, page_of(s.RefundAdminOut, "RefundPage"))
+def list_refunds(args: dict[str, Any]) -> Page:
+    """退款申请列表（按子运营商隔离）"""
+    return refunds.list_requests(current_actor(), **args)
+
+
+@bp.route(f"/refunds/<{ID}:refund_id>")
+@bp.response(200, s.RefundAdminOut)
+def get_refund(refund_id: int) -> Any:
+    """退款申请详情（含各笔充值的退款状态与微信失败原因）"""
+    return refunds.get_request(current_actor(), refund_id)
+
+
+@bp.route(f"/refunds/<{ID}:refund_id>/approve", methods=["POST"])
+@bp.response(200, s.RefundAdminOut)
+def approve_refund(refund_id: int) -> Any:
+    """通过：扣减余额并向微信支付发起退款（收款运营商须已配置商户证书）"""
+    return refunds.approve(current_actor(), refund_id)
+
+
+@bp.route(f"/refunds/<{ID}:refund_id>/reject", methods=["POST"])
+@bp.arguments(s.RefundRejectIn)
+@bp.response(200, s.RefundAdminOut)
+def reject_refund(body: dict[str, Any], refund_id: int) -> Any:
+    """驳回（须填原因）"""
+    return refunds.reject(current_actor(), refund_id, body["reason"])

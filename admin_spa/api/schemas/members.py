@@ -1,0 +1,45 @@
+"""Members (drivers) and their wallets."""
+
+from __future__ import annotations
+
+from marshmallow import fields, validate
+
+from admin_spa.api.schemas.common import PageQuery
+from app.ledger import wallet
+from app.openapi import Schema
+
+
+class MemberQuery(PageQuery):
+    q = fields.String()
+    operator_id = fields.Integer()
+    pricing_group = fields.String()
+
+
+class MemberOut(Schema):
+    id = fields.Integer()
+    operator_id = fields.Integer()
+    nickname = fields.String()
+    phone = fields.String()
+    pricing_group = fields.String()
+    balance_fen = fields.Function(lambda d: wallet.balance_of(d.id))
+    created_at = fields.DateTime()
+
+
+class WalletEntryOut(Schema):
+    id = fields.Integer()
+    amount_fen = fields.Integer()
+    balance_after_fen = fields.Integer()
+    reason = fields.String()
+    ref_type = fields.String()
+    ref_id = fields.String()
+    actor_type = fields.String()
+    actor_id = fields.Integer(allow_none=True)
+    note = fields.String()
+    created_at = fields.DateTime()
+
+
+class WalletAdjustIn(Schema):
+    amount_fen = fields.Integer(
+        required=True, validate=validate.Range(min=-10_000_000, max=10_000_000)
+    )
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=200))

@@ -1,0 +1,93 @@
+"""Piles, their connectors and their hardware history."""
+
+from __future__ import annotations
+
+from marshmallow import fields, validate
+
+from admin_spa.api.schemas.common import PageQuery
+from app.openapi import Schema
+
+
+class ConnectorOut(Schema):
+    id = fields.Integer()
+    number = fields.Integer()
+    qr_payload = fields.String()
+    status = fields.String()
+    status_at = fields.DateTime(allow_none=True)
+
+
+class PileQuery(PageQuery):
+    q = fields.String()
+    station_id = fields.Integer()
+    protocol = fields.String(validate=validate.OneOf(("ocpp16", "ykc")))
+
+
+class PileOut(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    station_id = fields.Integer(allow_none=True)
+    station_name = fields.Function(lambda p: p.station.name if p.station else None)
+    operator_id = fields.Integer()
+    protocol = fields.String()
+    vendor = fields.String()
+    model = fields.String()
+    firmware = fields.String()
+    serial_number = fields.String()
+    current_type = fields.String()
+    rated_power_kw = fields.Function(lambda p: p.rated_power_w / 1000)
+    online = fields.Boolean()
+    last_seen_at = fields.DateTime(allow_none=True)
+    connectors = fields.List(fields.Nested(ConnectorOut))
+    created_at = fields.DateTime()
+
+
+class PileIn(Schema):
+    code = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    station_id = fields.Integer(allow_none=True)
+    protocol = fields.String(required=True, validate=validate.OneOf(("ocpp16", "ykc")))
+    vendor = fields.String(validate=validate.Length(max=50))
+    model = fields.String(validate=validate.Length(max=50))
+    firmware = fields.String(validate=validate.Length(max=50))
+    serial_number = fields.String(validate=validate.Length(max=64))
+    current_type = fields.String(required=True, validate=validate.OneOf(("AC", "DC")))
+    rated_power_kw = fields.Decimal(
+        required=True, validate=validate.Range(min=0, min_inclusive=False)
+    )
+    connector_count = fields.Integer(load_default=1, validate=validate.Range(min=1, max=8))
+
+
+class PilePatch(Schema):
+    station_id = fields.Integer(allow_none=True)
+    vendor = fields.String(validate=validate.Length(max=50))
+    model = fields.String(validate=validate.Length(max=50))
+    firmware = fields.String(validate=validate.Length(max=50))
+    serial_number = fields.String(validate=validate.Length(max=64))
+    current_type = fields.String(validate=validate.OneOf(("AC", "DC")))
+    rated_power_kw = fields.Decimal(validate=validate.Range(min=0, min_inclusive=False))
+
+
+class HardwareIn(Schema):
+    vendor = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    model = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    firmware = fields.String(validate=validate.Length(max=50))
+    serial_number = fields.String(validate=validate.Length(max=64))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class HardwareOut(Schema):
+    id = fields.Integer()
+    vendor = fields.String()
+    model = fields.String()
+    firmware = fields.String()
+    serial_number = fields.String()
+    installed_at = fields.DateTime()
+    removed_at = fields.DateTime(allow_none=True)
+    reason = fields.String()
+
+
+class HardwareList(Schema):
+    items = fields.List(fields.Nested(HardwareOut))
+
+
+class ConnectorIn(Schema):
+    number = fields.Integer(required=True, validate=validate.Range(min=1, max=99))

@@ -1,0 +1,54 @@
+"""Drivers' API: WeChat login, the current driver, the phone number."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+
+from app.catalogue import visibility
+from app.drivers import driver_auth
+from miniprogram_api.auth import current_driver
+from miniprogram_api.blueprints import blueprint
+from miniprogram_api.limits import rate_limit
+from miniprogram_api.schemas import account as s
+
+bp = blueprint("auth", "司机登录与个人信息")
+
+
+def _client_address() -> str:
+    return request.remote_addr or "unknown"
+
+
+@bp.route("/auth/login", methods=["POST"])
+@bp.public
+@bp.arguments(s.MpLoginIn)
+@bp.response(200, s.MpLoginOut)
+def login(body: dict[str, Any]) -> dict[str, Any]:
+    """微信登录（wx.login 的 code 与小程序 AppID），首次登录自动注册"""
+    rate_limit("login", _client_address(), "LOGIN_RATE_LIMIT")
+    result = driver_auth.login(body["code"], body["app_id"])
+    return {
+        "access_token": result.access_token,
+        "token_type": "Bearer",
+        "expires_in": result.expires_in,
+        "created": result.created,
+        "driver": result.driver,
+        "operator": result.operator,
+    }
+
+
+@bp.route("/me")
+@bp.response(200, s.MpMeOut)
+def me() -> dict[str, Any]:
+    """当前司机与所属运营商品牌（case #1）"""
+    driver = current_driver()
+    return {"driver": driver, "operator": visibility.driver_operator(driver)}
+
+
+@bp.route("/me/phone", methods=["POST"])
+@bp.arguments(s.MpPhoneIn)
+@bp.response(200, s.MpDriverOut)
+def bind_phone(body: dict[str, Any]) -> Any:
+    """绑定手机号（getPhoneNumber 按钮返回的 code）"""
+    return driver_auth.bind_phone(current_driver(), body["code"])

@@ -1,0 +1,36 @@
+"""Rate limits of the drivers' API: a moving window per subject (Flask-Limiter's storage),
+and the ``Retry-After`` header on the 429 they answer."""
+
+from __future__ import annotations
+
+import math
+import time
+
+from flask import Response, current_app
+from limits import RateLimitItemPerSecond
+
+from app.errors import RATE_LIMITED
+from app.extensions import limiter
+
+
+def rate_limit(bucket: str, subject: str, limit_setting: str) -> None:
+    """One hit on ``subject``'s moving window of ``RATE_LIMIT_WINDOW_SECONDS`` (Flask-Limiter:
+    counted and checked in one step by its storage); over ``limit_setting`` (0: no limit)
+    answers 429 RATE_LIMITED with the seconds to wait (``Retry-After``)."""
+    limit = int(current_app.config[limit_setting])
+    if limit <= 0:
+        return
+    item = RateLimitItemPerSecond(limit, int(current_app.config["RATE_LIMIT_WINDOW_SECONDS"]))
+    if limiter.limiter.hit(item, bucket, subject):
+        return
+    reset_at = limiter.limiter.get_window_stats(item, bucket, subject).reset_time
+    raise RATE_LIMITED(details={"retry_after": max(math.ceil(reset_at - time.time()), 1)})
+
+
+def retry_after(resp: Response) -> Response:
+    """``after_request``: a 429 says in ``Retry-After`` how long to wait."""
+    if resp.status_code == 429 and resp.is_json:
+        details = (resp.get_json(silent=True) or {}).get("error", {}).get("details", {})
+        if isinstance(details, dict) and details.get("retry_after"):
+            resp.headers["Retry-After"] = str(details["retry_after"])
+    return resp

@@ -1,0 +1,84 @@
+"""Drivers' API: scan, start, the live order, stop, the bill, the coupon choice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, jsonify
+from flask.views import MethodView
+
+from app.drivers import driver_orders, live, qr
+from app.openapi import page_of
+from app.paging import Page
+from miniprogram_api.auth import current_driver, current_driver_id
+from miniprogram_api.blueprints import blueprint
+from miniprogram_api.limits import rate_limit
+from miniprogram_api.schemas import orders as s
+
+bp = blueprint("orders", "扫码充电与订单")
+
+
+@bp.route("/scan", methods=["POST"])
+@bp.arguments(s.MpScanIn)
+@bp.response(200, s.MpScanOut)
+def scan(body: dict[str, Any]) -> Any:
+    """扫码：识别充电枪，返回状态、本人价格、能否启动及原因"""
+    return qr.scan(current_driver(), body["qr"])
+
+
+@bp.route("/orders")
+class OrderList(MethodView):
+    @bp.arguments(s.MpOrderQuery, location="query")
+    @bp.response(200, page_of(s.MpOrderSummaryOut, "MpOrderPage"))
+    def get(self, args: dict[str, Any]) -> Page:
+        """我的充电订单"""
+        return driver_orders.list_orders(current_driver(), **args)
+
+    @bp.arguments(s.MpStartIn)
+    @bp.response(201, s.MpStartOut)
+    def post(self, body: dict[str, Any]) -> Any:
+        """启动充电（按 client_request_id 幂等）"""
+        driver = current_driver()
+        rate_limit("start", str(driver.id), "START_RATE_LIMIT")
+        return driver_orders.start(driver, body["connector_id"], body["client_request_id"])
+
+
+ORDER_NO = "<string(maxlength=32):order_no>"
+
+
+@bp.route(f"/orders/{ORDER_NO}")
+@bp.response(200, s.MpOrderDetailOut)
+def order_detail(order_no: str) -> Any:
+    """订单详情与分项账单（电量、电费、服务费、折扣、占位费、优惠券、合计）"""
+    return driver_orders.order_detail(current_driver(), order_no)
+
+
+@bp.route(f"/orders/{ORDER_NO}/live")
+@bp.response(200, s.MpLiveOrderOut)
+def order_live(order_no: str) -> Response:
+    """充电中实时数据：电量、功率、SOC、费用（含折扣）、时长；离线时给出桩端停止指引"""
+    polled = live.live(current_driver_id(), order_no)
+    return jsonify(s.dump_live_order(polled))  # the schema's output, written faster
+
+
+@bp.route(f"/orders/{ORDER_NO}/stop", methods=["POST"])
+@bp.response(200, s.MpLiveOrderOut)
+def order_stop(order_no: str) -> Any:
+    """停止充电"""
+    return driver_orders.stop(current_driver(), order_no)
+
+
+@bp.route(f"/orders/{ORDER_NO}/coupon")
+class OrderCoupon(MethodView):
+    @bp.response(200, s.MpCouponChoiceOut)
+    def get(self, order_no: str) -> Any:
+        """本单可用优惠券与当前选择（默认：抵扣最多、最先到期）"""
+        return driver_orders.coupon_choice(current_driver(), order_no)
+
+    @bp.arguments(s.MpCouponChoiceIn)
+    @bp.response(200, s.MpCouponChoiceOut)
+    def put(self, body: dict[str, Any], order_no: str) -> Any:
+        """结算前更换优惠券（coupon_id 为 null 表示不用券）"""
+        return driver_orders.choose_coupon(
+            current_driver(), order_no, body["coupon_id"], use_default=body["use_default"]
+        )
