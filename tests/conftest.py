@@ -19,21 +19,12 @@ from sqlalchemy import text
 from sqlalchemy.orm import scoped_session, sessionmaker
 
 from app.extensions import db
+from tests.support.settings import (
+    BASE_CONFIG,
+    ON_POSTGRES,
+    TEST_DB_URL,
+)
 from wsgi import compose
-
-TEST_DB_URL = os.environ.get("EVOP_TEST_DATABASE_URL", "")
-ON_POSTGRES = TEST_DB_URL.startswith("postgres")
-
-BASE_CONFIG: dict[str, Any] = {
-    "TESTING": True,
-    "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
-    "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-    "LOG_LEVEL": "WARNING",
-    "QR_BASE_URL": "https://charge.test/q/",
-    # every nearby search sees what the test just wrote (tests/mp/test_station_index.py
-    # covers the cache with a positive age)
-    "NEARBY_CACHE_SECONDS": 0,
-}
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from tests.conftest import BASE_CONFIG
+from tests.support.settings import BASE_CONFIG
 from wsgi import compose
 
 

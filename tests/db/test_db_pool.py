@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, text
 
 from app.config import normalise_db_url
 from app.db_pool import _IDLE_SINCE, ping_idle_connections
-from tests.conftest import ON_POSTGRES, TEST_DB_URL
+from tests.support.settings import ON_POSTGRES, TEST_DB_URL
 
 pytestmark = pytest.mark.skipif(not ON_POSTGRES, reason="a server that can drop connections")
 

@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from app.extensions import db
-from tests.conftest import BASE_CONFIG, ON_POSTGRES, TEST_DB_URL
+from tests.support.settings import BASE_CONFIG, ON_POSTGRES, TEST_DB_URL
 from wsgi import compose
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"

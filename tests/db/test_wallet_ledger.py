@@ -18,7 +18,7 @@ from app.ledger import wallet
 from app.ledger.models import Wallet, WalletEntry
 from app.ledger.wallet import balance_of, wallet_of
 from app.tenancy.models import Driver, Operator
-from tests.conftest import ON_POSTGRES
+from tests.support.settings import ON_POSTGRES
 
 
 def _driver(name: str = "账本测试运营商") -> Driver:

@@ -3,45 +3,20 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-DIST_INDEX = ROOT / "admin_spa" / "web" / "dist" / "index.html"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], deadline_s: float = 30.0) -> None:
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"{url} not ready after {deadline_s}s")
+from tests.support.servers import DIST_INDEX, ROOT, free_port, wait_ready
 
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not DIST_INDEX.is_file():
         pytest.fail("the admin SPA is not built: run `make spa` (make test does it)")
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "FLASK_APP": "wsgi:compose",
@@ -59,7 +34,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(f"{base}/readyz", proc)
+        wait_ready(f"{base}/readyz", proc)
         yield base
     finally:
         proc.terminate()

@@ -27,8 +27,8 @@ from app.tenancy.models import Operator
 from app.wechat.sandbox.server import FakeWeChatServer
 from app.wechat.sandbox.state import DemoMerchant, FakeWeChat, make_test_merchant
 from pile_link.simulator import PileConfig, SimulatedOcppPile
-from tests.mp.conftest import YC_APP
-from tests.pay.conftest import configure_merchant, make_offer
+from tests.support.drivers import YC_APP
+from tests.support.payments import configure_merchant, make_offer
 from wsgi import compose
 
 ROOT = Path(__file__).resolve().parents[2]

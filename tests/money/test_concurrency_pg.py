@@ -21,8 +21,8 @@ from app.ledger.models import Wallet, WalletEntry
 from app.ledger.wallet import wallet_of
 from app.notices.models import OutboxMessage
 from app.tenancy.models import Driver, DriverCard, Operator
-from tests.conftest import ON_POSTGRES
-from tests.money.conftest import build_world, recent
+from tests.support.money import build_world, recent
+from tests.support.settings import ON_POSTGRES
 
 ORDERS = 25
 TOPUPS = 25

@@ -22,7 +22,7 @@ from app.promotions.models import Coupon, CouponTemplate
 from app.state import part
 from app.tenancy.models import AuditLog
 from app.tenancy.scope import SYSTEM
-from tests.money.conftest import World, bill_of, outbox, recent
+from tests.support.money import World, bill_of, outbox, recent
 
 
 def _template(world: World, **kw: Any) -> CouponTemplate:

@@ -29,7 +29,7 @@ from app.ledger import wallet
 from app.state import state_of
 from app.tenancy.admin_auth import actor_for_user
 from app.tenancy.scope import SYSTEM
-from tests.money.conftest import World, bill_of, entries, outbox, recent
+from tests.support.money import World, bill_of, entries, outbox, recent
 from tests.support.ports import FakePort
 
 

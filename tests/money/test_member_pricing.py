@@ -16,7 +16,7 @@ from app.extensions import db
 from app.promotions import member_pricing
 from app.tenancy.models import AuditLog, Driver
 from app.tenancy.scope import SYSTEM
-from tests.money.conftest import World, bill_of, recent
+from tests.support.money import World, bill_of, recent
 
 TOU = (
     ("00:00", "08:00", "valley", "0.3500", "0.5000"),

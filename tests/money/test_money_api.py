@@ -13,7 +13,7 @@ from app.catalogue.models import Station
 from app.charging.port import ConnectorState
 from app.extensions import db
 from app.tenancy.models import AuditLog, Driver, Operator
-from tests.money.conftest import build_world, recent
+from tests.support.money import build_world, recent
 
 API = "/api/admin/v1"
 

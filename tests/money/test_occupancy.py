@@ -24,7 +24,7 @@ from app.extensions import db
 from app.ledger import wallet
 from app.tenancy.models import AuditLog
 from app.tenancy.scope import SYSTEM, Actor
-from tests.money.conftest import World, bill_of, entries, outbox, recent
+from tests.support.money import World, bill_of, entries, outbox, recent
 
 
 def _policy(world: World, grace: int = 90, price: str = "0.10", cap: int | None = None) -> None:

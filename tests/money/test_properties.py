@@ -18,7 +18,7 @@ from app.extensions import db
 from app.ledger import wallet
 from app.promotions import member_pricing
 from app.tenancy.scope import SYSTEM
-from tests.money.conftest import build_world, recent
+from tests.support.money import build_world, recent
 
 # two-hour segments with alternating prices: sessions of a few hours get several lines
 TWO_HOURLY = tuple(

@@ -13,7 +13,7 @@ from app.db import utcnow
 from app.extensions import db
 from app.jobs import scheduler as sched
 from app.jobs.models import JobLease
-from tests.money.conftest import World, recent
+from tests.support.money import World, recent
 
 STABLE_IDS = {
     "occupancy-fees", "lost-bills", "coupon-expiry", "coupon-reminders", "offline-detection",

@@ -26,7 +26,7 @@ from app.ledger.models import WalletEntry
 from app.promotions import coupons
 from app.promotions.models import Coupon, CouponTemplate
 from app.tenancy.scope import SYSTEM
-from tests.money.conftest import World, bill_of, entries, outbox, recent
+from tests.support.money import World, bill_of, entries, outbox, recent
 
 
 def test_case18_2020_bill_itemises_1_76_kwh_as_1_13_plus_0_62_is_1_75(world: World) -> None:

@@ -3,8 +3,7 @@ demo sub-operators, a scriptable pile command port and a login helper."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,11 +21,14 @@ from app.wechat.miniprogram import MemoryTokenStore
 from app.wechat.sandbox.server import FakeWeChatServer
 from app.wechat.sandbox.signing import PlatformKeys
 from app.wechat.sandbox.state import FakeWeChat
+from tests.support.drivers import (
+    KC_APP,
+    OA_APP,
+    YC_APP,
+    Login,
+    Ops,
+)
 from tests.support.ports import FakePort
-
-YC_APP = ("wx00000000000000yc", "yc-mp-secret-0123456789")
-KC_APP = ("wx00000000000000kc", "kc-mp-secret-0123456789")
-OA_APP = ("wx0000000000000oa1", "oa-secret-0123456789")
 
 
 @pytest.fixture(scope="session")
@@ -51,13 +53,6 @@ def wechat(
     limiter.reset()
 
 
-@dataclass
-class Ops:
-    yc: Operator
-    kc: Operator
-    platform: Operator
-
-
 @pytest.fixture
 def ops(demo: Any, wechat: FakeWeChat) -> Ops:
     by_name = {op.name: op for op in db.session.scalars(select(Operator))}
@@ -74,9 +69,6 @@ def port(app: Flask, monkeypatch: pytest.MonkeyPatch) -> FakePort:
     fake = FakePort(online={"DEMO-OCPP-01", "55031412782305"})
     monkeypatch.setitem(state_of(app), COMMAND_PORT, fake)
     return fake
-
-
-Login = Callable[..., dict[str, str]]
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 
 from app.extensions import db
 from app.tenancy.models import Driver
-from tests.mp.conftest import KC_APP, YC_APP, Login, Ops
+from tests.support.drivers import KC_APP, YC_APP, Login, Ops
 
 LOGIN = "/api/mp/v1/auth/login"
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.tenancy.models import AuditLog, Driver
-from tests.mp.conftest import Login
+from tests.support.drivers import Login
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64

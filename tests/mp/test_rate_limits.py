@@ -15,7 +15,7 @@ from limits.storage import MemoryStorage, RedisStorage
 from app.errors import RATE_LIMITED
 from app.extensions import limiter
 from miniprogram_api.limits import rate_limit
-from tests.conftest import BASE_CONFIG
+from tests.support.settings import BASE_CONFIG
 from wsgi import compose
 
 REDIS_URL = "redis://127.0.0.1:6379/15"

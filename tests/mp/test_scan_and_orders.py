@@ -33,7 +33,7 @@ from app.tenancy.models import AdminUser, Driver
 from app.tenancy.scope import SYSTEM
 from app.uow import unit_of_work
 from miniprogram_api.schemas.orders import MpLiveOrderOut, dump_live_order
-from tests.mp.conftest import Login
+from tests.support.drivers import Login
 from tests.support.ports import FakePort, pile_events
 
 OCPP = "DEMO-OCPP-01"

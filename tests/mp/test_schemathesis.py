@@ -29,7 +29,7 @@ from app.catalogue.models import Pile, Station
 from app.extensions import db
 from app.ledger import wallet
 from app.tenancy import models as tenancy
-from tests.mp.conftest import Login
+from tests.support.drivers import Login
 from tests.support.ports import FakePort
 
 PREFIX = "/api/mp/v1"

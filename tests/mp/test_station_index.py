@@ -28,8 +28,8 @@ from app.state import state_of
 from app.tenancy.admin_auth import actor_for_user
 from app.tenancy.models import AdminUser, Driver, Operator
 from miniprogram_api.schemas import stations as schemas
-from tests.conftest import BASE_CONFIG, ON_POSTGRES
-from tests.mp.conftest import Login, Ops
+from tests.support.drivers import Login, Ops
+from tests.support.settings import BASE_CONFIG, ON_POSTGRES
 from wsgi import compose
 
 LAT, LNG = 22.500000, 113.900000  # Shenzhen 南山

@@ -15,7 +15,7 @@ from app.extensions import db
 from app.promotions import member_pricing
 from app.tenancy.admin_auth import actor_for_user
 from app.tenancy.models import AdminUser, Driver
-from tests.mp.conftest import Login, Ops
+from tests.support.drivers import Login, Ops
 
 # a point in Shenzhen 南山; stations placed due north at known distances
 LAT, LNG = 22.500000, 113.900000

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 
 from app.drivers import customer_service
 from app.wechat.sandbox.state import FakeWeChat
-from tests.mp.conftest import OA_APP, YC_APP, Login, Ops
+from tests.support.drivers import OA_APP, YC_APP, Login, Ops
 
 PHONES = "/api/admin/v1/customer-service-phones"
 

@@ -16,7 +16,7 @@ from marshmallow import fields, validate
 
 from app.openapi import Schema
 from app.schema_messages import translate
-from tests.mp.conftest import Login
+from tests.support.drivers import Login
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 

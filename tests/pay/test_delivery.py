@@ -15,7 +15,8 @@ from app.extensions import db
 from app.notices import delivery, outbox
 from app.notices.models import NOTIFICATION_KINDS, NotificationAttempt, OutboxMessage
 from app.wechat.sandbox.state import FakeWeChat
-from tests.pay.conftest import YC_APP, Login, Ops, driver_of
+from tests.support.drivers import YC_APP, Login, Ops
+from tests.support.payments import driver_of
 
 TEMPLATE = "tmpl-refund-result-0001"
 

@@ -18,8 +18,8 @@ from app.notices.models import OutboxMessage
 from app.payments import refunds
 from app.payments.models import RefundRequest, TopUpPayment
 from app.tenancy.models import AuditLog
-from tests.pay.conftest import (
-    Login,
+from tests.support.drivers import Login
+from tests.support.payments import (
     Pay,
     driver_of,
     ledger,

@@ -16,9 +16,8 @@ from app.ledger.wallet import balance_of
 from app.payments import topups
 from app.payments.models import TopUpPayment
 from app.wechat.sandbox.state import make_test_merchant
-from tests.pay.conftest import (
-    Login,
-    Ops,
+from tests.support.drivers import Login, Ops
+from tests.support.payments import (
     Pay,
     driver_of,
     ledger,

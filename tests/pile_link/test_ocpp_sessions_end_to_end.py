@@ -34,8 +34,8 @@ from app.state import state_of
 from pile_link.meter_writer import GroupCommitEvents, MeterWriterConfig
 from pile_link.registry import ConnectionRegistry, LocalCommandPort
 from pile_link.ws import OcppServer, ServerThread, WsConfig
-from tests.conftest import BASE_CONFIG
 from tests.support.ports import pile_events
+from tests.support.settings import BASE_CONFIG
 from wsgi import compose
 
 CODE = "DEMO-OCPP-01"

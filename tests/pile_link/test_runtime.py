@@ -6,7 +6,7 @@ import redis
 
 from pile_link.meter_writer import GroupCommitEvents
 from pile_link.runtime import PileLinkRuntime
-from tests.conftest import BASE_CONFIG
+from tests.support.settings import BASE_CONFIG
 from wsgi import compose
 
 

@@ -44,8 +44,8 @@ from pile_link.simulator import (
     numbered,
 )
 from pile_link.ws import OcppServer, ServerThread, WsConfig
-from tests.conftest import BASE_CONFIG
 from tests.support.ports import pile_events
+from tests.support.settings import BASE_CONFIG
 from wsgi import compose
 
 CODE = "DEMO-OCPP-01"

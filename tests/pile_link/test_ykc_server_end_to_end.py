@@ -36,10 +36,10 @@ from pile_link.ykc import (
     TransactionRecordAck,
 )
 from pile_link.ykc.server import YkcConfig, YkcServer, YkcServerThread
-from tests.conftest import BASE_CONFIG
 from tests.pile_link.test_ykc_server import Pile as YkcPile
 from tests.pile_link.test_ykc_server import realtime, record
 from tests.support.ports import pile_events
+from tests.support.settings import BASE_CONFIG
 from wsgi import compose
 
 CODE = "55031412782305"  # the demo seed's YKC pile, two guns

@@ -20,10 +20,10 @@ from app.charging.pile_events import PileEventService
 from app.charging.port import EventReply, MeterSample, PileConnected, SessionStarted
 from app.extensions import db
 from app.ledger.wallet import wallet_of
-from tests.conftest import ON_POSTGRES
-from tests.money.conftest import build_world
 from tests.money.test_concurrency_pg import _cleanup
+from tests.support.money import build_world
 from tests.support.ports import pile_events
+from tests.support.settings import ON_POSTGRES
 
 OCPP = "DEMO-OCPP-01"
 YKC = "55031412782305"

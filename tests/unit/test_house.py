@@ -125,3 +125,44 @@ def test_app_imports_no_face_and_no_function_local_domain_import() -> None:
             if in_function and target.split(".")[0] == "app":
                 local.append(where)
     assert faces == [] and local == []
+
+
+TESTS = ROOT / "tests"
+
+
+def _helpers_in_conftest(source: str) -> list[str]:
+    """Top-level names a conftest defines that are neither fixtures nor pytest hooks
+    (a fixture taken from another conftest, ``name = other.fixture``, counts as one)."""
+    helpers: list[str] = []
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            fixture = any("fixture" in ast.unparse(d) for d in node.decorator_list)
+            if not fixture and not node.name.startswith("pytest_"):
+                helpers.append(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            value = ast.unparse(node.value) if node.value else ""
+            if "_fixtures." not in value:
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                helpers.extend(ast.unparse(t) for t in targets)
+    return helpers
+
+
+def test_conftests_hold_fixtures_only_and_no_test_imports_one() -> None:
+    offenders = {
+        str(p.relative_to(ROOT)): names
+        for p in TESTS.rglob("conftest.py")
+        if (names := _helpers_in_conftest(p.read_text(encoding="utf-8")))
+    }
+    assert not offenders, f"helpers belong in tests/support/: {offenders}"
+    importers = [
+        str(p.relative_to(ROOT))
+        for p in TESTS.rglob("*.py")
+        for _, module, _ in _imports(p)
+        if module.endswith("conftest") and p.name != "conftest.py"
+    ]
+    assert not importers, f"import helpers from tests/support/, not a conftest: {importers}"
+
+
+def test_the_conftest_check_finds_a_helper() -> None:
+    source = "import pytest\n\nX = 1\n\ndef helper(): ...\n\n@pytest.fixture\ndef f(): ...\n"
+    assert _helpers_in_conftest(source) == ["X", "helper"]

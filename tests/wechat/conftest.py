@@ -6,27 +6,22 @@ state, its server and the token store are new for every test.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
-from flask import Flask
-from werkzeug.serving import make_server
 
 from app.wechat.config import (
     MerchantCredentials,
-    MiniProgramApp,
-    OfficialAccountApp,
     WeChatEndpoints,
 )
 from app.wechat.miniprogram import MemoryTokenStore
 from app.wechat.sandbox.server import FakeWeChatServer
 from app.wechat.sandbox.signing import PlatformKeys
 from app.wechat.sandbox.state import DemoMerchant, FakeWeChat, make_test_merchant
-
-MP_APP = MiniProgramApp("wx1234567890abcdef", "mp-secret-0123456789")
-OA_APP = OfficialAccountApp("wxfedcba0987654321", "oa-secret-0123456789")
+from tests.support.wechat import (
+    MP_APP,
+    OA_APP,
+)
 
 
 @pytest.fixture(scope="session")
@@ -73,19 +68,3 @@ def creds(merchant: DemoMerchant, fake: FakeWeChat) -> MerchantCredentials:
 @pytest.fixture
 def store() -> MemoryTokenStore:
     return MemoryTokenStore()
-
-
-@contextmanager
-def serve(app: Flask) -> Iterator[str]:
-    """Serve a WSGI app on 127.0.0.1 in a thread; yields its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

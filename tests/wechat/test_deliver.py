@@ -16,7 +16,7 @@ from app.wechat.errors import NotifyError
 from app.wechat.notify import notify_ids, payment_of, reply_for, success_reply, verify_pay_notify
 from app.wechat.pay import jsapi_prepay
 from app.wechat.sandbox.state import DemoMerchant, FakeWeChat, make_test_merchant
-from tests.wechat.conftest import serve
+from tests.support.wechat import serve
 
 
 class Wallet:

@@ -16,7 +16,7 @@ from app.wechat.pay import jsapi_prepay
 from app.wechat.sandbox.routes import create_fake_wechat
 from app.wechat.sandbox.server import FakeWeChatServer
 from app.wechat.sandbox.state import FakeWeChat
-from tests.wechat.conftest import MP_APP, serve
+from tests.support.wechat import MP_APP, serve
 
 PATH = "/v3/pay/transactions/jsapi"
 

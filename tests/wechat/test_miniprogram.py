@@ -17,7 +17,7 @@ from app.wechat.miniprogram import (
     send_subscribe_message,
 )
 from app.wechat.sandbox.state import FakeWeChat
-from tests.wechat.conftest import MP_APP, OA_APP
+from tests.support.wechat import MP_APP, OA_APP
 
 
 def test_code2session_maps_the_code_to_a_stable_openid(endpoints: WeChatEndpoints) -> None:
