@@ -85,17 +85,23 @@ class ConnectionRegistry:
         self._locks: dict[str, tuple[gevent.lock.RLock, list[int]]] = {}
         self._hub: Any = None
         self._hub_thread: int | None = None
+        self._holders = 0  # endpoints serving in the hub: the last to stop unbinds it
 
     # --- the hub the links live in ------------------------------------------------------
 
     def bind_to_current_hub(self) -> None:
-        """Remember the gevent hub (and OS thread) that runs the links; servers call this."""
+        """Remember the gevent hub (and OS thread) that runs the links; each endpoint calls
+        this when it starts and :meth:`unbind` when it stops, in any order."""
         self._hub = gevent.get_hub()
         self._hub_thread = _os_thread_id()
+        self._holders += 1
 
     def unbind(self) -> None:
-        self._hub = None
-        self._hub_thread = None
+        """One endpoint stopped; the hub is forgotten when none is left."""
+        self._holders = max(0, self._holders - 1)
+        if self._holders == 0:
+            self._hub = None
+            self._hub_thread = None
 
     def run_in_hub(self, func: Callable[[], T], timeout: float) -> T:
         """Run ``func`` in a greenlet of the links' hub and wait for it, from any thread.

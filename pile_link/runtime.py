@@ -18,10 +18,10 @@ from app.billing.session_outcomes import Billing
 from app.charging.commands import COMMAND_PORT
 from app.charging.pile_events import PileEventService
 from app.state import state_of
-from pile_link.meter_writer import GroupCommitEvents, MeterWriterConfig
+from pile_link.group_commit import GroupCommitEvents, MeterWriterConfig
+from pile_link.ocpp16.server import OcppServer, WsConfig
 from pile_link.redis_bus import AnnouncingRegistry, RedisCommandPort, RedisNode
 from pile_link.registry import ConnectionRegistry, LocalCommandPort
-from pile_link.ws import OcppServer, WsConfig
 from pile_link.ykc.server import YkcConfig, YkcServer
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ class PileLinkRuntime:
     def stop(self, timeout: float = 10.0) -> None:
         if self.node is not None:
             self.node.stop()
-        # YKC first: the OCPP server unbinds the shared registry once it is empty
+        # either order: each endpoint lets go of the shared registry, the last one unbinds it
         self.ykc.stop(timeout)
         self.ocpp.stop(timeout)
         self.events.stop(timeout)  # after the drain: what the connections queued is recorded

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from app.catalogue.models import PileProtocol
 from app.db import utcnow
-from pile_link.ykc.adapter import new_serial
+from pile_link.ykc.session import new_serial
 
 
 def new_session_ref(pile_code: str, protocol: str, connector_number: int) -> str | None:

@@ -1,10 +1,8 @@
 """The YKC v1.6 TCP endpoint (default port 8767): one connection per pile, frames of §3.1.
 
-A gevent ``StreamServer`` spawns one greenlet per connection from a ``Pool`` (so a stop can
-drain). Each connection has a reader (that greenlet: bytes → :class:`FrameDecoder` →
-:class:`YkcSession`), a writer fed by a bounded queue, and a worker that runs the domain's
-share of the pile's requests one at a time, so that replies to our commands and heartbeats
-are handled even while the domain is busy.
+The connection/server plumbing (reader, bounded writer, worker, registry, drain) is
+:mod:`pile_link.transport`'s; this module adds YKC's part: bytes → :class:`FrameDecoder` →
+:class:`YkcSession`, the login that must come first, liveness by valid frames.
 
 Login first (§5.1 上电流程): until a 0x01 arrives nothing else is read; an unknown pile gets
 a login failure and the socket is closed. A known pile takes its place in the shared
@@ -17,32 +15,25 @@ garbage is cut off.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
-import socket
 import time
 from typing import Any, Final
 
-import gevent
-import gevent.event
-import gevent.pool
-import gevent.queue
-from gevent.server import StreamServer
 from gevent.socket import socket as GeventSocket
 
 from app.charging.port import CommandOutcome, CommandResult, PileDisconnected, PileEventHandler
 from pile_link.registry import Command, CommandName, ConnectionRegistry
 from pile_link.server_thread import ServerThread
-from pile_link.ykc.adapter import Job, PileMemory, SessionOptions, YkcSession
+from pile_link.transport import Connection, Server, peer_of
 from pile_link.ykc.billing import DEFAULT_TARIFF
 from pile_link.ykc.frame import Frame, FrameDecoder, FrameIssue
 from pile_link.ykc.messages import Login
+from pile_link.ykc.session import Job, PileMemory, SessionOptions, YkcSession
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT: Final = 8767
-_STOP: Final = object()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -74,40 +65,24 @@ class YkcConfig:
     card_balance_fallback_fen: int = 0
 
 
-def _peer(address: Any) -> str:
-    return f"{address[0]}:{address[1]}" if isinstance(address, tuple) else str(address)
+class YkcConnection(Connection[Job]):
+    """One pile's TCP connection; the registry's ``PileLink`` once the pile has logged in."""
 
-
-class YkcConnection:
-    """One pile's TCP connection: reader (the caller of :meth:`run`), writer, worker.
-
-    Implements the registry's ``PileLink`` once the pile has logged in.
-    """
+    protocol = "ykc"
 
     def __init__(self, server: YkcServer, sock: GeventSocket, address: Any) -> None:
-        self._server = server
-        self._config = server.config
-        self._sock = sock
-        self._peer = _peer(address)
+        super().__init__(server, sock, address)
+        self._ykc_config = server.config
         self._decoder = FrameDecoder()
-        self._out: gevent.queue.Queue[object] = gevent.queue.Queue(
-            maxsize=self._config.write_queue_size
-        )
-        self._jobs: gevent.queue.Queue[Job | None] = gevent.queue.Queue(
-            maxsize=self._config.work_queue_size
-        )
-        self._worker: gevent.Greenlet[Any, Any] | None = None
-        self._reason: str | None = None
-        self._claimed = False
-        self._ended = False
         self._dropped = 0
+        self._frame_type = 0  # of the frame being handed to the worker
         self.session = YkcSession(
             server.events,
-            self._send,
+            self.queue,
             peer=self._peer,
             options=SessionOptions(
-                default_tariff=self._config.default_tariff,
-                card_balance_fallback_fen=self._config.card_balance_fallback_fen,
+                default_tariff=self._ykc_config.default_tariff,
+                card_balance_fallback_fen=self._ykc_config.card_balance_fallback_fen,
             ),
             memory=server.memory,
         )
@@ -125,77 +100,27 @@ class YkcConnection:
         result: CommandResult = method(**command.args, timeout=command.timeout)
         return result
 
-    def close(self, reason: str) -> None:
-        """Cut the connection (never blocks); the reader sees EOF and winds down."""
-        if self._reason is None:
-            self._reason = reason
-        log.info("closing", extra=self._extra(reason=reason))
-        self._abort()
+    # --- the transport's hooks ----------------------------------------------------------
 
-    # --- plumbing -----------------------------------------------------------------------
+    def handle(self, job: Job) -> None:
+        self.session.run(job)
 
-    def _extra(self, **fields: Any) -> dict[str, Any]:
-        return {
-            "pile_code": self.session.pile_code,
-            "protocol": "ykc",
-            "peer": self._peer,
-            **fields,
-        }
+    def work_queue_full(self, job: Job) -> None:
+        # dropped: the pile repeats what matters (records until confirmed §8.7, billing
+        # model requests until answered)
+        self._dropped += 1
+        log.warning(
+            "domain too slow: frame dropped",
+            extra=self.extra(frame_type=f"0x{self._frame_type:02X}", dropped=self._dropped),
+        )
 
-    def _set_reason(self, reason: str) -> None:
-        if self._reason is None:
-            self._reason = reason
-
-    def _send(self, data: bytes) -> bool:
-        if self._ended:
-            return False
-        try:
-            self._out.put(data, timeout=self._config.write_timeout)
-        except gevent.queue.Full:
-            log.warning("pile does not read: write queue full", extra=self._extra())
-            self.close("heartbeat_timeout")
-            return False
-        return True
-
-    def _abort(self) -> None:
-        """Cut the TCP connection; a reader blocked in recv() sees EOF at once."""
-        with contextlib.suppress(OSError):
-            self._sock.shutdown(socket.SHUT_RDWR)
-
-    def _write_loop(self) -> None:
-        try:
-            while True:
-                data = self._out.get()
-                if data is _STOP:
-                    return
-                assert isinstance(data, bytes)
-                self._sock.sendall(data)
-        except OSError:
-            self._abort()
-
-    def _work_loop(self) -> None:
-        while True:
-            job = self._jobs.get()
-            if job is None:
-                return
-            self.session.run(job)
+    def closed(self, reason: str, *, announce: bool) -> None:
+        self.session.closed(reason, announce=announce)
 
     # --- the reader ---------------------------------------------------------------------
 
-    def run(self) -> None:
-        writer = gevent.spawn(self._write_loop)
-        try:
-            self._read_loop()
-        except gevent.GreenletExit:
-            self._set_reason("shutdown")
-        except Exception:
-            log.exception("connection failed", extra=self._extra())
-            self._set_reason("protocol_error")
-        finally:
-            self._finish(writer)
-
-    def _read_loop(self) -> None:
-        cfg = self._config
+    def serve(self) -> None:
+        cfg = self._ykc_config
         login_deadline = time.monotonic() + cfg.login_timeout
         last_frame = time.monotonic()
         garbage_since_frame = 0
@@ -205,14 +130,14 @@ class YkcConnection:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 if not logged_in:
-                    log.warning("no login in time", extra=self._extra())
-                    self._set_reason("protocol_error")
+                    log.warning("no login in time", extra=self.extra())
+                    self.set_reason("protocol_error")
                 elif garbage_since_frame:
-                    log.warning("only garbage: read timeout", extra=self._extra())
-                    self._set_reason("protocol_error")
+                    log.warning("only garbage: read timeout", extra=self.extra())
+                    self.set_reason("protocol_error")
                 else:
-                    log.warning("pile silent: heartbeat timeout", extra=self._extra())
-                    self._set_reason("heartbeat_timeout")
+                    log.warning("pile silent: heartbeat timeout", extra=self.extra())
+                    self.set_reason("heartbeat_timeout")
                 return
             self._sock.settimeout(remaining)
             try:
@@ -220,10 +145,10 @@ class YkcConnection:
             except TimeoutError:
                 continue
             except OSError:
-                self._set_reason("closed")
+                self.set_reason("closed")
                 return
             if not data:
-                self._set_reason("closed")
+                self.set_reason("closed")
                 return
             discarded = self._decoder.bytes_discarded
             frames = self._decoder.feed(data)
@@ -236,8 +161,8 @@ class YkcConnection:
                 if not self._on_frame(frame):
                     return
             if garbage_since_frame > cfg.garbage_limit:
-                log.warning("too much garbage", extra=self._extra(discarded=garbage_since_frame))
-                self._set_reason("protocol_error")
+                log.warning("too much garbage", extra=self.extra(discarded=garbage_since_frame))
+                self.set_reason("protocol_error")
                 return
 
     def _log_issues(self, issues: list[FrameIssue]) -> None:
@@ -248,27 +173,19 @@ class YkcConnection:
             kinds[issue.kind] = kinds.get(issue.kind, 0) + 1
         log.warning(
             "malformed bytes discarded",
-            extra=self._extra(issues=kinds, first=issues[0].data[:64].hex()),
+            extra=self.extra(issues=kinds, first=issues[0].data[:64].hex()),
         )
 
     def _on_frame(self, frame: Frame) -> bool:
         """Handle one frame; False when the conversation is over."""
         if frame.crc_high_first:
-            log.debug("CRC high byte first", extra=self._extra(frame_type=frame.frame_type))
+            log.debug("CRC high byte first", extra=self.extra(frame_type=frame.frame_type))
         if self.session.pile_code is None:
             return self._before_login(frame)
         job = self.session.receive(frame)
         if job is not None:
-            try:
-                self._jobs.put_nowait(job)
-            except gevent.queue.Full:
-                self._dropped += 1
-                log.warning(
-                    "domain too slow: frame dropped",
-                    extra=self._extra(
-                        frame_type=f"0x{frame.frame_type:02X}", dropped=self._dropped
-                    ),
-                )
+            self._frame_type = frame.frame_type
+            self.submit(job)
         return True
 
     def _before_login(self, frame: Frame) -> bool:
@@ -276,7 +193,7 @@ class YkcConnection:
         if not isinstance(msg, Login):
             log.info(
                 "frame before login ignored",
-                extra=self._extra(frame_type=f"0x{frame.frame_type:02X}"),
+                extra=self.extra(frame_type=f"0x{frame.frame_type:02X}"),
             )
             return True
         return self._login(frame, msg)
@@ -286,20 +203,18 @@ class YkcConnection:
         try:
             registered = self.session.is_registered(msg.pile_code)
         except Exception:
-            log.exception("domain failed on login", extra=self._extra(login=msg.pile_code))
-            self._set_reason("closed")
+            log.exception("domain failed on login", extra=self.extra(login=msg.pile_code))
+            self.set_reason("closed")
             return False
         if not registered:
             self.session.refuse_login(frame, msg, "unknown pile")
-            self._set_reason("closed")
-            self._flush_and_close()
+            self.set_reason("closed")
+            self.flush_and_stop_writer()
             return False
-        registry = self._server.registry
-        with registry.lifecycle(msg.pile_code):
+        with self._server.registry.lifecycle(msg.pile_code):
             self.session.pile_code = msg.pile_code  # the link's key in the registry
-            replaced = registry.claim(self)
-            self._claimed = True
-            log.info("connected", extra=self._extra(replaced=replaced))
+            replaced = self.claim()
+            log.info("connected", extra=self.extra(replaced=replaced))
             try:
                 if replaced:
                     self.session.emit(
@@ -307,73 +222,28 @@ class YkcConnection:
                     )
                 accepted = self.session.open(frame, msg)
             except Exception:
-                log.exception("domain failed on login", extra=self._extra())
+                log.exception("domain failed on login", extra=self.extra())
                 accepted = False
         if not accepted:
-            self._set_reason("closed")
-            self._flush_and_close()
+            self.set_reason("closed")
+            self.flush_and_stop_writer()
             return False
-        self._worker = gevent.spawn(self._work_loop)
+        self.start_worker()
         return True
-
-    def _flush_and_close(self) -> None:
-        """Let the writer send what is queued (a login refusal), then cut the socket."""
-        with contextlib.suppress(gevent.queue.Full):
-            self._out.put(_STOP, timeout=self._config.close_timeout)
-
-    def _finish(self, writer: gevent.Greenlet[Any, Any]) -> None:
-        cfg = self._config
-        worker = self._worker
-        try:
-            if worker is not None:
-                # Requests already received are still recorded (a transaction record just
-                # before the socket died is end-of-charge evidence) before the pile is
-                # announced offline.
-                with contextlib.suppress(gevent.queue.Full):
-                    self._jobs.put(None, timeout=cfg.finish_timeout)
-                worker.join(timeout=cfg.finish_timeout)
-            self._ended = True
-            try:
-                self._out.put_nowait(_STOP)
-            except gevent.queue.Full:
-                writer.kill(block=False)
-            writer.join(timeout=cfg.close_timeout)
-        except gevent.GreenletExit:  # the server's drain ran out of time
-            self._set_reason("shutdown")
-        finally:
-            self._ended = True
-            if worker is not None:
-                worker.kill(block=False)
-            writer.kill(block=False)
-            self._announce_end(self._reason or "closed")
-
-    def _announce_end(self, reason: str) -> None:
-        registry = self._server.registry
-        try:
-            if self._claimed:
-                with registry.lifecycle(self.pile_code):
-                    announce = registry.release(self)
-                    self.session.closed(reason, announce=announce)
-            else:
-                self.session.closed(reason, announce=False)
-        except Exception:
-            log.exception("domain failed on disconnect", extra=self._extra())
-        finally:
-            self._server.forget(self)
-            self._abort()
-            self._sock.close()
-        log.info("disconnected", extra=self._extra(reason=reason))
 
 
 _COMMANDS: Final = frozenset(CommandName)
 
 
-class YkcServer:
+class YkcServer(Server[YkcConnection]):
     """The YKC v1.6 endpoint. ``start()`` and ``stop()`` run in the gevent hub that serves.
 
     Share the ``registry`` with the OCPP endpoint and start both in the same hub, so that
     one ``LocalCommandPort`` reaches piles of either protocol.
     """
+
+    name = "ykc"
+    config: YkcConfig
 
     def __init__(
         self,
@@ -384,68 +254,15 @@ class YkcServer:
         port: int = DEFAULT_PORT,
         config: YkcConfig | None = None,
     ) -> None:
-        self.events = events
-        self.registry = registry if registry is not None else ConnectionRegistry()
-        self.config = config or YkcConfig()
-        self._listen = (host, port)
-        self._pool: gevent.pool.Pool | None = None
-        self._server: StreamServer | None = None
-        self._connections: set[YkcConnection] = set()
+        super().__init__(events, registry, host=host, port=port, config=config or YkcConfig())
         self._memory: dict[str, PileMemory] = {}
-        self._stopped: gevent.event.Event | None = None
-
-    @property
-    def address(self) -> tuple[str, int]:
-        """The bound address (the real port when 0 was asked for)."""
-        assert self._server is not None, "not started"
-        host, port = self._server.socket.getsockname()[:2]
-        return host, port
 
     def memory(self, pile_code: str) -> PileMemory:
         return self._memory.setdefault(pile_code, PileMemory())
 
-    def start(self) -> None:
-        self.registry.bind_to_current_hub()
-        self._stopped = gevent.event.Event()
-        self._pool = gevent.pool.Pool(self.config.max_connections)
-        self._server = StreamServer(self._listen, self._handle, spawn=self._pool)
-        self._server.start()
-        log.info("ykc endpoint listening", extra={"address": "{}:{}".format(*self.address)})
-
-    def serve_forever(self) -> None:
-        if self._server is None:
-            self.start()
-        assert self._stopped is not None
-        self._stopped.wait()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Bounded drain: stop accepting, close every connection, wait, then kill the rest."""
-        if self._server is None or self._pool is None:
-            return
-        self._server.close()
-        for conn in list(self._connections):
-            conn.close("shutdown")
-        self._pool.join(timeout=timeout)
-        self._pool.kill(block=True, timeout=1)
-        if self._stopped is not None:
-            self._stopped.set()
-        log.info("ykc endpoint stopped", extra={"left": len(self._connections)})
-
-    def forget(self, conn: YkcConnection) -> None:
-        self._connections.discard(conn)
-
-    def connection_count(self) -> int:
-        return len(self._connections)
-
-    def _handle(self, sock: GeventSocket, address: Any) -> None:
-        try:
-            conn = YkcConnection(self, sock, address)
-        except BaseException:
-            sock.close()
-            raise
-        self._connections.add(conn)
-        log.info("accepted", extra={"peer": _peer(address), "protocol": "ykc"})
-        conn.run()
+    def accept(self, sock: GeventSocket, address: Any) -> YkcConnection:
+        log.info("accepted", extra={"peer": peer_of(address), "protocol": "ykc"})
+        return YkcConnection(self, sock, address)
 
 
 class YkcServerThread(ServerThread):

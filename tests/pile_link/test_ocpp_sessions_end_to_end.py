@@ -31,9 +31,9 @@ from app.charging.models import ChargeOrder, MeterSampleRecord
 from app.demo import demo_driver, seed_demo
 from app.extensions import db
 from app.state import state_of
-from pile_link.meter_writer import GroupCommitEvents, MeterWriterConfig
+from pile_link.group_commit import GroupCommitEvents, MeterWriterConfig
+from pile_link.ocpp16.server import OcppServer, ServerThread, WsConfig
 from pile_link.registry import ConnectionRegistry, LocalCommandPort
-from pile_link.ws import OcppServer, ServerThread, WsConfig
 from tests.support.ports import pile_events
 from tests.support.settings import BASE_CONFIG
 from wsgi import compose

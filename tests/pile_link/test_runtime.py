@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import redis
 
-from pile_link.meter_writer import GroupCommitEvents
+from pile_link.group_commit import GroupCommitEvents
 from pile_link.runtime import PileLinkRuntime
 from tests.support.settings import BASE_CONFIG
 from wsgi import compose

@@ -31,7 +31,8 @@ from app.extensions import db
 from app.state import state_of
 from app.tenancy.admin_auth import actor_for_user
 from app.tenancy.models import AdminUser
-from pile_link.meter_writer import GroupCommitEvents
+from pile_link.group_commit import GroupCommitEvents
+from pile_link.ocpp16.server import OcppServer, ServerThread, WsConfig
 from pile_link.registry import ConnectionRegistry, LocalCommandPort
 from pile_link.simulator import (
     Fleet,
@@ -43,7 +44,6 @@ from pile_link.simulator import (
     SimulatedOcppPile,
     numbered,
 )
-from pile_link.ws import OcppServer, ServerThread, WsConfig
 from tests.support.ports import pile_events
 from tests.support.settings import BASE_CONFIG
 from wsgi import compose

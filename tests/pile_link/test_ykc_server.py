@@ -80,10 +80,10 @@ from pile_link.ykc import (
     encode_message,
     password_md5_16,
 )
-from pile_link.ykc.adapter import is_serial
 from pile_link.ykc.fields import Struct, layout
 from pile_link.ykc.frame import Frame as RawFrame
 from pile_link.ykc.server import YkcConfig, YkcServer, YkcServerThread
+from pile_link.ykc.session import is_serial
 
 DEADLINE = 5.0
 PILE = "32010200000001"

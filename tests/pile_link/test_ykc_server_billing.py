@@ -11,7 +11,13 @@ import pytest
 
 from app.charging.port import ConnectorState
 from pile_link.ykc import CardStartRequest, password_md5_16
-from pile_link.ykc.adapter import (
+from pile_link.ykc.billing import (
+    DEFAULT_TARIFF,
+    BillingModelError,
+    build_billing_model,
+    model_number,
+)
+from pile_link.ykc.session import (
     card_text,
     connector_state,
     hardware_fault_codes,
@@ -19,12 +25,6 @@ from pile_link.ykc.adapter import (
     new_serial,
     password_form,
     start_id_tag,
-)
-from pile_link.ykc.billing import (
-    DEFAULT_TARIFF,
-    BillingModelError,
-    build_billing_model,
-    model_number,
 )
 
 

@@ -23,7 +23,7 @@ from app.charging.port import CommandOutcome
 from app.demo import demo_driver, seed_demo
 from app.extensions import db
 from app.state import state_of
-from pile_link.meter_writer import GroupCommitEvents
+from pile_link.group_commit import GroupCommitEvents
 from pile_link.registry import ConnectionRegistry, LocalCommandPort
 from pile_link.ykc import (
     BillingModelCheck,

@@ -21,7 +21,7 @@ from app.charging.port import (
     PileEvent,
     PileTariff,
 )
-from pile_link.meter_writer import (
+from pile_link.group_commit import (
     GroupCommitEvents,
     MeterWriter,
     MeterWriterConfig,

@@ -57,8 +57,8 @@ from app.charging.port import (
     SessionStarted,
     SessionStopped,
 )
+from pile_link.ocpp16.server import OcppServer, ServerThread, WsConfig
 from pile_link.registry import ConnectionRegistry, LocalCommandPort
-from pile_link.ws import OcppServer, ServerThread, WsConfig
 
 PASSWORD = "correct-horse-battery"
 DEADLINE = 5.0

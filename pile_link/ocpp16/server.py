@@ -1,10 +1,8 @@
 """The OCPP 1.6J WebSocket endpoint: ``ws://HOST:PORT/ocpp/<pile_code>``, subprotocol ``ocpp1.6``.
 
-A gevent ``StreamServer`` spawns one greenlet per connection from a ``Pool`` (so a stop can
-drain). The HTTP upgrade is parsed with h11 and the frames with wsproto (both sans-IO);
-each connection then has a reader (this greenlet), a writer fed by a bounded queue and a
-worker that handles the pile's requests one at a time, so that answers to our commands are
-read even while the domain is busy with a request.
+The connection/server plumbing (reader, bounded writer, worker, registry, drain) is
+:mod:`pile_link.transport`'s; this module adds the WebSocket part: the HTTP upgrade parsed
+with h11 and the frames with wsproto (both sans-IO), pings, the closing handshake.
 
 Refusals happen at the upgrade, before any domain event: a path that is not
 ``/ocpp/<code>`` → 404; no ``ocpp1.6`` among the offered subprotocols → 400; a pile the
@@ -21,7 +19,6 @@ import hashlib
 import http
 import logging
 import re
-import socket
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -33,9 +30,9 @@ import gevent.event
 import gevent.pool
 import gevent.queue
 import h11
-from gevent.server import StreamServer
 from gevent.socket import socket as GeventSocket
-from wsproto.connection import Connection, ConnectionState, ConnectionType
+from wsproto.connection import Connection as WsProtocol
+from wsproto.connection import ConnectionState, ConnectionType
 from wsproto.events import (
     BytesMessage,
     CloseConnection,
@@ -48,9 +45,10 @@ from wsproto.utilities import LocalProtocolError
 
 from app.charging.port import Admission, CommandResult, PileDisconnected, PileEventHandler
 from pile_link.ocpp16 import codec
-from pile_link.ocpp16.handler import OcppSession
+from pile_link.ocpp16.session import OcppSession
 from pile_link.registry import Command, ConnectionRegistry
 from pile_link.server_thread import ServerThread
+from pile_link.transport import Connection, Server, peer_of
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +58,6 @@ PILE_CODE_RE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,63}")
 _WS_GUID: Final = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 §1.3
 _RECV_BYTES: Final = 65536
 _MAX_HEADER_BYTES: Final = 16384
-_STOP: Final = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +75,7 @@ class WsConfig:
     write_queue_size: int = 64
     write_timeout: float = 10.0
     # requests waiting for the domain (a pile should have only one outstanding)
-    call_queue_size: int = 8
+    work_queue_size: int = 8
     max_message_bytes: int = 1 << 20
     # wait for the pile's answer to our close frame
     close_timeout: float = 5.0
@@ -159,8 +156,10 @@ def basic_password(request: h11.Request, pile_code: str) -> tuple[bool, str | No
 _CHALLENGE: Final = [("WWW-Authenticate", 'Basic realm="OCPP", charset="UTF-8"')]
 
 
-class OcppConnection:
-    """One accepted pile connection: reader (the caller of :meth:`run`), writer, worker."""
+class OcppConnection(Connection[codec.Call]):
+    """One accepted pile connection over WebSocket, its :class:`OcppSession` the protocol."""
+
+    protocol = "ocpp16"
 
     def __init__(
         self,
@@ -170,37 +169,23 @@ class OcppConnection:
         pile_code: str,
         trailing: bytes,
     ) -> None:
-        self._server = server
-        self._config = server.config
-        self._sock = sock
-        self._peer = f"{address[0]}:{address[1]}" if isinstance(address, tuple) else str(address)
+        super().__init__(server, sock, address)
+        self._ws_config = server.config
         self._pile_code = pile_code
-        self._ws = Connection(ConnectionType.SERVER, trailing_data=trailing)
-        self._out: gevent.queue.Queue[object] = gevent.queue.Queue(
-            maxsize=self._config.write_queue_size
-        )
-        self._calls: gevent.queue.Queue[codec.Call | None] = gevent.queue.Queue(
-            maxsize=self._config.call_queue_size
-        )
+        self._ws = WsProtocol(ConnectionType.SERVER, trailing_data=trailing)
         self._parts: list[str | bytes | bytearray] = []
         self._size = 0
-        self._reason: str | None = None
-        self._closing = False
-        self._ended = False
         self._abort_timer: gevent.Greenlet[Any, Any] | None = None
         self.session = OcppSession(
             pile_code,
             server.events,
             self._send_text,
-            heartbeat_interval=self._config.heartbeat_interval,
+            heartbeat_interval=self._ws_config.heartbeat_interval,
         )
 
     @property
     def pile_code(self) -> str:
         return self._pile_code
-
-    def _extra(self, **fields: Any) -> dict[str, Any]:
-        return {"pile_code": self._pile_code, "peer": self._peer, **fields}
 
     # --- PileLink -----------------------------------------------------------------------
 
@@ -211,92 +196,62 @@ class OcppConnection:
 
     def close(self, reason: str, code: int = 1000) -> None:
         """Start the closing handshake; the socket is cut after ``close_timeout`` anyway."""
-        if self._reason is None:
-            self._reason = reason
+        self.set_reason(reason)
         if self._closing or self._ended:
             return
         self._closing = True
-        log.info("closing", extra=self._extra(reason=reason))
+        log.info("closing", extra=self.extra(reason=reason))
         try:
             self._out.put_nowait(CloseConnection(code=code, reason=reason[:100]))
         except gevent.queue.Full:
-            self._abort()
-        self._abort_timer = gevent.spawn_later(self._config.close_timeout, self._abort)
+            self.abort()
+        self._abort_timer = gevent.spawn_later(self._ws_config.close_timeout, self.abort)
 
-    # --- plumbing -----------------------------------------------------------------------
+    # --- the transport's hooks ----------------------------------------------------------
 
     def _send_text(self, text: str) -> bool:
-        return self._queue(TextMessage(data=text))
+        return self.queue(TextMessage(data=text))
 
-    def _queue(self, event: Event) -> bool:
-        if self._ended or self._closing:
-            return False
-        # no timer when there is room (nearly always): a gevent Timeout per frame adds up
-        with contextlib.suppress(gevent.queue.Full):
-            self._out.put_nowait(event)
-            return True
+    def encode(self, item: object) -> bytes | None:
+        assert isinstance(item, Event)
         try:
-            self._out.put(event, timeout=self._config.write_timeout)
+            return self._ws.send(item)
+        except LocalProtocolError:
+            return None  # e.g. a late answer after the close frame
+
+    def sent(self, item: object) -> None:
+        if isinstance(item, CloseConnection) and self._ws.state is ConnectionState.CLOSED:
+            self.abort()  # we answered the pile's close: the conversation is over
+
+    def handle(self, job: codec.Call) -> None:
+        self.session.handle_call(job)
+
+    def work_queue_full(self, job: codec.Call) -> None:
+        # a pile should have one request outstanding: wait a little, then give up on it
+        try:
+            self._jobs.put(job, timeout=self._ws_config.write_timeout)
         except gevent.queue.Full:
-            log.warning("pile does not read: write queue full", extra=self._extra())
-            self.close("heartbeat_timeout")
-            return False
-        return True
+            log.warning("too many outstanding requests", extra=self.extra())
+            self.close("protocol_error")
 
-    def _abort(self) -> None:
-        """Cut the TCP connection; a reader blocked in recv() sees EOF at once."""
-        with contextlib.suppress(OSError):
-            self._sock.shutdown(socket.SHUT_RDWR)
+    def closed(self, reason: str, *, announce: bool) -> None:
+        self.session.closed(reason, announce=announce)
 
-    def _write_loop(self) -> None:
-        try:
-            while True:
-                event = self._out.get()
-                if event is _STOP:
-                    return
-                assert isinstance(event, Event)
-                try:
-                    data = self._ws.send(event)
-                except LocalProtocolError:
-                    continue  # e.g. a late answer after the close frame
-                self._sock.sendall(data)
-                if isinstance(event, CloseConnection) and self._ws.state is ConnectionState.CLOSED:
-                    self._abort()  # we answered the pile's close: the conversation is over
-        except OSError:
-            self._abort()
-
-    def _work_loop(self) -> None:
-        while True:
-            call = self._calls.get()
-            if call is None:
-                return
-            self.session.handle_call(call)
+    def finished(self) -> None:
+        if self._abort_timer is not None:
+            self._abort_timer.kill(block=False)
 
     # --- the reader ---------------------------------------------------------------------
 
-    def run(self) -> None:
-        writer = gevent.spawn(self._write_loop)
-        worker = gevent.spawn(self._work_loop)
-        try:
-            self._open()
-            self._read_loop()
-        except gevent.GreenletExit:
-            self._set_reason("shutdown")
-        except Exception:
-            log.exception("connection failed", extra=self._extra())
-            self._set_reason("protocol_error")
-        finally:
-            self._finish(writer, worker)
-
-    def _set_reason(self, reason: str) -> None:
-        if self._reason is None:
-            self._reason = reason
+    def serve(self) -> None:
+        self.start_worker()
+        self._open()
+        self._read_loop()
 
     def _open(self) -> None:
-        registry = self._server.registry
-        with registry.lifecycle(self._pile_code):
-            replaced = registry.claim(self)
-            log.info("connected", extra=self._extra(replaced=replaced))
+        with self._server.registry.lifecycle(self._pile_code):
+            replaced = self.claim()
+            log.info("connected", extra=self.extra(replaced=replaced))
             try:
                 if replaced:
                     self.session.emit(
@@ -304,10 +259,10 @@ class OcppConnection:
                     )
                 self.session.opened()
             except Exception:
-                log.exception("domain failed on connect", extra=self._extra())
+                log.exception("domain failed on connect", extra=self.extra())
 
     def _read_loop(self) -> None:
-        cfg = self._config
+        cfg = self._ws_config
         poll = min(cfg.ping_interval, cfg.read_timeout) if cfg.ping_interval else cfg.read_timeout
         self._sock.settimeout(poll)
         last_rx = time.monotonic()
@@ -319,17 +274,17 @@ class OcppConnection:
                 data = self._sock.recv(_RECV_BYTES)
             except TimeoutError:
                 if time.monotonic() - last_rx >= cfg.read_timeout:
-                    log.warning("pile silent: read timeout", extra=self._extra())
-                    self._set_reason("heartbeat_timeout")
+                    log.warning("pile silent: read timeout", extra=self.extra())
+                    self.set_reason("heartbeat_timeout")
                     return
                 if cfg.ping_interval:
-                    self._queue(Ping(payload=b"liveness"))
+                    self.queue(Ping(payload=b"liveness"))
                 continue
             except OSError:
-                self._set_reason("closed")
+                self.set_reason("closed")
                 return
             if not data:
-                self._set_reason("closed")
+                self.set_reason("closed")
                 return
             last_rx = time.monotonic()
             self._ws.receive_data(data)
@@ -339,8 +294,8 @@ class OcppConnection:
         if isinstance(event, TextMessage | BytesMessage):
             self._parts.append(event.data)
             self._size += len(event.data)
-            if self._size > self._config.max_message_bytes:
-                log.warning("message too big", extra=self._extra(size=self._size))
+            if self._size > self._ws_config.max_message_bytes:
+                log.warning("message too big", extra=self.extra(size=self._size))
                 self.close("protocol_error", code=1009)
                 return False
             if event.message_finished:
@@ -351,23 +306,23 @@ class OcppConnection:
                     self._on_frame(b"".join(cast(list[bytes | bytearray], parts)))
             return True
         if isinstance(event, Ping):
-            self._queue(event.response())
+            self.queue(event.response())
             return True
         if isinstance(event, Pong):
             return True
         if isinstance(event, CloseConnection):
             state = self._ws.state
             if state is ConnectionState.REMOTE_CLOSING:
-                self._set_reason("closed")
+                self.set_reason("closed")
                 try:
                     self._out.put_nowait(event.response())
                 except gevent.queue.Full:
-                    self._abort()
+                    self.abort()
                 return False
             if state is ConnectionState.OPEN:  # wsproto could not parse the stream
                 log.warning(
                     "websocket protocol error",
-                    extra=self._extra(code=event.code, error=event.reason),
+                    extra=self.extra(code=event.code, error=event.reason),
                 )
                 self.close("protocol_error", code=event.code)
             return False
@@ -375,58 +330,15 @@ class OcppConnection:
 
     def _on_frame(self, frame: str | bytes) -> None:
         call = self.session.receive(frame)
-        if call is None:
-            return
-        with contextlib.suppress(gevent.queue.Full):
-            self._calls.put_nowait(call)
-            return
-        try:
-            self._calls.put(call, timeout=self._config.write_timeout)
-        except gevent.queue.Full:
-            log.warning("too many outstanding requests", extra=self._extra())
-            self.close("protocol_error")
-
-    def _finish(self, writer: gevent.Greenlet[Any, Any], worker: gevent.Greenlet[Any, Any]) -> None:
-        cfg = self._config
-        try:
-            # Requests already received are still recorded (a StopTransaction just before
-            # the socket died is end-of-charge evidence), before the pile is announced
-            # offline.
-            with contextlib.suppress(gevent.queue.Full):
-                self._calls.put(None, timeout=cfg.finish_timeout)
-            worker.join(timeout=cfg.finish_timeout)
-            self._ended = True
-            try:
-                self._out.put_nowait(_STOP)
-            except gevent.queue.Full:
-                writer.kill(block=False)
-            writer.join(timeout=cfg.close_timeout)
-        except gevent.GreenletExit:  # the server's drain ran out of time
-            self._set_reason("shutdown")
-        finally:
-            self._ended = True
-            worker.kill(block=False)
-            writer.kill(block=False)
-            if self._abort_timer is not None:
-                self._abort_timer.kill(block=False)
-            self._announce_end(self._reason or "closed")
-
-    def _announce_end(self, reason: str) -> None:
-        registry = self._server.registry
-        try:
-            with registry.lifecycle(self._pile_code):
-                announce = registry.release(self)
-                self.session.closed(reason, announce=announce)
-        except Exception:
-            log.exception("domain failed on disconnect", extra=self._extra())
-        finally:
-            self._server.forget(self)
-            self._sock.close()
-        log.info("disconnected", extra=self._extra(reason=reason))
+        if call is not None:
+            self.submit(call)
 
 
-class OcppServer:
+class OcppServer(Server[OcppConnection]):
     """The OCPP 1.6J endpoint. ``start()`` and ``stop()`` run in the gevent hub that serves."""
+
+    name = "ocpp"
+    config: WsConfig
 
     def __init__(
         self,
@@ -437,76 +349,25 @@ class OcppServer:
         port: int = 8180,
         config: WsConfig | None = None,
     ) -> None:
-        self.events = events
-        self.registry = registry if registry is not None else ConnectionRegistry()
-        self.config = config or WsConfig()
-        self._listen = (host, port)
-        self._pool: gevent.pool.Pool | None = None
-        self._server: StreamServer | None = None
-        self._connections: set[OcppConnection] = set()
-        self._stopped: gevent.event.Event | None = None
+        super().__init__(events, registry, host=host, port=port, config=config or WsConfig())
 
-    @property
-    def address(self) -> tuple[str, int]:
-        """The bound address (the real port when 0 was asked for)."""
-        assert self._server is not None, "not started"
-        host, port = self._server.socket.getsockname()[:2]
-        return host, port
-
-    def start(self) -> None:
+    def prepare(self) -> None:
         codec.load_schemas()
-        self.registry.bind_to_current_hub()
-        self._stopped = gevent.event.Event()
-        self._pool = gevent.pool.Pool(self.config.max_connections)
-        self._server = StreamServer(self._listen, self._handle, spawn=self._pool)
-        self._server.start()
-        log.info("ocpp endpoint listening", extra={"address": "{}:{}".format(*self.address)})
 
-    def serve_forever(self) -> None:
-        if self._server is None:
-            self.start()
-        assert self._stopped is not None
-        self._stopped.wait()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Bounded drain: stop accepting, close every connection, wait, then cut the rest."""
-        if self._server is None or self._pool is None:
-            return
-        self._server.close()
-        for conn in list(self._connections):
-            conn.close("shutdown", code=1001)
-        self._pool.join(timeout=timeout)
-        self._pool.kill(block=True, timeout=1)
-        if len(self.registry) == 0:
-            self.registry.unbind()
-        if self._stopped is not None:
-            self._stopped.set()
-        log.info("ocpp endpoint stopped", extra={"left": len(self._connections)})
-
-    def forget(self, conn: OcppConnection) -> None:
-        self._connections.discard(conn)
-
-    def connection_count(self) -> int:
-        return len(self._connections)
+    def close_for_shutdown(self, conn: OcppConnection) -> None:
+        conn.close("shutdown", code=1001)
 
     # --- per connection -----------------------------------------------------------------
 
-    def _handle(self, sock: GeventSocket, address: Any) -> None:
-        try:
-            accepted = self._handshake(sock, address)
-        except BaseException:
-            sock.close()
-            raise
+    def accept(self, sock: GeventSocket, address: Any) -> OcppConnection | None:
+        accepted = self._handshake(sock, address)
         if accepted is None:
-            sock.close()
-            return
+            return None
         pile_code, trailing = accepted
-        conn = OcppConnection(self, sock, address, pile_code, trailing)
-        self._connections.add(conn)
-        conn.run()
+        return OcppConnection(self, sock, address, pile_code, trailing)
 
     def _handshake(self, sock: GeventSocket, address: Any) -> tuple[str, bytes] | None:
-        peer = f"{address[0]}:{address[1]}" if isinstance(address, tuple) else str(address)
+        peer = peer_of(address)
         try:
             # the timer covers the socket only: fired inside the domain's lookup it would
             # break off a database query half-way

@@ -26,7 +26,7 @@ from app.charging.port import (
     SessionStopped,
 )
 from pile_link.ocpp16 import codec
-from pile_link.ocpp16.handler import OcppSession, energy_wh, read_sampled_values
+from pile_link.ocpp16.session import OcppSession, energy_wh, read_sampled_values
 
 NOW = datetime(2024, 3, 1, 8, 30, tzinfo=UTC)
 CODE = "CP-0001"
