@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, exists, or_, select
 
 from app.billing.models import Bill, BillAdjustment, OccupancySession
-from app.charging.models import ChargeOrder, OrderState
+from app.charging.models import HELD_FOR_REVIEW, ChargeOrder, OrderState
 from app.errors import ABNORMAL_KIND_INVALID
 from app.extensions import db
 from app.paging import Page, paginate
@@ -40,6 +40,7 @@ class ReviewKind(enum.StrEnum):
     NO_TARIFF = "no_tariff"
     ARREARS = "arrears"  # the wallet could not cover the bill
     OCCUPANCY_REVIEW = "occupancy_review"
+    IMPLAUSIBLE_ENERGY = HELD_FOR_REVIEW  # a meter glitch: nothing debited until decided
 
 
 ABNORMAL_KINDS = tuple(ReviewKind)
@@ -64,6 +65,7 @@ def _kind_condition(kind: str) -> ColumnElement[bool]:
         k.NO_TARIFF: ChargeOrder.abnormal_reason == k.NO_TARIFF,
         k.ARREARS: bill(Bill.arrears_fen > 0),
         k.OCCUPANCY_REVIEW: occupancy_review,
+        k.IMPLAUSIBLE_ENERGY: ChargeOrder.abnormal_reason == k.IMPLAUSIBLE_ENERGY,
     }
     if kind not in conditions:
         raise ABNORMAL_KIND_INVALID(details={"kind": [kind], "allowed": sorted(conditions)})

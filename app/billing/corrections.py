@@ -10,7 +10,7 @@ from typing import Any
 from app.billing import bills, occupancy, settlement
 from app.billing.models import Bill
 from app.billing.settlement import locked_order
-from app.charging.models import ChargeOrder
+from app.charging.models import HELD_FOR_REVIEW, ChargeOrder
 from app.errors import (
     CORRECTION_EMPTY,
     CORRECTION_END_INVALID,
@@ -57,7 +57,7 @@ def correct_order(
     order = get_scoped(ChargeOrder, order_id, actor, what="订单")
     order = locked_order(order.id) or order
     bill = bills.bill_of(order.id)
-    if bill is None:
+    if bill is None and order.abnormal_reason != HELD_FOR_REVIEW:
         raise ORDER_NOT_SETTLED()
     start = bills.session_start(order)
     if ended_at is not None and (ended_at.tzinfo is None or ended_at < start):
@@ -66,6 +66,8 @@ def correct_order(
         isinstance(energy_wh, bool) or not isinstance(energy_wh, int) or energy_wh < 0
     ):
         raise CORRECTION_ENERGY_INVALID()
+    if bill is None:
+        return _decide_held(actor, order, reason.strip(), ended_at, energy_wh)
     occ = occupancy.session_of(order.id)
     before = _picture(order, bill, occ)
     if energy_wh is not None:
@@ -87,6 +89,42 @@ def correct_order(
         reason=reason.strip(),
     )  # fmt: skip
     return Correction(order, bill, refund)
+
+
+def _decide_held(
+    actor: Actor,
+    order: ChargeOrder,
+    reason: str,
+    ended_at: datetime | None,
+    energy_wh: int | None,
+) -> Correction:
+    """The operator's decision on an order held for an implausible reading: the energy
+    (and end) it really was, then the first settlement, debited like any other."""
+    before = {
+        "energy_wh": order.energy_wh,
+        "meter_start_wh": order.meter_start_wh,
+        "meter_stop_wh": order.meter_stop_wh,
+        "stopped_at": order.stopped_at.isoformat() if order.stopped_at else None,
+        "abnormal_reason": order.abnormal_reason,
+    }
+    if energy_wh is not None:
+        order.energy_wh = energy_wh
+        order.last_meter_wh = energy_wh
+    if ended_at is not None:
+        order.stopped_at = ended_at
+        order.energy_ended_at = ended_at
+    order.abnormal_reason = ""
+    bill = settlement.settle_order(order, estimated=order.final_record_at is None)
+    if bill is None:  # no tariff: it stays in the queue under that reason
+        raise ORDER_NOT_SETTLED("订单无法计费（站点没有电价），已保留待处理")
+    audit.record(
+        actor, "order.decide_held", "order", order.id, operator_id=order.operator_id,
+        before=before,
+        after={"energy_wh": order.energy_wh, "total_fen": bill.total_fen,
+               "arrears_fen": bill.arrears_fen},
+        reason=reason,
+    )  # fmt: skip
+    return Correction(order, bill, 0)
 
 
 def _picture(order: ChargeOrder, bill: Bill, occ: Any) -> dict[str, Any]:

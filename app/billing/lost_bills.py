@@ -78,6 +78,8 @@ def _settle_one(order_id: int, estimated: bool, moment: datetime) -> tuple[str, 
     expected = OrderState.STOPPING if estimated else OrderState.FINISHED
     if order is None or order.state != expected:
         return None
+    if settlement.held_for_review(order):  # a meter that glitched: an operator decides
+        return None
     bill = settlement.settle_order(order, estimated=estimated, now=moment)
     return (order.order_no, bill) if bill is not None else None
 

@@ -12,11 +12,12 @@ from app.billing import (
     bill_notices,
     coupon_use,
     occupancy,
+    plausibility,
 )
 from app.billing.bills import bill_of, price_order, tariff_snapshot
 from app.billing.models import Bill, BillAdjustment, BillLine, OccupancySession
 from app.charging import session
-from app.charging.models import CLOSED_STATES, ChargeOrder, OrderState
+from app.charging.models import CLOSED_STATES, HELD_FOR_REVIEW, ChargeOrder, OrderState
 from app.charging.port import PileAmounts
 from app.charging.terms import freeze_terms
 from app.config import setting
@@ -315,6 +316,23 @@ def amend_bill(
     return adjustment
 
 
+def held_for_review(order: ChargeOrder) -> bool:
+    """True when the order's energy cannot be believed (unreadable, implausible): it is
+    kept with ``HELD_FOR_REVIEW`` and nothing is debited (or amended) until an operator
+    decides. A settled order that gets an implausible late record keeps its bill."""
+    if order.abnormal_reason == HELD_FOR_REVIEW:
+        return True
+    doubt = plausibility.energy_doubt(order)
+    if doubt is None:
+        return False
+    order.abnormal_reason = HELD_FOR_REVIEW
+    log.warning(
+        "implausible energy: order held for review",
+        extra={"order_no": order.order_no, "energy_wh": order.energy_wh, "doubt": doubt},
+    )
+    return True
+
+
 def on_order_finished(order: ChargeOrder) -> Bill | None:
     """Called by the pile event handler once a stop record has been applied (no commit:
     the handler commits once, then acknowledges). A finished order is settled; a settled
@@ -325,6 +343,8 @@ def on_order_finished(order: ChargeOrder) -> Bill | None:
     with ``settlement_failed`` and the lost-bill job retries it.
     """
     if order.state not in CLOSED_STATES:
+        return None
+    if held_for_review(order):
         return None
     try:
         with db.session.begin_nested():

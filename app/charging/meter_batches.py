@@ -129,13 +129,26 @@ def record_meter_samples(events: Sequence[MeterSample]) -> list[EventReply | Non
     return replies
 
 
+# No meter reads a terawatt-hour: beyond it a value is a glitch (10**30 overflowed the
+# column and made a real pile retry its stop forever), read as "no reading".
+MAX_READING_WH = 10**12
+
+
+def readable_wh(value: int | None) -> int | None:
+    """A meter reading the platform can store and reason about, else None."""
+    if value is None or isinstance(value, bool) or not 0 <= value <= MAX_READING_WH:
+        return None
+    return value
+
+
 def session_energy(
     event: MeterSample, meter_start_wh: int | None, energy_wh: int | None
 ) -> tuple[int | None, int | None]:
     """The order's meter start after this sample, and the session energy the sample reads
-    (None when it carries no energy): an absolute reading counts from the order's first
-    one, and meters only go forward. The one rule of both recording paths."""
-    energy = event.energy_wh
+    (None when it carries no energy, or none that can be read): an absolute reading counts
+    from the order's first one, and meters only go forward. The one rule of both recording
+    paths."""
+    energy = readable_wh(event.energy_wh)
     if energy is None:
         return meter_start_wh, None
     if not event.energy_is_session_relative:

@@ -13,6 +13,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.db import Base, BigId, Fen, UTCDateTime, utcnow
 from app.promotions.models import PayRate
 
+# The review reason that holds an order's money: its energy reading cannot be believed (a
+# meter glitch such as 0xFFFFFFFF, a meter that went backwards, a value that is no number,
+# more energy than the pile's power could deliver in the time). Set by the pile events
+# (unreadable values) and by billing (implausible ones); cleared by an operator's decision.
+HELD_FOR_REVIEW = "implausible_energy"
+
 
 class OrderState(enum.StrEnum):
     """Where a charge order is; it moves only through :mod:`app.charging.session`."""
@@ -79,6 +85,8 @@ class ChargeOrder(Base):
     awaiting_record_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     # review flags: offline while charging, final record mismatch, estimated bill, ...
+    # (HELD_FOR_REVIEW: the energy is not believable, nothing is debited until an
+    # operator decides)
     abnormal_reason: Mapped[str] = mapped_column(String(64), default="")
     offline_during: Mapped[bool] = mapped_column(default=False)
     late_record: Mapped[bool] = mapped_column(default=False)

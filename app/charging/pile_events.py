@@ -25,6 +25,7 @@ from app.charging import meter_batches, session, starts
 from app.charging.models import (
     ACTIVE_STATES,
     CLOSED_STATES,
+    HELD_FOR_REVIEW,
     ChargeOrder,
     MeterSampleRecord,
     OrderState,
@@ -516,14 +517,16 @@ def _stopped(pile: Pile, event: SessionStopped, outcomes: SessionOutcomes) -> Ev
         _keep(pile, "session_stopped", _event_raw(event), order)
         return EventReply(accepted=True, session_ref=order.pile_session_ref)
     _keep(pile, "session_stopped", _event_raw(event), order)
+    meter_stop = meter_batches.readable_wh(event.meter_stop_wh)
     energy = _record_energy(order, event)
+    doubts = _doubts(order, event, energy)
     if order.state in CLOSED_STATES:
         # a repeat or a late record for a closed order: accepted, reconciled, never refused
-        if order.final_record_at is not None and order.meter_stop_wh == event.meter_stop_wh:
+        if order.final_record_at is not None and order.meter_stop_wh == meter_stop:
             return EventReply(accepted=True, session_ref=order.pile_session_ref)
         order.late_record = True
         order.abnormal_reason = order.abnormal_reason or "late_record"
-    order.meter_stop_wh = event.meter_stop_wh
+    order.meter_stop_wh = meter_stop
     if energy is not None:
         order.energy_wh = energy
         order.last_meter_wh = energy
@@ -535,6 +538,14 @@ def _stopped(pile: Pile, event: SessionStopped, outcomes: SessionOutcomes) -> Ev
         order.pile_amounts = event.pile_amounts.as_json()
     if order.started_at is None:
         order.started_at = event.started_at or order.requested_at
+    if doubts:
+        # accepted and kept (a refused record makes a real pile retry forever), but the
+        # money waits for an operator: billing holds an order with this reason
+        order.abnormal_reason = HELD_FOR_REVIEW
+        log.warning(
+            "stop record not believable: order held for review",
+            extra={"pile_code": pile.code, "order_no": order.order_no, "doubts": doubts},
+        )
     session.record_received(order)
     outcomes.order_finished(order)  # bill, coupon, wallet: flushed, committed below
     log.info(
@@ -544,12 +555,34 @@ def _stopped(pile: Pile, event: SessionStopped, outcomes: SessionOutcomes) -> Ev
     return EventReply(accepted=True, session_ref=order.pile_session_ref)
 
 
+def _doubts(order: ChargeOrder, event: SessionStopped, energy: int | None) -> list[str]:
+    """What makes a record's readings unbelievable: sent but unreadable or beyond any
+    meter, or a meter that went backwards (below its start, or below the energy the
+    session's own samples already showed; 1 Wh of rounding allowed)."""
+    found = list(event.unreadable)
+    for name in ("meter_stop_wh", "meter_start_wh", "energy_wh"):
+        value = getattr(event, name)
+        if value is not None and meter_batches.readable_wh(value) is None:
+            found.append(name)
+    stop = meter_batches.readable_wh(event.meter_stop_wh)
+    begin = meter_batches.readable_wh(event.meter_start_wh)
+    start = begin if begin is not None else order.meter_start_wh
+    if stop is not None and start is not None and stop < start:
+        found.append("meter_backwards")
+    elif energy is not None and order.state not in CLOSED_STATES and energy + 1 < order.energy_wh:
+        found.append("below_samples")
+    return found
+
+
 def _record_energy(order: ChargeOrder, event: SessionStopped) -> int | None:
-    if event.energy_wh is not None:
-        return event.energy_wh
-    start = event.meter_start_wh if event.meter_start_wh is not None else order.meter_start_wh
-    if event.meter_stop_wh is not None and start is not None:
-        return max(event.meter_stop_wh - start, 0)
+    energy = meter_batches.readable_wh(event.energy_wh)
+    if energy is not None:
+        return energy
+    begin = meter_batches.readable_wh(event.meter_start_wh)
+    start = begin if begin is not None else order.meter_start_wh
+    stop = meter_batches.readable_wh(event.meter_stop_wh)
+    if stop is not None and start is not None:
+        return max(stop - start, 0)
     return None
 
 
@@ -570,8 +603,8 @@ def _orphan_record(pile: Pile, event: SessionStopped) -> ChargeOrder:
         timezone=pile.station.timezone if pile.station else "Asia/Shanghai",
         requested_at=event.started_at or event.at,
         started_at=event.started_at,
-        meter_start_wh=event.meter_start_wh,
-        meter_stop_wh=event.meter_stop_wh,
+        meter_start_wh=meter_batches.readable_wh(event.meter_start_wh),
+        meter_stop_wh=meter_batches.readable_wh(event.meter_stop_wh),
         stopped_at=event.at,
         stop_reason=(event.reason or "")[:64],
         final_record_at=event.at,

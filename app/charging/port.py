@@ -148,6 +148,9 @@ class SessionStopped:
     energy_wh: int | None = None
     pile_amounts: PileAmounts | None = None  # piles that price sessions themselves
     raw: dict[str, Any] = field(default_factory=dict)
+    # readings the pile sent that could not be read as numbers ("meter_stop", ...): the
+    # record is still accepted, the order held for review
+    unreadable: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -131,7 +131,10 @@ def to_decimal(value: Any) -> Decimal | None:
 
 
 def round_int(value: Decimal) -> int:
-    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    # to_integral_value, not quantize: quantize fails beyond 28 digits (a meterStop of
+    # 1e30 answered InternalError, and the pile retried it forever); the domain decides
+    # what a reading no meter can show means
+    return int(value.to_integral_value(rounding=ROUND_HALF_UP))
 
 
 def energy_wh(value: Any, unit: Any = "Wh") -> int | None:
@@ -521,6 +524,7 @@ class OcppSession:
                 extra=self._extra(transaction_id=ref, timestamp=p.get("timestamp")),
             )
         meter_stop = energy_wh(p.get("meterStop"))
+        unreadable = ("meter_stop",) if meter_stop is None and "meterStop" in p else ()
         started_at, meter_start = _transaction_begin(p.get("transactionData"))
         reason = p.get("reason")
         reason = (
@@ -540,6 +544,7 @@ class OcppSession:
                 meter_start_wh=meter_start,
                 energy_wh=energy,
                 raw=p,
+                unreadable=unreadable,
             )
         )
         # Only now, with the stop committed by the domain, does the pile get its answer.

@@ -27,9 +27,10 @@ from websockets.typing import Subprotocol
 from app.catalogue.models import Pile
 from app.charging import orders, starts, stops
 from app.charging.commands import COMMAND_PORT
-from app.charging.models import ChargeOrder, MeterSampleRecord
+from app.charging.models import HELD_FOR_REVIEW, ChargeOrder, MeterSampleRecord
 from app.demo import demo_driver, seed_demo
 from app.extensions import db
+from app.ledger import wallet
 from app.state import state_of
 from pile_link.group_commit import GroupCommitEvents, MeterWriterConfig
 from pile_link.ocpp16.server import OcppServer, ServerThread, WsConfig
@@ -253,10 +254,12 @@ def test_remote_start_and_remote_stop_over_ocpp(platform: Platform) -> None:
             order_no = await asyncio.to_thread(start_from_app)
             assert pile.remote_calls == [("start", {"id_tag": order_no, "connector_id": 2})]
             tx = await pile.start_tx(2, order_no, 500, at(1))
-            await pile.meter(2, tx, 1500, at(5))
+            # (1.76 kWh in 15 minutes: a 7 kW pile can; in 5 it could not, and the order
+            # would be held for review)
+            await pile.meter(2, tx, 1500, at(10))
             await asyncio.to_thread(stop_from_app, order_no)
             assert pile.remote_calls[-1] == ("stop", {"transaction_id": tx})
-            await pile.stop(tx, 2260, at(6), "Remote")
+            await pile.stop(tx, 2260, at(16), "Remote")
 
     asyncio.run(scenario())
     [order] = platform.orders()
@@ -300,3 +303,42 @@ def test_case18_offline_mid_session_keeps_charging(platform: Platform) -> None:
     asyncio.run(scenario())
     [order] = platform.orders()
     assert order.state == "settled" and order.energy_wh == 1760
+
+
+@pytest.mark.parametrize(
+    "glitch",
+    [0xFFFFFFFF, 10**30, 1e30, "not-a-number"],
+    ids=["0xFFFFFFFF", "10**30", "1e30", "non-numeric"],
+)
+def test_a_glitched_meter_stop_is_accepted_and_the_order_held_not_debited(
+    platform: Platform, glitch: Any
+) -> None:
+    """Issue 15, item 2, over the wire: the pile gets its StopTransaction.conf (a refused
+    record is retried forever), the order waits for an operator, the wallet is untouched."""
+
+    def balance() -> int:
+        with platform.app.app_context():
+            driver = demo_driver()
+            assert driver is not None
+            return wallet.balance_of(driver.id)
+
+    before = balance()
+
+    async def scenario() -> None:
+        async with connected(platform) as pile:
+            await pile.boot()
+            tx = await pile.start_tx(1, "DEMO-CARD-01", 1_000_000, at(1))
+            await pile.meter(1, tx, 1_000_500, at(5))
+            result = await pile.call(
+                call.StopTransaction(
+                    meter_stop=glitch, timestamp=at(6).isoformat(), transaction_id=tx,
+                    reason="Local",
+                ),
+                skip_schema_validation=True,  # a real pile's glitch is no valid integer
+            )  # fmt: skip
+            assert result is not None  # answered with a .conf, not a CallError
+
+    asyncio.run(scenario())
+    [order] = platform.orders()
+    assert order.state == "finished" and order.abnormal_reason == HELD_FOR_REVIEW
+    assert order.total_fen is None and balance() == before

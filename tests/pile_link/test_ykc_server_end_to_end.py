@@ -6,6 +6,7 @@ own connections.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,10 +19,11 @@ from sqlalchemy import select
 from app.catalogue.models import Pile
 from app.charging import orders, starts
 from app.charging.commands import COMMAND_PORT
-from app.charging.models import ChargeOrder
+from app.charging.models import HELD_FOR_REVIEW, ChargeOrder
 from app.charging.port import CommandOutcome
 from app.demo import demo_driver, seed_demo
 from app.extensions import db
+from app.ledger import wallet
 from app.state import state_of
 from pile_link.group_commit import GroupCommitEvents
 from pile_link.registry import ConnectionRegistry, LocalCommandPort
@@ -179,3 +181,32 @@ def test_case18_2019_offline_and_reboot_mid_session_leave_the_order_charging(
     [order] = platform.orders()
     assert order.state in ("finished", "settled") and order.energy_wh == 1760
     assert order.offline_during
+
+
+def test_a_glitched_ykc_record_is_confirmed_and_the_order_held_not_debited(
+    platform: Platform,
+) -> None:
+    """Issue 15, item 2, over YKC: a record whose energy fields read 0xFFFFFFFF is
+    confirmed (0x40 result 0: an unconfirmed record is sent again and again), the order
+    waits for an operator and the card holder's wallet is untouched."""
+
+    def balance() -> int:
+        with platform.app.app_context():
+            driver = demo_driver()
+            assert driver is not None
+            return wallet.balance_of(driver.id)
+
+    before = balance()
+    with platform.pile() as pile:
+        serial = card_start(pile)
+        glitch = dataclasses.replace(
+            record(serial, stop_reason=0x45, pile_code=CODE),
+            total_energy=0xFFFFFFFF,
+            lossy_total_energy=0xFFFFFFFF,
+        )
+        pile.send(glitch)
+        _, ack = pile.expect(TransactionRecordAck, DEADLINE)
+        assert ack.serial == serial and ack.result == 0
+    [order] = platform.orders()
+    assert order.state == "finished" and order.abnormal_reason == HELD_FOR_REVIEW
+    assert order.total_fen is None and balance() == before
