@@ -15,6 +15,7 @@ if __name__ == "__main__":  # the embedded process: patch before anything else i
     monkey.patch_all()
 
 import gc
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -24,8 +25,10 @@ import admin_spa.api
 import admin_spa.spa
 import miniprogram_api
 from app import create_app
+from app.config import RefusedToStart
 from app.openapi import HTTP_API
 from app.server import serve
+from app.startup import refuse_unsafe_start
 from app.state import state_of
 from pile_link.cli import register_cli as register_pile_link_cli
 from pile_link.runtime import install_routed_port
@@ -54,7 +57,9 @@ def __getattr__(name: str) -> Flask:
     if name != "app":
         raise AttributeError(name)
     if _production is None:
-        _production = compose()
+        app = compose()
+        refuse_unsafe_start(app)  # production: unsafe settings or demo logins → no app
+        _production = app
         # what compose built lives as long as the process: out of the collector's sight, a
         # full collection pauses a worker ~10 ms instead of 100-170 ms (drivers' API p99)
         gc.freeze()
@@ -63,6 +68,11 @@ def __getattr__(name: str) -> Flask:
 
 def main() -> None:
     app = compose()
+    try:
+        refuse_unsafe_start(app)
+    except RefusedToStart as refusal:
+        print(refusal, file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
     gc.freeze()
     stops: list[Callable[[], None]] = []
     if app.config["PILE_LINK_ENABLED"]:

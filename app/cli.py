@@ -5,11 +5,11 @@ from __future__ import annotations
 import sys
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 
-from app.config import check_settings
 from app.demo import seed_demo
 from app.jobs.cli import register_scheduler_cli
+from app.startup import production_problems
 
 
 def register_cli(app: Flask) -> None:
@@ -25,7 +25,7 @@ def register_cli(app: Flask) -> None:
     @click.option("--production/--no-production", default=True)
     def check_settings_command(production: bool) -> None:
         """List what production still lacks; exit 1 if anything."""
-        problems = check_settings(current_app.config) if production else []
+        problems = production_problems(app) if production else []
         if not problems:
             click.echo("settings: ready for production")
             return

@@ -105,6 +105,9 @@ class Config:
     OPENAPI_URL_PREFIX = "/api"
     OPENAPI_JSON_PATH = "openapi.json"
     JSON_AS_ASCII = False
+    # request bodies: JSON is small (a 100 MiB POST to a login route grew the process by
+    # ~205 MB, case #20); the certification upload raises its own limit per request
+    MAX_CONTENT_LENGTH = 256 * 1024
 
 
 def _coerce(current: Any, raw: str) -> Any:
@@ -180,6 +183,21 @@ def check_settings(config: Mapping[str, Any]) -> list[str]:
     if "example" in config.get("QR_BASE_URL", ""):
         problems.append("EVOP_QR_BASE_URL: set the public URL printed in the piles' QR codes")
     return problems
+
+
+class RefusedToStart(RuntimeError):
+    """Production mode with settings or data that are not safe to serve with."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(
+            "生产模式拒绝启动 (EVOP_ENV=production refuses to start):\n"
+            + "\n".join(f"  - {p}" for p in problems)
+        )
+        self.problems = problems
+
+
+def is_production(config: Mapping[str, Any]) -> bool:
+    return str(config.get("ENV", "")).lower() == "production"
 
 
 def setting(name: str) -> Any:

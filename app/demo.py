@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import select
+from werkzeug.security import check_password_hash
 
 from app.catalogue import piles, stations, tariffs
 from app.catalogue.models import Pile, PileProtocol, Station, Tariff
@@ -170,6 +171,21 @@ def seed_demo() -> DemoSummary:
             note="演示数据初始余额",
         )  # fmt: skip
     return DemoSummary(created=created, logins=DEMO_LOGINS)
+
+
+def demo_logins_present() -> list[str]:
+    """The demo admin accounts that still open with their published password (the README
+    prints them: in production they are a public door)."""
+    found: list[str] = []
+    for username, password, _ in DEMO_LOGINS:
+        user = db.session.scalar(select(AdminUser).where(AdminUser.username == username))
+        if (
+            user is not None
+            and user.is_active
+            and check_password_hash(user.password_hash, password)
+        ):
+            found.append(username)
+    return found
 
 
 def demo_driver() -> Driver | None:

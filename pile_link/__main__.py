@@ -6,11 +6,14 @@ monkey.patch_all()
 
 import logging  # noqa: E402
 import signal  # noqa: E402
+import sys  # noqa: E402
 
 import gevent  # noqa: E402
 import gevent.event  # noqa: E402
 
 from app import create_app  # noqa: E402
+from app.config import RefusedToStart  # noqa: E402
+from app.startup import refuse_unsafe_start  # noqa: E402
 from pile_link.runtime import PileLinkRuntime  # noqa: E402
 
 log = logging.getLogger("pile_link")
@@ -18,6 +21,11 @@ log = logging.getLogger("pile_link")
 
 def main() -> None:
     app = create_app()
+    try:
+        refuse_unsafe_start(app)
+    except RefusedToStart as refusal:
+        print(refusal, file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
     runtime = PileLinkRuntime(app)
     endpoints = runtime.start()
     print(f"OCPP 1.6J  ws://{endpoints.ocpp[0]}:{endpoints.ocpp[1]}/ocpp/<pile_code>", flush=True)

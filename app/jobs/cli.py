@@ -10,7 +10,9 @@ from types import FrameType
 import click
 from flask import Flask
 
+from app.config import RefusedToStart
 from app.jobs.scheduler import run_all_once, start_scheduler, stop_scheduler
+from app.startup import refuse_unsafe_start
 
 
 def register_scheduler_cli(app: Flask) -> None:
@@ -18,6 +20,10 @@ def register_scheduler_cli(app: Flask) -> None:
     @click.option("--once", is_flag=True, help="Run every job once, then exit.")
     def scheduler_command(once: bool) -> None:
         """Run the scheduled jobs in the foreground until SIGINT / SIGTERM."""
+        try:
+            refuse_unsafe_start(app)
+        except RefusedToStart as refusal:
+            raise click.ClickException(str(refusal)) from None
         if once:
             for job_id, ran in run_all_once(app).items():
                 click.echo(f"{job_id}: {'ran' if ran else 'held by another process'}")
