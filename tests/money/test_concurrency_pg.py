@@ -14,14 +14,18 @@ from sqlalchemy import delete, func, select, update
 from app.billing import arrears, settlement
 from app.billing.models import Bill, BillAdjustment, BillLine
 from app.catalogue.models import Connector, Pile, Station, Tariff, TariffSegment, TariffVersion
+from app.charging.commands import COMMAND_PORT, NoPileLink
 from app.charging.models import ChargeOrder, OrderTerms
+from app.drivers import driver_orders
 from app.extensions import db
 from app.ledger import wallet
 from app.ledger.models import Wallet, WalletEntry
 from app.ledger.wallet import wallet_of
 from app.notices.models import OutboxMessage
+from app.state import state_of
 from app.tenancy.models import Driver, DriverCard, Operator
 from tests.support.money import build_world, recent
+from tests.support.ports import FakePort
 from tests.support.settings import ON_POSTGRES
 
 ORDERS = 25
@@ -235,4 +239,62 @@ def test_collecting_arrears_never_deadlocks_with_a_correction_of_an_owing_order(
             assert wallet.ledger_sum(ids["driver"]) == 1000 - 2 * 175
     finally:
         with app.app_context():
+            _cleanup(order_ids, ids)
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="concurrent commits need PostgreSQL")
+def test_identical_start_requests_at_once_all_answer_the_same_order(_pg_app: Flask) -> None:
+    """Issue 15, item 8: eight copies of one start request (a driver's double tap, a
+    retrying network) sent at once: every one answers the one order, none a 500."""
+    app = _pg_app
+    port = FakePort()
+    state_of(app)[COMMAND_PORT] = port
+    with app.app_context():
+        world = build_world(app, name="同时启动运营商", code="SAME-START-01", balance=10_000)
+        connector_id = world.pile.connectors[0].id
+        ids = {
+            "operator": world.operator.id, "driver": world.driver.id,
+            "wallet": wallet_of(world.driver.id).id, "station": world.station.id,
+            "pile": world.pile.id, "tariff": world.station.tariff_id,
+        }  # fmt: skip
+    copies = 8
+    barrier = threading.Barrier(copies)
+    answers: list[str] = []
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        with app.app_context():
+            try:
+                driver = db.session.get(Driver, ids["driver"])
+                assert driver is not None
+                barrier.wait(timeout=60)
+                result = driver_orders.start(driver, connector_id, "double-tap-0001")
+                answers.append(result.order.order.order_no)
+            except BaseException as exc:  # surfaced below
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=start) for _ in range(copies)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        assert not errors, errors
+        assert len(answers) == copies and len(set(answers)) == 1
+        with app.app_context():
+            orders = db.session.scalars(
+                select(ChargeOrder).where(ChargeOrder.driver_id == ids["driver"])
+            ).all()
+            assert len(orders) == 1
+            assert len(port.starts) == 1  # and the pile was told once
+    finally:
+        state_of(app)[COMMAND_PORT] = NoPileLink()
+        with app.app_context():
+            order_ids = list(
+                db.session.scalars(
+                    select(ChargeOrder.id).where(ChargeOrder.driver_id == ids["driver"])
+                )
+            )
             _cleanup(order_ids, ids)
