@@ -231,6 +231,18 @@ OPERATOR_NOT_FOUND = _entry(
     "引用了不存在的运营商（如站点的可见运营商）"
 )  # fmt: skip
 OPERATOR_NAME_TAKEN = _entry(Conflict, "OPERATOR_NAME_TAKEN", "运营商名称已存在", "运营商重名")
+WECHAT_APP_ID_TAKEN = _entry(
+    Conflict, "WECHAT_APP_ID_TAKEN", "该小程序 AppID 已被其他运营商使用",
+    "一个小程序只属于一个运营商（不说明是哪一个）"
+)  # fmt: skip
+WECHAT_MCH_ID_TAKEN = _entry(
+    Conflict, "WECHAT_MCH_ID_TAKEN", "该微信支付商户号已被其他运营商使用",
+    "一个商户号只属于一个运营商（不说明是哪一个）"
+)  # fmt: skip
+WECHAT_IDS_PLATFORM_ONLY = _entry(
+    Forbidden, "WECHAT_IDS_PLATFORM_ONLY", "小程序 AppID 和微信支付商户号只能由平台运营商修改",
+    "子运营商的管理员尝试修改 AppID 或商户号"
+)  # fmt: skip
 OPERATOR_COLOR_INVALID = _entry(
     ValidationFailed, "OPERATOR_COLOR_INVALID", "品牌颜色格式应为 #RRGGBB", "品牌颜色格式不正确"
 )  # fmt: skip

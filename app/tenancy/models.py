@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -23,8 +24,20 @@ from app.db import Base, BigId, UTCDateTime, utcnow
 OPERATOR_KINDS = ("platform", "sub")
 
 
+# One WeChat app and one merchant belong to one operator (issue 15 item 3: a sub-operator
+# that set another's app id turned off that one's driver logins); "" is "not set".
+_SET_APP_ID = text("wechat_app_id <> ''")
+_SET_MCH_ID = text("wechat_mch_id <> ''")
+
+
 class Operator(Base):
     __tablename__ = "operators"
+    __table_args__ = (
+        Index("uq_operators_wechat_app_id", "wechat_app_id", unique=True,
+              postgresql_where=_SET_APP_ID, sqlite_where=_SET_APP_ID),
+        Index("uq_operators_wechat_mch_id", "wechat_mch_id", unique=True,
+              postgresql_where=_SET_MCH_ID, sqlite_where=_SET_MCH_ID),
+    )  # fmt: skip
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), default="sub")  # platform | sub

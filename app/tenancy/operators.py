@@ -13,6 +13,9 @@ from app.errors import (
     OPERATOR_REQUIRED,
     PLATFORM_ONLY,
     PLATFORM_OPERATOR_MISSING,
+    WECHAT_APP_ID_TAKEN,
+    WECHAT_IDS_PLATFORM_ONLY,
+    WECHAT_MCH_ID_TAKEN,
 )
 from app.extensions import db
 from app.paging import Page, paginate
@@ -76,12 +79,32 @@ def _check_name_free(name: str, exclude_id: int | None = None) -> None:
         raise OPERATOR_NAME_TAKEN(details={"name": name})
 
 
+# the identifiers WeChat knows an operator by: whoever sets them receives its drivers'
+# logins and its merchant's money, so only the platform changes them, each once in use
+_WECHAT_IDS = (("wechat_app_id", WECHAT_APP_ID_TAKEN), ("wechat_mch_id", WECHAT_MCH_ID_TAKEN))
+
+
+def _check_wechat_ids(actor: Actor, op: Operator | None, data: dict[str, Any]) -> None:
+    for name, taken in _WECHAT_IDS:
+        value = data.get(name)
+        if value is None or (op is not None and value == getattr(op, name)):
+            continue
+        if not actor.is_platform:
+            raise WECHAT_IDS_PLATFORM_ONLY(details={"field": name})
+        if not value:
+            continue  # clearing is always possible
+        other = db.session.scalar(select(Operator.id).where(getattr(Operator, name) == value))
+        if other is not None and (op is None or other != op.id):
+            raise taken(details={name: ["已被使用"]})
+
+
 @transactional
 def create_operator(actor: Actor, data: dict[str, Any]) -> Operator:
     actor.require("operator.write")
     if not actor.is_platform:
         raise PLATFORM_ONLY()
     _check_name_free(data["name"])
+    _check_wechat_ids(actor, None, data)
     op = Operator(kind="sub", parent_id=platform_operator().id, name=data["name"])
     _apply(op, data)
     db.session.add(op)
@@ -98,6 +121,7 @@ def update_operator(actor: Actor, operator_id: int, data: dict[str, Any]) -> Ope
     op = get_scoped(Operator, operator_id, actor, what="运营商", owner_attr="id")
     if data.get("name"):
         _check_name_free(data["name"], exclude_id=op.id)
+    _check_wechat_ids(actor, op, data)
     before = _audit_view(op)
     _apply(op, data)
     audit.record(
