@@ -239,6 +239,10 @@ WECHAT_MCH_ID_TAKEN = _entry(
     Conflict, "WECHAT_MCH_ID_TAKEN", "该微信支付商户号已被其他运营商使用",
     "一个商户号只属于一个运营商（不说明是哪一个）"
 )  # fmt: skip
+WECHAT_PUBLIC_KEY_INVALID = _entry(
+    ValidationFailed, "WECHAT_PUBLIC_KEY_INVALID", "微信支付公钥不正确",
+    "公钥 ID 应以 PUB_KEY_ID_ 开头，公钥应为 PEM 格式"
+)  # fmt: skip
 WECHAT_IDS_PLATFORM_ONLY = _entry(
     Forbidden, "WECHAT_IDS_PLATFORM_ONLY", "小程序 AppID 和微信支付商户号只能由平台运营商修改",
     "子运营商的管理员尝试修改 AppID 或商户号"

@@ -32,7 +32,7 @@ from app.db import utcnow
 from app.extensions import db
 from app.jobs.models import JobLease
 from app.notices import delivery
-from app.payments import refunds, topups
+from app.payments import merchants, refunds, topups
 from app.promotions import coupons
 from app.uow import discard, transactional, unit_of_work
 
@@ -75,6 +75,8 @@ JOBS: list[Job] = [
         description="退款对账：处理中的退款重发或向微信查询结果"),
     Job("deliver-notifications", delivery.deliver_pending, interval=30,
         description="发送订阅消息（失败重试，记录每次尝试）"),
+    Job("platform-certificates", merchants.renew_platform_certificates, interval=6 * 3600,
+        description="微信支付平台证书：缺失或 30 天内到期的重新下载"),
 ]  # fmt: skip
 
 

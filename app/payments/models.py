@@ -56,6 +56,8 @@ class WeChatPayKey(Base):
     kind: Mapped[str] = mapped_column(String(16))  # certificate | public_key
     serial: Mapped[str] = mapped_column(String(64))
     pem: Mapped[str] = mapped_column(Text)
+    # a platform certificate's end of validity (the refresh job renews it well before)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -40,6 +40,7 @@ from app.payments.merchants import (
     endpoints,
     merchant_credentials,
     notify_url,
+    refresh_for_unknown_serial,
 )
 from app.payments.models import TopUpPayment, TopUpState
 from app.promotions import coupons
@@ -240,7 +241,14 @@ def handle_pay_notify(
     except NotifyError as err:
         return notify.reply_for(err)
     try:
-        tx = notify.payment_of(notify.verify_pay_notify(headers, body, creds))
+        try:
+            verified = notify.verify_pay_notify(headers, body, creds)
+        except NotifyError as err:
+            if err.code != notify.UNKNOWN_SERIAL or not refresh_for_unknown_serial(op.id):
+                raise
+            creds = merchant_credentials(op)  # WeChat rotated its certificate: try again
+            verified = notify.verify_pay_notify(headers, body, creds)
+        tx = notify.payment_of(verified)
         with unit_of_work():
             credited = apply_paid(op, tx)
     except NotifyError as err:

@@ -18,7 +18,7 @@ from tests.support.money import World, recent
 STABLE_IDS = {
     "occupancy-fees", "lost-bills", "coupon-expiry", "coupon-reminders", "offline-detection",
     "starting-timeout", "balance-guard", "arrears", "charge-started-notices", "topup-reconcile",
-    "refund-reconcile", "deliver-notifications",
+    "refund-reconcile", "deliver-notifications", "platform-certificates",
 }  # fmt: skip
 
 

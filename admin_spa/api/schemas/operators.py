@@ -2,14 +2,48 @@
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from typing import Any
+
+from marshmallow import fields, pre_dump, validate
 
 from admin_spa.api.schemas.common import PageQuery
 from app.openapi import Schema
+from app.payments import merchants
+from app.tenancy.models import Operator
 
 
 class OperatorQuery(PageQuery):
     q = fields.String()
+
+
+class ReadinessItemOut(Schema):
+    key = fields.String(
+        metadata={"description": "mini_program | merchant_key | apiv3_key | platform_key"}
+    )
+    label = fields.String()
+    ok = fields.Boolean()
+
+
+class PlatformKeyOut(Schema):
+    kind = fields.String(metadata={"description": "certificate | public_key"})
+    serial = fields.String()
+    expires_at = fields.DateTime(allow_none=True)
+
+
+class ReadinessOut(Schema):
+    """微信支付就绪状态：逐项说明缺什么（密钥本身从不返回）"""
+
+    ready = fields.Boolean()
+    missing = fields.List(fields.String())
+    items = fields.List(fields.Nested(ReadinessItemOut))
+    keys = fields.List(fields.Nested(PlatformKeyOut))
+
+
+class WeChatAnswerOut(Schema):
+    ok = fields.Boolean()
+    code = fields.String()
+    message = fields.String()
+    serials = fields.List(fields.String())
 
 
 class OperatorOut(Schema):
@@ -26,7 +60,23 @@ class OperatorOut(Schema):
     wechat_mch_id = fields.String()
     wechat_mch_cert_serial = fields.String()
     wechat_pay_configured = fields.Boolean()
+    wechat_pay_readiness = fields.Nested(ReadinessOut)
     created_at = fields.DateTime()
+
+    @pre_dump
+    def _with_readiness(self, op: Operator, **_: Any) -> Any:
+        return _WithReadiness(op, merchants.readiness(op))
+
+
+class _WithReadiness:
+    """An operator as the schema reads it: its columns, and its WeChat Pay readiness."""
+
+    def __init__(self, op: Operator, readiness: merchants.Readiness) -> None:
+        self._op = op
+        self.wechat_pay_readiness = readiness
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._op, name)
 
 
 class OperatorIn(Schema):
@@ -41,6 +91,9 @@ class OperatorIn(Schema):
     wechat_mch_cert_serial = fields.String(validate=validate.Length(max=64))
     wechat_mch_private_key = fields.String(load_only=True)
     wechat_apiv3_key = fields.String(load_only=True, validate=validate.Length(equal=32))
+    # the WeChat Pay public key mode (merchants opened since 2024): its id and PEM
+    wechat_pay_public_key_id = fields.String(load_only=True, validate=validate.Length(max=64))
+    wechat_pay_public_key = fields.String(load_only=True, validate=validate.Length(max=4096))
 
 
 class OperatorPatch(OperatorIn):

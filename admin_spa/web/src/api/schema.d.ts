@@ -1335,6 +1335,88 @@ export interface paths {
         };
         trace?: never;
     };
+    "/api/admin/v1/operators/{operator_id}/wechat-pay/platform-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                operator_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 下载微信支付平台证书（GET /v3/certificates），并报告微信的应答 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    operator_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["WeChatAnswerOut"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/v1/operators/{operator_id}/wechat-pay/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                operator_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 测试微信支付：发出一个签名请求并报告微信的应答 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    operator_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["WeChatAnswerOut"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/v1/orders/{order_id}/bill": {
         parameters: {
             query?: never;
@@ -5037,6 +5119,8 @@ export interface components {
             wechat_mch_cert_serial?: string;
             wechat_mch_id?: string;
             wechat_mch_private_key?: string;
+            wechat_pay_public_key?: string;
+            wechat_pay_public_key_id?: string;
         };
         OperatorOut: {
             brand_color?: string;
@@ -5054,6 +5138,7 @@ export interface components {
             wechat_mch_cert_serial?: string;
             wechat_mch_id?: string;
             wechat_pay_configured?: boolean;
+            wechat_pay_readiness?: components["schemas"]["ReadinessOut"];
         };
         OperatorPage: {
             items?: components["schemas"]["OperatorOut"][];
@@ -5073,6 +5158,8 @@ export interface components {
             wechat_mch_cert_serial?: string;
             wechat_mch_id?: string;
             wechat_mch_private_key?: string;
+            wechat_pay_public_key?: string;
+            wechat_pay_public_key_id?: string;
         };
         OrderMoneyOut: {
             adjustments?: components["schemas"]["AdjustmentOut"][];
@@ -5189,6 +5276,13 @@ export interface components {
             station_id?: number | null;
             vendor?: string;
         };
+        PlatformKeyOut: {
+            /** Format: date-time */
+            expires_at?: string | null;
+            /** @description certificate | public_key */
+            kind?: string;
+            serial?: string;
+        };
         PricingGroupIn: {
             code: string;
             name: string;
@@ -5204,6 +5298,18 @@ export interface components {
             is_active?: boolean;
             name?: string;
             operator_id?: number | null;
+        };
+        ReadinessItemOut: {
+            /** @description mini_program | merchant_key | apiv3_key | platform_key */
+            key?: string;
+            label?: string;
+            ok?: boolean;
+        };
+        ReadinessOut: {
+            items?: components["schemas"]["ReadinessItemOut"][];
+            keys?: components["schemas"]["PlatformKeyOut"][];
+            missing?: string[];
+            ready?: boolean;
         };
         ReasonIn: {
             reason: string;
@@ -5404,6 +5510,12 @@ export interface components {
             page: number;
             page_size: number;
             total: number;
+        };
+        WeChatAnswerOut: {
+            code?: string;
+            message?: string;
+            ok?: boolean;
+            serials?: string[];
         };
     };
     responses: {
