@@ -34,6 +34,8 @@ export type OperatorPage = Schemas['OperatorPage']
 export type OperatorQuery = ListQuery<'/operators'>
 export type OperatorInput = Schemas['OperatorIn']
 export type OperatorPatch = Schemas['OperatorPatch']
+export type WeChatAnswer = Schemas['WeChatAnswerOut']
+export type WeChatPayReadiness = Schemas['ReadinessOut']
 
 export type Role = Schemas['RoleOut']
 export type RoleRef = Schemas['RoleBrief']
