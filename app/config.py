@@ -73,6 +73,11 @@ class Config:
     # most (connector availability, station data); 0: read the database on every search
     NEARBY_CACHE_SECONDS = 5
     LOGIN_RATE_LIMIT = 10  # logins per client address per window
+    # the console's login: failed attempts per account lock it for the lockout; failed
+    # attempts per address are refused for as long (a password-guessing script)
+    ADMIN_LOGIN_MAX_FAILURES = 5
+    ADMIN_LOGIN_MAX_FAILURES_PER_ADDRESS = 30
+    ADMIN_LOCKOUT_SECONDS = 900
     START_RATE_LIMIT = 6  # charge starts per driver per window
     RATE_LIMIT_WINDOW_SECONDS = 60
     UPLOAD_DIR = ""  # empty: uploads/ under the instance folder

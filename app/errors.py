@@ -180,6 +180,11 @@ ADMIN_SPA_NOT_BUILT = _entry(
 )  # fmt: skip
 
 # login and tokens
+ADMIN_LOGIN_LOCKED = _entry(
+    DomainError, "ADMIN_LOGIN_LOCKED", "登录失败次数过多，请稍后再试",
+    "管理员登录：同一账号或同一地址连续输错密码，暂时锁定（details.retry_after 秒后再试）",
+    status=429,
+)  # fmt: skip
 AUTH_INVALID_CREDENTIALS = _entry(
     Unauthorized, "AUTH_INVALID_CREDENTIALS", "用户名或密码错误",
     "管理员登录：用户名或密码错误，或账号已停用"

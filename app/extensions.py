@@ -13,5 +13,5 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 # rate limits: a moving window per key, counted atomically by the storage (in memory, or
 # Redis when REDIS_URL is set: see RATELIMIT_STORAGE_URI in app/config.py); no default
-# limits, the drivers' API counts its own hits (miniprogram_api/limits.py)
+# limits, the drivers' API counts its own hits (app/rate_limits.py)
 limiter = Limiter(key_func=get_remote_address, strategy="moving-window")

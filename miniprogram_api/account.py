@@ -8,9 +8,9 @@ from flask import request
 
 from app.catalogue import visibility
 from app.drivers import driver_auth
+from app.rate_limits import rate_limit
 from miniprogram_api.auth import current_driver
 from miniprogram_api.blueprints import blueprint
-from miniprogram_api.limits import rate_limit
 from miniprogram_api.schemas import account as s
 
 bp = blueprint("auth", "司机登录与个人信息")

@@ -4,8 +4,8 @@ ones marked ``@bp.public`` (login, the links a menu opens) and WeChat Pay's call
 from __future__ import annotations
 
 from app.openapi import EvopBlueprint, Surface
+from app.rate_limits import retry_after
 from miniprogram_api.auth import authenticate
-from miniprogram_api.limits import retry_after
 
 MP_API = Surface(
     name="mp",

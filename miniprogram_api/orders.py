@@ -10,9 +10,9 @@ from flask.views import MethodView
 from app.drivers import driver_orders, live, qr
 from app.openapi import page_of
 from app.paging import Page
+from app.rate_limits import rate_limit
 from miniprogram_api.auth import current_driver, current_driver_id
 from miniprogram_api.blueprints import blueprint
-from miniprogram_api.limits import rate_limit
 from miniprogram_api.schemas import orders as s
 
 bp = blueprint("orders", "扫码充电与订单")

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g
+from flask import g, request
 
 from admin_spa.api.auth import current_actor
 from admin_spa.api.blueprints import blueprint
 from admin_spa.api.schemas import account as s
+from app.config import setting
+from app.errors import ADMIN_LOGIN_LOCKED, AUTH_INVALID_CREDENTIALS
+from app.rate_limits import count_failure, exhausted
 from app.tenancy import admin_auth
 from app.tenancy.permissions import PERMISSIONS
 
@@ -20,14 +23,36 @@ bp = blueprint("auth", "登录与当前用户")
 @bp.arguments(s.LoginIn)
 @bp.response(200, s.LoginOut)
 def login(body: dict[str, Any]) -> dict[str, Any]:
-    """管理员登录，返回 access_token"""
-    result = admin_auth.login(body["username"], body["password"])
+    """管理员登录，返回 access_token（连续输错密码的账号或地址暂时锁定）"""
+    result = _guarded_login(body["username"], body["password"])
     return {
         "access_token": result.access_token,
         "token_type": "Bearer",
         "expires_in": result.expires_in,
         "user": result.user,
     }
+
+
+def _guarded_login(username: str, password: str) -> admin_auth.LoginResult:
+    """Failed logins are counted per account and per address; past the limit both are
+    refused for the lockout, even with the right password, and the lockout is audited."""
+    address = request.remote_addr or "unknown"
+    seconds = int(setting("ADMIN_LOCKOUT_SECONDS"))
+    limits = (
+        ("admin-login-account", username.strip().lower()[:64], "ADMIN_LOGIN_MAX_FAILURES"),
+        ("admin-login-address", address, "ADMIN_LOGIN_MAX_FAILURES_PER_ADDRESS"),
+    )
+    for bucket, subject, name in limits:
+        wait = exhausted(bucket, subject, int(setting(name)), seconds)
+        if wait:
+            raise ADMIN_LOGIN_LOCKED(details={"retry_after": wait})
+    try:
+        return admin_auth.login(username, password)
+    except AUTH_INVALID_CREDENTIALS:
+        for bucket, subject, name in limits:
+            if count_failure(bucket, subject, int(setting(name)), seconds):
+                admin_auth.record_lockout(username, address, by=bucket.rsplit("-", 1)[1])
+        raise
 
 
 @bp.route("/me")

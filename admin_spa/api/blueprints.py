@@ -5,9 +5,14 @@ from __future__ import annotations
 
 from admin_spa.api.auth import authenticate
 from app.openapi import EvopBlueprint, Surface
+from app.rate_limits import retry_after
 
 ADMIN_API = Surface(
-    name="admin", import_name="admin_spa.api", url_prefix="/api/admin/v1", authenticate=authenticate
+    name="admin",
+    import_name="admin_spa.api",
+    url_prefix="/api/admin/v1",
+    authenticate=authenticate,
+    after_request=(retry_after,),  # a locked login says how long to wait
 )
 
 

@@ -17,8 +17,9 @@ from app.errors import (
     PASSWORD_TOO_SHORT,
 )
 from app.extensions import db
+from app.tenancy import audit
 from app.tenancy.models import AdminUser
-from app.tenancy.scope import Actor
+from app.tenancy.scope import SYSTEM, Actor
 from app.uow import transactional
 
 _SALT = "evop.admin-token"
@@ -46,15 +47,40 @@ class LoginResult:
     user: AdminUser
 
 
+_decoys: dict[str, str] = {}
+
+
+def _decoy_hash() -> str:
+    """A hash of the configured method to check unknown usernames against: the answer
+    takes as long whether the user exists or not (it was 4 ms against 130 ms)."""
+    method = str(setting("PASSWORD_HASH_METHOD"))
+    if method not in _decoys:
+        _decoys[method] = generate_password_hash("not-a-password", method=method)
+    return _decoys[method]
+
+
 @transactional
 def login(username: str, password: str) -> LoginResult:
     user = db.session.scalar(select(AdminUser).where(AdminUser.username == username))
-    # same answer for unknown user, wrong password and disabled account
-    if user is None or not user.is_active or not check_password_hash(user.password_hash, password):
+    # same answer, and the same time, for unknown user, wrong password and disabled account
+    known = check_password_hash(user.password_hash if user else _decoy_hash(), password)
+    if user is None or not user.is_active or not known:
         raise AUTH_INVALID_CREDENTIALS()
     user.last_login_at = utcnow()
     token = _serializer().dumps({"uid": user.id, "tv": user.token_version})
     return LoginResult(token, int(setting("ADMIN_TOKEN_TTL")), user)
+
+
+@transactional
+def record_lockout(username: str, address: str, *, by: str) -> None:
+    """An audit row for a console login locked after repeated failures (``by``: account
+    or address); the username is kept as typed (it may name no one)."""
+    user = db.session.scalar(select(AdminUser).where(AdminUser.username == username))
+    audit.record(
+        SYSTEM, "admin.login_locked", "admin_user", user.id if user else username[:64],
+        operator_id=user.operator_id if user else None,
+        after={"username": username[:64], "address": address, "by": by},
+    )  # fmt: skip
 
 
 def actor_for_token(token: str) -> tuple[Actor, AdminUser]:

@@ -14,7 +14,7 @@ from limits.storage import MemoryStorage, RedisStorage
 
 from app.errors import RATE_LIMITED
 from app.extensions import limiter
-from miniprogram_api.limits import rate_limit
+from app.rate_limits import rate_limit
 from tests.support.settings import BASE_CONFIG
 from wsgi import compose
 

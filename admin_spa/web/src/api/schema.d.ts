@@ -240,7 +240,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** 管理员登录，返回 access_token */
+        /** 管理员登录，返回 access_token（连续输错密码的账号或地址暂时锁定） */
         post: {
             parameters: {
                 query?: never;

@@ -1,5 +1,7 @@
-"""Rate limits of the drivers' API: a moving window per subject (Flask-Limiter's storage),
-and the ``Retry-After`` header on the 429 they answer."""
+"""Rate limits of the HTTP faces: a moving window per subject (Flask-Limiter's storage:
+this process's memory, or Redis shared by every worker), and the ``Retry-After`` header on
+the 429 they answer. The drivers' API limits logins and starts; the console limits failed
+logins per address and per account (the lockout)."""
 
 from __future__ import annotations
 
@@ -25,6 +27,29 @@ def rate_limit(bucket: str, subject: str, limit_setting: str) -> None:
         return
     reset_at = limiter.limiter.get_window_stats(item, bucket, subject).reset_time
     raise RATE_LIMITED(details={"retry_after": max(math.ceil(reset_at - time.time()), 1)})
+
+
+def _window(limit: int, seconds: int) -> RateLimitItemPerSecond:
+    return RateLimitItemPerSecond(limit, seconds)
+
+
+def exhausted(bucket: str, subject: str, limit: int, seconds: int) -> int:
+    """0 when ``subject`` may still try, else the seconds until its window frees a try
+    (nothing is counted: a failure is counted with :func:`count_failure`)."""
+    item = _window(limit, seconds)
+    if limit <= 0 or limiter.limiter.test(item, bucket, subject):
+        return 0
+    reset_at = limiter.limiter.get_window_stats(item, bucket, subject).reset_time
+    return max(math.ceil(reset_at - time.time()), 1)
+
+
+def count_failure(bucket: str, subject: str, limit: int, seconds: int) -> bool:
+    """Count one failure of ``subject``; True when this one used up its window."""
+    if limit <= 0:
+        return False
+    item = _window(limit, seconds)
+    limiter.limiter.hit(item, bucket, subject)
+    return not limiter.limiter.test(item, bucket, subject)
 
 
 def retry_after(resp: Response) -> Response:
