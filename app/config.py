@@ -60,6 +60,10 @@ class Config:
     COUPON_EXPIRY_REMINDER_DAYS = 3  # remind drivers of coupons expiring this soon
     OCCUPANCY_REMINDER_LEAD_MINUTES = 10  # remind this long before free minutes run out
     OCCUPANCY_MAX_HOURS = 24  # occupancy never runs longer: closed and flagged for review
+    # a stop record's energy above rated power × duration × this (percent) + 500 Wh holds
+    # the order for review, undebited (issue 15); 0: not judged (simulated piles that run
+    # faster than time, as in the browser tests)
+    ENERGY_PLAUSIBILITY_MARGIN_PERCENT = 125
     AMOUNT_MISMATCH_TOLERANCE_FEN = 0  # pile's own amounts vs ours: any difference is flagged
     SCHEDULER_ENABLED = True  # run the jobs in this process (make run, flask scheduler)
     # drivers' API (issue 5): WeChat base URL (the fake in tests), tokens, uploads, links

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from app.catalogue.models import Pile
 from app.charging.models import ChargeOrder
+from app.config import setting
 from app.extensions import db
 
-# The pile's rated power may be exceeded a little (nameplates round down, meters differ)
-MARGIN = 1.25
 # and a short session carries what the meter's resolution and a late stop add
 SLACK_WH = 500
 
 
-def energy_ceiling_wh(rated_power_w: int, seconds: float) -> int:
-    """The most energy a pile of this power could deliver in ``seconds``, with the margin."""
-    return int(rated_power_w * max(seconds, 0.0) / 3600 * MARGIN) + SLACK_WH
+def energy_ceiling_wh(rated_power_w: int, seconds: float, margin_percent: int = 125) -> int:
+    """The most energy a pile of this power could deliver in ``seconds``: its rated power
+    may be exceeded a little (nameplates round down, meters differ), by the margin."""
+    return int(rated_power_w * max(seconds, 0.0) / 3600 * margin_percent / 100) + SLACK_WH
 
 
 def energy_doubt(order: ChargeOrder) -> str | None:
@@ -27,12 +27,13 @@ def energy_doubt(order: ChargeOrder) -> str | None:
     start, stop = order.meter_start_wh, order.meter_stop_wh
     if start is not None and stop is not None and stop < start:
         return f"电表读数倒退（起始 {start} Wh，结束 {stop} Wh）"
+    margin = int(setting("ENERGY_PLAUSIBILITY_MARGIN_PERCENT"))
     pile = db.session.get(Pile, order.pile_id) if order.pile_id is not None else None
-    if pile is None or pile.rated_power_w <= 0:
+    if margin <= 0 or pile is None or pile.rated_power_w <= 0:
         return None
     began = order.started_at or order.requested_at
     ended = order.energy_ended_at or order.stopped_at or began
-    ceiling = energy_ceiling_wh(pile.rated_power_w, (ended - began).total_seconds())
+    ceiling = energy_ceiling_wh(pile.rated_power_w, (ended - began).total_seconds(), margin)
     if order.energy_wh > ceiling:
         return (
             f"电量 {order.energy_wh} Wh 超过额定功率 {pile.rated_power_w} W 在 "

@@ -136,3 +136,18 @@ def test_the_energy_ceiling_grows_with_power_and_time() -> None:
     assert plausibility.energy_ceiling_wh(7000, 0) == plausibility.SLACK_WH
     assert plausibility.energy_ceiling_wh(7000, 3600) == 8750 + plausibility.SLACK_WH
     assert plausibility.energy_ceiling_wh(7000, -10) == plausibility.SLACK_WH
+    assert plausibility.energy_ceiling_wh(7000, 3600, 100) == 7000 + plausibility.SLACK_WH
+
+
+def test_a_margin_of_zero_judges_no_energy_but_still_sees_a_meter_go_back(
+    app: Flask, rated: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(app.config, "ENERGY_PLAUSIBILITY_MARGIN_PERCENT", 0)
+    t0 = recent()
+    rated.connect(t0 - timedelta(minutes=1))
+    ref = rated.start(t0)
+    rated.stop(ref, t0 + timedelta(seconds=3), 16_000)  # a simulator's hour in 3 s
+    assert rated.order(ref).state == "settled"
+    ref = rated.start(t0 + timedelta(minutes=5), samples=[(1, 1_000)])
+    rated.stop(ref, t0 + timedelta(minutes=7), 10)
+    assert rated.order(ref).abnormal_reason == HELD_FOR_REVIEW
