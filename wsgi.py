@@ -26,6 +26,8 @@ import admin_spa.spa
 import miniprogram_api
 from app import create_app
 from app.config import RefusedToStart
+from app.hlht import inbound as hlht_inbound
+from app.hlht.cli import register_cli as register_hlht_cli
 from app.openapi import HTTP_API
 from app.server import serve
 from app.startup import refuse_unsafe_start
@@ -43,6 +45,8 @@ def compose(config: Mapping[str, Any] | None = None) -> Flask:
     admin_spa.api.register(app, api)
     admin_spa.spa.register(app, api)
     miniprogram_api.register(app, api)
+    hlht_inbound.register(app)
+    register_hlht_cli(app)
     register_pile_link_cli(app)
     install_routed_port(app)
     return app

@@ -30,6 +30,7 @@ from app.drivers.live import LIVE_BILLS, LiveBillCache
 from app.drivers.station_index import STATION_INDEX, StationIndex
 from app.errors import DB_UNAVAILABLE, error_body
 from app.extensions import db, limiter, migrate
+from app.hlht import models as _hlht_models  # noqa: F401
 from app.jobs import models as _jobs_models  # noqa: F401
 from app.ledger import models as _ledger_models  # noqa: F401
 from app.logging import configure_logging

@@ -114,6 +114,8 @@ class Config:
     OPENAPI_URL_PREFIX = "/api"
     OPENAPI_JSON_PATH = "openapi.json"
     JSON_AS_ASCII = False
+    # interconnection (T/CEC 102): our own 9-character OperatorID (组织机构代码)
+    HLHT_OPERATOR_ID = "MA5EVOP01"
     # request bodies: JSON is small (a 100 MiB POST to a login route grew the process by
     # ~205 MB, case #20); the certification upload raises its own limit per request
     MAX_CONTENT_LENGTH = 256 * 1024

@@ -12,6 +12,7 @@ from app.catalogue import piles, stations, tariffs
 from app.catalogue.models import Pile, PileProtocol, Station, Tariff
 from app.drivers import members
 from app.extensions import db
+from app.hlht import partners
 from app.ledger import wallet
 from app.pricing import Segment
 from app.tenancy.admin_auth import actor_for_user, hash_password
@@ -170,7 +171,28 @@ def seed_demo() -> DemoSummary:
             driver.id, 10_000, "manual_credit", idempotency_key="demo:initial-balance",
             note="演示数据初始余额",
         )  # fmt: skip
+    _demo_partner()
     return DemoSummary(created=created, logins=DEMO_LOGINS)
+
+
+# the demo's interconnection partner (README): every secret and key the same but the IV
+DEMO_PARTNER_ID = "MA01DEMO9"
+DEMO_PARTNER_SECRET = "a2b4c6d8e0f1a3b5"
+DEMO_PARTNER_IV = "f0e1d2c3b4a59687"
+
+
+def _demo_partner() -> None:
+    if partners.by_operator_id(DEMO_PARTNER_ID) is not None:
+        return
+    partners.add_partner(
+        {
+            "operator_id": DEMO_PARTNER_ID, "name": "演示互联平台", "roles": "emsp,cpo",
+            "base_url": "", "operator_secret": DEMO_PARTNER_SECRET,
+            "our_operator_secret": DEMO_PARTNER_SECRET, "data_secret": DEMO_PARTNER_SECRET,
+            "data_iv": DEMO_PARTNER_IV, "sig_secret": DEMO_PARTNER_SECRET,
+            "share_stations": "all",
+        }
+    )  # fmt: skip
 
 
 def demo_logins_present() -> list[str]:

@@ -248,6 +248,13 @@ WECHAT_PUBLIC_KEY_INVALID = _entry(
     ValidationFailed, "WECHAT_PUBLIC_KEY_INVALID", "微信支付公钥不正确",
     "公钥 ID 应以 PUB_KEY_ID_ 开头，公钥应为 PEM 格式"
 )  # fmt: skip
+HLHT_PARTNER_INVALID = _entry(
+    ValidationFailed, "HLHT_PARTNER_INVALID", "互联互通合作平台的信息不完整或不正确",
+    "登记合作平台：OperatorID 9 位、密钥 16 位、角色 emsp/cpo（details 按字段说明）"
+)  # fmt: skip
+HLHT_PARTNER_TAKEN = _entry(
+    Conflict, "HLHT_PARTNER_TAKEN", "该 OperatorID 的合作平台已登记", "合作平台重复登记"
+)  # fmt: skip
 WECHAT_IDS_PLATFORM_ONLY = _entry(
     Forbidden, "WECHAT_IDS_PLATFORM_ONLY", "小程序 AppID 和微信支付商户号只能由平台运营商修改",
     "子运营商的管理员尝试修改 AppID 或商户号"
