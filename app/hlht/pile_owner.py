@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import defer, lazyload, selectinload
 
 from app.catalogue.models import Connector, Pile, Station
 from app.config import setting
@@ -72,9 +73,13 @@ def query_token(partner: Partner, data: dict[str, Any]) -> dict[str, Any]:
 def _piles_of(station_ids: list[int]) -> dict[int, list[Pile]]:
     by_station: dict[int, list[Pile]] = {i: [] for i in station_ids}
     if station_ids:
-        for pile in db.session.scalars(
-            select(Pile).where(Pile.station_id.in_(station_ids)).order_by(Pile.id)
-        ):
+        stmt = (
+            select(Pile)
+            .where(Pile.station_id.in_(station_ids))
+            .options(selectinload(Pile.connectors), lazyload(Pile.station))
+            .order_by(Pile.id)
+        )  # one query for the piles, one for their connectors, whatever the page
+        for pile in db.session.scalars(stmt):
             by_station[pile.station_id or 0].append(pile)
     return by_station
 
@@ -118,6 +123,16 @@ def _station_info(station: Station, piles: list[Pile]) -> dict[str, Any]:
     }
 
 
+# a page of stations needs their own columns only (not the operator, tariff, visibility
+# or pile count the console loads with them)
+_STATION_ONLY = (
+    lazyload(Station.operator),
+    lazyload(Station.tariff),
+    lazyload(Station.visibility),
+    defer(Station.pile_count),  # type: ignore[attr-defined]
+)
+
+
 def query_stations_info(partner: Partner, data: dict[str, Any]) -> dict[str, Any]:
     """102.2 查询充电站信息: paged (PageNo, PageSize ≤ 50), only the stations shared with
     the partner (case #12), incremental by LastQueryTime (stations created since)."""
@@ -132,11 +147,13 @@ def query_stations_info(partner: Partner, data: dict[str, Any]) -> dict[str, Any
             raise BusinessError("LastQueryTime 应为 yyyy-MM-dd HH:mm:ss") from None
         stmt = stmt.where(Station.created_at >= since)
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    stations = list(
-        db.session.scalars(
-            stmt.order_by(Station.id).offset((page_no - 1) * page_size).limit(page_size)
-        )
+    page = (
+        stmt.options(*_STATION_ONLY)
+        .order_by(Station.id)
+        .offset((page_no - 1) * page_size)
+        .limit(page_size)
     )
+    stations = list(db.session.scalars(page))
     piles = _piles_of([s.id for s in stations])
     return {
         "PageNo": page_no,
