@@ -15,7 +15,13 @@ from app.catalogue.models import Connector, Pile, Station
 from app.charging.starts import StartBlocker, start_blocker
 from app.config import setting
 from app.drivers.station_info import ConnectorView, connector_view
-from app.errors import HLHT_NOT_AVAILABLE, QR_UNKNOWN, MissingBaseData
+from app.errors import (
+    CONNECTOR_UNKNOWN,
+    HLHT_NOT_AVAILABLE,
+    PILE_UNKNOWN,
+    QR_UNKNOWN,
+    MissingBaseData,
+)
 from app.extensions import db
 from app.ledger import wallet
 from app.promotions import member_pricing
@@ -63,8 +69,9 @@ def parse(payload: str) -> HlhtCode | PileGun:
 
 
 def resolve(payload: str) -> Connector:
-    """The connector a QR code names: QR_UNKNOWN, or HLHT_NOT_AVAILABLE for a partner's
-    code until interconnection roaming is live (case #14)."""
+    """The connector a QR code names. QR_UNKNOWN for a code that is not ours;
+    PILE_UNKNOWN / CONNECTOR_UNKNOWN for ours naming a pile or a gun the platform does not
+    know; HLHT_NOT_AVAILABLE for a partner's code until roaming as a customer is live."""
     text = (payload or "").strip()
     if 0 < len(text) <= 200:
         exact = db.session.scalar(select(Connector).where(Connector.qr_payload == text))
@@ -76,10 +83,19 @@ def resolve(payload: str) -> Connector:
             details={"connector_id": parsed.connector_id, "operator_id": parsed.operator_id}
         )
     pile = db.session.scalar(select(Pile).where(Pile.code == parsed.pile_code))
-    for conn in pile.connectors if pile is not None else ():
+    if pile is None:  # a code of ours, for a pile the platform does not know
+        raise PILE_UNKNOWN(
+            f"充电桩 {parsed.pile_code} 未在平台登记，请换一台充电桩或联系客服",
+            details={"pile_code": parsed.pile_code},
+        )
+    for conn in pile.connectors:
         if conn.number == parsed.number:
             return conn
-    raise QR_UNKNOWN()
+    raise CONNECTOR_UNKNOWN(
+        f"充电桩 {pile.code} 没有 {parsed.number} 号枪，请核对枪上的二维码",
+        details={"pile_code": pile.code, "number": parsed.number,
+                 "numbers": sorted(c.number for c in pile.connectors)},
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -117,8 +117,9 @@ def test_case2_scan_names_the_missing_base_data(
         ("hlht://3702120244102.MA59B8J4X/1", 409, "HLHT_NOT_AVAILABLE"),  # case #14
         ("HLHT://000000000000001.ABCDEFGHI", 409, "HLHT_NOT_AVAILABLE"),
         ("hlht://broken", 404, "QR_UNKNOWN"),
-        ("https://charge.test/q/NO-SUCH-PILE-1", 404, "QR_UNKNOWN"),
-        ("DEMO-OCPP-01-9", 404, "QR_UNKNOWN"),
+        # ours, naming what the platform does not know: said specifically (issue 14)
+        ("https://charge.test/q/NO-SUCH-PILE-1", 409, "PILE_UNKNOWN"),
+        ("DEMO-OCPP-01-9", 409, "CONNECTOR_UNKNOWN"),
         ("https://example.com/whatever", 404, "QR_UNKNOWN"),
     ],
 )
@@ -129,6 +130,11 @@ def test_scan_refuses_codes_it_cannot_serve(
     assert resp.status_code == status and resp.get_json()["error"]["code"] == code
     if code == "HLHT_NOT_AVAILABLE":
         assert resp.get_json()["error"]["message"] == "互联互通暂未开通"
+    if code == "CONNECTOR_UNKNOWN":
+        error = resp.get_json()["error"]
+        assert "没有 9 号枪" in error["message"] and error["details"]["numbers"] == [1, 2]
+    if code == "PILE_UNKNOWN":
+        assert "NO-SUCH-PILE 未在平台登记" in resp.get_json()["error"]["message"]
 
 
 def _start(client: FlaskClient, headers: dict[str, str], request_id: str, conn: int = 0) -> Any:
