@@ -15,6 +15,8 @@ from typing import Any
 from flask import Flask, Response, jsonify
 from sqlalchemy import text
 
+from app import http_security
+
 # every context's tables, registered with the one metadata (Alembic and the mappers need all)
 from app.billing import models as _billing_models  # noqa: F401
 from app.billing.bills import TARIFF_SNAPSHOTS
@@ -54,6 +56,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     configure_logging(app.config["LOG_LEVEL"], app.config["LOG_JSON"])
 
+    http_security.install(app)  # before any route: the int converter, headers, /metrics
     db.init_app(app)
     _sqlite_pragmas(app)
     _ping_idle_connections(app)

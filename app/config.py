@@ -114,6 +114,8 @@ class Config:
     OPENAPI_URL_PREFIX = "/api"
     OPENAPI_JSON_PATH = "openapi.json"
     JSON_AS_ASCII = False
+    # /metrics answers the loopback and private networks, or this bearer token when set
+    METRICS_TOKEN = ""
     # interconnection (T/CEC 102): our own 9-character OperatorID (组织机构代码)
     HLHT_OPERATOR_ID = "MA5EVOP01"
     # request bodies: JSON is small (a 100 MiB POST to a login route grew the process by

@@ -19,15 +19,41 @@ from app.http_errors import register_error_handlers
 from app.schema_messages import INVALID_JSON, SCHEMA_MESSAGES, VALIDATION_FAILED, translate
 from app.state import Slot
 
+# PostgreSQL's integer columns are 32-bit and its text refuses NUL: an integer beyond
+# either bound, or a NUL in a string, was a 500 there (issue 15) and is now a 422
+INT32 = 2**31 - 1
+_INT_RANGE = ma.validate.Range(min=-INT32, max=INT32, error="数值超出范围")
+
+
+def _no_nul(value: Any) -> None:
+    if isinstance(value, str) and "\x00" in value:
+        raise ma.ValidationError("不能包含 NUL 字符")
+
+
+def _bound(field_obj: fields.Field) -> None:
+    """Every integer field of a request gets the database's bounds unless it declares
+    its own maximum; every string field refuses NUL."""
+    if isinstance(field_obj, fields.Integer):
+        ranges = [v for v in field_obj.validators if isinstance(v, ma.validate.Range)]
+        if not any(r.max is not None for r in ranges):
+            field_obj.validators.append(_INT_RANGE)
+    elif isinstance(field_obj, fields.String) and _no_nul not in field_obj.validators:
+        field_obj.validators.append(_no_nul)
+    inner = getattr(field_obj, "inner", None)
+    if isinstance(inner, fields.Field):
+        _bound(inner)
+
 
 class Schema(ma.Schema):
     """The base of every schema of both surfaces: its fields' and validators' messages in
-    Chinese (app/schema_messages.py), the unknown-field message too."""
+    Chinese (app/schema_messages.py), the unknown-field message too; integers bounded and
+    NUL refused (see :func:`_bound`)."""
 
     error_messages = SCHEMA_MESSAGES
 
     def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
         translate(field_obj)
+        _bound(field_obj)
 
 
 class ArgumentsParser(FlaskParser):
