@@ -50,6 +50,7 @@ from app.charging.port import (
     TariffPeriod,
 )
 from app.charging.terms import freeze_terms
+from app.errors import DomainError
 from app.extensions import db
 from app.ledger import wallet
 from app.tenancy.models import Driver, DriverCard
@@ -382,8 +383,19 @@ def _authorize(pile: Pile, id_tag: str) -> EventReply:
     if card is None:
         return EventReply(accepted=False, reason="unknown_card")
     driver = db.session.get(Driver, card.driver_id)
-    if driver is None or wallet.balance_of(driver.id) < starts.min_start_balance_fen():
-        return EventReply(accepted=False, reason="insufficient_balance")
+    if driver is None:
+        return EventReply(accepted=False, reason="unknown_card")
+    try:  # the rules an app start obeys, those that apply at the pile
+        starts.check_pile_start(driver, pile)
+    except DomainError as refusal:
+        log.info(
+            "start at the pile refused",
+            extra={"pile_code": pile.code, "code": refusal.code, "why": refusal.message},
+        )
+        reason = (
+            "insufficient_balance" if refusal.code == "WALLET_INSUFFICIENT" else "not_allowed_here"
+        )
+        return EventReply(accepted=False, reason=reason)
     return EventReply(accepted=True)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.catalogue import tariffs
-from app.catalogue.models import Connector, Station, TariffVersion
+from app.catalogue.models import Connector, Pile, Station, TariffVersion
 from app.catalogue.visibility import driver_operator, station_visible
 from app.charging import commands, session
 from app.charging.models import ChargeOrder, OrderState
@@ -53,12 +53,8 @@ class StartPermit:
     balance_fen: int
 
 
-def check_start(driver: Driver, connector: Connector) -> StartPermit:
-    """The start rules, in the order a driver should hear of them (case #2: the specific
-    reason first): the pile bound to a station the driver's operator sells, the station's
-    tariff, the pile online (one look at the pile link), the gun healthy and free, enough
-    money. Raises the error of the first rule broken."""
-    pile = connector.pile
+def _sellable(driver: Driver, pile: Pile) -> tuple[Station, TariffVersion]:
+    """The pile bound to a station the driver's operator sells, and the station's tariff."""
     station = pile.station
     if station is None:
         raise PILE_WITHOUT_STATION(
@@ -66,7 +62,27 @@ def check_start(driver: Driver, connector: Connector) -> StartPermit:
         )
     if not station_visible(driver_operator(driver), station):
         raise STATION_NOT_SERVED()
-    version = tariffs.current_version_for_station(station)
+    return station, tariffs.current_version_for_station(station)
+
+
+def _funded(driver: Driver) -> int:
+    """The driver's balance, when it is enough to start."""
+    balance = wallet.balance_of(driver.id)
+    minimum = min_start_balance_fen()
+    if balance < minimum:
+        raise WALLET_INSUFFICIENT(
+            "余额不足，请先充值", details={"balance_fen": balance, "min_start_balance_fen": minimum}
+        )
+    return balance
+
+
+def check_start(driver: Driver, connector: Connector) -> StartPermit:
+    """The start rules, in the order a driver should hear of them (case #2: the specific
+    reason first): the pile bound to a station the driver's operator sells, the station's
+    tariff, the pile online (one look at the pile link), the gun healthy and free, enough
+    money. Raises the error of the first rule broken."""
+    pile = connector.pile
+    station, version = _sellable(driver, pile)
     if not commands.port().is_online(pile.code):
         raise PILE_OFFLINE("充电桩离线，请稍后再试或更换充电桩")
     if connector.status == ConnectorState.FAULTED:
@@ -77,13 +93,17 @@ def check_start(driver: Driver, connector: Connector) -> StartPermit:
         if active is not None and active.driver_id == driver.id:
             details["own_order_no"] = active.order_no  # the app opens the live page
         raise CONNECTOR_BUSY(details=details)
-    balance = wallet.balance_of(driver.id)
-    minimum = min_start_balance_fen()
-    if balance < minimum:
-        raise WALLET_INSUFFICIENT(
-            "余额不足，请先充值", details={"balance_fen": balance, "min_start_balance_fen": minimum}
-        )
-    return StartPermit(station, version, balance)
+    return StartPermit(station, version, _funded(driver))
+
+
+def check_pile_start(driver: Driver, pile: Pile) -> int:
+    """The same rules for a start made at the pile itself (a card, a pile password; issue
+    14: one at a station without tariff, or on a pile bound to no station, charged what
+    could not be billed): the station sold to the driver, its tariff, enough money; the
+    pile asking is online, and the gun is its own business. The balance, or the error of
+    the first rule broken."""
+    _sellable(driver, pile)
+    return _funded(driver)
 
 
 @dataclass(frozen=True, slots=True)
