@@ -119,7 +119,10 @@ class RefundPart(Base):
     request_id: Mapped[int] = mapped_column(ForeignKey("refund_requests.id"), index=True)
     payment_id: Mapped[int] = mapped_column(ForeignKey("topup_payments.id"), index=True)
     out_refund_no: Mapped[str] = mapped_column(String(64), unique=True)
-    amount_fen: Mapped[int] = mapped_column(Fen)
+    amount_fen: Mapped[int] = mapped_column(Fen)  # the wallet's share of the request
+    # the value of the top-up's coupons already spent, kept back (case #4 2019-10-15):
+    # WeChat refunds amount_fen - coupon_deduction_fen
+    coupon_deduction_fen: Mapped[int] = mapped_column(Fen, default=0)
     state: Mapped[str] = mapped_column(String(16), default=RefundPartState.PENDING)
     wechat_refund_id: Mapped[str | None] = mapped_column(String(64))
     wechat_status: Mapped[str] = mapped_column(String(16), default="")
@@ -131,3 +134,8 @@ class RefundPart(Base):
 
     request: Mapped[RefundRequest] = relationship(back_populates="parts")
     payment: Mapped[TopUpPayment] = relationship(lazy="joined")
+
+    @property
+    def refund_fen(self) -> int:
+        """What goes back through WeChat Pay."""
+        return max(self.amount_fen - self.coupon_deduction_fen, 0)

@@ -120,6 +120,17 @@ def refundable_fen(driver: Driver) -> int:
     return min(balance, sum(room for _, room in refundable_payments(driver.id)))
 
 
+def _coupons_to_keep_back(payment: TopUpPayment) -> int:
+    """The value of ``payment``'s coupons already spent that no earlier refund of it kept
+    back yet: a refund never gives back what the driver charged with its coupons."""
+    kept = db.session.scalar(
+        select(func.coalesce(func.sum(RefundPart.coupon_deduction_fen), 0)).where(
+            RefundPart.payment_id == payment.id, RefundPart.state.in_(_RESERVING)
+        )
+    )
+    return max(coupons.used_value_of_topup(payment.out_trade_no) - int(kept or 0), 0)
+
+
 def _new_out_refund_no(request_id: int, seq: int) -> str:
     return f"R{request_id}-{seq}-{secrets.token_hex(4).upper()}"
 
@@ -157,6 +168,7 @@ def request_refund(driver: Driver, amount_fen: int | None, reason: str) -> Refun
         db.session.add(
             RefundPart(
                 request_id=request.id, payment_id=payment.id, amount_fen=share,
+                coupon_deduction_fen=min(_coupons_to_keep_back(payment), share),
                 out_refund_no=_new_out_refund_no(request.id, seq), state=RefundPartState.PENDING,
             )
         )  # fmt: skip
@@ -303,8 +315,14 @@ def submit_part(part_id: int) -> None:
     payment = part.payment
     op = db.session.get(Operator, payment.operator_id)
     assert op is not None
+    if part.refund_fen == 0:  # the share went entirely to coupons already spent
+        with unit_of_work():
+            locked = _lock_part(part_id)
+            if locked is not None and locked.state == RefundPartState.PROCESSING:
+                _finish_part(locked, RefundPartState.SUCCEEDED, "")
+        return
     creds = merchants.merchant_credentials(op)
-    out_refund_no, amount, total = part.out_refund_no, part.amount_fen, payment.amount_fen
+    out_refund_no, amount, total = part.out_refund_no, part.refund_fen, payment.amount_fen
     try:
         answer = pay.create_refund(
             creds, out_refund_no=out_refund_no, refund_fen=amount, total_fen=total,
@@ -380,7 +398,7 @@ def _settle_request(request: RefundRequest) -> None:
         return
     ok = [p for p in request.parts if p.state == RefundPartState.SUCCEEDED]
     failed = [p for p in request.parts if p.state == RefundPartState.FAILED]
-    request.succeeded_fen = sum(p.amount_fen for p in ok)
+    request.succeeded_fen = sum(p.refund_fen for p in ok)  # what reached the driver
     request.finished_at = utcnow()
     request.state = RefundState.FAILED if failed else RefundState.SUCCEEDED
     request.fail_reason = "；".join(p.fail_reason for p in failed)[:500]
@@ -418,7 +436,7 @@ def handle_refund_notify(
             )
             if part is None:
                 raise NotifyError(UNKNOWN_REFUND, "no such refund here", http_status=404)
-            if part.payment.operator_id != op.id or refund.refund_fen != part.amount_fen:
+            if part.payment.operator_id != op.id or refund.refund_fen != part.refund_fen:
                 raise NotifyError(REFUND_MISMATCH, "refund differs from ours", http_status=400)
             apply_refund_status(part.id, refund)
     except NotifyError as err:

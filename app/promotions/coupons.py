@@ -541,6 +541,19 @@ class RevokeResult:
     used_amount_fen: int  # the refund flow may deduct this from what it pays back
 
 
+def used_value_of_topup(payment_ref: str) -> int:
+    """Fen of the coupons a top-up granted that were already spent on charging: a refund
+    of that top-up keeps them back (case #4 2019-10-15)."""
+    total = db.session.scalar(
+        select(func.coalesce(func.sum(Coupon.used_amount_fen), 0)).where(
+            Coupon.source == "topup",
+            Coupon.source_ref == _ref(payment_ref),
+            Coupon.status == CouponState.USED,
+        )
+    )
+    return int(total or 0)
+
+
 def revoke_coupons_of_topup(
     payment_ref: str, *, actor: Actor = SYSTEM, reason: str = "充值已退款"
 ) -> RevokeResult:

@@ -97,6 +97,10 @@ class MpRefundIn(Schema):
 class MpRefundPartOut(Schema):
     out_refund_no = fields.String()
     amount_fen = fields.Integer()
+    coupon_deduction_fen = fields.Integer(
+        metadata={"description": "该笔充值赠送且已使用的优惠券金额，不予退回"}
+    )
+    refund_fen = fields.Integer(metadata={"description": "原路退回微信的金额"})
     state = fields.String()
     fail_reason = fields.String()
 

@@ -6,14 +6,12 @@ back (case #4 2019-10-15)."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from app.db import utcnow
 from app.extensions import db
-from app.ledger.wallet import balance_of
 from app.notices.models import OutboxMessage
 from app.payments import refunds
 from app.payments.models import RefundRequest, TopUpPayment
@@ -21,37 +19,17 @@ from app.tenancy.models import AuditLog
 from tests.support.drivers import Login
 from tests.support.payments import (
     Pay,
+    ask,
+    balanced,
     driver_of,
+    funded,
     ledger,
     make_offer,
     post_notify,
-    top_up,
     topup_coupons,
 )
 
 ADMIN = "/api/admin/v1/refunds"
-
-
-def funded(
-    client: FlaskClient, pay: Pay, headers: dict[str, str], amount_fen: int, **kw: Any
-) -> str:
-    no: str = top_up(client, headers, amount_fen, **kw)["out_trade_no"]
-    notify_headers, body = pay.fake.make_pay_notify(no)
-    assert post_notify(client, pay.yc.mch_id, notify_headers, body).status_code == 200
-    return no
-
-
-def ask(client: FlaskClient, headers: dict[str, str], **body: Any) -> dict[str, Any]:
-    resp = client.post("/api/mp/v1/refunds", json={"reason": "不再使用", **body}, headers=headers)
-    assert resp.status_code == 201, resp.get_json()
-    out: dict[str, Any] = resp.get_json()
-    return out
-
-
-def balanced(openid: str) -> int:
-    driver = driver_of(openid)
-    assert sum(e.amount_fen for e in ledger(driver)) == balance_of(driver.id)
-    return balance_of(driver.id)
 
 
 def test_case22_no_merchant_credentials_refused_before_approval(

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.ledger.models import WalletEntry
-from app.ledger.wallet import wallet_of
+from app.ledger.wallet import balance_of, wallet_of
 from app.payments import merchants
 from app.promotions import coupons
 from app.promotions.models import Coupon
@@ -89,3 +89,25 @@ def post_notify(
     client: FlaskClient, mch_id: str, headers: dict[str, str], body: bytes, kind: str = "notify"
 ) -> Any:
     return client.post(f"/api/mp/v1/pay/{kind}/{mch_id}", data=body, headers=headers)
+
+
+def funded(
+    client: FlaskClient, pay: Pay, headers: dict[str, str], amount_fen: int, **kw: Any
+) -> str:
+    no: str = top_up(client, headers, amount_fen, **kw)["out_trade_no"]
+    notify_headers, body = pay.fake.make_pay_notify(no)
+    assert post_notify(client, pay.yc.mch_id, notify_headers, body).status_code == 200
+    return no
+
+
+def ask(client: FlaskClient, headers: dict[str, str], **body: Any) -> dict[str, Any]:
+    resp = client.post("/api/mp/v1/refunds", json={"reason": "不再使用", **body}, headers=headers)
+    assert resp.status_code == 201, resp.get_json()
+    out: dict[str, Any] = resp.get_json()
+    return out
+
+
+def balanced(openid: str) -> int:
+    driver = driver_of(openid)
+    assert sum(e.amount_fen for e in ledger(driver)) == balance_of(driver.id)
+    return balance_of(driver.id)

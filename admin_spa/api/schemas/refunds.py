@@ -19,7 +19,11 @@ class RefundQuery(PageQuery):
 class RefundPartAdminOut(Schema):
     id = fields.Integer()
     out_refund_no = fields.String()
-    amount_fen = fields.Integer()
+    amount_fen = fields.Integer(metadata={"description": "从钱包扣回的金额"})
+    coupon_deduction_fen = fields.Integer(
+        metadata={"description": "该笔充值赠送且已使用的优惠券金额，不予退回（case #4）"}
+    )
+    refund_fen = fields.Integer(metadata={"description": "经微信原路退回的金额"})
     state = fields.String()
     wechat_refund_id = fields.String(allow_none=True)
     wechat_status = fields.String()

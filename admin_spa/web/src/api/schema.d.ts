@@ -4887,8 +4887,12 @@ export interface components {
         };
         MpRefundPartOut: {
             amount_fen?: number;
+            /** @description 该笔充值赠送且已使用的优惠券金额，不予退回 */
+            coupon_deduction_fen?: number;
             fail_reason?: string;
             out_refund_no?: string;
+            /** @description 原路退回微信的金额 */
+            refund_fen?: number;
             state?: string;
         };
         MpRefundableOut: {
@@ -5342,8 +5346,11 @@ export interface components {
             total: number;
         };
         RefundPartAdminOut: {
+            /** @description 从钱包扣回的金额 */
             amount_fen?: number;
             attempts?: number;
+            /** @description 该笔充值赠送且已使用的优惠券金额，不予退回（case #4） */
+            coupon_deduction_fen?: number;
             /** @description 微信支付给出的失败原因 */
             fail_reason?: string;
             /** Format: date-time */
@@ -5354,6 +5361,8 @@ export interface components {
             readonly payment_amount_fen?: unknown;
             readonly payment_operator_id?: unknown;
             readonly payment_out_trade_no?: unknown;
+            /** @description 经微信原路退回的金额 */
+            refund_fen?: number;
             state?: string;
             wechat_refund_id?: string | null;
             wechat_status?: string;
