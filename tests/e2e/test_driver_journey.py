@@ -326,14 +326,17 @@ def _journey(platform: Platform, driver: Driver, admin: Driver) -> None:
         [part] = refund["parts"]
         [sent] = fake.refund_requests
         assert sent["out_refund_no"] == part["out_refund_no"]
-        assert sent["amount"]["refund"] == remainder
+        # the top-up's ¥10 coupon was spent on the charge: kept back (case #4 2019-10-15)
+        assert part["coupon_deduction_fen"] == bill["coupon_fen"] == 1000
+        back = remainder - bill["coupon_fen"]
+        assert sent["amount"]["refund"] == part["refund_fen"] == back
         assert sent["notify_url"] == f"{platform.base}{MP}/pay/refund-notify/{mch_id}"
         answers = await asyncio.to_thread(
             fake.deliver_refund_notify, part["out_refund_no"], times=2
         )
         assert [a.status_code for a in answers] == [200, 200]
         done = await driver.get(f"{MP}/refunds/{refund['id']}")
-        assert (done["state"], done["succeeded_fen"]) == ("succeeded", remainder)
+        assert (done["state"], done["succeeded_fen"]) == ("succeeded", back)
 
         # 8. the ledger balances
         wallet = await driver.get(f"{MP}/wallet")
