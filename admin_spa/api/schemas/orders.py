@@ -12,7 +12,7 @@ from admin_spa.api.schemas.abnormal_orders import (
 )
 from admin_spa.api.schemas.common import PRINTABLE, PageQuery
 from app.charging.order_search import ORDER_STATES
-from app.openapi import Schema
+from app.openapi import Schema, page_of
 
 
 class OrderSearchQuery(PageQuery):
@@ -35,11 +35,7 @@ class OrderRowOut(Schema):
     read_only = fields.Boolean()
 
 
-class OrderSearchPage(Schema):
-    items = fields.List(fields.Nested(OrderRowOut))
-    total = fields.Integer()
-    page = fields.Integer()
-    page_size = fields.Integer()
+OrderSearchPage = page_of(OrderRowOut, "OrderSearchPage")
 
 
 class BillItemsOut(Schema):

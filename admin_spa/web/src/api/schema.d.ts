@@ -5247,9 +5247,9 @@ export interface components {
         };
         OrderSearchPage: {
             items?: components["schemas"]["OrderRowOut"][];
-            page?: number;
-            page_size?: number;
-            total?: number;
+            page: number;
+            page_size: number;
+            total: number;
         };
         PaginationMetadata: {
             /** @description First available page number. */

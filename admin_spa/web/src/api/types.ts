@@ -90,6 +90,15 @@ export type AuditLog = Schemas['AuditOut']
 export type AuditPage = Schemas['AuditPage']
 export type AuditQuery = ListQuery<'/audit-logs'>
 
+// --- charge orders ---------------------------------------------------------------------------
+
+export type OrderRow = Schemas['OrderRowOut']
+export type OrderSearchPage = Schemas['OrderSearchPage']
+export type OrderSearchQuery = ListQuery<'/orders'>
+export type OrderDetail = Schemas['OrderDetailOut']
+export type TimelineEvent = Schemas['TimelineEventOut']
+export type MeterSample = Schemas['MeterSampleOut']
+
 // --- written by hand: no schema in the document ----------------------------------------------
 
 /** What every `*Page` schema above shares (the server's PageMeta and its items), for code
