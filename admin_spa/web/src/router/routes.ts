@@ -6,6 +6,7 @@ import DefaultLayout from '@/layouts/DefaultLayout.vue'
 export const layoutChildren: RouteRecordRaw[] = [
   {
     path: 'orders',
+    name: 'order-menu',
     component: RouterView,
     meta: { title: '订单', icon: 'Tickets' },
     children: [
