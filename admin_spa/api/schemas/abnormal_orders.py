@@ -10,7 +10,7 @@ from marshmallow import fields, validate
 
 from admin_spa.api.schemas.common import PageQuery
 from app.billing.abnormal_orders import ABNORMAL_KINDS
-from app.openapi import DECIMAL_STRING, Schema
+from app.openapi import DECIMAL_STRING, Schema, page_of
 
 
 class AbnormalQuery(PageQuery):
@@ -47,11 +47,7 @@ class OrderOut(Schema):
     pile_amounts = fields.Dict(allow_none=True)
 
 
-class AbnormalPage(Schema):
-    items = fields.List(fields.Nested(OrderOut))
-    total = fields.Integer()
-    page = fields.Integer()
-    page_size = fields.Integer()
+AbnormalPage = page_of(OrderOut, "AbnormalPage")
 
 
 class BillLineOut(Schema):

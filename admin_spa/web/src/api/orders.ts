@@ -1,5 +1,17 @@
 import { http } from './http'
-import type { OrderDetail, OrderSearchPage, OrderSearchQuery } from './types'
+import type {
+  AbnormalPage,
+  AbnormalQuery,
+  CorrectionInput,
+  CorrectionResult,
+  OrderDetail,
+  OrderSearchPage,
+  OrderSearchQuery,
+} from './types'
 
 export const searchOrders = (query: OrderSearchQuery = {}) => http.get<OrderSearchPage>('/orders', { ...query })
 export const getOrder = (orderNo: string) => http.get<OrderDetail>(`/orders/by-no/${encodeURIComponent(orderNo)}`)
+
+export const listAbnormalOrders = (query: AbnormalQuery = {}) => http.get<AbnormalPage>('/abnormal-orders', { ...query })
+export const correctOrder = (orderId: number, body: CorrectionInput) =>
+  http.post<CorrectionResult>(`/orders/${orderId}/corrections`, body, { silent: true })

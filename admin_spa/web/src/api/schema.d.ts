@@ -4102,9 +4102,9 @@ export interface components {
     schemas: {
         AbnormalPage: {
             items?: components["schemas"]["OrderOut"][];
-            page?: number;
-            page_size?: number;
-            total?: number;
+            page: number;
+            page_size: number;
+            total: number;
         };
         ActiveIn: {
             is_active: boolean;

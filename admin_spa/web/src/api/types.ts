@@ -98,6 +98,11 @@ export type OrderSearchQuery = ListQuery<'/orders'>
 export type OrderDetail = Schemas['OrderDetailOut']
 export type TimelineEvent = Schemas['TimelineEventOut']
 export type MeterSample = Schemas['MeterSampleOut']
+export type AbnormalOrder = Schemas['OrderOut']
+export type AbnormalPage = Schemas['AbnormalPage']
+export type AbnormalQuery = ListQuery<'/abnormal-orders'>
+export type CorrectionInput = Schemas['CorrectionIn']
+export type CorrectionResult = Schemas['CorrectionOut']
 
 // --- written by hand: no schema in the document ----------------------------------------------
 

@@ -17,6 +17,12 @@ export const layoutChildren: RouteRecordRaw[] = [
         meta: { title: '充电订单', icon: 'List', permission: 'member.read' },
       },
       {
+        path: 'abnormal',
+        name: 'abnormal-orders',
+        component: () => import('@/pages/orders/AbnormalOrderListPage.vue'),
+        meta: { title: '异常订单', icon: 'Warning', permission: 'member.read' },
+      },
+      {
         path: 'charge/:orderNo',
         name: 'order-detail',
         component: () => import('@/pages/orders/OrderDetailPage.vue'),

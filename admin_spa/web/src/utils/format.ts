@@ -72,3 +72,22 @@ export const START_METHOD_LABEL: Record<string, string> = {
   password: '密码',
   unknown: '未知',
 }
+
+/** A deduction shown with its sign: 120 → "-1.20", 0 → "0.00". */
+export function minusYuan(fen: number | null | undefined): string {
+  if (fen === null || fen === undefined || !Number.isFinite(fen)) return '-'
+  return fen > 0 ? `-${fenToYuan(fen)}` : fenToYuan(-fen)
+}
+
+export const ABNORMAL_KIND_LABEL: Record<string, string> = {
+  estimated: '预估结算',
+  amount_mismatch: '金额不符',
+  offline: '离线期间',
+  failed: '启动失败',
+  unknown_session: '未知会话',
+  late_record: '迟到记录',
+  settlement_failed: '结算失败',
+  no_tariff: '无电价',
+  arrears: '欠费',
+  occupancy_review: '占位费待审',
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { fenToYuan, orderState, whToKwh } from '@/utils/format'
+import { fenToYuan, minusYuan, orderState, whToKwh } from '@/utils/format'
 
 describe('fenToYuan', () => {
   it('shows integer fen as yuan with two decimals, without float rounding', () => {
@@ -30,5 +30,13 @@ describe('orderState', () => {
     expect(orderState('failed').type).toBe('danger')
     expect(orderState('weird').label).toBe('weird')
     expect(orderState(undefined).label).toBe('未知')
+  })
+})
+
+describe('minusYuan', () => {
+  it('signs a deduction and never shows -0.00', () => {
+    expect(minusYuan(120)).toBe('-1.20')
+    expect(minusYuan(0)).toBe('0.00')
+    expect(minusYuan(null)).toBe('-')
   })
 })

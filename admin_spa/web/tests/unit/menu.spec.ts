@@ -31,7 +31,7 @@ describe('buildMenu', () => {
     expect(buildMenu(layoutChildren, all, '/').map((m) => m.path)).toContain('/operators')
     expect(titles(all)).not.toContain('无权访问')
     const orders = buildMenu(layoutChildren, all, '/').find((m) => m.title === '订单')
-    expect(orders?.children?.map((c) => c.title)).toEqual(['充电订单'])
+    expect(orders?.children?.map((c) => c.title)).toEqual(['充电订单', '异常订单'])
   })
 
   it('a write code alone does not open a page', () => {
