@@ -117,3 +117,37 @@ def test_sub_operator_sees_its_drivers_orders_at_a_shared_station_read_only(
     assert kc_rows["total"] == 2 and all(not r["read_only"] for r in kc_rows["items"])
     # read-only: the bill and the correction stay with the station's operator
     assert client.get(f"{API}/orders/{shared.id}/bill", headers=as_yc).status_code == 404
+
+
+def test_correction_preview_is_the_bill_the_correction_then_makes(
+    app: Any, client: FlaskClient, as_yc: dict[str, str], as_kc: dict[str, str]
+) -> None:
+    yc = build_world(app, operator=_operator("广东云创"), code="YC-PREVIEW-01")
+    yc.connect(recent(6))
+    order_no = _settled(yc, 5, 2000)
+    order = db.session.scalar(select(ChargeOrder).where(ChargeOrder.order_no == order_no))
+    assert order is not None
+    before_total = order.total_fen
+    path = f"{API}/orders/{order.id}/corrections"
+    resp = client.post(f"{path}/preview", json={"energy_wh": 1200}, headers=as_yc)
+    assert resp.status_code == 200, resp.get_json()
+    preview = resp.get_json()
+    assert preview["total_before_fen"] == before_total
+    assert 0 < preview["total_after_fen"] < before_total and preview["energy_wh"] == 1200
+    assert preview["refund_fen"] == before_total - preview["total_after_fen"]
+    db.session.expire_all()
+    assert db.session.get(ChargeOrder, order.id).energy_wh == 2000  # nothing written
+    assert client.post(f"{path}/preview", json={"energy_wh": 1}, headers=as_kc).status_code == 404
+    empty = client.post(f"{path}/preview", json={}, headers=as_yc)
+    assert empty.status_code == 422 and empty.get_json()["error"]["code"] == "CORRECTION_EMPTY"
+    done = client.post(path, json={"energy_wh": 1200, "reason": "电表核对"}, headers=as_yc)
+    assert done.status_code == 201, done.get_json()
+    assert done.get_json()["bill"]["total_fen"] == preview["total_after_fen"]
+    assert done.get_json()["refund_fen"] == preview["refund_fen"]
+    # an end time before the end of charge: the preview again matches what the correction does
+    end = (recent(5) + timedelta(minutes=6)).isoformat()
+    preview2 = client.post(f"{path}/preview", json={"ended_at": end}, headers=as_yc).get_json()
+    done2 = client.post(path, json={"ended_at": end, "reason": "提前拔枪"}, headers=as_yc)
+    assert done2.status_code == 201, done2.get_json()
+    assert done2.get_json()["bill"]["total_fen"] == preview2["total_after_fen"]
+    assert done2.get_json()["refund_fen"] == preview2["refund_fen"]

@@ -137,3 +137,20 @@ class CorrectionIn(Schema):
 class CorrectionOut(Schema):
     refund_fen = fields.Integer()
     bill = fields.Nested(BillOut)
+
+
+class CorrectionPreviewIn(Schema):
+    ended_at = fields.AwareDateTime(load_default=None)
+    energy_wh = fields.Integer(load_default=None, validate=validate.Range(min=0, max=10**9))
+
+
+class CorrectionPreviewOut(Schema):
+    energy_wh = fields.Integer(required=True)
+    electricity_fen = fields.Integer(required=True)
+    service_fen = fields.Integer(required=True)
+    member_discount_fen = fields.Integer(required=True)
+    occupancy_fen = fields.Integer(required=True)
+    coupon_fen = fields.Integer(required=True)
+    total_before_fen = fields.Integer(required=True)
+    total_after_fen = fields.Integer(required=True)
+    refund_fen = fields.Integer(required=True)

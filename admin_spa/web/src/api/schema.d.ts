@@ -1512,6 +1512,52 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/v1/orders/{order_id}/corrections/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 更正预览：按更正后的结束时间或电量重算的账单与差额（不写入） */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    order_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CorrectionPreviewIn"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CorrectionPreviewOut"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/v1/permissions": {
         parameters: {
             query?: never;
@@ -4290,6 +4336,26 @@ export interface components {
         CorrectionOut: {
             bill?: components["schemas"]["BillOut"];
             refund_fen?: number;
+        };
+        CorrectionPreviewIn: {
+            /**
+             * Format: date-time
+             * @default null
+             */
+            ended_at?: string | null;
+            /** @default null */
+            energy_wh?: number | null;
+        };
+        CorrectionPreviewOut: {
+            coupon_fen: number;
+            electricity_fen: number;
+            energy_wh: number;
+            member_discount_fen: number;
+            occupancy_fen: number;
+            refund_fen: number;
+            service_fen: number;
+            total_after_fen: number;
+            total_before_fen: number;
         };
         CouponList: {
             items?: components["schemas"]["CouponOut"][];
