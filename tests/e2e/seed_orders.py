@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from app.billing import lost_bills
 from app.charging.port import ConnectorState
 from app.extensions import db
 from app.tenancy.models import Operator
@@ -38,6 +39,12 @@ def main() -> None:
         for name, world in (("yc", yc_world), ("kc", kc_world)):
             world.connect(recent(8))
             out[name] = _settled(world, 7, 12_345)
+        # case #25: the final record never comes, the bill is estimated from the last reading
+        t0 = recent(5)
+        ref = yc_world.start(t0, samples=[(10, 800)])
+        yc_world.status(ConnectorState.AVAILABLE, t0 + timedelta(minutes=20))
+        lost_bills.settle_lost_bills(t0 + timedelta(hours=2))
+        out["yc_estimated"] = yc_world.order(ref).order_no
         print(json.dumps(out))
 
 

@@ -100,3 +100,43 @@ def test_another_sub_operator_sees_none_of_the_orders(page: Page, orders: dict[s
     page.goto(f"/admin/orders/charge/{orders['yc']}")
     expect(page.get_by_test_id("order-detail")).to_contain_text("订单不存在")
     shot(page, "orders-cross-tenant")
+
+
+def test_correct_an_estimated_order_with_a_preview(page: Page, orders: dict[str, str]) -> None:
+    login(page, "yc_admin", "yc123456")
+    page.goto("/admin/orders/abnormal?kind=estimated")
+    table = page.get_by_test_id("abnormal-table")
+    row = table.locator("tr", has_text=orders["yc_estimated"])
+    expect(row).to_have_count(1)
+    expect(table).not_to_contain_text(orders["yc"])  # a normal order is not in the queue
+    shot(page, "abnormal-orders")
+    row.get_by_test_id("abnormal-correct").click()
+    dialog = page.get_by_test_id("correction-form")
+    expect(dialog).to_be_visible()
+    expect(page.get_by_test_id("correction-save")).to_be_disabled()  # preview first
+    page.get_by_test_id("correction-energy").locator("input").fill("0.5")
+    page.get_by_test_id("correction-preview-btn").click()
+    refund = page.get_by_test_id("correction-refund")
+    expect(refund).to_have_text(re.compile(r"^[1-9]\d*\.\d{2}$|^0\.(0[1-9]|[1-9]\d)$"))
+    shot(page, "abnormal-correction-preview")
+    # without a reason nothing is sent: the form says what is missing
+    page.get_by_test_id("correction-save").click()
+    expect(dialog.locator(".el-form-item__error")).to_contain_text("请填写更正原因")
+    page.get_by_test_id("correction-reason").fill("核对电表读数")
+    page.get_by_test_id("correction-save").click()
+    expect(page.locator(".el-message-box")).to_contain_text("退回司机钱包")  # confirm first
+    page.locator(".el-message-box__btns .el-button--primary").click()
+    expect(page.locator(".el-message--success")).to_contain_text("已更正")
+    expect(dialog).to_be_hidden()
+    # the order's detail shows the correction among its adjustments
+    page.goto(f"/admin/orders/charge/{orders['yc_estimated']}")
+    expect(page.get_by_test_id("order-adjustments")).to_contain_text("correction")
+    expect(page.get_by_test_id("order-bill")).to_contain_text("0.500")
+
+
+def test_another_sub_operator_sees_no_abnormal_order_of_others(
+    page: Page, orders: dict[str, str]
+) -> None:
+    login(page, "kc_admin", "kc123456")
+    page.goto("/admin/orders/abnormal")
+    expect(page.get_by_test_id("abnormal-table")).to_contain_text("没有待处理的异常订单")

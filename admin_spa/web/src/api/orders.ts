@@ -3,6 +3,8 @@ import type {
   AbnormalPage,
   AbnormalQuery,
   CorrectionInput,
+  CorrectionPreview,
+  CorrectionPreviewInput,
   CorrectionResult,
   OrderDetail,
   OrderSearchPage,
@@ -15,3 +17,5 @@ export const getOrder = (orderNo: string) => http.get<OrderDetail>(`/orders/by-n
 export const listAbnormalOrders = (query: AbnormalQuery = {}) => http.get<AbnormalPage>('/abnormal-orders', { ...query })
 export const correctOrder = (orderId: number, body: CorrectionInput) =>
   http.post<CorrectionResult>(`/orders/${orderId}/corrections`, body, { silent: true })
+export const previewCorrection = (orderId: number, body: CorrectionPreviewInput) =>
+  http.post<CorrectionPreview>(`/orders/${orderId}/corrections/preview`, body, { silent: true })

@@ -103,6 +103,8 @@ export type AbnormalPage = Schemas['AbnormalPage']
 export type AbnormalQuery = ListQuery<'/abnormal-orders'>
 export type CorrectionInput = Schemas['CorrectionIn']
 export type CorrectionResult = Schemas['CorrectionOut']
+export type CorrectionPreviewInput = Schemas['CorrectionPreviewIn']
+export type CorrectionPreview = Schemas['CorrectionPreviewOut']
 
 // --- written by hand: no schema in the document ----------------------------------------------
 
