@@ -19,6 +19,7 @@ def register(app: Flask, api: Api) -> None:
         member_pricing,
         members,
         operators,
+        orders,
         pile_history,
         piles,
         refunds,
@@ -30,7 +31,7 @@ def register(app: Flask, api: Api) -> None:
     areas = (
         account, operators, admin_users, tariffs, stations, piles, members, audit,
         abnormal_orders, coupons, member_pricing, pile_history, certifications,
-        customer_service, refunds,
+        customer_service, refunds, orders,
     )  # fmt: skip
     for area in areas:
         api.register_blueprint(area.bp)

@@ -34,3 +34,11 @@ def order_bill(order_id: int) -> dict[str, Any]:
 def correct_order(body: dict[str, Any], order_id: int) -> Any:
     """更正订单结束时间或电量：重算账单，差额退回钱包，记审计"""
     return corrections.correct_order(current_actor(), order_id, **body)
+
+
+@bp.route("/orders/<int:order_id>/corrections/preview", methods=["POST"])
+@bp.arguments(s.CorrectionPreviewIn)
+@bp.response(200, s.CorrectionPreviewOut)
+def preview_correction(body: dict[str, Any], order_id: int) -> dict[str, Any]:
+    """更正预览：按更正后的结束时间或电量重算的账单与差额（不写入）"""
+    return corrections.preview_correction(current_actor(), order_id, **body)

@@ -121,7 +121,11 @@ def reasons_of(order: ChargeOrder) -> list[str]:
 def order_money(actor: Actor, order_id: int) -> dict[str, Any]:
     """One order with its bill, the bill's history and every review reason (console)."""
     actor.require(ORDER_READ)
-    order = get_scoped(ChargeOrder, order_id, actor, what="订单")
+    return money_of(get_scoped(ChargeOrder, order_id, actor, what="订单"))
+
+
+def money_of(order: ChargeOrder) -> dict[str, Any]:
+    """An order's bill, the bill's history, its occupancy and review reasons."""
     bill = db.session.scalar(select(Bill).where(Bill.order_id == order.id))
     adjustments = (
         []

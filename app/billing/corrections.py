@@ -11,6 +11,7 @@ from app.billing import bills, occupancy, settlement
 from app.billing.models import Bill
 from app.billing.settlement import locked_order
 from app.charging.models import HELD_FOR_REVIEW, ChargeOrder
+from app.charging.terms import terms_of
 from app.errors import (
     CORRECTION_EMPTY,
     CORRECTION_END_INVALID,
@@ -52,21 +53,10 @@ def correct_order(
     actor.require(ORDER_CORRECT)
     if not reason.strip():
         raise REASON_REQUIRED("请填写更正原因", details={"reason": ["必填"]})
-    if ended_at is None and energy_wh is None:
-        raise CORRECTION_EMPTY()
     order = get_scoped(ChargeOrder, order_id, actor, what="订单")
     order = locked_order(order.id) or order
-    bill = bills.bill_of(order.id)
-    if bill is None and order.abnormal_reason != HELD_FOR_REVIEW:
-        raise ORDER_NOT_SETTLED()
-    start = bills.session_start(order)
-    if ended_at is not None and (ended_at.tzinfo is None or ended_at < start):
-        raise CORRECTION_END_INVALID(details={"started_at": start.isoformat()})  # fmt: skip
-    if energy_wh is not None and (
-        isinstance(energy_wh, bool) or not isinstance(energy_wh, int) or energy_wh < 0
-    ):
-        raise CORRECTION_ENERGY_INVALID()
-    if bill is None:
+    bill = _checked(order, ended_at, energy_wh, held=True)
+    if bill is None:  # held for an implausible reading: this is the operator's decision
         return _decide_held(actor, order, reason.strip(), ended_at, energy_wh)
     occ = occupancy.session_of(order.id)
     before = _picture(order, bill, occ)
@@ -125,6 +115,67 @@ def _decide_held(
         reason=reason,
     )  # fmt: skip
     return Correction(order, bill, 0)
+
+
+def _checked(
+    order: ChargeOrder, ended_at: datetime | None, energy_wh: int | None, *, held: bool = False
+) -> Bill | None:
+    """The order's bill, once the correction asked of it makes sense; None for an order
+    held for review (``held``: the caller decides it) that has none yet."""
+    if ended_at is None and energy_wh is None:
+        raise CORRECTION_EMPTY()
+    bill = bills.bill_of(order.id)
+    if bill is None and not (held and order.abnormal_reason == HELD_FOR_REVIEW):
+        raise ORDER_NOT_SETTLED()
+    start = bills.session_start(order)
+    if ended_at is not None and (ended_at.tzinfo is None or ended_at < start):
+        raise CORRECTION_END_INVALID(details={"started_at": start.isoformat()})  # fmt: skip
+    if energy_wh is not None and (
+        isinstance(energy_wh, bool) or not isinstance(energy_wh, int) or energy_wh < 0
+    ):
+        raise CORRECTION_ENERGY_INVALID()
+    return bill
+
+
+def preview_correction(
+    actor: Actor,
+    order_id: int,
+    *,
+    ended_at: datetime | None = None,
+    energy_wh: int | None = None,
+) -> dict[str, Any]:
+    """The bill a correction would give and the difference, before anything is written:
+    the same pricing :func:`correct_order` applies (settlement.reprice), read only."""
+    actor.require(ORDER_CORRECT)
+    order = get_scoped(ChargeOrder, order_id, actor, what="订单")
+    bill = _checked(order, ended_at, energy_wh)
+    assert bill is not None
+    occ = occupancy.session_of(order.id)
+    occ_fee = occ.fee_fen if occ is not None and occ.ended_at is not None else 0
+    end = None
+    if ended_at is not None:
+        energy_end = order.energy_ended_at or order.stopped_at
+        if energy_end is not None and ended_at < energy_end:
+            end = ended_at
+        if occ is not None:
+            occ_fee = occupancy.compute_fee(occ, ended_at).fee_fen
+    priced = settlement.reprice(
+        order, bill, terms_of(order), estimated=False, occupancy_fen=occ_fee, end=end,
+        energy_wh=energy_wh,
+    )  # fmt: skip
+    if priced is None:  # pragma: no cover - a settled order had a tariff
+        raise ORDER_NOT_SETTLED()
+    return {
+        "energy_wh": priced.energy_wh,
+        "electricity_fen": priced.electricity_fen,
+        "service_fen": priced.service_fen,
+        "member_discount_fen": priced.service_discount_fen,
+        "occupancy_fen": priced.occupancy_fen,
+        "coupon_fen": priced.coupon_fen,
+        "total_before_fen": bill.total_fen,
+        "total_after_fen": priced.total_fen,
+        "refund_fen": bill.total_fen - priced.total_fen,
+    }
 
 
 def _picture(order: ChargeOrder, bill: Bill, occ: Any) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from app.billing import (
 from app.billing.bills import bill_of, price_order, tariff_snapshot
 from app.billing.models import Bill, BillAdjustment, BillLine, OccupancySession
 from app.charging import session
-from app.charging.models import CLOSED_STATES, HELD_FOR_REVIEW, ChargeOrder, OrderState
+from app.charging.models import CLOSED_STATES, HELD_FOR_REVIEW, ChargeOrder, OrderState, OrderTerms
 from app.charging.port import PileAmounts
 from app.charging.terms import freeze_terms
 from app.config import setting
@@ -245,6 +245,36 @@ def settle_order(
     return row
 
 
+def reprice(
+    order: ChargeOrder,
+    row: Bill,
+    terms: OrderTerms,
+    *,
+    estimated: bool,
+    occupancy_fen: int,
+    end: datetime | None = None,
+    energy_wh: int | None = None,
+) -> pricing.Bill | None:
+    """A settled order priced again from what is known now (or with ``end`` and
+    ``energy_wh`` instead), with the coupon of its first settlement; writes nothing. None
+    without a tariff."""
+    snapshot = tariff_snapshot(order)
+    if snapshot is None:
+        return None
+    kw = {"estimated": estimated, "occupancy_fen": occupancy_fen, "end": end,
+          "energy_wh": energy_wh}  # fmt: skip
+    before = price_order(order, snapshot, terms, **kw)  # type: ignore[arg-type]
+    coupon = db.session.get(Coupon, row.coupon_id) if row.coupon_id else None
+    deduction = 0
+    if coupon is not None and order.station_id is not None:
+        deduction = pricing.coupon_deduction(
+            coupons.option_of(coupon), before, order.station_id, now=row.settled_at
+        )
+    if not deduction:
+        return before
+    return price_order(order, snapshot, terms, coupon_fen=deduction, **kw)  # type: ignore[arg-type]
+
+
 def amend_bill(
     order: ChargeOrder,
     reason: str,
@@ -260,27 +290,15 @@ def amend_bill(
     row = bill_of(order.id)
     if row is None:
         return None
-    snapshot = tariff_snapshot(order)
-    if snapshot is None:  # pragma: no cover - a settled order had one
-        return None
     moment = now or utcnow()
     terms = freeze_terms(order)
     occ = occupancy.session_of(order.id)
     occ_fee = occ.fee_fen if occ is not None and occ.ended_at is not None else 0
     estimated = row.estimated and order.final_record_at is None and reason != "correction"
-    before = price_order(order, snapshot, terms, estimated=estimated, occupancy_fen=occ_fee)
+    priced = reprice(order, row, terms, estimated=estimated, occupancy_fen=occ_fee)
+    if priced is None:  # pragma: no cover - a settled order had a tariff
+        return None
     coupon = db.session.get(Coupon, row.coupon_id) if row.coupon_id else None
-    deduction = 0
-    if coupon is not None and order.station_id is not None:
-        deduction = pricing.coupon_deduction(
-            coupons.option_of(coupon), before, order.station_id, now=row.settled_at
-        )
-    priced = (
-        price_order(order, snapshot, terms, estimated=estimated, occupancy_fen=occ_fee,
-               coupon_fen=deduction)
-        if deduction
-        else before
-    )  # fmt: skip
     unchanged = (
         priced.total_fen == row.total_fen
         and priced.energy_wh == row.energy_wh

@@ -13,18 +13,24 @@ from tests.support.servers import DIST_INDEX, ROOT, free_port, wait_ready
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not DIST_INDEX.is_file():
-        pytest.fail("the admin SPA is not built: run `make spa` (make test does it)")
-    port = free_port()
-    env = {
+def live_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The live server's environment (its database), for tests that add data to it."""
+    return {
         **os.environ,
         "FLASK_APP": "wsgi:compose",
         "EVOP_DATABASE_URL": f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'e2e.sqlite3'}",
-        "EVOP_HTTP_PORT": str(port),
+        "EVOP_HTTP_PORT": str(free_port()),
         "EVOP_DEMO_MODE": "1",
         "EVOP_LOG_LEVEL": "WARNING",
     }
+
+
+@pytest.fixture(scope="session")
+def live_server(live_env: dict[str, str]) -> Iterator[str]:
+    if not DIST_INDEX.is_file():
+        pytest.fail("the admin SPA is not built: run `make spa` (make test does it)")
+    env = live_env
+    port = int(env["EVOP_HTTP_PORT"])
     flask = [sys.executable, "-m", "flask"]
     subprocess.run([*flask, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
     subprocess.run([*flask, "seed-demo"], env=env, cwd=ROOT, check=True, capture_output=True)

@@ -10,7 +10,7 @@ from marshmallow import fields, validate
 
 from admin_spa.api.schemas.common import PageQuery
 from app.billing.abnormal_orders import ABNORMAL_KINDS
-from app.openapi import DECIMAL_STRING, Schema
+from app.openapi import DECIMAL_STRING, Schema, page_of
 
 
 class AbnormalQuery(PageQuery):
@@ -47,11 +47,7 @@ class OrderOut(Schema):
     pile_amounts = fields.Dict(allow_none=True)
 
 
-class AbnormalPage(Schema):
-    items = fields.List(fields.Nested(OrderOut))
-    total = fields.Integer()
-    page = fields.Integer()
-    page_size = fields.Integer()
+AbnormalPage = page_of(OrderOut, "AbnormalPage")
 
 
 class BillLineOut(Schema):
@@ -141,3 +137,20 @@ class CorrectionIn(Schema):
 class CorrectionOut(Schema):
     refund_fen = fields.Integer()
     bill = fields.Nested(BillOut)
+
+
+class CorrectionPreviewIn(Schema):
+    ended_at = fields.AwareDateTime(load_default=None)
+    energy_wh = fields.Integer(load_default=None, validate=validate.Range(min=0, max=10**9))
+
+
+class CorrectionPreviewOut(Schema):
+    energy_wh = fields.Integer(required=True)
+    electricity_fen = fields.Integer(required=True)
+    service_fen = fields.Integer(required=True)
+    member_discount_fen = fields.Integer(required=True)
+    occupancy_fen = fields.Integer(required=True)
+    coupon_fen = fields.Integer(required=True)
+    total_before_fen = fields.Integer(required=True)
+    total_after_fen = fields.Integer(required=True)
+    refund_fen = fields.Integer(required=True)

@@ -1417,6 +1417,96 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/v1/orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 充电订单查询：订单号、司机手机号/openid、站点、充电桩、状态、时间范围 */
+        get: {
+            parameters: {
+                query?: {
+                    page?: number;
+                    page_size?: number;
+                    order_no?: string;
+                    phone?: string;
+                    openid?: string;
+                    station_id?: number;
+                    pile_code?: string;
+                    state?: "created" | "starting" | "charging" | "stopping" | "finished" | "settled" | "failed" | "abnormal";
+                    since?: string;
+                    until?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OrderSearchPage"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/v1/orders/by-no/{order_no}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_no: string;
+            };
+            cookie?: never;
+        };
+        /** 订单详情：分项账单、会话时间线（含充电桩消息）、电表曲线、调整记录 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    order_no: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OrderDetailOut"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/v1/orders/{order_id}/bill": {
         parameters: {
             query?: never;
@@ -1492,6 +1582,52 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["CorrectionOut"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/v1/orders/{order_id}/corrections/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 更正预览：按更正后的结束时间或电量重算的账单与差额（不写入） */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    order_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CorrectionPreviewIn"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CorrectionPreviewOut"];
                     };
                 };
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
@@ -4094,9 +4230,9 @@ export interface components {
     schemas: {
         AbnormalPage: {
             items?: components["schemas"]["OrderOut"][];
-            page?: number;
-            page_size?: number;
-            total?: number;
+            page: number;
+            page_size: number;
+            total: number;
         };
         ActiveIn: {
             is_active: boolean;
@@ -4167,6 +4303,17 @@ export interface components {
             page: number;
             page_size: number;
             total: number;
+        };
+        BillItemsOut: {
+            arrears_fen?: number;
+            coupon_fen?: number;
+            electricity_fen?: number;
+            energy_wh?: number;
+            member_discount_fen?: number;
+            occupancy_fen?: number;
+            paid_fen?: number;
+            service_fen?: number;
+            total_fen?: number;
         };
         BillLineOut: {
             electricity_fen?: number;
@@ -4271,6 +4418,26 @@ export interface components {
         CorrectionOut: {
             bill?: components["schemas"]["BillOut"];
             refund_fen?: number;
+        };
+        CorrectionPreviewIn: {
+            /**
+             * Format: date-time
+             * @default null
+             */
+            ended_at?: string | null;
+            /** @default null */
+            energy_wh?: number | null;
+        };
+        CorrectionPreviewOut: {
+            coupon_fen: number;
+            electricity_fen: number;
+            energy_wh: number;
+            member_discount_fen: number;
+            occupancy_fen: number;
+            refund_fen: number;
+            service_fen: number;
+            total_after_fen: number;
+            total_before_fen: number;
         };
         CouponList: {
             items?: components["schemas"]["CouponOut"][];
@@ -4528,6 +4695,13 @@ export interface components {
             page: number;
             page_size: number;
             total: number;
+        };
+        MeterSampleOut: {
+            /** Format: date-time */
+            at?: string;
+            energy_wh?: number | null;
+            power_w?: number | null;
+            soc_percent?: number | null;
         };
         MpBillLineOut: {
             electricity_fen?: number;
@@ -5165,6 +5339,21 @@ export interface components {
             wechat_pay_public_key?: string;
             wechat_pay_public_key_id?: string;
         };
+        OrderDetailOut: {
+            adjustments?: components["schemas"]["AdjustmentOut"][];
+            bill?: (Record<string, never> | null) | components["schemas"]["BillOut"];
+            driver_nickname?: string;
+            driver_phone?: string;
+            items?: (Record<string, never> | null) | components["schemas"]["BillItemsOut"];
+            occupancy?: (Record<string, never> | null) | components["schemas"]["OccupancyOut"];
+            order?: components["schemas"]["OrderOut"];
+            pile_code?: string;
+            read_only?: boolean;
+            reasons?: string[];
+            samples?: components["schemas"]["MeterSampleOut"][];
+            station_name?: string;
+            timeline?: components["schemas"]["TimelineEventOut"][];
+        };
         OrderMoneyOut: {
             adjustments?: components["schemas"]["AdjustmentOut"][];
             bill?: (Record<string, never> | null) | components["schemas"]["BillOut"];
@@ -5204,6 +5393,20 @@ export interface components {
             /** Format: date-time */
             stopped_at?: string | null;
             total_fen?: number | null;
+        };
+        OrderRowOut: {
+            driver_nickname?: string;
+            driver_phone?: string;
+            order?: components["schemas"]["OrderOut"];
+            pile_code?: string;
+            read_only?: boolean;
+            station_name?: string;
+        };
+        OrderSearchPage: {
+            items?: components["schemas"]["OrderRowOut"][];
+            page: number;
+            page_size: number;
+            total: number;
         };
         PaginationMetadata: {
             /** @description First available page number. */
@@ -5491,6 +5694,15 @@ export interface components {
             id?: number;
             segments?: components["schemas"]["Segment"][];
             version?: number;
+        };
+        TimelineEventOut: {
+            /** Format: date-time */
+            at?: string;
+            kind?: string;
+            label?: string;
+            payload?: {
+                [key: string]: unknown;
+            } | null;
         };
         UserOut: {
             display_name?: string;

@@ -92,6 +92,22 @@ export type AuditLog = Schemas['AuditOut']
 export type AuditPage = Schemas['AuditPage']
 export type AuditQuery = ListQuery<'/audit-logs'>
 
+// --- charge orders ---------------------------------------------------------------------------
+
+export type OrderRow = Schemas['OrderRowOut']
+export type OrderSearchPage = Schemas['OrderSearchPage']
+export type OrderSearchQuery = ListQuery<'/orders'>
+export type OrderDetail = Schemas['OrderDetailOut']
+export type TimelineEvent = Schemas['TimelineEventOut']
+export type MeterSample = Schemas['MeterSampleOut']
+export type AbnormalOrder = Schemas['OrderOut']
+export type AbnormalPage = Schemas['AbnormalPage']
+export type AbnormalQuery = ListQuery<'/abnormal-orders'>
+export type CorrectionInput = Schemas['CorrectionIn']
+export type CorrectionResult = Schemas['CorrectionOut']
+export type CorrectionPreviewInput = Schemas['CorrectionPreviewIn']
+export type CorrectionPreview = Schemas['CorrectionPreviewOut']
+
 // --- written by hand: no schema in the document ----------------------------------------------
 
 /** What every `*Page` schema above shares (the server's PageMeta and its items), for code

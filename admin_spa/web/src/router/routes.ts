@@ -1,9 +1,35 @@
 /** Static routes. `meta.permission` decides both the menu and the guard. */
-import type { RouteRecordRaw } from 'vue-router'
+import { RouterView, type RouteRecordRaw } from 'vue-router'
 import DefaultLayout from '@/layouts/DefaultLayout.vue'
 
 /** Pages inside the layout; their order is the menu's order. */
 export const layoutChildren: RouteRecordRaw[] = [
+  {
+    path: 'orders',
+    name: 'order-menu',
+    component: RouterView,
+    meta: { title: '订单', icon: 'Tickets' },
+    children: [
+      {
+        path: 'charge',
+        name: 'orders',
+        component: () => import('@/pages/orders/OrderListPage.vue'),
+        meta: { title: '充电订单', icon: 'List', permission: 'member.read' },
+      },
+      {
+        path: 'abnormal',
+        name: 'abnormal-orders',
+        component: () => import('@/pages/orders/AbnormalOrderListPage.vue'),
+        meta: { title: '异常订单', icon: 'Warning', permission: 'member.read' },
+      },
+      {
+        path: 'charge/:orderNo',
+        name: 'order-detail',
+        component: () => import('@/pages/orders/OrderDetailPage.vue'),
+        meta: { title: '订单详情', hidden: true, permission: 'member.read' },
+      },
+    ],
+  },
   {
     path: 'stations',
     name: 'stations',

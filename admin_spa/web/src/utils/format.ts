@@ -42,3 +42,52 @@ export const CONNECTOR_STATUS: Record<string, { label: string; type: 'success' |
 export function connectorStatus(status: string) {
   return CONNECTOR_STATUS[status?.toLowerCase?.() ?? 'unknown'] ?? { label: status || '未知', type: 'info' as const }
 }
+
+/** 12345 Wh → "12.345"; integer arithmetic like fenToYuan. */
+export function whToKwh(wh: number | null | undefined): string {
+  if (wh === null || wh === undefined || !Number.isFinite(wh)) return '-'
+  const sign = wh < 0 ? '-' : ''
+  const abs = Math.abs(Math.trunc(wh))
+  return `${sign}${Math.floor(abs / 1000)}.${String(abs % 1000).padStart(3, '0')}`
+}
+
+export const ORDER_STATE: Record<string, { label: string; type: 'success' | 'warning' | 'danger' | 'info' | 'primary' }> = {
+  created: { label: '已创建', type: 'info' },
+  starting: { label: '启动中', type: 'warning' },
+  charging: { label: '充电中', type: 'primary' },
+  stopping: { label: '结束中', type: 'warning' },
+  finished: { label: '待结算', type: 'warning' },
+  settled: { label: '已结算', type: 'success' },
+  failed: { label: '启动失败', type: 'danger' },
+  abnormal: { label: '异常', type: 'danger' },
+}
+
+export function orderState(state: string | null | undefined) {
+  return ORDER_STATE[state ?? ''] ?? { label: state || '未知', type: 'info' as const }
+}
+
+export const START_METHOD_LABEL: Record<string, string> = {
+  remote: '小程序',
+  card: '刷卡',
+  password: '密码',
+  unknown: '未知',
+}
+
+/** A deduction shown with its sign: 120 → "-1.20", 0 → "0.00". */
+export function minusYuan(fen: number | null | undefined): string {
+  if (fen === null || fen === undefined || !Number.isFinite(fen)) return '-'
+  return fen > 0 ? `-${fenToYuan(fen)}` : fenToYuan(-fen)
+}
+
+export const ABNORMAL_KIND_LABEL: Record<string, string> = {
+  estimated: '预估结算',
+  amount_mismatch: '金额不符',
+  offline: '离线期间',
+  failed: '启动失败',
+  unknown_session: '未知会话',
+  late_record: '迟到记录',
+  settlement_failed: '结算失败',
+  no_tariff: '无电价',
+  arrears: '欠费',
+  occupancy_review: '占位费待审',
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { fenToYuan } from '@/utils/format'
+import { fenToYuan, minusYuan, orderState, whToKwh } from '@/utils/format'
 
 describe('fenToYuan', () => {
   it('shows integer fen as yuan with two decimals, without float rounding', () => {
@@ -10,5 +10,33 @@ describe('fenToYuan', () => {
     expect(fenToYuan(-5)).toBe('-0.05')
     expect(fenToYuan(123456789)).toBe('1234567.89')
     expect(fenToYuan(null)).toBe('-')
+  })
+})
+
+describe('whToKwh', () => {
+  it('shows integer Wh as kWh with three decimals, without float rounding', () => {
+    expect(whToKwh(0)).toBe('0.000')
+    expect(whToKwh(7)).toBe('0.007')
+    expect(whToKwh(1500)).toBe('1.500')
+    expect(whToKwh(41837580)).toBe('41837.580')
+    expect(whToKwh(-20)).toBe('-0.020')
+    expect(whToKwh(undefined)).toBe('-')
+  })
+})
+
+describe('orderState', () => {
+  it('names every order state in Chinese and keeps an unknown one visible', () => {
+    expect(orderState('settled').label).toBe('已结算')
+    expect(orderState('failed').type).toBe('danger')
+    expect(orderState('weird').label).toBe('weird')
+    expect(orderState(undefined).label).toBe('未知')
+  })
+})
+
+describe('minusYuan', () => {
+  it('signs a deduction and never shows -0.00', () => {
+    expect(minusYuan(120)).toBe('-1.20')
+    expect(minusYuan(0)).toBe('0.00')
+    expect(minusYuan(null)).toBe('-')
   })
 })
