@@ -29,6 +29,7 @@ from app.paging import Page, paginate
 from app.promotions import coupons
 from app.promotions.models import Coupon
 from app.tenancy.models import Driver
+from app.uow import discard, in_unit_of_work
 
 _START_FAILURES = {
     CommandOutcome.PILE_OFFLINE: ("PILE_OFFLINE", "充电桩离线，启动失败，请稍后再试"),
@@ -86,10 +87,16 @@ def start(driver: Driver, connector_id: int, client_request_id: str) -> StartRes
         raise CONNECTOR_NOT_FOUND(details={"id": connector_id})
     try:
         outcome = starts.request_remote_start(driver, connector, client_request_id=key)
-    except IntegrityError:  # the same request twice at once: the first one won (rolled back)
+    except (IntegrityError, CONNECTOR_BUSY) as err:
+        # the same request twice at once: the first one won, either at the unique key or,
+        # when it committed between our lookup and our rules, by taking the connector
+        if not in_unit_of_work():
+            discard()  # a fresh look: the first request's order is committed
         first = db.session.scalar(select(ChargeOrder).where(ChargeOrder.client_request_id == key))
-        if first is None:
-            raise CONNECTOR_BUSY() from None
+        if first is None or first.driver_id != driver.id:
+            if isinstance(err, IntegrityError):
+                raise CONNECTOR_BUSY() from None
+            raise
         return StartResult(live_view(first), True, *_failure(first, None))
     order = outcome.order
     return StartResult(live_view(order), outcome.command is None, *_failure(order, outcome.command))
