@@ -1,8 +1,8 @@
 """Is an order's energy believable? A pile's word is money: a meter glitch (0xFFFFFFFF on a
 7 kW pile billed ¥6,957,847 and took the driver's next top-up as arrears) must never reach
-a wallet. An order whose energy is beyond what its pile could deliver in the time, or
-whose meter went backwards, is held for review (``HELD_FOR_REVIEW``): recorded, never
-debited until an operator decides (app/billing/corrections.py)."""
+a wallet. An order whose energy is beyond what its pile could deliver in the time is held
+for review (``HELD_FOR_REVIEW``): recorded, never debited until an operator decides
+(app/billing/corrections.py)."""
 
 from __future__ import annotations
 
@@ -23,10 +23,9 @@ def energy_ceiling_wh(rated_power_w: int, seconds: float, margin_percent: int = 
 
 def energy_doubt(order: ChargeOrder) -> str | None:
     """Why the order's energy cannot be believed, in Chinese for the review queue; None
-    when it can (or when the pile's power is unknown and nothing can be judged)."""
-    start, stop = order.meter_start_wh, order.meter_stop_wh
-    if start is not None and stop is not None and stop < start:
-        return f"电表读数倒退（起始 {start} Wh，结束 {stop} Wh）"
+    when it can (or when the pile's power is unknown and nothing can be judged). Readings
+    that are unreadable or go backwards are the pile events' to see (they hold the order
+    with HELD_FOR_REVIEW as the record arrives); this judges the energy against physics."""
     margin = int(setting("ENERGY_PLAUSIBILITY_MARGIN_PERCENT"))
     pile = db.session.get(Pile, order.pile_id) if order.pile_id is not None else None
     if margin <= 0 or pile is None or pile.rated_power_w <= 0:

@@ -67,22 +67,12 @@ def merchant_ready(op: Operator) -> bool:
 
 
 def merchant_credentials(op: Operator) -> MerchantCredentials:
-    """The operator's merchant credentials, or 409 MERCHANT_NOT_CONFIGURED."""
-    keys = _keys(op.id) if op.wechat_pay_configured and op.wechat_app_id else []
-    if not keys:
+    """The operator's merchant credentials with the keys that check WeChat's answers, or
+    409 MERCHANT_NOT_CONFIGURED."""
+    creds = _signing_credentials(op) if op.wechat_app_id else None
+    if creds is None or not (creds.platform_certs or creds.public_key_id):
         raise MERCHANT_NOT_CONFIGURED(details={"operator_id": op.id, "operator": op.name})
-    certs = {k.serial: k.pem for k in keys if k.kind == "certificate"}
-    public = next((k for k in keys if k.kind == "public_key"), None)
-    return MerchantCredentials(
-        mch_id=op.wechat_mch_id,
-        app_id=op.wechat_app_id,
-        cert_serial=op.wechat_mch_cert_serial,
-        private_key_pem=op.wechat_mch_private_key,
-        apiv3_key=op.wechat_apiv3_key,
-        platform_certs=certs,
-        public_key_id=public.serial if public else None,
-        public_key_pem=public.pem if public else None,
-    )
+    return creds
 
 
 def set_platform_key(op: Operator, kind: str, serial: str, pem: str) -> WeChatPayKey:
@@ -155,8 +145,8 @@ class WeChatAnswer:
 
 
 def _signing_credentials(op: Operator) -> MerchantCredentials | None:
-    """What signs our requests, with whatever keys we already trust; None when the
-    merchant's own credentials are incomplete."""
+    """What signs our requests, with whatever keys we already trust (perhaps none yet: the
+    first certificate download); None when the merchant's own credentials are incomplete."""
     if not (op.wechat_pay_configured and len(op.wechat_apiv3_key) == 32):
         return None
     keys = _keys(op.id)
