@@ -91,19 +91,25 @@ def _build_state(app: Flask) -> AppState:
 
 
 def _sqlite_pragmas(app: Flask) -> None:
-    """The embedded database serves the API, the pile link and the scheduler at once:
-    WAL lets readers and one writer overlap, and writers wait instead of failing."""
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+    """SQLite enforces foreign keys only when asked, on every connection (issue 15 #11):
+    without it a deleted pile left orphan rows behind. The embedded database file serves
+    the API, the pile link and the scheduler at once: WAL lets readers and one writer
+    overlap, and writers wait instead of failing."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if not url.startswith("sqlite"):
         return
     from sqlalchemy import event
 
+    on_file = url.startswith("sqlite:///") and url != "sqlite:///:memory:"
     with app.app_context():
 
         @event.listens_for(db.engine, "connect")
         def _on_connect(dbapi_conn: Any, record: Any) -> None:
             cursor = dbapi_conn.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA busy_timeout=10000")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            if on_file:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA busy_timeout=10000")
             cursor.close()
 
 

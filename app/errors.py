@@ -294,6 +294,10 @@ STATION_REQUIRED = _entry(ValidationFailed, "STATION_REQUIRED", "请指定站点
 STATION_HAS_PILES = _entry(
     Conflict, "STATION_HAS_PILES", "站点下还有充电桩，请先移走或删除充电桩", "删除仍有充电桩的站点"
 )  # fmt: skip
+STATION_HAS_HISTORY = _entry(
+    Conflict, "STATION_HAS_HISTORY",
+    "站点已有充电订单或充电桩上线记录，不能删除；可将站点状态设为停用", "删除已有历史记录的站点",
+)  # fmt: skip
 STATION_OPERATOR_MISMATCH = _entry(
     ValidationFailed, "STATION_OPERATOR_MISMATCH", "站点不属于该充电桩的运营商",
     "把充电桩放进其他运营商的站点",
@@ -341,6 +345,13 @@ PILE_INVALID = _entry(
     ValidationFailed, "PILE_INVALID", "充电桩信息不正确", "充电桩字段不正确：details 逐字段说明"
 )
 PILE_CODE_TAKEN = _entry(Conflict, "PILE_CODE_TAKEN", "桩编号已存在", "登记重复的桩编号")
+CONNECTOR_HAS_ORDERS = _entry(
+    Conflict, "CONNECTOR_HAS_ORDERS", "充电枪已有订单，不能删除", "删除已有订单的充电枪",
+)  # fmt: skip
+DATA_IN_USE = _entry(
+    Conflict, "DATA_IN_USE", "该数据仍被其他记录引用或与现有数据重复，操作未执行",
+    "数据库完整性约束拒绝了这次写入（引用或唯一性）",
+)  # fmt: skip
 PILE_HAS_ORDERS = _entry(
     Conflict, "PILE_HAS_ORDERS", "充电桩已有订单，不能删除；可解绑站点或更换硬件",
     "删除已有订单的充电桩",

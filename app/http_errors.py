@@ -8,12 +8,14 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from app.errors import (
     AUTH_REQUIRED,
     BAD_REQUEST,
     CONFLICT,
+    DATA_IN_USE,
     HTTP_ERROR,
     INTERNAL_ERROR,
     METHOD_NOT_ALLOWED,
@@ -69,6 +71,14 @@ def register_error_handlers(app: Flask) -> None:
         if status == 405 and valid_methods:
             resp.headers["Allow"] = ", ".join(valid_methods)
         return resp
+
+    @app.errorhandler(IntegrityError)
+    def _integrity(err: IntegrityError) -> Response:
+        # A constraint the services did not check first (a row still referenced, a duplicate
+        # a concurrent request inserted): the write did not happen, say so as a 409. The
+        # session is rolled back when the request's context ends.
+        log.warning("integrity error answered 409: %s", err.orig)
+        return _response(DATA_IN_USE.status, DATA_IN_USE.code, DATA_IN_USE.message)
 
     @app.errorhandler(Exception)
     def _crash(err: Exception) -> Response:

@@ -20,7 +20,9 @@ class OccupancyPolicy(Base):
     __tablename__ = "occupancy_policies"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"), unique=True)
+    station_id: Mapped[int] = mapped_column(
+        ForeignKey("stations.id", ondelete="CASCADE"), unique=True
+    )
     grace_minutes: Mapped[int] = mapped_column(default=0)
     price_per_minute: Mapped[Decimal] = mapped_column(UnitPrice)  # yuan per minute
     cap_fen: Mapped[int | None] = mapped_column(Fen)

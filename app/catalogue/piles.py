@@ -13,6 +13,7 @@ from app.charging.models import ChargeOrder
 from app.config import setting
 from app.db import utcnow
 from app.errors import (
+    CONNECTOR_HAS_ORDERS,
     CONNECTOR_NUMBER_INVALID,
     CONNECTOR_NUMBER_TAKEN,
     NOT_FOUND,
@@ -249,6 +250,9 @@ def delete_connector(actor: Actor, connector_id: int) -> None:
     if conn is None or not actor.sees_operator(conn.pile.operator_id):
         raise NOT_FOUND("充电枪不存在", details={"id": connector_id})
     pile = conn.pile
+    orders = db.session.scalar(select(func.count()).where(ChargeOrder.connector_id == conn.id))
+    if orders:
+        raise CONNECTOR_HAS_ORDERS(details={"order_count": orders})
     audit.record(
         actor, "connector.delete", "connector", conn.id, operator_id=pile.operator_id,
         before={"pile_code": pile.code, "number": conn.number},

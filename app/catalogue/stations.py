@@ -8,9 +8,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select
 
-from app.catalogue.models import Pile, Station, StationVisibility, Tariff
+from app.catalogue.models import (
+    FaultRecord,
+    Pile,
+    PileOnlinePeriod,
+    Station,
+    StationVisibility,
+    Tariff,
+)
+from app.charging.models import ChargeOrder
 from app.errors import (
     OPERATOR_NOT_FOUND,
+    STATION_HAS_HISTORY,
     STATION_HAS_PILES,
     STATION_INVALID,
     TARIFF_OPERATOR_MISMATCH,
@@ -136,6 +145,10 @@ def update_station(actor: Actor, station_id: int, data: dict[str, Any]) -> Stati
     return st
 
 
+def _count(column: Any, value: int) -> int:
+    return db.session.scalar(select(func.count()).where(column == value)) or 0
+
+
 @transactional
 def delete_station(actor: Actor, station_id: int) -> None:
     actor.require("station.write")
@@ -143,6 +156,14 @@ def delete_station(actor: Actor, station_id: int) -> None:
     piles = db.session.scalar(select(func.count()).where(Pile.station_id == st.id))
     if piles:
         raise STATION_HAS_PILES(details={"pile_count": piles})
+    history = {
+        "order_count": _count(ChargeOrder.station_id, st.id),
+        "online_period_count": _count(PileOnlinePeriod.station_id, st.id),
+        "fault_count": _count(FaultRecord.station_id, st.id),
+    }
+    if any(history.values()):
+        raise STATION_HAS_HISTORY(details=history)
+    # its own settings (occupancy policy, service discounts) go with it: ON DELETE CASCADE
     audit.record(
         actor, "station.delete", "station", st.id, operator_id=st.operator_id, before=_view(st)
     )

@@ -61,7 +61,9 @@ class ServiceDiscount(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), index=True)
     group_code: Mapped[str] = mapped_column(String(32))
-    station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"), index=True)
+    station_id: Mapped[int | None] = mapped_column(
+        ForeignKey("stations.id", ondelete="CASCADE"), index=True
+    )
     rate: Mapped[Decimal] = mapped_column(PayRate)
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
