@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, exists, or_, select
 
 from app.billing.models import Bill, BillAdjustment, OccupancySession
-from app.charging.models import HELD_FOR_REVIEW, ChargeOrder, OrderState
+from app.charging.models import HELD_FOR_REVIEW, SUPERSEDED, ChargeOrder, OrderState
 from app.errors import ABNORMAL_KIND_INVALID
 from app.extensions import db
 from app.paging import Page, paginate
@@ -41,6 +41,7 @@ class ReviewKind(enum.StrEnum):
     ARREARS = "arrears"  # the wallet could not cover the bill
     OCCUPANCY_REVIEW = "occupancy_review"
     IMPLAUSIBLE_ENERGY = HELD_FOR_REVIEW  # a meter glitch: nothing debited until decided
+    SUPERSEDED = SUPERSEDED  # a later session on the same connector closed it
 
 
 ABNORMAL_KINDS = tuple(ReviewKind)
@@ -66,6 +67,7 @@ def _kind_condition(kind: str) -> ColumnElement[bool]:
         k.ARREARS: bill(Bill.arrears_fen > 0),
         k.OCCUPANCY_REVIEW: occupancy_review,
         k.IMPLAUSIBLE_ENERGY: ChargeOrder.abnormal_reason == k.IMPLAUSIBLE_ENERGY,
+        k.SUPERSEDED: ChargeOrder.abnormal_reason == k.SUPERSEDED,
     }
     if kind not in conditions:
         raise ABNORMAL_KIND_INVALID(details={"kind": [kind], "allowed": sorted(conditions)})

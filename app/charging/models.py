@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, BigId, Fen, UTCDateTime, utcnow
@@ -18,6 +18,8 @@ from app.promotions.models import PayRate
 # more energy than the pile's power could deliver in the time). Set by the pile events
 # (unreadable values) and by billing (implausible ones); cleared by an operator's decision.
 HELD_FOR_REVIEW = "implausible_energy"
+# the review flag of an order a later session on its connector closed (issue 15 #7)
+SUPERSEDED = "superseded"
 
 
 class OrderState(enum.StrEnum):
@@ -39,12 +41,27 @@ ACTIVE_STATES = (OrderState.CREATED, OrderState.STARTING, OrderState.CHARGING, O
 CLOSED_STATES = (OrderState.FINISHED, OrderState.SETTLED)
 
 
+# orders that hold their connector against another start
+RUNNING_STATES = (OrderState.CREATED, OrderState.STARTING, OrderState.CHARGING)
+_RUNNING = text("state IN ('created', 'starting', 'charging')")
+
+
 class ChargeOrder(Base):
     __tablename__ = "charge_orders"
     __table_args__ = (
         # a pile's own session reference (OCPP transaction id, YKC serial) is one order
         UniqueConstraint("pile_id", "pile_session_ref", name="uq_charge_orders_pile_session"),
         Index("ix_charge_orders_connector_state", "connector_id", "state"),
+        # one session at a time on a connector (issue 15 #7): of two starts at once, the
+        # second one's insert fails and it answers CONNECTOR_BUSY. An order awaiting its
+        # record (stopping) leaves the connector to the next session.
+        Index(
+            "uq_charge_orders_connector_running",
+            "connector_id",
+            unique=True,
+            postgresql_where=_RUNNING,
+            sqlite_where=_RUNNING,
+        ),
         Index("ix_charge_orders_state_updated", "state", "updated_at"),
     )
 

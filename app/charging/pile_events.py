@@ -16,7 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.orm import lazyload
 from werkzeug.security import check_password_hash
 
@@ -26,6 +26,7 @@ from app.charging.models import (
     ACTIVE_STATES,
     CLOSED_STATES,
     HELD_FOR_REVIEW,
+    RUNNING_STATES,
     ChargeOrder,
     MeterSampleRecord,
     OrderState,
@@ -432,12 +433,17 @@ def _started(pile: Pile, event: SessionStarted) -> EventReply:
                 None,
             )
             return EventReply(accepted=False, reason=reply.reason or "unknown_connector")
-        order = _new_pile_order(pile, conn, event)
+    later = _one_session_per_connector(conn, order, event.at) if conn is not None else False
+    if order is None:
+        assert conn is not None
+        order = _new_pile_order(pile, conn, event, ended_by_later=later)
     if order.started_at is None:
         order.meter_start_wh = event.meter_start_wh
     if order.state in (OrderState.STARTING, OrderState.FAILED):
         # from failed: the pile started after all (a late success reply), the car charges
         session.start_confirmed(order, event.at)
+    if later and order.state == OrderState.CHARGING:
+        session.superseded(order, event.at)  # before any flush: the later one runs
     order.started_at = order.started_at or event.at
     if not order.pile_session_ref:
         order.pile_session_ref = session_number(order)
@@ -448,8 +454,36 @@ def _started(pile: Pile, event: SessionStarted) -> EventReply:
     return EventReply(accepted=True, session_ref=order.pile_session_ref, balance_fen=balance)
 
 
-def _new_pile_order(pile: Pile, conn: Connector, event: SessionStarted) -> ChargeOrder:
-    """A start the pile made itself: card or password on the pile (cases #20, #11)."""
+def _one_session_per_connector(conn: Connector, order: ChargeOrder | None, at: datetime) -> bool:
+    """One running order per connector (issue 15 #7). A session the pile starts ends every
+    running order on its connector that began before it (see :func:`session.superseded`:
+    flagged, billed from the evidence at hand). True when a running order began after this
+    session: its start came late (a buffered record) and it is the one that has ended."""
+    others = db.session.scalars(
+        select(ChargeOrder)
+        .where(ChargeOrder.connector_id == conn.id, ChargeOrder.state.in_(RUNNING_STATES))
+        .where(ChargeOrder.id != order.id if order is not None else true())
+        .with_for_update()
+    ).all()
+    later = False
+    for other in others:
+        if (other.started_at or other.requested_at) > at:
+            later = True
+            continue
+        session.superseded(other, at)
+        log.warning(
+            "a new session on the connector closed an earlier order",
+            extra={"order_no": other.order_no, "connector_id": conn.id},
+        )
+    db.session.flush()
+    return later
+
+
+def _new_pile_order(
+    pile: Pile, conn: Connector, event: SessionStarted, *, ended_by_later: bool = False
+) -> ChargeOrder:
+    """A start the pile made itself: card or password on the pile (cases #20, #11). When a
+    later session already runs on the connector, this one has ended: it awaits its record."""
     card = _card(pile, event.id_tag or "")
     station = pile.station
     version = None
@@ -473,6 +507,8 @@ def _new_pile_order(pile: Pile, conn: Connector, event: SessionStarted) -> Charg
     )
     if version is None:
         order.abnormal_reason = "no_tariff"
+    if ended_by_later:
+        session.superseded(order, event.at)
     db.session.flush()
     freeze_terms(order)  # the price the driver watches is the price they pay (case #7)
     return order

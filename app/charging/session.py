@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import func, update
 
-from app.charging.models import ChargeOrder, OrderState
+from app.charging.models import SUPERSEDED, ChargeOrder, OrderState
 from app.db import utcnow
 from app.errors import ORDER_STATE_CONFLICT
 from app.extensions import db
@@ -78,6 +78,18 @@ def evidence_without_record(order: ChargeOrder, at: datetime) -> None:
     _move(order, "evidence_without_record")
     order.awaiting_record_since = at
     order.energy_ended_at = order.energy_ended_at or at
+
+
+def superseded(order: ChargeOrder, at: datetime) -> None:
+    """The pile began another session on this order's connector: this one has ended on the
+    pile, whatever record of it was lost. A start still awaited failed; a running session
+    awaits its record from the evidence at hand (its last meter value), billed as estimated
+    by the lost-bill job if no record comes; either way it is flagged for review."""
+    if order.state == S.STARTING:
+        start_failed(order, "superseded")
+    elif order.state == S.CHARGING:
+        evidence_without_record(order, at)
+    order.abnormal_reason = order.abnormal_reason or SUPERSEDED
 
 
 def stop_accepted(order_id: int, by: str, at: datetime | None = None) -> None:

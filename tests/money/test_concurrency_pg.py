@@ -17,6 +17,7 @@ from app.catalogue.models import Connector, Pile, Station, Tariff, TariffSegment
 from app.charging.commands import COMMAND_PORT, NoPileLink
 from app.charging.models import ChargeOrder, OrderTerms
 from app.drivers import driver_orders
+from app.errors import DomainError
 from app.extensions import db
 from app.ledger import wallet
 from app.ledger.models import Wallet, WalletEntry
@@ -289,6 +290,72 @@ def test_identical_start_requests_at_once_all_answer_the_same_order(_pg_app: Fla
             ).all()
             assert len(orders) == 1
             assert len(port.starts) == 1  # and the pile was told once
+    finally:
+        state_of(app)[COMMAND_PORT] = NoPileLink()
+        with app.app_context():
+            order_ids = list(
+                db.session.scalars(
+                    select(ChargeOrder.id).where(ChargeOrder.driver_id == ids["driver"])
+                )
+            )
+            _cleanup(order_ids, ids)
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="concurrent commits need PostgreSQL")
+def test_concurrent_app_starts_on_one_connector_open_one_order_and_one_remote_start(
+    _pg_app: Flask,
+) -> None:
+    """Issue 15, item 7: five different start requests on one connector at once (five taps
+    of five drivers; here five request ids) used to open five orders and send five
+    RemoteStarts. The connector's running-order index lets one through; the others answer
+    CONNECTOR_BUSY (a 409), none a 500."""
+    app = _pg_app
+    port = FakePort()
+    state_of(app)[COMMAND_PORT] = port
+    with app.app_context():
+        world = build_world(app, name="抢桩运营商", code="RACE-START-01", balance=10_000)
+        connector_id = world.pile.connectors[0].id
+        ids = {
+            "operator": world.operator.id, "driver": world.driver.id,
+            "wallet": wallet_of(world.driver.id).id, "station": world.station.id,
+            "pile": world.pile.id, "tariff": world.station.tariff_id,
+        }  # fmt: skip
+    copies = 5
+    barrier = threading.Barrier(copies)
+    answers: list[str] = []
+    refusals: list[str] = []
+    errors: list[BaseException] = []
+
+    def start(n: int) -> None:
+        with app.app_context():
+            try:
+                driver = db.session.get(Driver, ids["driver"])
+                assert driver is not None
+                barrier.wait(timeout=60)
+                result = driver_orders.start(driver, connector_id, f"race-{n:04d}")
+                answers.append(result.order.order.order_no)
+            except DomainError as exc:
+                refusals.append(exc.code)
+            except BaseException as exc:  # surfaced below
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=start, args=(n,)) for n in range(copies)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        assert not errors, errors
+        assert len(answers) == 1 and len(refusals) == copies - 1
+        assert all(code in ("CONNECTOR_BUSY", "DRIVER_HAS_ACTIVE_ORDER") for code in refusals)
+        with app.app_context():
+            orders = db.session.scalars(
+                select(ChargeOrder).where(ChargeOrder.driver_id == ids["driver"])
+            ).all()
+            assert len(orders) == 1
+            assert len(port.starts) == 1
     finally:
         state_of(app)[COMMAND_PORT] = NoPileLink()
         with app.app_context():

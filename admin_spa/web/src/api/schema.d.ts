@@ -17,7 +17,7 @@ export interface paths {
                 query?: {
                     page?: number;
                     page_size?: number;
-                    kind?: "estimated" | "amount_mismatch" | "offline" | "failed" | "unknown_session" | "late_record" | "settlement_failed" | "no_tariff" | "arrears" | "occupancy_review" | "implausible_energy";
+                    kind?: "estimated" | "amount_mismatch" | "offline" | "failed" | "unknown_session" | "late_record" | "settlement_failed" | "no_tariff" | "arrears" | "occupancy_review" | "implausible_energy" | "superseded";
                     station_id?: number;
                     since?: string;
                     until?: string;

@@ -90,4 +90,6 @@ export const ABNORMAL_KIND_LABEL: Record<string, string> = {
   no_tariff: '无电价',
   arrears: '欠费',
   occupancy_review: '占位费待审',
+  implausible_energy: '电量异常待审',
+  superseded: '被新会话取代',
 }
