@@ -1,4 +1,4 @@
-"""Flask CLI commands: ``flask seed-demo``, ``flask check-settings``."""
+"""Flask CLI commands: ``flask seed-demo``, ``flask check-settings``, ``flask pile-password``."""
 
 from __future__ import annotations
 
@@ -6,10 +6,15 @@ import sys
 
 import click
 from flask import Flask
+from sqlalchemy import select
 
+from app.catalogue import pile_access
+from app.catalogue.models import Pile
 from app.demo import seed_demo
+from app.extensions import db
 from app.jobs.cli import register_scheduler_cli
 from app.startup import production_problems
+from app.tenancy.scope import SYSTEM
 
 
 def register_cli(app: Flask) -> None:
@@ -33,5 +38,17 @@ def register_cli(app: Flask) -> None:
         for line in problems:
             click.echo(f"  - {line}")
         sys.exit(1)
+
+    @app.cli.command("pile-password")
+    @click.argument("pile_code")
+    def pile_password_command(pile_code: str) -> None:
+        """Set (or rotate) a pile's OCPP password and print it once."""
+        pile = db.session.scalar(select(Pile).where(Pile.code == pile_code))
+        if pile is None:
+            click.echo(f"未找到充电桩 {pile_code}", err=True)
+            sys.exit(1)
+        new = pile_access.set_password(SYSTEM, pile.id)
+        click.echo(f"充电桩 {pile_code} 的接入密码（只显示这一次）：")
+        click.echo(f"  HTTP Basic 用户名 {pile_code}，密码 {new.password}")
 
     register_scheduler_cli(app)

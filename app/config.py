@@ -118,6 +118,10 @@ class Config:
     METRICS_TOKEN = ""
     # interconnection (T/CEC 102): our own 9-character OperatorID (组织机构代码)
     HLHT_OPERATOR_ID = "MA5EVOP01"
+    # pile credentials (issue 15 #1): "auto" is on in production, off elsewhere. On, an
+    # OCPP pile connects only with its password and a YKC pile only from its station's
+    # allowed networks; in demo mode the demo seed's piles stay exempt (DEMO_PILE_CODES)
+    PILE_CREDENTIALS_REQUIRED = "auto"
     # request bodies: JSON is small (a 100 MiB POST to a login route grew the process by
     # ~205 MB, case #20); the certification upload raises its own limit per request
     MAX_CONTENT_LENGTH = 256 * 1024
@@ -131,6 +135,20 @@ def _coerce(current: Any, raw: str) -> Any:
     return raw
 
 
+# the piles the demo seed registers: free for real or third-party piles to connect as
+# without credentials, in demo mode only (README)
+DEMO_PILE_CODES = frozenset({"DEMO-OCPP-01", "55031412782305"})
+
+
+def _credentials_required(values: Mapping[str, Any]) -> bool:
+    raw = values["PILE_CREDENTIALS_REQUIRED"]
+    if isinstance(raw, bool):
+        return raw
+    if str(raw).strip().lower() == "auto":
+        return str(values["ENV"]).lower() == "production"
+    return str(raw).strip().lower() in {"1", "true", "yes", "on"}
+
+
 def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Defaults, then ``EVOP_*`` environment variables, then explicit overrides."""
     values = {k: getattr(Config, k) for k in dir(Config) if k.isupper()}
@@ -142,6 +160,7 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) 
         values.update(overrides)
     if not values["DATABASE_URL"]:
         values["DATABASE_URL"] = "sqlite:///" + str(Path(instance_path) / "evop.sqlite3")
+    values["PILE_CREDENTIALS_REQUIRED"] = _credentials_required(values)
     values["SQLALCHEMY_DATABASE_URI"] = normalise_db_url(values["DATABASE_URL"])
     values["SQLALCHEMY_ECHO"] = values["SQL_ECHO"]
     values.setdefault(
@@ -186,6 +205,11 @@ def check_settings(config: Mapping[str, Any]) -> list[str]:
         problems.append("EVOP_DATABASE_URL: production runs on PostgreSQL (postgresql://...)")
     if not config.get("REDIS_URL"):
         problems.append("EVOP_REDIS_URL: needed to route pile commands across processes")
+    if not config.get("PILE_CREDENTIALS_REQUIRED"):
+        problems.append(
+            "EVOP_PILE_CREDENTIALS_REQUIRED: must be on in production (any pile code "
+            "connects without a password otherwise)"
+        )
     if config.get("DEMO_MODE"):
         problems.append("EVOP_DEMO_MODE: must be off in production (demo logins are public)")
     if not 0 <= int(config.get("NEARBY_CACHE_SECONDS", 0)) <= 60:

@@ -352,6 +352,15 @@ DATA_IN_USE = _entry(
     Conflict, "DATA_IN_USE", "该数据仍被其他记录引用或与现有数据重复，操作未执行",
     "数据库完整性约束拒绝了这次写入（引用或唯一性）",
 )  # fmt: skip
+PILE_CREDENTIALS_REQUIRED = _entry(
+    Conflict, "PILE_CREDENTIALS_REQUIRED",
+    "已开启充电桩接入认证，不能清除该桩的密码；可重新生成密码",
+    "接入认证为必需时清除充电桩密码",
+)  # fmt: skip
+PILE_NETWORKS_INVALID = _entry(
+    ValidationFailed, "PILE_NETWORKS_INVALID",
+    "允许接入的网段格式不正确（如 10.8.0.0/16 或 203.0.113.7）", "站点的桩接入网段无法解析",
+)  # fmt: skip
 PILE_HAS_ORDERS = _entry(
     Conflict, "PILE_HAS_ORDERS", "充电桩已有订单，不能删除；可解绑站点或更换硬件",
     "删除已有订单的充电桩",

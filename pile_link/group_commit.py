@@ -232,11 +232,19 @@ class GroupCommitEvents:
     def is_registered(self, pile_code: str) -> bool:
         return self._gated(self._events.is_registered)(pile_code)
 
-    def check_password(self, pile_code: str, password: str | None) -> bool:
-        return self._gated(self._events.check_password)(pile_code, password)
-
-    def admit(self, pile_code: str, password: str | None) -> Admission:
-        return self._gated(self._events.admit)(pile_code, password)
+    def admit(
+        self,
+        pile_code: str,
+        password: str | None,
+        *,
+        protocol: str,
+        address: str | None = None,
+        replacing: bool = False,
+    ) -> Admission:
+        with self._gate:
+            return self._events.admit(
+                pile_code, password, protocol=protocol, address=address, replacing=replacing
+            )
 
     def handle(self, event: PileEvent) -> EventReply:
         if isinstance(event, MeterSample):

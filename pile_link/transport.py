@@ -59,6 +59,11 @@ class Limits(Protocol):
     def max_connections(self) -> int: ...
 
 
+def host_of(address: Any) -> str | None:
+    """The source IP of a socket address (None for a Unix socket or none at all)."""
+    return str(address[0]) if isinstance(address, tuple) and address else None
+
+
 def peer_of(address: Any) -> str:
     return f"{address[0]}:{address[1]}" if isinstance(address, tuple) else str(address)
 
@@ -77,6 +82,7 @@ class Connection(Generic[Job]):
         self._config: Limits = server.config
         self._sock = sock
         self._peer = peer_of(address)
+        self.host = host_of(address)  # the source IP, for the domain's admission
         self._out: gevent.queue.Queue[object] = gevent.queue.Queue(
             maxsize=self._config.write_queue_size
         )

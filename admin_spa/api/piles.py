@@ -9,7 +9,8 @@ from flask.views import MethodView
 from admin_spa.api.auth import current_actor
 from admin_spa.api.blueprints import blueprint
 from admin_spa.api.schemas import piles as s
-from app.catalogue import piles
+from admin_spa.api.schemas.common import PageQuery
+from app.catalogue import pile_access, piles
 from app.catalogue.piles import kw_to_w
 from app.openapi import page_of
 from app.paging import Page
@@ -85,3 +86,25 @@ def add_connector(body: dict[str, Any], pile_id: int) -> Any:
 def delete_connector(connector_id: int) -> None:
     """删除充电枪"""
     piles.delete_connector(current_actor(), connector_id)
+
+
+@bp.route("/piles/<int:pile_id>/password", methods=["POST"])
+@bp.response(201, s.PilePasswordOut)
+def set_password(pile_id: int) -> Any:
+    """生成（或重置）充电桩接入密码：OCPP 安全等级 1（HTTP Basic），密码只显示这一次"""
+    return pile_access.set_password(current_actor(), pile_id)
+
+
+@bp.route("/piles/<int:pile_id>/password", methods=["DELETE"])
+@bp.response(200, s.PileOut)
+def clear_password(pile_id: int) -> Any:
+    """清除充电桩接入密码（开启接入认证时不允许）"""
+    return pile_access.clear_password(current_actor(), pile_id)
+
+
+@bp.route("/piles/<int:pile_id>/connection-events")
+@bp.arguments(PageQuery, location="query")
+@bp.response(200, page_of(s.ConnectionEventOut, "PileConnectionEventPage"))
+def connection_events(args: dict[str, Any], pile_id: int) -> Page:
+    """被拒绝或顶替的接入记录"""
+    return pile_access.connection_events(current_actor(), pile_id, **args)

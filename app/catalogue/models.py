@@ -81,6 +81,9 @@ class Station(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | inactive
     tariff_id: Mapped[int | None] = mapped_column(ForeignKey("tariffs.id"), index=True)
+    # the source networks its piles may connect from ("10.8.0.0/16", "203.0.113.7"); empty:
+    # any. YKC carries no secret: this and the registered number are what admits a pile
+    pile_networks: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     operator: Mapped[Operator] = relationship(lazy="joined")
@@ -122,8 +125,9 @@ class Pile(Base):
     serial_number: Mapped[str] = mapped_column(String(64), default="")
     current_type: Mapped[str] = mapped_column(String(2), default="DC")  # AC | DC
     rated_power_w: Mapped[int] = mapped_column(default=0)
-    # OCPP security profile 1 (HTTP Basic); empty: no password
+    # OCPP security profile 1 (HTTP Basic); empty: no password (app/catalogue/pile_access.py)
     password_hash: Mapped[str] = mapped_column(String(256), default="")
+    password_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     online: Mapped[bool] = mapped_column(default=False)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -191,6 +195,25 @@ class PileOnlinePeriod(Base):
     offline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # closed | heartbeat_timeout | replaced | shutdown | protocol_error | reboot
     offline_reason: Mapped[str] = mapped_column(String(32), default="")
+
+
+class PileConnectionEvent(Base):
+    """A connection refused for a known pile, or one that replaced its live connection
+    (issue 15 #1): the pile's history shows who tried, from where, and why it failed.
+    Repeats of the same refusal from the same address within a minute count on one row."""
+
+    __tablename__ = "pile_connection_events"
+    __table_args__ = (Index("ix_pile_connection_events_pile_at", "pile_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    pile_id: Mapped[int] = mapped_column(ForeignKey("piles.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    kind: Mapped[str] = mapped_column(String(16))  # refused | replaced
+    reason: Mapped[str] = mapped_column(String(32), default="")  # an Admission value
+    address: Mapped[str] = mapped_column(String(64), default="")
+    protocol: Mapped[str] = mapped_column(String(16), default="")
+    attempts: Mapped[int] = mapped_column(default=1)
 
 
 class FaultRecord(Base):

@@ -16,6 +16,7 @@ from app.catalogue.models import (
     StationVisibility,
     Tariff,
 )
+from app.catalogue.pile_access import normalise_networks
 from app.charging.models import ChargeOrder
 from app.errors import (
     OPERATOR_NOT_FOUND,
@@ -41,7 +42,10 @@ _LAT = (Decimal("3"), Decimal("54"))
 
 
 def _view(st: Station) -> dict[str, Any]:
-    return audit.snapshot(st, FIELDS) | {"visible_to_operator_ids": st.visible_to_operator_ids}
+    return audit.snapshot(st, FIELDS) | {
+        "visible_to_operator_ids": st.visible_to_operator_ids,
+        "pile_networks": list(st.pile_networks or []),
+    }
 
 
 def _validate(data: dict[str, Any]) -> None:
@@ -115,6 +119,7 @@ def create_station(actor: Actor, data: dict[str, Any]) -> Station:
         if data.get(name) is not None:
             setattr(st, name, data[name])
     _set_visibility(st, data.get("visible_to_operator_ids") or [])
+    st.pile_networks = normalise_networks(data.get("pile_networks"))
     db.session.add(st)
     db.session.flush()
     audit.record(
@@ -136,6 +141,8 @@ def update_station(actor: Actor, station_id: int, data: dict[str, Any]) -> Stati
             setattr(st, name, data[name])
     if data.get("visible_to_operator_ids") is not None:
         _set_visibility(st, data["visible_to_operator_ids"])
+    if data.get("pile_networks") is not None:
+        st.pile_networks = normalise_networks(data["pile_networks"])
     db.session.flush()
     db.session.refresh(st)
     audit.record(

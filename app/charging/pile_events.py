@@ -18,8 +18,8 @@ from typing import Any, Protocol
 
 from sqlalchemy import select, true
 from sqlalchemy.orm import lazyload
-from werkzeug.security import check_password_hash
 
+from app.catalogue import pile_access
 from app.catalogue.models import Connector, FaultRecord, Pile, PileOnlinePeriod
 from app.charging import meter_batches, session, starts
 from app.charging.models import (
@@ -115,20 +115,21 @@ class PileEventService:
         with self.app.app_context():
             return _pile(pile_code) is not None
 
-    def admit(self, pile_code: str, password: str | None) -> Admission:
-        """Registered and, for a pile that has a password, the right one: one lookup."""
+    def admit(
+        self,
+        pile_code: str,
+        password: str | None,
+        *,
+        protocol: str,
+        address: str | None = None,
+        replacing: bool = False,
+    ) -> Admission:
+        """Who may connect as the pile: :func:`app.catalogue.pile_access.admit`."""
         with self.app.app_context():
-            pile = _pile(pile_code)
-            if pile is None:
-                return Admission.UNKNOWN_PILE
-            if not pile.password_hash or (
-                password is not None and check_password_hash(pile.password_hash, password)
-            ):
-                return Admission.ADMITTED
-            return Admission.WRONG_PASSWORD
-
-    def check_password(self, pile_code: str, password: str | None) -> bool:
-        return self.admit(pile_code, password) is Admission.ADMITTED
+            answer = pile_access.admit(
+                pile_code, password, protocol=protocol, address=address, replacing=replacing
+            )
+            return Admission(answer)
 
     def tariff_for(self, pile_code: str) -> PileTariff | None:
         """The station's current tariff, for piles that price sessions themselves."""

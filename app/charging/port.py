@@ -202,11 +202,16 @@ class EventReply:
 
 
 class Admission(enum.StrEnum):
-    """May this pile open a connection (the WebSocket upgrade)?"""
+    """May this pile open a connection (the WebSocket upgrade, the YKC login)?"""
 
     ADMITTED = "admitted"
     UNKNOWN_PILE = "unknown_pile"
-    WRONG_PASSWORD = "wrong_password"  # wrong or missing, for a pile that has one
+    WRONG_PASSWORD = "wrong_password"  # wrong, for a pile that has one
+    PASSWORD_REQUIRED = "password_required"  # none sent, or the pile has none and one is due
+    NETWORK_NOT_ALLOWED = "network_not_allowed"  # outside its station's allowed networks
+    # a live connection of the pile exists and this one proved nothing: an impostor with
+    # a known pile code must not take a real pile's place
+    REPLACEMENT_REFUSED = "replacement_refused"
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,9 +238,18 @@ class PileTariff:
 class PileEventHandler(Protocol):
     def is_registered(self, pile_code: str) -> bool: ...
 
-    def admit(self, pile_code: str, password: str | None) -> Admission: ...
-
-    def check_password(self, pile_code: str, password: str | None) -> bool: ...
+    def admit(
+        self,
+        pile_code: str,
+        password: str | None,
+        *,
+        protocol: str,
+        address: str | None = None,
+        replacing: bool = False,
+    ) -> Admission:
+        """One lookup per connection: ``address`` the source IP, ``replacing`` whether a
+        connection of this pile is live in this process."""
+        ...
 
     def tariff_for(self, pile_code: str) -> PileTariff | None: ...
 

@@ -43,12 +43,13 @@ from wsproto.events import (
 )
 from wsproto.utilities import LocalProtocolError
 
+from app.catalogue.models import PileProtocol
 from app.charging.port import Admission, CommandResult, PileDisconnected, PileEventHandler
 from pile_link.ocpp16 import codec
 from pile_link.ocpp16.session import OcppSession
 from pile_link.registry import Command, ConnectionRegistry
 from pile_link.server_thread import ServerThread
-from pile_link.transport import Connection, Server, peer_of
+from pile_link.transport import Connection, Server, host_of, peer_of
 
 log = logging.getLogger(__name__)
 
@@ -376,7 +377,7 @@ class OcppServer(Server[OcppConnection]):
             if got is None:
                 return None
             request, trailing = got
-            pile_code, key = self._check_request(request)
+            pile_code, key = self._check_request(request, address)
             with gevent.Timeout(self.config.handshake_timeout):
                 sock.sendall(
                     _http_response(
@@ -428,7 +429,7 @@ class OcppServer(Server[OcppConnection]):
             elif isinstance(event, h11.ConnectionClosed):
                 return None
 
-    def _check_request(self, request: h11.Request) -> tuple[str, bytes]:
+    def _check_request(self, request: h11.Request, address: Any) -> tuple[str, bytes]:
         if request.method != b"GET":
             raise _Refused(405, "GET only", [("Allow", "GET")])
         pile_code = pile_code_from_target(request.target.decode("latin-1"))
@@ -451,12 +452,23 @@ class OcppServer(Server[OcppConnection]):
             raise _Refused(400, f"subprotocol {SUBPROTOCOL} required")
         present, password = basic_password(request, pile_code)
         try:
-            admission = self.events.admit(pile_code, password)  # one lookup per upgrade
+            admission = self.events.admit(  # one lookup per upgrade
+                pile_code,
+                password,
+                protocol=PileProtocol.OCPP16,
+                address=host_of(address),
+                replacing=self.registry.is_online(pile_code),
+            )
         except Exception:
             log.exception("domain failed on upgrade", extra={"pile_code": pile_code})
             raise _Refused(503, "try again later") from None
         if admission is Admission.UNKNOWN_PILE:
             raise _Refused(404, f"unknown pile {pile_code}")
+        if admission is Admission.NETWORK_NOT_ALLOWED:
+            raise _Refused(403, "source address not allowed for this pile")
+        if admission is Admission.REPLACEMENT_REFUSED:
+            # the live connection stays; this one may come back with the pile's password
+            raise _Refused(409, "pile already connected: credentials required to replace")
         if admission is not Admission.ADMITTED:
             raise _Refused(401, "wrong password" if present else "password required", _CHALLENGE)
         return pile_code, keys[0].encode("latin-1")

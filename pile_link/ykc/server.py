@@ -22,7 +22,13 @@ from typing import Any, Final
 
 from gevent.socket import socket as GeventSocket
 
-from app.charging.port import CommandOutcome, CommandResult, PileDisconnected, PileEventHandler
+from app.charging.port import (
+    Admission,
+    CommandOutcome,
+    CommandResult,
+    PileDisconnected,
+    PileEventHandler,
+)
 from pile_link.registry import Command, CommandName, ConnectionRegistry
 from pile_link.server_thread import ServerThread
 from pile_link.transport import Connection, Server, peer_of
@@ -201,13 +207,17 @@ class YkcConnection(Connection[Job]):
     def _login(self, frame: Frame, msg: Login) -> bool:
         """§6.1/§6.2: refuse unknown piles; claim the registry slot, announce, answer."""
         try:
-            registered = self.session.is_registered(msg.pile_code)
+            admission = self.session.admit(
+                msg.pile_code,
+                address=self.host,
+                replacing=self._server.registry.is_online(msg.pile_code),
+            )
         except Exception:
             log.exception("domain failed on login", extra=self.extra(login=msg.pile_code))
             self.set_reason("closed")
             return False
-        if not registered:
-            self.session.refuse_login(frame, msg, "unknown pile")
+        if admission is not Admission.ADMITTED:
+            self.session.refuse_login(frame, msg, admission.value)
             self.set_reason("closed")
             self.flush_and_stop_writer()
             return False

@@ -30,6 +30,7 @@ import gevent.lock
 
 from app.catalogue.models import PileProtocol
 from app.charging.port import (
+    Admission,
     AuthorizeRequested,
     CommandOutcome,
     CommandResult,
@@ -343,8 +344,12 @@ class YkcSession:
 
     # --- login (§6.1/§6.2), in the reader before anything else --------------------------
 
-    def is_registered(self, pile_code: str) -> bool:
-        return self._events.is_registered(pile_code)
+    def admit(self, pile_code: str, *, address: str | None, replacing: bool) -> Admission:
+        """The registered number and the station's allowed networks (YKC carries no
+        secret): one lookup."""
+        return self._events.admit(
+            pile_code, None, protocol=PileProtocol.YKC, address=address, replacing=replacing
+        )
 
     def refuse_login(self, frame: Frame, msg: Login, why: str) -> None:
         log.warning(

@@ -35,7 +35,10 @@ def test_env_overrides_with_one_prefix(tmp_path: Any, monkeypatch: pytest.Monkey
 def test_check_settings_names_what_production_lacks(tmp_path: Any) -> None:
     problems = check_settings(load_config(str(tmp_path), {"DEMO_MODE": True}))
     text = "\n".join(problems)
-    for key in ("EVOP_SECRET_KEY", "EVOP_DATABASE_URL", "EVOP_REDIS_URL", "EVOP_DEMO_MODE"):
+    for key in (
+        "EVOP_SECRET_KEY", "EVOP_DATABASE_URL", "EVOP_REDIS_URL", "EVOP_DEMO_MODE",
+        "EVOP_PILE_CREDENTIALS_REQUIRED",
+    ):  # fmt: skip
         assert key in text
     ready = load_config(
         str(tmp_path),
@@ -44,6 +47,7 @@ def test_check_settings_names_what_production_lacks(tmp_path: Any) -> None:
             "DATABASE_URL": "postgresql://db/evop",
             "REDIS_URL": "redis://r:6379/0",
             "QR_BASE_URL": "https://charge.operator.cn/q/",
+            "ENV": "production",  # pile credentials: "auto" is on in production
         },
     )
     assert check_settings(ready) == []

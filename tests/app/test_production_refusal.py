@@ -39,6 +39,12 @@ def test_production_refuses_demo_mode(tmp_path: Any) -> None:
         refuse_unsafe_start(app)
 
 
+def test_production_refuses_to_run_with_pile_credentials_optional() -> None:
+    app = compose({**BASE_CONFIG, "ENV": "production", "PILE_CREDENTIALS_REQUIRED": "off"})
+    with pytest.raises(RefusedToStart, match="EVOP_PILE_CREDENTIALS_REQUIRED"):
+        refuse_unsafe_start(app)
+
+
 def test_demo_logins_that_still_open_are_a_production_problem(app: Flask, demo: Any) -> None:
     problems = production_problems(app)
     assert any("演示账号" in p and "admin" in p and "yc_admin" in p for p in problems)

@@ -44,6 +44,7 @@ class FakeDomain:
         self.gate: gevent.event.Event | None = None
         self.fail_codes: set[str] = set()
         self.crash = False
+        self.admissions: list[dict[str, Any]] = []
 
     def handle_meter_samples(self, events: list[MeterSample]) -> list[EventReply | Exception]:
         if self.gate is not None:
@@ -61,10 +62,8 @@ class FakeDomain:
     def is_registered(self, pile_code: str) -> bool:
         return pile_code.startswith("P")
 
-    def check_password(self, pile_code: str, password: str | None) -> bool:
-        return password == "secret"
-
-    def admit(self, pile_code: str, password: str | None) -> Admission:
+    def admit(self, pile_code: str, password: str | None, **kw: Any) -> Admission:
+        self.admissions.append(kw)
         return Admission.ADMITTED if password == "secret" else Admission.WRONG_PASSWORD
 
     def handle(self, event: PileEvent) -> EventReply:
@@ -182,8 +181,11 @@ def test_group_commit_events_batch_meter_samples_only(domain: FakeDomain) -> Non
     assert events.handle(AuthorizeRequested("P1", "CARD")).reason == "direct"
     assert domain.single == [AuthorizeRequested("P1", "CARD")]
     assert events.is_registered("P1") and not events.is_registered("X1")
-    assert events.check_password("P1", "secret") and not events.check_password("P1", "")
-    assert events.admit("P1", "secret") is Admission.ADMITTED
+    assert events.admit("P1", "", protocol="ocpp16") is Admission.WRONG_PASSWORD
+    assert events.admit("P1", "secret", protocol="ykc", address="10.0.0.9", replacing=True) is (
+        Admission.ADMITTED
+    )
+    assert domain.admissions[-1] == {"protocol": "ykc", "address": "10.0.0.9", "replacing": True}
     assert events.tariff_for("P1") == PileTariff(7, ())  # what the YKC adapter looks up
     events.stop()
 

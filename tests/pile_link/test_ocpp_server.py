@@ -78,13 +78,18 @@ class Domain:
         self.slow: dict[type, float] = {}
         self.slow_admit = 0.0
         self.lookups: list[str] = []  # the domain's pile lookups, in order
+        self.admissions: list[dict[str, Any]] = []
+        self.forced: Admission | None = None  # the domain's answer whatever was sent
 
     def is_registered(self, pile_code: str) -> bool:
         self.lookups.append(pile_code)
         return pile_code in self.registered
 
-    def admit(self, pile_code: str, password: str | None) -> Admission:
+    def admit(self, pile_code: str, password: str | None, **kw: Any) -> Admission:
         self.lookups.append(pile_code)
+        self.admissions.append(kw)
+        if self.forced is not None:
+            return self.forced
         if self.slow_admit:
             gevent.sleep(self.slow_admit)  # a slow database, in the server hub
         if pile_code not in self.registered:
@@ -92,10 +97,6 @@ class Domain:
         expected = self.passwords.get(pile_code)
         ok = expected is None or password == expected
         return Admission.ADMITTED if ok else Admission.WRONG_PASSWORD
-
-    def check_password(self, pile_code: str, password: str | None) -> bool:
-        expected = self.passwords.get(pile_code)
-        return expected is None or password == expected
 
     def handle(self, event: PileEvent) -> EventReply:
         if type(event) in self.slow:
@@ -337,6 +338,29 @@ def test_client_without_ocpp16_is_refused(link: Link, offers: list[str]) -> None
 def test_unknown_pile_is_refused_with_404(link: Link) -> None:
     assert refused_status(link, "NOPE", subprotocols=["ocpp1.6"]).response.status_code == 404
     assert link.domain.events == []
+
+
+def test_the_domain_hears_the_address_and_a_live_connection_and_its_refusals_map(
+    link: Link,
+) -> None:
+    """Issue 15 #1: a replacement without credentials is a 409 (the live connection stays),
+    an address outside the station's networks a 403."""
+
+    async def scenario() -> None:
+        async with pile_session(link, "CP1"):
+            link.wait_connections(1)
+            assert link.domain.admissions[-1] == {
+                "protocol": "ocpp16", "address": "127.0.0.1", "replacing": False,
+            }  # fmt: skip
+            link.domain.forced = Admission.REPLACEMENT_REFUSED
+            status = await asyncio.to_thread(refused_status, link, "CP1", subprotocols=["ocpp1.6"])
+            assert status.response.status_code == 409
+            assert link.domain.admissions[-1]["replacing"] is True
+            assert link.port.is_online("CP1")
+
+    asyncio.run(scenario())
+    link.domain.forced = Admission.NETWORK_NOT_ALLOWED
+    assert refused_status(link, "CP2", subprotocols=["ocpp1.6"]).response.status_code == 403
 
 
 def test_upgrade_looks_the_pile_up_once(link: Link) -> None:

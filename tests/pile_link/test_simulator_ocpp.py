@@ -16,12 +16,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+import websockets
 from flask import Flask
 from sqlalchemy import select
+from websockets.exceptions import InvalidStatus
+from websockets.typing import Subprotocol
 from werkzeug.security import generate_password_hash
 
-from app.catalogue import piles
-from app.catalogue.models import FaultRecord, Pile, Station
+from app.catalogue import pile_access, piles
+from app.catalogue.models import FaultRecord, Pile, PileConnectionEvent, Station
 from app.charging import orders, starts, stops
 from app.charging.commands import COMMAND_PORT
 from app.charging.models import ChargeOrder, PileMessage
@@ -31,6 +34,7 @@ from app.extensions import db
 from app.state import state_of
 from app.tenancy.admin_auth import actor_for_user
 from app.tenancy.models import AdminUser
+from app.tenancy.scope import SYSTEM
 from pile_link.group_commit import GroupCommitEvents
 from pile_link.ocpp16.server import OcppServer, ServerThread, WsConfig
 from pile_link.registry import ConnectionRegistry, LocalCommandPort
@@ -394,3 +398,62 @@ def test_pile_password_goes_as_http_basic(platform: Platform) -> None:
             await until(lambda: platform.pile_online(CODE), "the pile online")
 
     run(go())
+
+
+def _connection_events(platform: Platform) -> list[tuple[str, str, int]]:
+    return platform.query(
+        lambda: [
+            (e.kind, e.reason, e.attempts)
+            for e in db.session.scalars(
+                select(PileConnectionEvent).order_by(PileConnectionEvent.id)
+            )
+        ]
+    )
+
+
+def test_an_impostor_without_credentials_cannot_replace_a_connected_pile(
+    platform: Platform,
+) -> None:
+    """Issue 15 #1: a second connection with a registered code used to replace the real
+    pile (the demo card holder was billed three times). Without credentials it is refused
+    while the pile is connected, and the refusal is in the pile's history."""
+
+    async def go() -> None:
+        async with SimulatedOcppPile(platform.url, CODE, config=FAST):
+            await until(lambda: platform.pile_online(CODE), "the pile online")
+            for _ in range(2):  # a raw client: the simulator, like a pile, retries a 409
+                with pytest.raises(InvalidStatus) as refused:
+                    async with websockets.connect(
+                        f"{platform.url}/{CODE}", subprotocols=[Subprotocol("ocpp1.6")]
+                    ):
+                        pass
+                assert refused.value.response.status_code == 409
+            assert platform.pile_online(CODE)  # the real pile kept its place
+
+    run(go())
+    assert _connection_events(platform) == [("refused", "replacement_refused", 2)]
+
+
+def test_a_pile_with_its_password_replaces_its_own_stale_connection(platform: Platform) -> None:
+    def set_password() -> str:
+        with platform.app.app_context():
+            pile = db.session.scalar(select(Pile).where(Pile.code == CODE))
+            assert pile is not None
+            return pile_access.set_password(SYSTEM, pile.id).password
+
+    password = set_password()
+
+    async def go() -> None:
+        async with SimulatedOcppPile(platform.url, CODE, config=FAST, password=password):
+            await until(lambda: platform.pile_online(CODE), "the pile online")
+            with pytest.raises(PileRejected, match="401"):
+                async with SimulatedOcppPile(platform.url, CODE, config=FAST, password="guess"):
+                    pass
+            async with SimulatedOcppPile(platform.url, CODE, config=FAST, password=password):
+                await until(lambda: platform.pile_online(CODE), "the new connection online")
+
+    run(go())
+    assert _connection_events(platform) == [
+        ("refused", "wrong_password", 1),
+        ("replaced", "", 1),
+    ]

@@ -25,6 +25,7 @@ import gevent
 import pytest
 
 from app.charging.port import (
+    Admission,
     AuthorizeRequested,
     CommandOutcome,
     CommandResult,
@@ -132,6 +133,8 @@ class Domain:
         self.cond = threading.Condition()
         self.events: list[PileEvent] = []
         self.registered = {PILE, PILE2, *(f"3201020000{n:04d}" for n in range(10, 20))}
+        self.admission = Admission.ADMITTED
+        self.admissions: list[tuple[str, dict[str, Any]]] = []
         self.refused_tags: set[str] = set()
         self.balance_fen = 12345
         # SessionStopped waits in handle() until this is set (a slow commit)
@@ -142,8 +145,11 @@ class Domain:
     def is_registered(self, pile_code: str) -> bool:
         return pile_code in self.registered
 
-    def check_password(self, pile_code: str, password: str | None) -> bool:
-        return True
+    def admit(self, pile_code: str, password: str | None, **kw: Any) -> Admission:
+        self.admissions.append((pile_code, kw))
+        if pile_code not in self.registered:
+            return Admission.UNKNOWN_PILE
+        return self.admission
 
     def tariff_for(self, pile_code: str) -> PileTariff | None:
         return DOMAIN_TARIFF if pile_code == PILE else None
@@ -440,6 +446,24 @@ def test_unknown_pile_gets_login_failure_and_is_closed(link: Link) -> None:
     link.wait(lambda: link.server.connection_count() == 0)
     assert link.domain.events == []
     assert not link.registry.is_online(UNKNOWN)
+
+
+def test_a_login_the_domain_does_not_admit_is_refused_with_its_address(link: Link) -> None:
+    """Issue 15 #1: the registered number is not enough where the station allows only some
+    networks; the domain hears the source address and whether the pile is online."""
+    link.domain.admission = Admission.NETWORK_NOT_ALLOWED
+    with Pile(link.port) as pile:
+        assert pile.login().result == LoginReply.REJECTED
+        assert pile.closed_by_server()
+    assert link.domain.admissions[-1] == (
+        PILE, {"protocol": "ykc", "address": "127.0.0.1", "replacing": False}
+    )  # fmt: skip
+    assert not link.registry.is_online(PILE)
+    link.domain.admission = Admission.ADMITTED
+    with logged_in(link):
+        with Pile(link.port) as second:  # a second login while the first is online
+            second.login()
+        assert link.domain.admissions[-1][1]["replacing"] is True
 
 
 def test_frames_before_login_are_ignored(link: Link) -> None:

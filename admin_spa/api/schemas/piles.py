@@ -37,6 +37,8 @@ class PileOut(Schema):
     rated_power_kw = fields.Function(lambda p: p.rated_power_w / 1000)
     online = fields.Boolean()
     last_seen_at = fields.DateTime(allow_none=True)
+    has_password = fields.Function(lambda p: bool(p.password_hash))
+    password_set_at = fields.DateTime(allow_none=True)
     connectors = fields.List(fields.Nested(ConnectorOut))
     created_at = fields.DateTime()
 
@@ -91,3 +93,24 @@ class HardwareList(Schema):
 
 class ConnectorIn(Schema):
     number = fields.Integer(required=True, validate=validate.Range(min=1, max=99))
+
+
+class PilePasswordOut(Schema):
+    """Shown once: only a hash is kept."""
+
+    pile_id = fields.Function(lambda n: n.pile.id)
+    pile_code = fields.Function(lambda n: n.pile.code)
+    username = fields.Function(lambda n: n.pile.code, metadata={"description": "HTTP Basic 用户名"})
+    password = fields.String(metadata={"description": "只显示这一次"})
+    password_set_at = fields.Function(lambda n: n.pile.password_set_at.isoformat())
+
+
+class ConnectionEventOut(Schema):
+    id = fields.Integer()
+    at = fields.DateTime()
+    last_at = fields.DateTime()
+    kind = fields.String(metadata={"description": "refused | replaced"})
+    reason = fields.String()
+    address = fields.String()
+    protocol = fields.String()
+    attempts = fields.Integer()

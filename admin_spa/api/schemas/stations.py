@@ -28,6 +28,9 @@ class StationOut(Schema):
     tariff_id = fields.Integer(allow_none=True)
     tariff_name = fields.Function(lambda s: s.tariff.name if s.tariff else None)
     visible_to_operator_ids = fields.List(fields.Integer())
+    pile_networks = fields.List(
+        fields.String(), metadata={"description": "允许充电桩接入的来源网段；空表示不限"}
+    )
     pile_count = fields.Integer()
     created_at = fields.DateTime()
 
@@ -43,6 +46,10 @@ class StationIn(Schema):
     operator_id = fields.Integer()
     tariff_id = fields.Integer(allow_none=True)
     visible_to_operator_ids = fields.List(fields.Integer())
+    # CIDR networks or addresses its piles may connect from (YKC carries no secret)
+    pile_networks = fields.List(
+        fields.String(validate=validate.Length(min=1, max=64)), validate=validate.Length(max=32)
+    )
 
 
 class StationPatch(StationIn):

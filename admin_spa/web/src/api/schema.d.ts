@@ -1883,6 +1883,51 @@ export interface paths {
         };
         trace?: never;
     };
+    "/api/admin/v1/piles/{pile_id}/connection-events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                pile_id: number;
+            };
+            cookie?: never;
+        };
+        /** 被拒绝或顶替的接入记录 */
+        get: {
+            parameters: {
+                query?: {
+                    page?: number;
+                    page_size?: number;
+                };
+                header?: never;
+                path: {
+                    pile_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PileConnectionEventPage"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/v1/piles/{pile_id}/connectors": {
         parameters: {
             query?: never;
@@ -1965,6 +2010,70 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/v1/piles/{pile_id}/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                pile_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 生成（或重置）充电桩接入密码：OCPP 安全等级 1（HTTP Basic），密码只显示这一次 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    pile_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PilePasswordOut"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        /** 清除充电桩接入密码（开启接入认证时不允许） */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    pile_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PileOut"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
         options?: never;
         head?: never;
         patch?: never;
@@ -4394,6 +4503,19 @@ export interface components {
         CertificationReasonIn: {
             reason: string;
         };
+        ConnectionEventOut: {
+            address?: string;
+            /** Format: date-time */
+            at?: string;
+            attempts?: number;
+            id?: number;
+            /** @description refused | replaced */
+            kind?: string;
+            /** Format: date-time */
+            last_at?: string;
+            protocol?: string;
+            reason?: string;
+        };
         ConnectorIn: {
             number: number;
         };
@@ -5432,6 +5554,12 @@ export interface components {
             group?: string;
             name?: string;
         };
+        PileConnectionEventPage: {
+            items?: components["schemas"]["ConnectionEventOut"][];
+            page: number;
+            page_size: number;
+            total: number;
+        };
         PileIn: {
             code: string;
             /** @default 1 */
@@ -5454,12 +5582,15 @@ export interface components {
             created_at?: string;
             current_type?: string;
             firmware?: string;
+            readonly has_password?: unknown;
             id?: number;
             /** Format: date-time */
             last_seen_at?: string | null;
             model?: string;
             online?: boolean;
             operator_id?: number;
+            /** Format: date-time */
+            password_set_at?: string | null;
             protocol?: string;
             readonly rated_power_kw?: unknown;
             serial_number?: string;
@@ -5472,6 +5603,15 @@ export interface components {
             page: number;
             page_size: number;
             total: number;
+        };
+        PilePasswordOut: {
+            /** @description 只显示这一次 */
+            password?: string;
+            readonly password_set_at?: unknown;
+            readonly pile_code?: unknown;
+            readonly pile_id?: unknown;
+            /** @description HTTP Basic 用户名 */
+            readonly username?: unknown;
         };
         PilePatch: {
             /** @enum {string} */
@@ -5618,6 +5758,7 @@ export interface components {
             longitude: number;
             name: string;
             operator_id?: number;
+            pile_networks?: string[];
             /** @enum {string} */
             status?: "active" | "inactive";
             tariff_id?: number | null;
@@ -5638,6 +5779,8 @@ export interface components {
             operator_id?: number;
             readonly operator_name?: unknown;
             pile_count?: number;
+            /** @description 允许充电桩接入的来源网段；空表示不限 */
+            pile_networks?: string[];
             status?: string;
             tariff_id?: number | null;
             readonly tariff_name?: unknown;
@@ -5657,6 +5800,7 @@ export interface components {
             longitude?: number;
             name?: string;
             operator_id?: number;
+            pile_networks?: string[];
             /** @enum {string} */
             status?: "active" | "inactive";
             tariff_id?: number | null;
