@@ -226,6 +226,24 @@ def test_platform_admin_builds_tariff_station_and_pile(page: Page) -> None:
     connectors = page.get_by_test_id(f"pile-connectors-{pile_code}")
     expect(connectors.get_by_test_id("connector-qr")).to_have_count(2)
 
+    # --- its OCPP password, shown once (issue 15 #1) -----------------------------------------
+    pile_row.locator(".el-table__expand-icon").click()  # fold the connectors back
+    pile_row = pile_row.first
+    expect(pile_row).to_contain_text("无密码")
+    pile_row.get_by_test_id("pile-credentials").click()
+    dialog = page.get_by_test_id("pile-credentials-dialog")
+    expect(dialog.get_by_test_id("pile-credentials-state")).to_contain_text("未设置密码")
+    dialog.get_by_test_id("pile-credentials-set").click()
+    shown = dialog.get_by_test_id("pile-credentials-password")
+    expect(shown).to_have_text(re.compile(r"^[A-Za-z0-9]{24}$"))
+    password = shown.inner_text()
+    expect(dialog.get_by_test_id("pile-credentials-state")).to_contain_text("已设置密码")
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(pile_row).to_contain_text("已设密码")
+    created = api(page, "GET", f"/piles?q={pile_code}")["items"][0]
+    assert created["has_password"] is True and password not in str(created)
+
     # The station list counts the new pile.
     open_menu(page, "menu-stations", "stations")
     search_table(page, "stations-search", station_name)

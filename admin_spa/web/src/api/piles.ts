@@ -4,7 +4,9 @@ import type {
   HardwareList,
   HardwareReplacement,
   Pile,
+  PileConnectionEventPage,
   PileInput,
+  PilePassword,
   PilePage,
   PilePatch,
   PileQuery,
@@ -22,3 +24,8 @@ export const hardwareHistory = (id: number) => http.get<HardwareList>(`/piles/${
 export const addConnector = (pileId: number, number: number) =>
   http.post<Connector>(`/piles/${pileId}/connectors`, { number })
 export const deleteConnector = (id: number) => http.delete(`/connectors/${id}`)
+/** A new password, shown once (only its hash is kept). */
+export const setPilePassword = (id: number) => http.post<PilePassword>(`/piles/${id}/password`)
+export const clearPilePassword = (id: number) => http.delete<Pile>(`/piles/${id}/password`)
+export const pileConnectionEvents = (id: number, page = 1) =>
+  http.get<PileConnectionEventPage>(`/piles/${id}/connection-events`, { page, page_size: 20 })
