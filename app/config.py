@@ -45,6 +45,9 @@ class Config:
     METER_BATCH_SIZE = 500
     # domain calls a pile-link process runs at once; below the database pool (10 + 20)
     PILE_LINK_DB_CONCURRENCY = 20
+    # this pile-link process's name, stable across restarts (empty: host name and OCPP
+    # port): a restart closes the online periods it left open, and only those
+    PILE_LINK_NODE = ""
     # Redis connections of one process; more callers wait up to the timeout for one
     REDIS_MAX_CONNECTIONS = 200
     REDIS_POOL_TIMEOUT_SECONDS = 20

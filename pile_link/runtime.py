@@ -8,6 +8,7 @@ pile_link`` (production, several processes routed through Redis).
 from __future__ import annotations
 
 import logging
+import socket
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,7 @@ from flask import Flask
 
 from app.billing.session_outcomes import Billing
 from app.charging.commands import COMMAND_PORT
-from app.charging.pile_events import PileEventService
+from app.charging.pile_events import PileEventService, recover_after_restart
 from app.state import state_of
 from pile_link.group_commit import GroupCommitEvents, MeterWriterConfig
 from pile_link.ocpp16.server import OcppServer, WsConfig
@@ -37,7 +38,8 @@ class PileLinkRuntime:
     def __init__(self, app: Flask) -> None:
         cfg = app.config
         self.app = app
-        self.domain = PileEventService(app, Billing())
+        self.node_name = node_name(cfg)
+        self.domain = PileEventService(app, Billing(), node=self.node_name)
         # meter values are group-committed; every other event goes straight to the domain
         self.events = GroupCommitEvents(
             self.domain,
@@ -70,7 +72,10 @@ class PileLinkRuntime:
         self.ykc = _ykc_server(self, cfg)
 
     def start(self) -> Endpoints:
-        """Start both endpoints in the current gevent hub (they share one registry)."""
+        """Start both endpoints in the current gevent hub (they share one registry), after
+        closing what this node's last process left open (a crash leaves a trace)."""
+        with self.app.app_context():
+            recover_after_restart(self.node_name)
         self.ocpp.start()
         self.ykc.start()
         if self.node is not None:
@@ -84,6 +89,12 @@ class PileLinkRuntime:
         self.ykc.stop(timeout)
         self.ocpp.stop(timeout)
         self.events.stop(timeout)  # after the drain: what the connections queued is recorded
+
+
+def node_name(cfg: Any) -> str:
+    """This process's stable name: PILE_LINK_NODE, else host name and OCPP port (two
+    processes on one host listen on two ports)."""
+    return str(cfg.get("PILE_LINK_NODE") or f"{socket.gethostname()}:{cfg['OCPP_PORT']}")[:64]
 
 
 def _ykc_server(runtime: PileLinkRuntime, cfg: Any) -> YkcServer:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from app.billing import bills, settlement
 from app.billing.models import Bill
 from app.billing.settlement import locked_order
-from app.charging.models import ChargeOrder, OrderState
+from app.charging.models import SUPERSEDED, ChargeOrder, OrderState
 from app.config import setting
 from app.db import utcnow
 from app.extensions import db
@@ -47,7 +47,8 @@ def settle_lost_bills(now: datetime | None = None) -> list[str]:
         .where(
             ChargeOrder.state == OrderState.FINISHED,
             Bill.id.is_(None),
-            ChargeOrder.abnormal_reason.in_(("", "settlement_failed", "late_record")),
+            # flags that still bill; a meter glitch (held for review) waits for an operator
+            ChargeOrder.abnormal_reason.in_(("", "settlement_failed", "late_record", SUPERSEDED)),
         )
         .order_by(ChargeOrder.id)
     ).all()

@@ -193,8 +193,12 @@ class PileOnlinePeriod(Base):
     station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"), index=True)
     online_at: Mapped[datetime] = mapped_column(UTCDateTime)
     offline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # closed | heartbeat_timeout | replaced | shutdown | protocol_error | reboot
+    # closed | heartbeat_timeout | replaced | shutdown | protocol_error | reboot |
+    # platform_restart (the pile-link process that held it died: closed when it restarts)
     offline_reason: Mapped[str] = mapped_column(String(32), default="")
+    # the pile-link process that holds the connection (PILE_LINK_NODE): a restarted
+    # process closes what it left open, never another process's piles
+    node: Mapped[str] = mapped_column(String(64), default="")
 
 
 class PileConnectionEvent(Base):

@@ -51,11 +51,12 @@ from app.charging.port import (
     TariffPeriod,
 )
 from app.charging.terms import freeze_terms
+from app.db import utcnow
 from app.errors import DomainError
 from app.extensions import db
 from app.ledger import wallet
 from app.tenancy.models import Driver, DriverCard
-from app.uow import unit_of_work
+from app.uow import transactional, unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -105,9 +106,10 @@ class PileEventService:
     application context (whose teardown closes its session) and commits before it
     returns."""
 
-    def __init__(self, app: Application, outcomes: SessionOutcomes) -> None:
+    def __init__(self, app: Application, outcomes: SessionOutcomes, *, node: str = "") -> None:
         self.app = app
         self.outcomes = outcomes
+        self.node = node  # the pile-link process whose connections these events come from
 
     # --- registry ----------------------------------------------------------------------------
 
@@ -154,7 +156,7 @@ class PileEventService:
         with self.app.app_context():
             try:
                 with unit_of_work():  # committed before the pile hears the answer
-                    return dispatch(event, self.outcomes)
+                    return dispatch(event, self.outcomes, node=self.node)
             except Exception:
                 log.exception(
                     "pile event failed",
@@ -186,14 +188,14 @@ class PileEventService:
         return out
 
 
-def dispatch(event: PileEvent, outcomes: SessionOutcomes) -> EventReply:
+def dispatch(event: PileEvent, outcomes: SessionOutcomes, *, node: str = "") -> EventReply:
     pile = _pile(event.pile_code)
     if pile is None:
         log.warning("event from unregistered pile", extra={"pile_code": event.pile_code})
         return EventReply(accepted=False, reason="unknown_pile")
     match event:
         case PileConnected():
-            return _connected(pile, event)
+            return _connected(pile, event, node)
         case PileDisconnected():
             return _disconnected(pile, event)
         case ConnectorStatusChanged():
@@ -221,6 +223,37 @@ def pile_went_silent(pile_code: str, at: datetime) -> bool:
         return False
     _disconnected(pile, PileDisconnected(pile_code, at, "heartbeat_timeout"))
     return True
+
+
+@transactional
+def recover_after_restart(node: str, now: datetime | None = None) -> list[str]:
+    """A pile-link process starting: whatever the last process under this node name left
+    open it closes (issue 15 #9: after a kill -9 piles stayed online with no trace). Each
+    open period ends at its pile's last sign of life with reason ``platform_restart``, the
+    pile is offline until it reconnects, and its running orders are flagged as offline
+    during (they settle normally from the pile's own records). Returns the pile codes."""
+    moment = now or utcnow()
+    left = db.session.execute(
+        select(PileOnlinePeriod, Pile)
+        .join(Pile, Pile.id == PileOnlinePeriod.pile_id)
+        .where(PileOnlinePeriod.offline_at.is_(None), PileOnlinePeriod.node == node)
+        .options(lazyload("*"))
+    ).all()
+    codes: list[str] = []
+    for period, pile in left:
+        seen = pile.last_seen_at or period.online_at
+        period.offline_at = max(min(seen, moment), period.online_at)
+        period.offline_reason = "platform_restart"
+        pile.online = False
+        for order in _active_orders(pile):
+            order.offline_during = True
+        codes.append(pile.code)
+    if codes:
+        log.warning(
+            "closed what the last pile-link process left open",
+            extra={"node": node, "piles": len(codes)},
+        )
+    return sorted(set(codes))
 
 
 def _pile(code: str) -> Pile | None:
@@ -283,7 +316,7 @@ def _close_open_periods(pile: Pile, at: datetime, reason: str) -> None:
         period.offline_reason = reason
 
 
-def _connected(pile: Pile, event: PileConnected) -> EventReply:
+def _connected(pile: Pile, event: PileConnected, node: str = "") -> EventReply:
     # a boot after a reboot is a new connection, never the end of an order (case #25).
     # The pile link announces a connection when it opens and again on BootNotification:
     # an online pile with an open period keeps it (no false "reconnect" in its history).
@@ -292,10 +325,12 @@ def _connected(pile: Pile, event: PileConnected) -> EventReply:
             PileOnlinePeriod.pile_id == pile.id, PileOnlinePeriod.offline_at.is_(None)
         )
     )
-    if not (pile.online and open_period is not None):
+    if not (pile.online and open_period is not None and open_period.node == node):
         _close_open_periods(pile, event.at, "reconnect")
         db.session.add(
-            PileOnlinePeriod(pile_id=pile.id, station_id=pile.station_id, online_at=event.at)
+            PileOnlinePeriod(
+                pile_id=pile.id, station_id=pile.station_id, online_at=event.at, node=node
+            )
         )
     pile.online = True
     pile.last_seen_at = event.at
