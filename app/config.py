@@ -30,6 +30,11 @@ class Config:
     ADMIN_SPA_DIST = ""  # empty: admin_spa/web/dist beside the package
     HTTP_HOST = "127.0.0.1"
     HTTP_PORT = 5000
+    # the embedded HTTP server closes slow and idle clients (app/server.py)
+    HTTP_HEADER_TIMEOUT_SECONDS = 10
+    HTTP_IDLE_TIMEOUT_SECONDS = 60
+    HTTP_IO_TIMEOUT_SECONDS = 30
+    HTTP_MAX_CONNECTIONS = 1000
     DEFAULT_TIMEZONE = "Asia/Shanghai"
     # the pile link (OCPP 1.6J over WebSocket, YKC over TCP)
     PILE_LINK_ENABLED = True  # inside the one process of `make run`

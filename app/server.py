@@ -11,15 +11,86 @@ import signal
 from collections.abc import Callable, Sequence
 
 import gevent
+import gevent.pool
 from flask import Flask
-from gevent.pywsgi import WSGIServer
+from gevent.pywsgi import WSGIHandler, WSGIServer
 
 log = logging.getLogger(__name__)
 
 
+class _HeadersTooSlow(Exception):
+    """The request line and headers did not arrive within the header timeout."""
+
+
+_TIMED_OUT = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+
+
+class TimedHandler(WSGIHandler):
+    """Closes idle and slow clients (issue 15 #12: 200 idle and 300 slowloris connections
+    were held for good, sharing the process's file limit with the piles).
+
+    * a new connection must send its request line and headers within ``header_timeout``;
+    * a kept-alive connection may wait ``idle_timeout`` for its next request, then has
+      ``header_timeout`` for the headers;
+    * every read and write of a body waits at most ``io_timeout`` (a stalled upload)."""
+
+    server: TimedServer
+
+    def handle(self) -> None:
+        self.socket.settimeout(self.server.io_timeout)
+        self._requests = 0
+        super().handle()
+
+    def read_requestline(self) -> str | None:
+        first = self._requests == 0
+        self._requests += 1
+        wait = self.server.header_timeout if first else self.server.idle_timeout
+        try:
+            with gevent.Timeout(wait):
+                line: str | None = super().read_requestline()
+                return line
+        except gevent.Timeout:
+            return None  # nothing came: close quietly
+
+    def read_request(self, raw_requestline: str) -> bool:
+        with gevent.Timeout(self.server.header_timeout, _HeadersTooSlow):
+            ok: bool = super().read_request(raw_requestline)
+            return ok
+
+    def _handle_client_error(self, ex: Exception) -> tuple[str, bytes]:
+        if isinstance(ex, _HeadersTooSlow):
+            return ("408", _TIMED_OUT)
+        result: tuple[str, bytes] = super()._handle_client_error(ex)
+        return result
+
+
+class TimedServer(WSGIServer):
+    handler_class = TimedHandler
+
+    def __init__(self, *args: object, timeouts: tuple[float, float, float], **kw: object):
+        super().__init__(*args, **kw)  # type: ignore[arg-type]
+        self.header_timeout, self.idle_timeout, self.io_timeout = timeouts
+
+
+def make_server(app: Flask, host: str, port: int) -> TimedServer:
+    cfg = app.config
+    return TimedServer(
+        (host, port),
+        app,
+        log=None,
+        error_log=log,
+        spawn=gevent.pool.Pool(int(cfg["HTTP_MAX_CONNECTIONS"])),
+        timeouts=(
+            float(cfg["HTTP_HEADER_TIMEOUT_SECONDS"]),
+            float(cfg["HTTP_IDLE_TIMEOUT_SECONDS"]),
+            float(cfg["HTTP_IO_TIMEOUT_SECONDS"]),
+        ),
+    )
+
+
 def serve(app: Flask, stops: Sequence[Callable[[], None]] = ()) -> None:
     host, port = app.config["HTTP_HOST"], int(app.config["HTTP_PORT"])
-    server = WSGIServer((host, port), app, log=None, error_log=log)
+    server = make_server(app, host, port)
     base = f"http://{host}:{port}"
     print(f"运营后台  {base}/admin/", flush=True)
     print(f"API 文档  {base}/api/docs", flush=True)
