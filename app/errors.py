@@ -298,6 +298,10 @@ STATION_HAS_HISTORY = _entry(
     Conflict, "STATION_HAS_HISTORY",
     "站点已有充电订单或充电桩上线记录，不能删除；可将站点状态设为停用", "删除已有历史记录的站点",
 )  # fmt: skip
+STATION_SHARING_PLATFORM_ONLY = _entry(
+    Forbidden, "STATION_SHARING_PLATFORM_ONLY",
+    "站点共享给其他运营商需由平台开通，请联系平台管理员", "子运营商自行共享站点给其他租户",
+)  # fmt: skip
 STATION_OPERATOR_MISMATCH = _entry(
     ValidationFailed, "STATION_OPERATOR_MISMATCH", "站点不属于该充电桩的运营商",
     "把充电桩放进其他运营商的站点",

@@ -23,6 +23,7 @@ from app.errors import (
     STATION_HAS_HISTORY,
     STATION_HAS_PILES,
     STATION_INVALID,
+    STATION_SHARING_PLATFORM_ONLY,
     TARIFF_OPERATOR_MISMATCH,
 )
 from app.extensions import db
@@ -75,8 +76,14 @@ def _check_tariff(actor: Actor, tariff_id: int | None, operator_id: int) -> None
         raise TARIFF_OPERATOR_MISMATCH(details={"tariff_id": tariff_id})
 
 
-def _set_visibility(st: Station, operator_ids: list[int]) -> None:
+def _set_visibility(actor: Actor, st: Station, operator_ids: list[int]) -> None:
+    """Sharing a station into another tenant's driver app (case #12) is the platform's
+    grant, never a sub-operator's own doing (issue 15 #6: its drivers would pay through
+    the wrong merchant); a sub-operator saving the list unchanged is fine. Checked before
+    any lookup, so the answer reveals no operator ids."""
     wanted = set(operator_ids) - {st.operator_id}
+    if not actor.is_platform and wanted != set(st.visible_to_operator_ids):
+        raise STATION_SHARING_PLATFORM_ONLY(details={"visible_to_operator_ids": sorted(wanted)})
     for oid in wanted:
         if db.session.get(Operator, oid) is None:
             raise OPERATOR_NOT_FOUND("可见运营商不存在", details={"operator_id": oid})
@@ -118,7 +125,7 @@ def create_station(actor: Actor, data: dict[str, Any]) -> Station:
     for name in FIELDS:
         if data.get(name) is not None:
             setattr(st, name, data[name])
-    _set_visibility(st, data.get("visible_to_operator_ids") or [])
+    _set_visibility(actor, st, data.get("visible_to_operator_ids") or [])
     st.pile_networks = normalise_networks(data.get("pile_networks"))
     db.session.add(st)
     db.session.flush()
@@ -140,7 +147,7 @@ def update_station(actor: Actor, station_id: int, data: dict[str, Any]) -> Stati
         if name in data and (data[name] is not None or name == "tariff_id"):
             setattr(st, name, data[name])
     if data.get("visible_to_operator_ids") is not None:
-        _set_visibility(st, data["visible_to_operator_ids"])
+        _set_visibility(actor, st, data["visible_to_operator_ids"])
     if data.get("pile_networks") is not None:
         st.pile_networks = normalise_networks(data["pile_networks"])
     db.session.flush()

@@ -237,3 +237,28 @@ def test_pagination_and_filters(client: FlaskClient, as_admin: dict[str, str]) -
     assert client.get("/api/admin/v1/stations?page_size=1000", headers=as_admin).status_code == 422
     gz = client.get("/api/admin/v1/stations?city=广州", headers=as_admin).get_json()
     assert [s["name"] for s in gz["items"]] == ["云创·广州天河站"]
+
+
+def test_a_sub_operator_cannot_share_its_station_into_another_tenant(
+    client: FlaskClient, as_yc: dict[str, str], as_admin: dict[str, str]
+) -> None:
+    """Issue 15 #6: sharing is the platform's grant, never imposed by a sub-operator; the
+    refusal comes before any lookup, so it reveals no operator ids."""
+    ops = client.get("/api/admin/v1/operators", headers=as_admin).get_json()["items"]
+    kc = next(o for o in ops if o["name"] == "深圳快充")
+    stations = client.get("/api/admin/v1/stations", headers=as_yc).get_json()["items"]
+    station = stations[0]
+    url = f"/api/admin/v1/stations/{station['id']}"
+    for target in (kc["id"], 987654):  # an existing tenant and one that does not exist
+        resp = client.patch(url, json={"visible_to_operator_ids": [target]}, headers=as_yc)
+        assert resp.status_code == 403
+        assert resp.get_json()["error"]["code"] == "STATION_SHARING_PLATFORM_ONLY"
+    # saving the list unchanged (the console sends it back) is fine
+    same = station["visible_to_operator_ids"]
+    resp = client.patch(
+        url, json={"name": station["name"], "visible_to_operator_ids": same}, headers=as_yc
+    )
+    assert resp.status_code == 200
+    # the platform grants it
+    resp = client.patch(url, json={"visible_to_operator_ids": [kc["id"]]}, headers=as_admin)
+    assert resp.status_code == 200 and resp.get_json()["visible_to_operator_ids"] == [kc["id"]]
