@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, NoReturn, TypeVar
 
 import marshmallow as ma
@@ -109,6 +110,18 @@ def error_codes_markdown() -> str:
     )
 
 
+def _numeric_bounds(converter: Any, field: fields.Field, ret: dict[str, Any], **_: Any) -> dict:
+    """A Decimal field's Range is documented as ``minimum: "0"`` (a string): an invalid
+    document (issue 15, Low). Bounds are numbers."""
+    fixed: dict[str, Any] = {}
+    for key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        value = ret.get(key)
+        if isinstance(value, (str, Decimal)) and not isinstance(value, bool):
+            number = Decimal(str(value))
+            fixed[key] = int(number) if number == number.to_integral_value() else float(number)
+    return fixed
+
+
 class EvopApi(Api):
     ERROR_SCHEMA = ErrorSchema
 
@@ -121,6 +134,7 @@ class EvopApi(Api):
             f"{intro}\n\n{error_codes_markdown()}" if intro else error_codes_markdown()
         )
         super()._init_spec(info=info, **{"x-error-codes": error_codes()}, **kwargs)
+        self.ma_plugin.converter.add_attribute_function(_numeric_bounds)
 
     def _register_error_handlers(self) -> None:
         # one contract for every route (domain errors, HTTP errors, crashes), not smorest's
