@@ -46,8 +46,18 @@ _HTTP_ERRORS: dict[int, tuple[type[DomainError], str | None]] = {
 }
 
 
+def _json_safe(value: Any) -> Any:
+    """Field errors as JSON can carry them: webargs keys a multipart part's errors by its
+    index or by None, and sorted keys of mixed types crashed the error answer itself."""
+    if isinstance(value, dict):
+        return {("" if k is None else str(k)): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
 def _response(status: int, code: str, message: str, details: Any = None) -> Response:
-    resp = jsonify(error_body(code, message, details))
+    resp = jsonify(error_body(code, message, _json_safe(details)))
     resp.status_code = status
     return resp
 

@@ -9,6 +9,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.support.settings import BASE_CONFIG
+from wsgi import compose
+
 
 def test_an_id_beyond_32_bits_in_a_path_names_nothing(
     client: FlaskClient, as_admin: dict[str, str]
@@ -73,3 +76,22 @@ def test_metrics_answer_the_monitoring_network_only(
         "/metrics", environ_base=public, headers={"Authorization": "Bearer scrape-secret"}
     )
     assert (ok.status_code == 200 and b"evop" in ok.data) or ok.status_code == 200
+
+
+def test_field_errors_keyed_by_none_and_numbers_still_answer_422() -> None:
+    """schemathesis found POST /api/mp/v1/certifications answering 500: webargs keyed a
+    multipart part's errors by None beside strings, and the sorted JSON of the 422 crashed."""
+    from werkzeug.exceptions import UnprocessableEntity
+
+    app = compose({**BASE_CONFIG, "DATABASE_URL": "sqlite://"})
+
+    @app.post("/probe/mixed-keys")
+    def mixed() -> None:
+        error = UnprocessableEntity()
+        error.data = {"messages": {"form": {None: ["未知字段"], 0: ["x"], "id_card": ["必填"]}}}
+        raise error
+
+    resp = app.test_client().post("/probe/mixed-keys")
+    assert resp.status_code == 422
+    fields = resp.get_json()["error"]["details"]["fields"]["form"]
+    assert fields == {"": ["未知字段"], "0": ["x"], "id_card": ["必填"]}
