@@ -271,6 +271,11 @@ PERMISSION_ESCALATION = _entry(
     "授予角色超出自己权限的权限代码：details.codes",
 )  # fmt: skip
 ROLE_NAME_TAKEN = _entry(Conflict, "ROLE_NAME_TAKEN", "角色名称已存在", "同一运营商内角色重名")
+LAST_ADMINISTRATOR = _entry(
+    Conflict, "LAST_ADMINISTRATOR",
+    "该运营商将没有可管理管理员和角色的账号，操作未执行；请先为另一位管理员授予这些权限",
+    "去掉最后一位管理员的管理权限（角色权限、角色分配或停用）",
+)  # fmt: skip
 ROLE_IN_USE = _entry(
     Conflict, "ROLE_IN_USE", "仍有管理员使用该角色，不能删除", "删除仍被管理员使用的角色"
 )
@@ -620,6 +625,10 @@ UPLOAD_TOO_LARGE = _entry(
     status=413,
 )  # fmt: skip
 FILE_NOT_FOUND = _entry(NotFound, "FILE_NOT_FOUND", "文件不存在", "认证图片不存在")
+FILE_MISSING = _entry(
+    NotFound, "FILE_MISSING", "认证图片文件已丢失，请让车主重新提交认证材料",
+    "申请记录在，但图片文件不在存储中",
+)  # fmt: skip
 CUSTOMER_SERVICE_INVALID = _entry(
     ValidationFailed, "CUSTOMER_SERVICE_INVALID", "客服电话信息不正确",
     "客服电话字段不正确：details 逐字段说明",

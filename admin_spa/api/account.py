@@ -55,6 +55,15 @@ def _guarded_login(username: str, password: str) -> admin_auth.LoginResult:
         raise
 
 
+@bp.route("/auth/logout", methods=["POST"])
+@bp.response(204)
+def logout() -> None:
+    """退出登录：该管理员的全部登录令牌立即失效"""
+    actor = current_actor()
+    if actor.admin_id is not None:
+        admin_auth.logout(actor.admin_id)
+
+
 @bp.route("/me")
 @bp.response(200, s.MeOut)
 def me() -> dict[str, Any]:

@@ -10,6 +10,7 @@ a folder under the instance path by default."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import secrets
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from app.errors import (
     CERTIFICATION_NOT_FOUND,
     CERTIFICATION_PENDING,
     CERTIFICATION_STATE_INVALID,
+    FILE_MISSING,
     FILE_NOT_FOUND,
     NOT_FOUND,
     REASON_REQUIRED,
@@ -57,6 +59,9 @@ REVIEW = "certification.review"
 KIND_NAMES = {"taxi": "出租车", "ride_hailing": "网约车"}
 
 ROLE_NAMES = {"id_card": "身份证", "driving_licence": "驾驶证", "vehicle_photo": "车辆照片"}
+
+
+log = logging.getLogger(__name__)
 
 
 class FileStorage(Protocol):
@@ -240,7 +245,14 @@ def file_content(actor: Actor, application_id: int, file_id: int) -> tuple[bytes
     row = get_application(actor, application_id)
     for f in row.files:
         if f.id == file_id:
-            return storage().load(f.storage_key), f.content_type
+            try:
+                return storage().load(f.storage_key), f.content_type
+            except FileNotFoundError:  # the row outlived its file (a restore, a lost disk)
+                log.error(
+                    "certification file missing from storage",
+                    extra={"application_id": application_id, "file_id": file_id},
+                )
+                raise FILE_MISSING(details={"file_id": file_id, "role": f.role}) from None
     raise FILE_NOT_FOUND()
 
 

@@ -72,6 +72,20 @@ def login(username: str, password: str) -> LoginResult:
 
 
 @transactional
+def logout(user_id: int) -> None:
+    """退出登录: every token this admin holds stops working (the token carries the user's
+    token version; this bumps it), audited."""
+    user = db.session.get(AdminUser, user_id)
+    if user is None:
+        return
+    user.token_version += 1
+    audit.record(
+        SYSTEM, "admin.logout", "admin_user", user.id, operator_id=user.operator_id,
+        after={"username": user.username},
+    )  # fmt: skip
+
+
+@transactional
 def record_lockout(username: str, address: str, *, by: str) -> None:
     """An audit row for a console login locked after repeated failures (``by``: account
     or address); the username is kept as typed (it may name no one)."""

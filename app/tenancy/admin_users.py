@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import select
 
 from app.errors import (
     CANNOT_DISABLE_SELF,
+    LAST_ADMINISTRATOR,
     PERMISSION_ESCALATION,
     PERMISSION_UNKNOWN,
     ROLE_IN_USE,
@@ -61,17 +64,48 @@ def create_role(actor: Actor, data: dict[str, Any]) -> Role:
     return role
 
 
+# what an operator's administrator must keep: managing admins and their roles
+ADMINISTRATION = frozenset({"admin_user.write", "role.write"})
+
+
+def _administrators(operator_id: int) -> int:
+    users = db.session.scalars(
+        select(AdminUser).where(AdminUser.operator_id == operator_id, AdminUser.is_active)
+    ).all()
+    return sum(1 for u in users if u.permissions >= ADMINISTRATION)
+
+
+@contextlib.contextmanager
+def _keeping_an_administrator(operator_id: int) -> Iterator[None]:
+    """Refuse a change that leaves an operator that had an administrator without one
+    (issue 15, Low: the platform admin could strip the last administrator role of every
+    permission and lock everyone out)."""
+    before = _administrators(operator_id)
+    yield
+    db.session.flush()
+    if before and not _administrators(operator_id):
+        raise LAST_ADMINISTRATOR(details={"operator_id": operator_id})
+
+
 @transactional
 def update_role(actor: Actor, role_id: int, data: dict[str, Any]) -> Role:
     actor.require("role.write")
     role = get_scoped(Role, role_id, actor, what="角色")
     before = {"name": role.name, "permissions": list(role.permissions)}
-    if data.get("name"):
+    if data.get("name") and data["name"] != role.name:
+        taken = db.session.scalar(
+            select(Role.id).where(
+                Role.operator_id == role.operator_id, Role.name == data["name"], Role.id != role.id
+            )
+        )
+        if taken is not None:
+            raise ROLE_NAME_TAKEN(details={"name": data["name"]})
         role.name = data["name"]
     if data.get("permissions") is not None:
         codes = sorted(set(data["permissions"]))
         _check_grantable(actor, codes)
-        role.permissions = codes
+        with _keeping_an_administrator(role.operator_id):
+            role.permissions = codes
     audit.record(
         actor, "role.update", "role", role.id, operator_id=role.operator_id,
         before=before, after={"name": role.name, "permissions": list(role.permissions)},
@@ -158,13 +192,14 @@ def update_admin_user(actor: Actor, user_id: int, data: dict[str, Any]) -> Admin
     before = _user_view(user)
     if data.get("display_name") is not None:
         user.display_name = data["display_name"]
-    if data.get("role_ids") is not None:
-        user.roles = _roles_for(actor, user.operator_id, data["role_ids"])
-    if data.get("is_active") is not None and data["is_active"] != user.is_active:
-        if user.id == actor.admin_id:
-            raise CANNOT_DISABLE_SELF()
-        user.is_active = data["is_active"]
-        user.token_version += 1
+    with _keeping_an_administrator(user.operator_id):
+        if data.get("role_ids") is not None:
+            user.roles = _roles_for(actor, user.operator_id, data["role_ids"])
+        if data.get("is_active") is not None and data["is_active"] != user.is_active:
+            if user.id == actor.admin_id:
+                raise CANNOT_DISABLE_SELF()
+            user.is_active = data["is_active"]
+            user.token_version += 1
     if data.get("password"):
         user.password_hash = hash_password(data["password"])
         user.token_version += 1

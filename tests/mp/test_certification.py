@@ -4,6 +4,7 @@ by the sub-operator's admins, taxi and ride-hailing exclusive, revocation."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from app.drivers.certification import storage
+from app.drivers.models import CertificationApplication
 from app.extensions import db
 from app.tenancy.models import AuditLog, Driver
 from tests.support.drivers import Login
@@ -122,3 +125,20 @@ def test_a_driver_never_sees_another_drivers_certification(
     assert resp.status_code == 404
     assert resp.get_json()["error"]["code"] == "CERTIFICATION_NOT_FOUND"
     assert client.get(URL + "/current", headers=other).get_json()["application"] is None
+
+
+def test_a_file_missing_from_storage_answers_a_clear_error_not_500(
+    client: FlaskClient, mp_login: Login, as_yc: dict[str, str]
+) -> None:
+    headers = mp_login("lost-file")
+    app_id = _submit(client, headers).get_json()["id"]
+    row = db.session.get(CertificationApplication, app_id)
+    assert row is not None
+    lost = row.files[0]
+    path = Path(storage().root) / lost.storage_key  # type: ignore[attr-defined]
+    path.unlink()
+    resp = client.get(f"{ADMIN}/{app_id}/files/{lost.id}", headers=as_yc)
+    assert resp.status_code == 404
+    error = resp.get_json()["error"]
+    assert error["code"] == "FILE_MISSING" and "重新提交" in error["message"]
+    assert error["details"] == {"file_id": lost.id, "role": lost.role}
