@@ -255,6 +255,11 @@ HLHT_PARTNER_INVALID = _entry(
 HLHT_PARTNER_TAKEN = _entry(
     Conflict, "HLHT_PARTNER_TAKEN", "该 OperatorID 的合作平台已登记", "合作平台重复登记"
 )  # fmt: skip
+MERCHANT_REFUNDS_IN_FLIGHT = _entry(
+    Conflict, "MERCHANT_REFUNDS_IN_FLIGHT",
+    "还有退款正在微信支付处理中，暂不能修改商户号或密钥；请待退款完成后再改",
+    "退款处理中修改微信支付商户配置",
+)  # fmt: skip
 WECHAT_IDS_PLATFORM_ONLY = _entry(
     Forbidden, "WECHAT_IDS_PLATFORM_ONLY", "小程序 AppID 和微信支付商户号只能由平台运营商修改",
     "子运营商的管理员尝试修改 AppID 或商户号"

@@ -601,6 +601,10 @@ def _stopped(pile: Pile, event: SessionStopped, outcomes: SessionOutcomes) -> Ev
         _keep(pile, "session_stopped", _event_raw(event), order)
         return EventReply(accepted=True, session_ref=order.pile_session_ref)
     _keep(pile, "session_stopped", _event_raw(event), order)
+    if order.state == OrderState.ABNORMAL:
+        # the same orphan record again (a pile retrying): kept above, and the order stays
+        # where it is, abnormal and awaiting an operator, never moved to finished
+        return EventReply(accepted=True, session_ref=order.pile_session_ref)
     meter_stop = meter_batches.readable_wh(event.meter_stop_wh)
     energy = _record_energy(order, event)
     doubts = _doubts(order, event, energy)

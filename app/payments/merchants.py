@@ -15,17 +15,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.config import setting
 from app.db import utcnow
 from app.errors import (
     MERCHANT_NOT_CONFIGURED,
+    MERCHANT_REFUNDS_IN_FLIGHT,
     WECHAT_KEY_KIND_INVALID,
     WECHAT_PUBLIC_KEY_INVALID,
 )
 from app.extensions import db
-from app.payments.models import WeChatPayKey
+from app.payments.models import RefundPart, RefundPartState, TopUpPayment, WeChatPayKey
 from app.tenancy import audit
 from app.tenancy import operators as tenancy_operators
 from app.tenancy.models import Operator
@@ -291,6 +292,8 @@ def save_operator(actor: Actor, operator_id: int | None, data: dict[str, Any]) -
     key_id = data.pop("wechat_pay_public_key_id", None)
     key_pem = data.pop("wechat_pay_public_key", None)
     with unit_of_work():
+        if operator_id is not None:
+            _refuse_merchant_change_during_refunds(operator_id, data)
         if operator_id is None:
             op = tenancy_operators.create_operator(actor, data)
         else:
@@ -300,6 +303,34 @@ def save_operator(actor: Actor, operator_id: int | None, data: dict[str, Any]) -
     if any(data.get(name) for name in MERCHANT_FIELDS) and op.wechat_pay_configured:
         refresh_platform_certificates(op.id)
     return op
+
+
+def _refuse_merchant_change_during_refunds(operator_id: int, data: dict[str, Any]) -> None:
+    """A refund in flight is queried and retried with the merchant it was sent through:
+    new credentials under it made the reconcile job fail every two minutes (issue 15,
+    Low). Changing them waits until WeChat has answered every refund in flight."""
+    op = db.session.get(Operator, operator_id)
+    if op is None:
+        return  # the update itself says not found
+    changing = [
+        name for name in MERCHANT_FIELDS
+        if data.get(name) is not None and data[name] != getattr(op, name)
+    ]  # fmt: skip
+    if not changing:
+        return
+    in_flight = db.session.scalar(
+        select(func.count())
+        .select_from(RefundPart)
+        .join(TopUpPayment, TopUpPayment.id == RefundPart.payment_id)
+        .where(
+            TopUpPayment.operator_id == operator_id,
+            RefundPart.state == RefundPartState.PROCESSING,
+        )
+    )
+    if in_flight:
+        raise MERCHANT_REFUNDS_IN_FLIGHT(
+            details={"refunds_in_flight": in_flight, "fields": sorted(changing)}
+        )
 
 
 def notify_url(kind: str, mch_id: str) -> str:

@@ -205,3 +205,30 @@ def test_reject_and_scope(
     assert balanced("alice") == 5000
     audit = db.session.scalars(select(AuditLog).where(AuditLog.action == "refund.reject")).all()
     assert len(audit) == 1 and audit[0].reason == "余额含赠送金额"
+
+
+def test_merchant_credentials_cannot_change_under_a_refund_in_flight(
+    client: FlaskClient, pay: Pay, mp_login: Login, as_yc: dict[str, str],
+    as_admin: dict[str, str],
+) -> None:  # fmt: skip
+    """Issue 15, Low: new merchant settings under a refund still at WeChat left the
+    reconcile job failing every two minutes; the change waits until WeChat has answered."""
+    headers = mp_login("alice")
+    funded(client, pay, headers, 5000)
+    refund = ask(client, headers)
+    pay.fake.corrupt_next_signature()  # the answer is lost: the refund stays processing
+    client.post(f"{ADMIN}/{refund['id']}/approve", headers=as_yc)
+    payment = db.session.scalars(select(TopUpPayment)).first()
+    assert payment is not None
+    url = f"/api/admin/v1/operators/{payment.operator_id}"
+    new_key = {"wechat_apiv3_key": "K" * 32}
+    refused = client.patch(url, json=new_key, headers=as_admin)
+    assert refused.status_code == 409, refused.get_json()
+    error = refused.get_json()["error"]
+    assert error["code"] == "MERCHANT_REFUNDS_IN_FLIGHT"
+    assert error["details"] == {"refunds_in_flight": 1, "fields": ["wechat_apiv3_key"]}
+    # other settings of the operator still save
+    assert client.patch(url, json={"brand_color": "#12a4ff"}, headers=as_admin).status_code == 200
+    pay.fake.complete_refund(refund["parts"][0]["out_refund_no"])
+    assert refunds.reconcile_processing(utcnow() + timedelta(minutes=20)) == 1
+    assert client.patch(url, json=new_key, headers=as_admin).status_code == 200

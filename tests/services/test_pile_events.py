@@ -139,6 +139,22 @@ def test_stop_record_for_unknown_session_is_kept_as_abnormal_order(svc: PileEven
     assert order.energy_wh == 4000 and order.connector_number == 2
 
 
+def test_a_repeated_orphan_stop_record_leaves_the_abnormal_order_abnormal(
+    svc: PileEventService,
+) -> None:
+    """Issue 15, Low: the same orphan record again moved abnormal/unknown_session to
+    finished (and so to billing without an operator)."""
+    _boot(svc)
+    record = SessionStopped(OCPP, "987655", at(5), meter_stop_wh=5000, reason="Local",
+                            meter_start_wh=1000, connector_number=2)  # fmt: skip
+    for _ in range(3):
+        assert svc.handle(record).accepted
+    [order] = _orders()
+    assert order.state == "abnormal" and order.abnormal_reason == "unknown_session"
+    kept = db.session.scalars(select(PileMessage).where(PileMessage.order_id == order.id)).all()
+    assert len(kept) == 3  # every copy kept for audit
+
+
 def test_unknown_card_is_refused_and_leaves_no_order(svc: PileEventService) -> None:
     _boot(svc)
     assert not svc.handle(AuthorizeRequested(OCPP, "STRANGER")).accepted
