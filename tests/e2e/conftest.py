@@ -20,6 +20,9 @@ def live_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "FLASK_APP": "wsgi:compose",
         "EVOP_DATABASE_URL": f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'e2e.sqlite3'}",
         "EVOP_HTTP_PORT": str(free_port()),
+        # free pile ports too: `make test` must pass beside a `make run` (issue 15, Low)
+        "EVOP_OCPP_PORT": str(free_port()),
+        "EVOP_YKC_PORT": str(free_port()),
         "EVOP_DEMO_MODE": "1",
         "EVOP_LOG_LEVEL": "WARNING",
     }
