@@ -26,6 +26,9 @@ INT32 = 2**31 - 1
 _INT_RANGE = ma.validate.Range(min=-INT32, max=INT32, error="数值超出范围")
 
 
+NO_NUL_PATTERN = "^[^\\x00]*$"
+
+
 def _no_nul(value: Any) -> None:
     if isinstance(value, str) and "\x00" in value:
         raise ma.ValidationError("不能包含 NUL 字符")
@@ -114,6 +117,8 @@ def _numeric_bounds(converter: Any, field: fields.Field, ret: dict[str, Any], **
     """A Decimal field's Range is documented as ``minimum: "0"`` (a string): an invalid
     document (issue 15, Low). Bounds are numbers."""
     fixed: dict[str, Any] = {}
+    if _no_nul in field.validators and "pattern" not in ret and "enum" not in ret:
+        fixed["pattern"] = NO_NUL_PATTERN  # documented too: no looser than the server
     for key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         value = ret.get(key)
         if isinstance(value, (str, Decimal)) and not isinstance(value, bool):
