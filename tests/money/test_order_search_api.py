@@ -17,6 +17,7 @@ from app.tenancy.models import Operator
 from tests.support.money import World, build_world, recent
 
 API = "/api/admin/v1"
+_BASE = recent(8)  # 20 minutes' worth of orders an hour apart stay within one local day
 
 
 def _operator(name: str) -> Operator:
@@ -26,7 +27,9 @@ def _operator(name: str) -> Operator:
 
 
 def _settled(world: World, hours: float, wh: int) -> str:
-    t0 = recent(hours)
+    # hours before one base time: recent() moves a time out of a day's last two hours,
+    # which once put the "4 hours ago" order before the "5 hours ago" one (at 22:xx local)
+    t0 = _BASE + timedelta(hours=5 - hours)
     ref = world.start(t0, samples=[(5, wh // 2), (10, wh)])
     world.stop(ref, t0 + timedelta(minutes=12), wh)
     world.status(ConnectorState.AVAILABLE, t0 + timedelta(minutes=13))
@@ -38,7 +41,7 @@ def test_order_search_filters_pages_and_scopes(
     as_admin: dict[str, str],
 ) -> None:  # fmt: skip
     yc = build_world(app, operator=_operator("广东云创"), code="YC-SEARCH-01")
-    yc.connect(recent(6))
+    yc.connect(_BASE - timedelta(hours=1))
     first = _settled(yc, 5, 1000)
     second = _settled(yc, 4, 2000)
     page = client.get(f"{API}/orders?page_size=1", headers=as_yc).get_json()
@@ -53,7 +56,7 @@ def test_order_search_filters_pages_and_scopes(
     by_openid = client.get(f"{API}/orders?openid=YC-SEARCH-01-openid", headers=as_yc)
     assert by_openid.get_json()["total"] == 2
     assert client.get(f"{API}/orders?openid=nobody", headers=as_yc).get_json()["total"] == 0
-    since = (recent(4) - timedelta(minutes=30)).isoformat()
+    since = (_BASE + timedelta(hours=1) - timedelta(minutes=30)).isoformat()
     in_range = client.get(f"{API}/orders", query_string={"since": since}, headers=as_yc)
     assert [r["order"]["order_no"] for r in in_range.get_json()["items"]] == [second]
     # another sub-operator sees none of these; the platform sees them all
@@ -68,7 +71,7 @@ def test_order_detail_itemised_bill_timeline_and_samples(
     app: Any, client: FlaskClient, as_yc: dict[str, str]
 ) -> None:
     yc = build_world(app, operator=_operator("广东云创"), code="YC-DETAIL-01")
-    yc.connect(recent(6))
+    yc.connect(_BASE - timedelta(hours=1))
     order_no = _settled(yc, 5, 1500)
     resp = client.get(f"{API}/orders/by-no/{order_no}", headers=as_yc)
     assert resp.status_code == 200, resp.get_json()
@@ -97,7 +100,7 @@ def test_sub_operator_sees_its_drivers_orders_at_a_shared_station_read_only(
     """Case #12: 云创's driver charging at a 快充 station shared with 云创."""
     yc, kc = _operator("广东云创"), _operator("深圳快充")
     world = build_world(app, operator=kc, code="KC-SHARED-01")
-    world.connect(recent(6))
+    world.connect(_BASE - timedelta(hours=1))
     shared_no = _settled(world, 5, 800)
     own_no = _settled(world, 4, 900)
     yc_driver = members.create_driver(yc.id, openid="yc-roamer", nickname="云创车主")
@@ -123,7 +126,7 @@ def test_correction_preview_is_the_bill_the_correction_then_makes(
     app: Any, client: FlaskClient, as_yc: dict[str, str], as_kc: dict[str, str]
 ) -> None:
     yc = build_world(app, operator=_operator("广东云创"), code="YC-PREVIEW-01")
-    yc.connect(recent(6))
+    yc.connect(_BASE - timedelta(hours=1))
     order_no = _settled(yc, 5, 2000)
     order = db.session.scalar(select(ChargeOrder).where(ChargeOrder.order_no == order_no))
     assert order is not None
@@ -145,7 +148,7 @@ def test_correction_preview_is_the_bill_the_correction_then_makes(
     assert done.get_json()["bill"]["total_fen"] == preview["total_after_fen"]
     assert done.get_json()["refund_fen"] == preview["refund_fen"]
     # an end time before the end of charge: the preview again matches what the correction does
-    end = (recent(5) + timedelta(minutes=6)).isoformat()
+    end = (_BASE + timedelta(minutes=6)).isoformat()  # the order started at _BASE
     preview2 = client.post(f"{path}/preview", json={"ended_at": end}, headers=as_yc).get_json()
     done2 = client.post(path, json={"ended_at": end, "reason": "提前拔枪"}, headers=as_yc)
     assert done2.status_code == 201, done2.get_json()

@@ -420,6 +420,7 @@ def test_check_settings_bounds_nearby_cache_seconds(tmp_path: Any) -> None:
         "DATABASE_URL": "postgresql://db/evop",
         "REDIS_URL": "redis://r:6379/0",
         "QR_BASE_URL": "https://charge.operator.cn/q/",
+        "ENV": "production",  # pile credentials: "auto" is on in production
     }
     assert check_settings(load_config(str(tmp_path), ready)) == []
     for bad in (-1, 61):
