@@ -117,6 +117,8 @@ def _numeric_bounds(converter: Any, field: fields.Field, ret: dict[str, Any], **
     """A Decimal field's Range is documented as ``minimum: "0"`` (a string): an invalid
     document (issue 15, Low). Bounds are numbers."""
     fixed: dict[str, Any] = {}
+    if isinstance(field, ClockField):
+        fixed.update(type="string", pattern=_CLOCK.pattern)
     if _no_nul in field.validators and "pattern" not in ret and "enum" not in ret:
         fixed["pattern"] = NO_NUL_PATTERN  # documented too: no looser than the server
     for key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
@@ -150,7 +152,7 @@ class EvopApi(Api):
 HTTP_API: Slot[EvopApi] = Slot("OpenAPI document and its blueprints")
 
 # fields.Decimal(as_string=True) dumps "22.531460"; apispec would document it as a number
-DECIMAL_STRING = {"type": "string", "format": "decimal"}
+DECIMAL_STRING = {"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d+)?$"}
 
 # --- schema pieces both APIs share ---------------------------------------------------
 

@@ -6,6 +6,7 @@ from marshmallow import fields, validate
 
 from admin_spa.api.schemas.common import PageQuery
 from app.openapi import Schema
+from app.tenancy.admin_auth import MIN_PASSWORD_LENGTH
 
 
 class RoleOut(Schema):
@@ -56,7 +57,10 @@ class AdminUserIn(Schema):
             validate.Regexp(r"^[A-Za-z0-9_.-]+$", error="只能包含字母、数字和 _ . -"),
         ],
     )
-    password = fields.String(required=True, load_only=True, validate=validate.Length(max=128))
+    password = fields.String(
+        required=True, load_only=True, validate=validate.Length(max=128),
+        metadata={"minLength": MIN_PASSWORD_LENGTH},  # PASSWORD_TOO_SHORT below it
+    )  # fmt: skip
     display_name = fields.String(validate=validate.Length(max=50))
     operator_id = fields.Integer()
     role_ids = fields.List(fields.Integer(), load_default=list)
@@ -64,6 +68,9 @@ class AdminUserIn(Schema):
 
 class AdminUserPatch(Schema):
     display_name = fields.String(validate=validate.Length(max=50))
-    password = fields.String(load_only=True, validate=validate.Length(max=128))
+    password = fields.String(
+        load_only=True, validate=validate.Length(max=128),
+        metadata={"minLength": MIN_PASSWORD_LENGTH},
+    )  # fmt: skip
     role_ids = fields.List(fields.Integer())
     is_active = fields.Boolean()

@@ -6,6 +6,8 @@ from marshmallow import fields, validate
 
 from app.openapi import DECIMAL_STRING, Schema
 
+_PAY_RATE = r"^\s*(0(\.\d{1,4})?|1(\.0{1,4})?)\s*$"
+
 
 class PricingGroupIn(Schema):
     operator_id = fields.Integer(load_default=None)
@@ -31,7 +33,10 @@ class DiscountQuery(Schema):
 
 class DiscountIn(Schema):
     group_code = fields.String(required=True, validate=validate.Length(min=1, max=32))
-    rate = fields.String(required=True)  # pay-rate as text: 七折 = "0.7"
+    # pay-rate as text: 七折 = "0.7"; 0 to 1, at most 4 decimals (DISCOUNT_RATE_INVALID)
+    rate = fields.String(
+        required=True, metadata={"pattern": r"^\s*(0(\.\d{1,4})?|1(\.0{1,4})?)\s*$"}
+    )
     station_id = fields.Integer(load_default=None)
     operator_id = fields.Integer(load_default=None)
     reason = fields.String(load_default="", validate=validate.Length(max=200))

@@ -7,6 +7,9 @@ from marshmallow import fields, validate
 from admin_spa.api.schemas.common import PageQuery
 from app.openapi import DECIMAL_STRING, Schema
 
+_LNG = {"minimum": 73, "maximum": 136}
+_LAT = {"minimum": 3, "maximum": 54}
+
 
 class StationQuery(PageQuery):
     q = fields.String()
@@ -39,8 +42,9 @@ class StationIn(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     address = fields.String(validate=validate.Length(max=200))
     city = fields.String(validate=validate.Length(max=50))
-    longitude = fields.Decimal(required=True, places=6)
-    latitude = fields.Decimal(required=True, places=6)
+    # mainland China (STATION_INVALID outside it)
+    longitude = fields.Decimal(required=True, places=6, metadata=_LNG)
+    latitude = fields.Decimal(required=True, places=6, metadata=_LAT)
     timezone = fields.String(validate=validate.Length(max=64))
     status = fields.String(validate=validate.OneOf(("active", "inactive")))
     operator_id = fields.Integer()
@@ -54,5 +58,5 @@ class StationIn(Schema):
 
 class StationPatch(StationIn):
     name = fields.String(validate=validate.Length(min=1, max=100))
-    longitude = fields.Decimal(places=6)
-    latitude = fields.Decimal(places=6)
+    longitude = fields.Decimal(places=6, metadata=_LNG)
+    latitude = fields.Decimal(places=6, metadata=_LAT)

@@ -56,7 +56,8 @@ class TariffQuery(PageQuery):
 class TariffIn(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     operator_id = fields.Integer()
-    segments = fields.List(fields.Nested(SegmentSchema), required=True)
+    # a full day, 00:00-24:00 (TARIFF_SEGMENTS_INCOMPLETE otherwise)
+    segments = fields.List(fields.Nested(SegmentSchema), required=True, metadata={"minItems": 1})
 
 
 class TariffPatch(Schema):
@@ -64,7 +65,8 @@ class TariffPatch(Schema):
 
 
 class SegmentsIn(Schema):
-    segments = fields.List(fields.Nested(SegmentSchema), required=True)
+    # a full day, 00:00-24:00 (TARIFF_SEGMENTS_INCOMPLETE otherwise)
+    segments = fields.List(fields.Nested(SegmentSchema), required=True, metadata={"minItems": 1})
 
 
 class TariffVersionList(Schema):

@@ -4692,7 +4692,7 @@ export interface components {
         };
         CustomerServicePhoneIn: {
             /** @description 早于开始时间表示跨午夜（如 21:00-09:00）；相同表示全天 */
-            end: unknown;
+            end: string;
             /** @default true */
             is_active?: boolean;
             /** @default 客服电话 */
@@ -4700,16 +4700,16 @@ export interface components {
             operator_id?: number;
             phone: string;
             /** @description HH:MM，当地时间 */
-            start: unknown;
+            start: string;
         };
         CustomerServicePhoneOut: {
-            end?: unknown;
+            end?: string;
             id?: number;
             is_active?: boolean;
             label?: string;
             operator_id?: number;
             phone?: string;
-            start?: unknown;
+            start?: string;
             /** Format: date-time */
             updated_at?: string;
         };
@@ -4720,11 +4720,11 @@ export interface components {
             total: number;
         };
         CustomerServicePhonePatch: {
-            end?: unknown;
+            end?: string;
             is_active?: boolean;
             label?: string;
             phone?: string;
-            start?: unknown;
+            start?: string;
         };
         DisconnectionReport: {
             items?: components["schemas"]["DisconnectionRowOut"][];
@@ -4985,10 +4985,10 @@ export interface components {
             pricing_group?: string;
         };
         MpCustomerServiceOut: {
-            end?: unknown;
+            end?: string | null;
             label?: string | null;
             phone?: string | null;
-            start?: unknown;
+            start?: string | null;
         };
         MpDeepLinkOut: {
             key?: string;
@@ -5162,7 +5162,7 @@ export interface components {
              * @description 元/kWh
              */
             electricity_price?: string;
-            end?: unknown;
+            end?: string;
             /**
              * Format: decimal
              * @description 本人实付服务费（会员折扣后，case #7）
@@ -5173,7 +5173,7 @@ export interface components {
              * @description 标价服务费 元/kWh
              */
             service_price?: string;
-            start?: unknown;
+            start?: string;
             /** @description sharp 尖 | peak 峰 | flat 平 | valley 谷 */
             tier?: string;
             /** Format: decimal */
@@ -5776,10 +5776,10 @@ export interface components {
         Segment: {
             /** Format: decimal */
             electricity_price: string;
-            end: unknown;
+            end: string;
             /** Format: decimal */
             service_price: string;
-            start: unknown;
+            start: string;
             /** @enum {string} */
             tier: "sharp" | "peak" | "flat" | "valley";
         };
