@@ -55,6 +55,12 @@ export const layoutChildren: RouteRecordRaw[] = [
     meta: { title: '会员', icon: 'User', permission: 'member.read' },
   },
   {
+    path: 'refunds',
+    name: 'refunds',
+    component: () => import('@/pages/refunds/RefundListPage.vue'),
+    meta: { title: '退款审核', icon: 'Sort', permission: 'refund.read' },
+  },
+  {
     path: 'operators',
     name: 'operators',
     component: () => import('@/pages/operators/OperatorListPage.vue'),
