@@ -61,6 +61,12 @@ export const layoutChildren: RouteRecordRaw[] = [
     meta: { title: '退款审核', icon: 'Sort', permission: 'refund.read' },
   },
   {
+    path: 'certifications',
+    name: 'certifications',
+    component: () => import('@/pages/certifications/CertificationListPage.vue'),
+    meta: { title: '司机认证', icon: 'UserFilled', permission: 'certification.read' },
+  },
+  {
     path: 'operators',
     name: 'operators',
     component: () => import('@/pages/operators/OperatorListPage.vue'),
