@@ -91,6 +91,20 @@ export const layoutChildren: RouteRecordRaw[] = [
     meta: { title: '审计日志', icon: 'Document', permission: 'audit.read' },
   },
   {
+    path: 'settings',
+    name: 'settings-menu',
+    component: RouterView,
+    meta: { title: '设置', icon: 'Key' },
+    children: [
+      {
+        path: 'customer-service',
+        name: 'customer-service',
+        component: () => import('@/pages/customer-service/CustomerServicePhoneListPage.vue'),
+        meta: { title: '客服电话', icon: 'Document', permission: 'settings.customer_service' },
+      },
+    ],
+  },
+  {
     path: '403',
     name: 'forbidden',
     component: () => import('@/pages/error/ForbiddenPage.vue'),
