@@ -1,6 +1,7 @@
 /**
- * An application's images as object URLs: fetched with the bearer token (the files route
- * needs it, an <img src> cannot send it), revoked when replaced or when the page goes.
+ * An application's images as URLs an <img> can show: fetched with the bearer token (the
+ * files route needs it, an <img src> cannot send it), then read into data: URLs — the
+ * console's CSP (app/http_security.py) allows `img-src 'self' data: https:`, not blob:.
  */
 import { onBeforeUnmount, reactive } from 'vue'
 import { certificationFile, type CertificationFile } from '@/api/certifications'
@@ -13,20 +14,27 @@ export interface ImageSlot {
   loading: boolean
 }
 
+/** A Blob as a data: URL. */
+export function blobToDataUrl(blob: Blob): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader()
+    reader.onload = () => resolve(String(reader.result))
+    reader.onerror = () => reject(reader.error ?? new Error('read failed'))
+    reader.readAsDataURL(blob)
+  })
+}
+
 export function useImageUrls(
   fetchFile: (applicationId: number, fileId: number, signal?: AbortSignal) => Promise<Blob> = certificationFile,
 ) {
   const slots = reactive<Record<number, ImageSlot>>({})
   let controller: AbortController | null = null
 
+  /** Forget the images (and stop the fetches still running). */
   function clear(): void {
     controller?.abort()
     controller = null
-    for (const key of Object.keys(slots)) {
-      const slot = slots[Number(key)]
-      if (slot?.url) URL.revokeObjectURL(slot.url)
-      delete slots[Number(key)]
-    }
+    for (const key of Object.keys(slots)) delete slots[Number(key)]
   }
 
   async function load(applicationId: number, files: CertificationFile[]): Promise<void> {
@@ -39,9 +47,9 @@ export function useImageUrls(
         const id = file.id
         slots[id] = { fileId: id, url: '', error: '', loading: true }
         try {
-          const blob = await fetchFile(applicationId, id, mine.signal)
+          const url = await blobToDataUrl(await fetchFile(applicationId, id, mine.signal))
           if (mine.signal.aborted) return
-          slots[id] = { fileId: id, url: URL.createObjectURL(blob), error: '', loading: false }
+          slots[id] = { fileId: id, url, error: '', loading: false }
         } catch (err) {
           if (mine.signal.aborted) return
           slots[id] = { fileId: id, url: '', error: err instanceof ApiError ? err.message : '图片加载失败', loading: false }
