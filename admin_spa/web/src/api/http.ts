@@ -142,6 +142,37 @@ export async function request<T>(method: string, path: string, opts: RequestOpti
   return (text ? JSON.parse(text) : undefined) as T
 }
 
+/**
+ * A file the API serves behind the bearer token (an <img src> cannot send it): fetched here
+ * as a Blob, errors as the same ApiError. Show it with URL.createObjectURL and revoke it after.
+ */
+export async function requestBlob(path: string, opts: Omit<RequestOptions, 'body'> = {}): Promise<Blob> {
+  const headers: Record<string, string> = {}
+  const token = getToken()
+  if (token) headers.Authorization = `Bearer ${token}`
+  let res: Response
+  try {
+    res = await fetch(buildUrl(path, opts.query), { method: 'GET', headers, signal: opts.signal })
+  } catch (cause) {
+    if (cause instanceof DOMException && cause.name === 'AbortError') throw cause
+    const error = new ApiError(0, 'NETWORK_ERROR', '网络连接失败，请检查网络后重试')
+    if (!opts.silent) ElMessage.error(error.message)
+    throw error
+  }
+  if (!res.ok) {
+    const error = await parseError(res)
+    if (res.status === 401 && token) {
+      clearToken()
+      ElMessage.error(error.message || '登录已失效，请重新登录')
+      onUnauthorized()
+    } else if (!opts.silent) {
+      ElMessage.error(error.message)
+    }
+    throw error
+  }
+  return res.blob()
+}
+
 export const http = {
   get: <T>(path: string, query?: Query, opts: Omit<RequestOptions, 'query'> = {}) =>
     request<T>('GET', path, { ...opts, query }),

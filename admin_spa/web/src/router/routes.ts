@@ -55,6 +55,18 @@ export const layoutChildren: RouteRecordRaw[] = [
     meta: { title: '会员', icon: 'User', permission: 'member.read' },
   },
   {
+    path: 'refunds',
+    name: 'refunds',
+    component: () => import('@/pages/refunds/RefundListPage.vue'),
+    meta: { title: '退款审核', icon: 'Sort', permission: 'refund.read' },
+  },
+  {
+    path: 'certifications',
+    name: 'certifications',
+    component: () => import('@/pages/certifications/CertificationListPage.vue'),
+    meta: { title: '司机认证', icon: 'UserFilled', permission: 'certification.read' },
+  },
+  {
     path: 'operators',
     name: 'operators',
     component: () => import('@/pages/operators/OperatorListPage.vue'),
@@ -77,6 +89,20 @@ export const layoutChildren: RouteRecordRaw[] = [
     name: 'audit-logs',
     component: () => import('@/pages/audit/AuditLogListPage.vue'),
     meta: { title: '审计日志', icon: 'Document', permission: 'audit.read' },
+  },
+  {
+    path: 'settings',
+    name: 'settings-menu',
+    component: RouterView,
+    meta: { title: '设置', icon: 'Key' },
+    children: [
+      {
+        path: 'customer-service',
+        name: 'customer-service',
+        component: () => import('@/pages/customer-service/CustomerServicePhoneListPage.vue'),
+        meta: { title: '客服电话', icon: 'Document', permission: 'settings.customer_service' },
+      },
+    ],
   },
   {
     path: '403',

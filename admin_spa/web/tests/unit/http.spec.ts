@@ -116,3 +116,27 @@ describe('http client', () => {
     await expect(http.delete('/stations/1')).resolves.toBeUndefined()
   })
 })
+
+describe('requestBlob', () => {
+  it('fetches a file with the bearer token and returns it as a Blob', async () => {
+    const { requestBlob } = await import('@/api/http')
+    setToken('tok-img')
+    fetchMock.mockResolvedValue(new Response(new Blob([new Uint8Array([0x89, 0x50])], { type: 'image/png' }), { status: 200 }))
+    const blob = await requestBlob('/certifications/1/files/2')
+    expect(blob.size).toBe(2)
+    const [url, init] = fetchMock.mock.calls[0]!
+    expect(url).toBe('/api/admin/v1/certifications/1/files/2')
+    expect((init?.headers as Record<string, string>).Authorization).toBe('Bearer tok-img')
+  })
+
+  it('turns the error contract into an ApiError with the Chinese message', async () => {
+    const { requestBlob } = await import('@/api/http')
+    fetchMock.mockResolvedValue(
+      jsonResponse(404, { error: { code: 'CERTIFICATION_NOT_FOUND', message: '认证申请不存在', details: {} } }),
+    )
+    const err = await requestBlob('/certifications/1/files/9').catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(ApiError)
+    expect((err as InstanceType<typeof ApiError>).message).toBe('认证申请不存在')
+    expect(messageError).toHaveBeenCalledWith('认证申请不存在')
+  })
+})
