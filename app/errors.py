@@ -252,6 +252,13 @@ HLHT_PARTNER_INVALID = _entry(
     ValidationFailed, "HLHT_PARTNER_INVALID", "互联互通合作平台的信息不完整或不正确",
     "登记合作平台：OperatorID 9 位、密钥 16 位、角色 emsp/cpo（details 按字段说明）"
 )  # fmt: skip
+HLHT_PLATFORM_ONLY = _entry(
+    Forbidden, "HLHT_PLATFORM_ONLY", "互联互通合作平台由平台运营商管理",
+    "子运营商尝试查看或修改互联互通合作平台",
+)  # fmt: skip
+HLHT_PARTNER_NOT_FOUND = _entry(
+    NotFound, "HLHT_PARTNER_NOT_FOUND", "合作平台不存在", "按 id 找不到互联互通合作平台"
+)  # fmt: skip
 HLHT_PARTNER_TAKEN = _entry(
     Conflict, "HLHT_PARTNER_TAKEN", "该 OperatorID 的合作平台已登记", "合作平台重复登记"
 )  # fmt: skip

@@ -16,6 +16,7 @@ def register(app: Flask, api: Api) -> None:
         certifications,
         coupons,
         customer_service,
+        hlht,
         member_pricing,
         members,
         operators,
@@ -31,7 +32,7 @@ def register(app: Flask, api: Api) -> None:
     areas = (
         account, operators, admin_users, tariffs, stations, piles, members, audit,
         abnormal_orders, coupons, member_pricing, pile_history, certifications,
-        customer_service, refunds, orders,
+        customer_service, refunds, orders, hlht,
     )  # fmt: skip
     for area in areas:
         api.register_blueprint(area.bp)

@@ -34,14 +34,18 @@ PERMISSIONS: tuple[Permission, ...] = (
     Permission("settings.customer_service", "管理客服电话", "系统"),
     Permission("refund.read", "查看退款申请", "会员"),
     Permission("refund.review", "审核退款申请", "会员"),
+    Permission("hlht.read", "查看互联互通合作平台", "互联互通"),
+    Permission("hlht.write", "管理互联互通合作平台", "互联互通"),
 )
 
 ALL_CODES: frozenset[str] = frozenset(p.code for p in PERMISSIONS)
 
-# What a sub-operator's administrator role gets by default: every code. Scope still
+# codes that mean something only to the platform (its roaming contracts)
+PLATFORM_ONLY_CODES: frozenset[str] = frozenset({"hlht.read", "hlht.write"})
+# What a sub-operator's administrator role gets by default: every other code. Scope still
 # applies: "operator.write" lets it edit its own branding; only the platform creates
 # operators (app.tenancy.operators.create_operator).
-SUB_OPERATOR_ADMIN_CODES: frozenset[str] = ALL_CODES
+SUB_OPERATOR_ADMIN_CODES: frozenset[str] = ALL_CODES - PLATFORM_ONLY_CODES
 
 
 def unknown_codes(codes: list[str] | set[str]) -> list[str]:

@@ -948,6 +948,142 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/v1/hlht/partners": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 合作平台列表（仅平台运营商） */
+        get: {
+            parameters: {
+                query?: {
+                    page?: number;
+                    page_size?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HlhtPartnerPage"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        /** 登记合作平台：密钥只写不读，出方向密钥默认同入方向 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PartnerIn"];
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PartnerOut"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/v1/hlht/partners/{partner_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                partner_id: number;
+            };
+            cookie?: never;
+        };
+        /** 合作平台详情 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    partner_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PartnerOut"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** 修改合作平台：未填写的密钥保持不变 */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    partner_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PartnerPatch"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PartnerOut"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        trace?: never;
+    };
     "/api/admin/v1/me": {
         parameters: {
             query?: never;
@@ -4822,6 +4958,12 @@ export interface components {
             serial_number?: string;
             vendor?: string;
         };
+        HlhtPartnerPage: {
+            items?: components["schemas"]["PartnerOut"][];
+            page: number;
+            page_size: number;
+            total: number;
+        };
         LoginIn: {
             password: string;
             username: string;
@@ -5580,6 +5722,57 @@ export interface components {
             total?: number;
             /** @description Total number of pages. */
             total_pages?: number;
+        };
+        PartnerIn: {
+            base_url?: string;
+            /** @enum {string} */
+            dialect?: "cec2016" | "xiaoju";
+            in_data_iv: string;
+            in_data_secret: string;
+            in_sig_secret: string;
+            name: string;
+            operator_id: string;
+            operator_secret: string;
+            our_operator_secret: string;
+            out_data_iv?: string;
+            out_data_secret?: string;
+            out_sig_secret?: string;
+            roles?: string;
+            share_all_stations?: boolean;
+            shared_station_ids?: number[];
+        };
+        PartnerOut: {
+            base_url?: string;
+            /** Format: date-time */
+            created_at?: string;
+            dialect?: string;
+            id?: number;
+            name?: string;
+            /** @description 合作平台的 9 位组织机构代码 */
+            operator_id?: string;
+            /** @description emsp（它的车主用我们的桩）、cpo（我们的车主用它的桩） */
+            roles?: string;
+            /** @description 各密钥是否已设置（密钥本身永不返回） */
+            readonly secrets_set?: unknown;
+            share_all_stations?: boolean;
+            shared_station_ids?: number[];
+        };
+        PartnerPatch: {
+            base_url?: string;
+            /** @enum {string} */
+            dialect?: "cec2016" | "xiaoju";
+            in_data_iv?: string;
+            in_data_secret?: string;
+            in_sig_secret?: string;
+            name?: string;
+            operator_secret?: string;
+            our_operator_secret?: string;
+            out_data_iv?: string;
+            out_data_secret?: string;
+            out_sig_secret?: string;
+            roles?: string;
+            share_all_stations?: boolean;
+            shared_station_ids?: number[];
         };
         PermissionList: {
             items?: components["schemas"]["PermissionOut"][];

@@ -1,0 +1,46 @@
+"""Console API: interconnection partners (互联互通, T/CEC 102), the platform's only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from admin_spa.api.auth import current_actor
+from admin_spa.api.blueprints import blueprint
+from admin_spa.api.schemas import hlht as s
+from admin_spa.api.schemas.common import PageQuery
+from app.hlht import partners
+from app.openapi import ID, page_of
+from app.paging import Page
+
+bp = blueprint("hlht", "互联互通合作平台")
+
+
+@bp.route("/hlht/partners")
+@bp.arguments(PageQuery, location="query")
+@bp.response(200, page_of(s.PartnerOut, "HlhtPartnerPage"))
+def list_partners(args: dict[str, Any]) -> Page:
+    """合作平台列表（仅平台运营商）"""
+    return partners.list_partners(current_actor(), **args)
+
+
+@bp.route("/hlht/partners", methods=["POST"])
+@bp.arguments(s.PartnerIn)
+@bp.response(201, s.PartnerOut)
+def create_partner(body: dict[str, Any]) -> Any:
+    """登记合作平台：密钥只写不读，出方向密钥默认同入方向"""
+    return partners.create_partner(current_actor(), body)
+
+
+@bp.route(f"/hlht/partners/<{ID}:partner_id>")
+@bp.response(200, s.PartnerOut)
+def get_partner(partner_id: int) -> Any:
+    """合作平台详情"""
+    return partners.get_partner(current_actor(), partner_id)
+
+
+@bp.route(f"/hlht/partners/<{ID}:partner_id>", methods=["PATCH"])
+@bp.arguments(s.PartnerPatch)
+@bp.response(200, s.PartnerOut)
+def update_partner(body: dict[str, Any], partner_id: int) -> Any:
+    """修改合作平台：未填写的密钥保持不变"""
+    return partners.update_partner(current_actor(), partner_id, body)
