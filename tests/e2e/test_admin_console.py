@@ -41,6 +41,7 @@ MENU_PERMISSIONS = {
     "menu-admin-users": "admin_user.read",
     "menu-roles": "role.read",
     "menu-audit-logs": "audit.read",
+    "menu-hlht-partners": "hlht.read",
 }
 
 # Demo data (flask seed-demo).
@@ -319,3 +320,29 @@ def test_menu_buttons_and_routes_follow_a_narrow_role(page: Page) -> None:
     page.goto("/admin/operators")
     expect(page.get_by_test_id("forbidden")).to_be_visible()
     expect(page.get_by_test_id("operators-table")).to_have_count(0)
+
+
+def test_platform_admin_registers_an_interconnection_partner(page: Page) -> None:
+    """互联互通 (issue 11): the platform registers a partner; its secrets never come back."""
+    login(page, "admin", "admin123")
+    open_menu(page, "menu-hlht-partners", "hlht")
+    operator_id = unique("MA").ljust(9, "0")[:9]
+    page.get_by_test_id("hlht-create").click()
+    page.get_by_test_id("hlht-form-operator-id").fill(operator_id)
+    page.get_by_test_id("hlht-form-name").fill("浏览器测试平台")
+    page.get_by_test_id("hlht-form-base-url").fill("http://127.0.0.1:9/evcs/v1")
+    secrets = {
+        "operator_secret": "their-secret-e2e", "our_operator_secret": "our-secret-e2e",
+        "in_data_secret": "a2b4c6d8e0f1a3b5", "in_data_iv": "f0e1d2c3b4a59687",
+        "in_sig_secret": "sig-secret-e2e",
+    }  # fmt: skip
+    for name, value in secrets.items():
+        page.get_by_test_id(f"hlht-form-{name}").fill(value)
+    page.get_by_test_id("hlht-form-save").click()
+    row = page.get_by_test_id("hlht-table").locator("tr.el-table__row", has_text=operator_id)
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("齐全")
+    listed = api(page, "GET", "/hlht/partners?page_size=100")["items"]
+    mine = next(p for p in listed if p["operator_id"] == operator_id)
+    for value in secrets.values():
+        assert value not in str(mine)

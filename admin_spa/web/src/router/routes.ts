@@ -73,6 +73,12 @@ export const layoutChildren: RouteRecordRaw[] = [
     meta: { title: '运营商', icon: 'Shop', permission: 'operator.read' },
   },
   {
+    path: 'hlht',
+    name: 'hlht-partners',
+    component: () => import('@/pages/hlht/PartnerListPage.vue'),
+    meta: { title: '互联互通', icon: 'Share', permission: 'hlht.read' },
+  },
+  {
     path: 'admin-users',
     name: 'admin-users',
     component: () => import('@/pages/admin-users/AdminUserListPage.vue'),
