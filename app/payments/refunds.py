@@ -198,9 +198,22 @@ def list_requests(
     state: str | None = None,
     driver_id: int | None = None,
     operator_id: int | None = None,
+    phone: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> Page:
+    """Refund requests newest first; ``phone`` every driver with that number (exact),
+    ``since``/``until`` the time they were asked for."""
     actor.require("refund.read")
     stmt = scoped(select(RefundRequest), RefundRequest.operator_id, actor)
+    if phone and phone.strip():
+        stmt = stmt.where(
+            RefundRequest.driver_id.in_(select(Driver.id).where(Driver.phone == phone.strip()))
+        )
+    if since is not None:
+        stmt = stmt.where(RefundRequest.created_at >= since)
+    if until is not None:
+        stmt = stmt.where(RefundRequest.created_at < until)
     if state:
         stmt = stmt.where(RefundRequest.state == state)
     if driver_id:

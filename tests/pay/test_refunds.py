@@ -5,7 +5,7 @@ back (case #4 2019-10-15)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -232,3 +232,26 @@ def test_merchant_credentials_cannot_change_under_a_refund_in_flight(
     pay.fake.complete_refund(refund["parts"][0]["out_refund_no"])
     assert refunds.reconcile_processing(utcnow() + timedelta(minutes=20)) == 1
     assert client.patch(url, json=new_key, headers=as_admin).status_code == 200
+
+
+def test_the_refund_queue_filters_by_phone_and_time(
+    client: FlaskClient, pay: Pay, mp_login: Login, as_yc: dict[str, str]
+) -> None:
+    """The console's 退款审核 filters by the driver's phone and by when the refund was asked
+    (issue 10): on the server, one query, any number of drivers with that phone."""
+    headers = mp_login("alice")
+    funded(client, pay, headers, 5000)
+    refund = ask(client, headers)
+    alice = driver_of("alice")
+    alice.phone = "13800138000"
+    db.session.commit()
+    found = client.get(f"{ADMIN}?phone=13800138000", headers=as_yc).get_json()
+    assert [r["id"] for r in found["items"]] == [refund["id"]]
+    assert client.get(f"{ADMIN}?phone=13900000000", headers=as_yc).get_json()["total"] == 0
+    asked = datetime.fromisoformat(refund["created_at"])
+    before = (asked - timedelta(minutes=1)).isoformat()
+    after = (asked + timedelta(minutes=1)).isoformat()
+    window = client.get(ADMIN, query_string={"since": before, "until": after}, headers=as_yc)
+    assert window.get_json()["total"] == 1
+    later = client.get(ADMIN, query_string={"since": after}, headers=as_yc)
+    assert later.get_json()["total"] == 0

@@ -14,6 +14,9 @@ class RefundQuery(PageQuery):
     state = fields.String(validate=validate.OneOf(tuple(RefundState)))
     driver_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
     operator_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    phone = fields.String(validate=validate.Length(max=20))
+    since = fields.AwareDateTime(metadata={"description": "申请时间起（含）"})
+    until = fields.AwareDateTime(metadata={"description": "申请时间止（不含）"})
 
 
 class RefundPartAdminOut(Schema):

@@ -2375,6 +2375,11 @@ export interface paths {
                     state?: "pending_review" | "approved" | "processing" | "succeeded" | "failed" | "rejected";
                     driver_id?: number;
                     operator_id?: number;
+                    phone?: string;
+                    /** @description 申请时间起（含） */
+                    since?: string;
+                    /** @description 申请时间止（不含） */
+                    until?: string;
                 };
                 header?: never;
                 path?: never;
