@@ -74,6 +74,8 @@ class Config:
     WECHAT_API_BASE = "https://api.weixin.qq.com"
     # where a browser goes for official-account web authorization (网页授权)
     WECHAT_OPEN_BASE = "https://open.weixin.qq.com"
+    # the sandbox's cashier page (set when the sandbox is mounted; empty in production)
+    WECHAT_SANDBOX_CASHIER_URL = ""
     DRIVER_TOKEN_TTL = 7 * 24 * 3600  # seconds
     # a running order's bill estimate is reused while its meter, state, coupon choice and the
     # driver's available coupons are unchanged, for at most this long (a coupon's validity

@@ -445,7 +445,7 @@ def create_fake_wechat(state: FakeWeChat | None = None) -> Flask:
                 return _signed_response(fake, 200, {"prepay_id": existing.prepay_id})
             order = FakeOrder(
                 mch_id=merchant.mch_id,
-                app_id=merchant.app_id,
+                app_id=data["appid"],
                 out_trade_no=out_trade_no,
                 total_fen=amount["total"],
                 openid=openid,
