@@ -36,6 +36,48 @@ from pile_link.cli import register_cli as register_pile_link_cli
 from pile_link.runtime import install_routed_port
 
 
+def attach_wechat_sandbox(app: Flask) -> list[int]:
+    """Demo mode with ``WECHAT_SANDBOX`` only (``make run``): the WeChat sandbox at
+    /sandbox/wechat/ on this server, every WeChat call of the process pointed at it, the
+    demo sub-operators' accounts registered in it. Returns the operators whose platform
+    key is to be downloaded from it once the server listens; nothing outside demo mode."""
+    if not (app.config["DEMO_MODE"] and app.config["WECHAT_SANDBOX"]):
+        return []
+    from app.demo import demo_wechat_accounts
+    from app.wechat.sandbox.server import MOUNT_PREFIX, mount
+    from app.wechat.sandbox.state import FakeWeChat
+
+    fake = FakeWeChat()
+    mount(app, fake)
+    host = app.config["HTTP_HOST"]
+    if host in ("", "0.0.0.0", "::"):
+        host = "127.0.0.1"
+    origin = f"http://{host}:{app.config['HTTP_PORT']}"
+    sandbox = origin + MOUNT_PREFIX
+    app.config.update(
+        WECHAT_API_BASE=sandbox,
+        WECHAT_PAY_BASE=sandbox,
+        WECHAT_OPEN_BASE=MOUNT_PREFIX,  # the browser's way there: wherever it reached us
+        WECHAT_SANDBOX_CASHIER_URL=MOUNT_PREFIX + "/pay",
+        PAY_NOTIFY_BASE_URL=origin,
+    )
+    if "example" in app.config["DEEP_LINK_BASE_URL"]:
+        app.config["DEEP_LINK_BASE_URL"] = origin + "/h5"
+    with app.app_context():
+        return demo_wechat_accounts(fake)
+
+
+def download_platform_keys(app: Flask, operator_ids: list[int]) -> None:
+    """The platform key of each operator's merchant, from WeChat (here: the sandbox)."""
+    from app.payments import merchants
+
+    with app.app_context():
+        for operator_id in operator_ids:
+            answer = merchants.refresh_platform_certificates(operator_id)
+            if not answer.ok:
+                print(f"平台证书下载失败 operator={operator_id}: {answer.message}", flush=True)
+
+
 def compose(config: Mapping[str, Any] | None = None) -> Flask:
     """The domain's application with the operators' API and console, the drivers' API, and
     the CLI commands of the pile link; commands reach piles through Redis when it is set
@@ -77,8 +119,13 @@ def main() -> None:
     except RefusedToStart as refusal:
         print(refusal, file=sys.stderr, flush=True)
         raise SystemExit(2) from None
+    sandbox_merchants = attach_wechat_sandbox(app)
     gc.freeze()
     stops: list[Callable[[], None]] = []
+    ready: list[Callable[[], None]] = []
+    if app.config["DEMO_MODE"] and app.config["WECHAT_SANDBOX"]:
+        print(f"微信沙箱  {app.config['WECHAT_API_BASE']}/  （演示模式）", flush=True)
+        ready.append(lambda: download_platform_keys(app, sandbox_merchants))
     if app.config["PILE_LINK_ENABLED"]:
         from pile_link.runtime import PileLinkRuntime
 
@@ -96,7 +143,7 @@ def main() -> None:
         scheduler = start_scheduler(app)
         print("调度任务  " + ", ".join(job.id for job in scheduler.get_jobs()), flush=True)
         stops.append(lambda: scheduler.shutdown(wait=False))
-    serve(app, stops)
+    serve(app, stops, ready)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,10 @@ class Config:
     ADMIN_TOKEN_TTL = 12 * 3600  # seconds
     QR_BASE_URL = "https://charge.example.cn/q/"
     DEMO_MODE = False
+    # demo mode only (make run): the WeChat sandbox at /sandbox/wechat/ on the same server,
+    # which the demo operators' WeChat calls go to; simulated piles in the process
+    WECHAT_SANDBOX = False
+    DEMO_PILES = False
     ADMIN_SPA_DIST = ""  # empty: admin_spa/web/dist beside the package
     HTTP_HOST = "127.0.0.1"
     HTTP_PORT = 5000
@@ -76,6 +80,10 @@ class Config:
     SCHEDULER_ENABLED = True  # run the jobs in this process (make run, flask scheduler)
     # drivers' API (issue 5): WeChat base URL (the fake in tests), tokens, uploads, links
     WECHAT_API_BASE = "https://api.weixin.qq.com"
+    # where a browser goes for official-account web authorization (网页授权)
+    WECHAT_OPEN_BASE = "https://open.weixin.qq.com"
+    # the sandbox's cashier page (set when the sandbox is mounted; empty in production)
+    WECHAT_SANDBOX_CASHIER_URL = ""
     DRIVER_TOKEN_TTL = 7 * 24 * 3600  # seconds
     # a running order's bill estimate is reused while its meter, state, coupon choice and the
     # driver's available coupons are unchanged, for at most this long (a coupon's validity
@@ -220,6 +228,13 @@ def check_settings(config: Mapping[str, Any]) -> list[str]:
         )
     if config.get("DEMO_MODE"):
         problems.append("EVOP_DEMO_MODE: must be off in production (demo logins are public)")
+    if config.get("WECHAT_SANDBOX"):
+        problems.append(
+            "EVOP_WECHAT_SANDBOX: must be off in production (the WeChat sandbox pays without "
+            "money and logs anyone in as any driver)"
+        )
+    if config.get("DEMO_PILES"):
+        problems.append("EVOP_DEMO_PILES: must be off in production (simulated piles)")
     if not 0 <= int(config.get("NEARBY_CACHE_SECONDS", 0)) <= 60:
         problems.append(
             "EVOP_NEARBY_CACHE_SECONDS: between 0 and 60 seconds (how stale free connectors "

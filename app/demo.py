@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -19,6 +20,9 @@ from app.tenancy.admin_auth import actor_for_user, hash_password
 from app.tenancy.models import AdminUser, Driver, DriverCard, Operator, Role
 from app.tenancy.permissions import ALL_CODES, SUB_OPERATOR_ADMIN_CODES
 from app.uow import transactional
+from app.wechat.crypto import load_private_key
+from app.wechat.sandbox.signing import pem_public
+from app.wechat.sandbox.state import DemoMerchant, FakeWeChat, make_test_merchant
 
 PLATFORM_NAME = "粤充平台"
 
@@ -162,8 +166,9 @@ def seed_demo() -> DemoSummary:
     card = db.session.scalar(select(DriverCard).where(DriverCard.id_tag == "DEMO-CARD-01"))
     if card is None:
         driver = members.create_driver(
-            yc.id, openid="demo-openid-0001", nickname="演示车主", phone="13800000000"
-        )
+            yc.id, openid="demo-openid-0001", unionid="union-demo-openid-0001",
+            nickname="演示车主", phone="13800000000",
+        )  # fmt: skip
         members.add_card(driver, "DEMO-CARD-01", kind="card")
         # the same driver's card as a YKC pile reads it (the UID, unpadded hex)
         members.add_card(driver, "D14B0A54", kind="card")
@@ -213,3 +218,51 @@ def demo_logins_present() -> list[str]:
 def demo_driver() -> Driver | None:
     card = db.session.scalar(select(DriverCard).where(DriverCard.id_tag == "DEMO-CARD-01"))
     return db.session.get(Driver, card.driver_id) if card else None
+
+
+# the demo sub-operators' WeChat accounts in the sandbox (make run): mini-program app,
+# official account and merchant; their secrets and keys are made once and kept
+DEMO_WECHAT = {
+    "广东云创": ("wxdemo0yc0000mp01", "wxdemo0yc0000oa01", "1900000001"),
+    "深圳快充": ("wxdemo0kc0000mp01", "wxdemo0kc0000oa01", "1900000002"),
+}
+
+
+@transactional
+def demo_wechat_accounts(fake: FakeWeChat) -> list[int]:
+    """Give each demo sub-operator the sandbox's accounts (where it has none of its own)
+    and tell the sandbox about them and about the demo drivers. Returns the operators
+    whose merchant is the sandbox's (their platform key is downloaded once it serves)."""
+    with_merchant: list[int] = []
+    for name, (mp_id, oa_id, mch_id) in DEMO_WECHAT.items():
+        op = db.session.scalar(select(Operator).where(Operator.name == name))
+        if op is None:
+            continue
+        if not op.wechat_app_id:
+            op.wechat_app_id, op.wechat_app_secret = mp_id, secrets.token_hex(16)
+        if op.wechat_app_id == mp_id:
+            fake.register_app(op.wechat_app_id, op.wechat_app_secret)
+        if not op.wechat_oa_app_id:
+            op.wechat_oa_app_id, op.wechat_oa_app_secret = oa_id, secrets.token_hex(16)
+        if op.wechat_oa_app_id == oa_id:
+            fake.register_app(op.wechat_oa_app_id, op.wechat_oa_app_secret)
+        if not op.wechat_mch_id:
+            made = make_test_merchant(mch_id, op.wechat_app_id)
+            op.wechat_mch_id, op.wechat_mch_cert_serial = made.mch_id, made.cert_serial
+            op.wechat_mch_private_key, op.wechat_apiv3_key = made.private_key_pem, made.apiv3_key
+        if op.wechat_mch_id == mch_id:
+            fake.register_merchant(
+                DemoMerchant(
+                    mch_id=mch_id, app_id=op.wechat_app_id, cert_serial=op.wechat_mch_cert_serial,
+                    private_key_pem=op.wechat_mch_private_key,
+                    public_key_pem=pem_public(load_private_key(op.wechat_mch_private_key).public_key()),
+                    apiv3_key=op.wechat_apiv3_key,
+                )
+            )  # fmt: skip
+            fake.bind_app(mch_id, op.wechat_oa_app_id)
+            with_merchant.append(op.id)
+        for driver in db.session.scalars(select(Driver).where(Driver.operator_id == op.id)):
+            key = driver.openid or (driver.oa_openid or "").partition("-")[2]
+            if key:
+                fake.add_user(key, driver.nickname or driver.phone or key)
+    return with_merchant

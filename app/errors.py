@@ -214,6 +214,10 @@ WECHAT_UNAVAILABLE = _entry(
 MINIPROGRAM_UNKNOWN = _entry(
     NotFound, "MINIPROGRAM_UNKNOWN", "小程序未在平台配置", "登录所用的小程序 AppID 不属于任何运营商"
 )  # fmt: skip
+OFFICIAL_ACCOUNT_UNKNOWN = _entry(
+    NotFound, "OFFICIAL_ACCOUNT_UNKNOWN", "公众号未在平台配置",
+    "网页授权所用的公众号 AppID 不属于任何运营商（H5 页面）",
+)  # fmt: skip
 MINIPROGRAM_APPID_MISSING = _entry(
     ValidationFailed, "MINIPROGRAM_APPID_MISSING",
     "未配置小程序 AppID（EVOP_MINIPROGRAM_APPID 或运营商的小程序配置）",

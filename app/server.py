@@ -88,7 +88,13 @@ def make_server(app: Flask, host: str, port: int) -> TimedServer:
     )
 
 
-def serve(app: Flask, stops: Sequence[Callable[[], None]] = ()) -> None:
+def serve(
+    app: Flask,
+    stops: Sequence[Callable[[], None]] = (),
+    ready: Sequence[Callable[[], None]] = (),
+) -> None:
+    """Serve until SIGTERM; each of ``ready`` runs in a greenlet once the socket listens
+    (the demo downloads its platform key from the sandbox this server serves)."""
     host, port = app.config["HTTP_HOST"], int(app.config["HTTP_PORT"])
     server = make_server(app, host, port)
     base = f"http://{host}:{port}"
@@ -100,6 +106,8 @@ def serve(app: Flask, stops: Sequence[Callable[[], None]] = ()) -> None:
             "演示登录  admin / admin123（平台）  yc_admin / yc123456  kc_admin / kc123456",
             flush=True,
         )
+        if app.config.get("WECHAT_SANDBOX"):
+            print(f"司机 H5   {base}/h5/  （微信沙箱里选一位演示车主登录）", flush=True)
 
     def _stop() -> None:
         log.info("shutting down", extra={"drain_seconds": 10})
@@ -112,4 +120,7 @@ def serve(app: Flask, stops: Sequence[Callable[[], None]] = ()) -> None:
 
     gevent.signal_handler(signal.SIGTERM, _stop)
     gevent.signal_handler(signal.SIGINT, _stop)
+    server.start()
+    for job in ready:
+        gevent.spawn(job)
     server.serve_forever()

@@ -7,7 +7,7 @@ from typing import Any
 from flask import request
 
 from app.catalogue import visibility
-from app.drivers import driver_auth
+from app.drivers import driver_auth, h5
 from app.rate_limits import rate_limit
 from miniprogram_api.auth import current_driver
 from miniprogram_api.blueprints import blueprint
@@ -36,6 +36,41 @@ def login(body: dict[str, Any]) -> dict[str, Any]:
         "driver": result.driver,
         "operator": result.operator,
     }
+
+
+@bp.route("/auth/oa-login", methods=["POST"])
+@bp.public
+@bp.arguments(s.MpOaLoginIn)
+@bp.response(200, s.MpLoginOut)
+def oa_login(body: dict[str, Any]) -> dict[str, Any]:
+    """公众号网页授权登录（H5 页面，snsapi_base 的 code）；同一 unionid 即小程序的同一司机"""
+    rate_limit("login", _client_address(), "LOGIN_RATE_LIMIT")
+    result = driver_auth.login_official_account(body["code"], body["app_id"])
+    return {
+        "access_token": result.access_token,
+        "token_type": "Bearer",
+        "expires_in": result.expires_in,
+        "created": result.created,
+        "driver": result.driver,
+        "operator": result.operator,
+    }
+
+
+@bp.route("/h5/config")
+@bp.public
+@bp.arguments(s.MpH5ConfigQuery, location="query")
+@bp.response(200, s.MpH5ConfigOut)
+def h5_config(args: dict[str, Any]) -> dict[str, Any]:
+    """H5 页面的公众号与网页授权地址（无需登录）"""
+    return h5.config(args.get("app_id"), args.get("redirect_uri"), args.get("state", ""))
+
+
+@bp.route("/jssdk-config")
+@bp.arguments(s.MpJsSdkQuery, location="query")
+@bp.response(200, s.MpJsSdkOut)
+def jssdk_config(args: dict[str, Any]) -> dict[str, Any]:
+    """微信 JS-SDK wx.config 参数（扫一扫 scanQRCode），按本页 URL 签名"""
+    return h5.jssdk_config(current_driver(), args["url"])
 
 
 @bp.route("/me")

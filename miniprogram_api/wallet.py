@@ -42,7 +42,9 @@ def topup_offers() -> dict[str, Any]:
 @bp.response(201, s.MpTopUpStartedOut)
 def start_topup(body: dict[str, Any]) -> Any:
     """发起微信支付充值，返回 wx.requestPayment 参数"""
-    return topups.start_topup(current_driver(), body["amount_fen"], body["offer_id"])
+    return topups.start_topup(
+        current_driver(), body["amount_fen"], body["offer_id"], body["channel"]
+    )
 
 
 @bp.route("/topups/<string(maxlength=32):out_trade_no>")

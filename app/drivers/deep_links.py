@@ -23,6 +23,8 @@ STATION_PATH = "pages/stations/detail"
 
 SCAN_PATH = "pages/scan/index"
 
+ORDER_PATH = "pages/orders/detail"
+
 
 @dataclass(frozen=True, slots=True)
 class DeepLink:
@@ -36,7 +38,7 @@ def base_url() -> str:
     return str(setting("DEEP_LINK_BASE_URL")).rstrip("/")
 
 
-def links(station_id: int | None = None) -> list[DeepLink]:
+def links(station_id: int | None = None, order_no: str | None = None) -> list[DeepLink]:
     base = base_url()
     out = [
         DeepLink("station_list", "附近电站", f"{base}/stations", STATION_LIST_PATH),
@@ -49,6 +51,12 @@ def links(station_id: int | None = None) -> list[DeepLink]:
                 f"{STATION_PATH}?id={station_id}",
             )
         )  # fmt: skip
+    if order_no:
+        out.append(
+            DeepLink(
+                "order", "充电订单", f"{base}/orders/{order_no}", f"{ORDER_PATH}?no={order_no}"
+            )
+        )
     return out
 
 

@@ -25,7 +25,14 @@ from app.errors import (
 from app.extensions import db
 from app.promotions import coupons
 from app.tenancy.models import Driver, Operator
-from app.tenancy.wechat_accounts import endpoints, mini_program_of, operator_for_app, token_store
+from app.tenancy.wechat_accounts import (
+    endpoints,
+    mini_program_of,
+    official_account_of,
+    operator_for_app,
+    operator_for_official_account,
+    token_store,
+)
 from app.uow import transactional, unit_of_work
 from app.wechat import miniprogram
 from app.wechat.errors import WeChatError
@@ -84,6 +91,13 @@ def login(code: str, app_id: str) -> DriverLogin:
         raise _wechat_failure(exc, "code2session") from None
     driver = _find(op.id, session.openid)
     created = False
+    if driver is None and session.unionid:
+        # met first in the official account's H5 pages: the same person (unionid)
+        same = _find_union(op.id, session.unionid)
+        if same is not None and same.openid is None:
+            with unit_of_work():
+                same.openid = session.openid
+            driver = same
     if driver is None:
         try:
             with unit_of_work():
@@ -100,6 +114,52 @@ def login(code: str, app_id: str) -> DriverLogin:
         with unit_of_work():
             driver.unionid = session.unionid
     log.info("driver login driver_id=%s operator_id=%s created=%s", driver.id, op.id, created)
+    return DriverLogin(issue_token(driver), token_ttl(), driver, op, created)
+
+
+def _find_union(operator_id: int, unionid: str) -> Driver | None:
+    return db.session.scalar(
+        select(Driver)
+        .where(Driver.operator_id == operator_id, Driver.unionid == unionid)
+        .order_by(Driver.id)
+        .limit(1)
+    )
+
+
+def _find_oa(operator_id: int, oa_openid: str) -> Driver | None:
+    return db.session.scalar(
+        select(Driver).where(Driver.operator_id == operator_id, Driver.oa_openid == oa_openid)
+    )
+
+
+def login_official_account(code: str, app_id: str) -> DriverLogin:
+    """Log a driver in from the H5 pages: the code of the official account's web
+    authorization (snsapi_base) → openid under the account; the driver is the one of the
+    mini-program when WeChat gives the same unionid, else a new one. Commits."""
+    op = operator_for_official_account(app_id)
+    try:
+        who = miniprogram.web_authorization(official_account_of(op), code, endpoints=endpoints())
+    except WeChatError as exc:
+        raise _wechat_failure(exc, "oauth2") from None
+    driver = _find_oa(op.id, who.openid)
+    created = False
+    if driver is None and who.unionid:
+        driver = _find_union(op.id, who.unionid)
+        if driver is not None:
+            with unit_of_work():
+                driver.oa_openid = who.openid
+    if driver is None:
+        try:
+            with unit_of_work():
+                driver = members.create_driver(op.id, unionid=who.unionid)
+                driver.oa_openid = who.openid
+                coupons.grant_on_registration(driver)
+            created = True
+        except IntegrityError:  # the same driver logging in twice at once
+            driver = _find_oa(op.id, who.openid)
+            if driver is None:  # pragma: no cover - the unique row must exist now
+                raise
+    log.info("driver h5 login driver_id=%s operator_id=%s created=%s", driver.id, op.id, created)
     return DriverLogin(issue_token(driver), token_ttl(), driver, op, created)
 
 

@@ -161,6 +161,7 @@ def _signing_credentials(op: Operator) -> MerchantCredentials | None:
         platform_certs={k.serial: k.pem for k in keys if k.kind == "certificate"},
         public_key_id=public.serial if public else None,
         public_key_pem=public.pem if public else None,
+        bound_app_ids=(op.wechat_oa_app_id,) if op.wechat_oa_app_id else (),
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -124,8 +124,16 @@ def _check_offer(driver: Driver, offer_id: int | None, amount_fen: int) -> TopUp
     return offer
 
 
-def start_topup(driver: Driver, amount_fen: int, offer_id: int | None = None) -> TopUpStarted:
-    """Place the JSAPI order with the sub-operator's merchant; ``wx.requestPayment`` args."""
+# where the driver pays: the mini-program, or the official account's H5 pages (JSAPI in
+# WeChat's browser: the account's app id, bound to the merchant, and the openid under it)
+CHANNELS = ("miniprogram", "official_account")
+
+
+def start_topup(
+    driver: Driver, amount_fen: int, offer_id: int | None = None, channel: str = "miniprogram"
+) -> TopUpStarted:
+    """Place the JSAPI order with the sub-operator's merchant; ``wx.requestPayment`` args
+    (the same for ``WeixinJSBridge`` ``getBrandWCPayRequest`` in the H5 pages)."""
     low, high = int(setting("TOPUP_MIN_FEN")), int(setting("TOPUP_MAX_FEN"))
     if not low <= amount_fen <= high:
         raise TOPUP_AMOUNT_INVALID(
@@ -135,7 +143,11 @@ def start_topup(driver: Driver, amount_fen: int, offer_id: int | None = None) ->
     op = db.session.get(Operator, driver.operator_id)
     assert op is not None
     creds = merchant_credentials(op)
-    if not driver.openid:
+    openid = driver.openid
+    if channel == "official_account":
+        openid = driver.oa_openid
+        creds = replace(creds, app_id=op.wechat_oa_app_id)
+    if not openid or not creds.app_id:
         raise DRIVER_NO_OPENID()
     offer = _check_offer(driver, offer_id, amount_fen)
     with unit_of_work():  # the payment exists before WeChat hears of it
@@ -148,7 +160,7 @@ def start_topup(driver: Driver, amount_fen: int, offer_id: int | None = None) ->
     expire = payment.created_at + timedelta(minutes=int(setting("TOPUP_EXPIRE_MINUTES")))
     try:
         prepay_id = pay.jsapi_prepay(
-            creds, payment.out_trade_no, amount_fen, driver.openid,
+            creds, payment.out_trade_no, amount_fen, openid,
             f"{op.name}-钱包充值", notify_url("notify", creds.mch_id),
             time_expire=expire, endpoints=endpoints(),
         )  # fmt: skip

@@ -28,6 +28,7 @@ OPERATOR_KINDS = ("platform", "sub")
 # that set another's app id turned off that one's driver logins); "" is "not set".
 _SET_APP_ID = text("wechat_app_id <> ''")
 _SET_MCH_ID = text("wechat_mch_id <> ''")
+_SET_OA_APP_ID = text("wechat_oa_app_id <> ''")
 
 
 class Operator(Base):
@@ -37,6 +38,8 @@ class Operator(Base):
               postgresql_where=_SET_APP_ID, sqlite_where=_SET_APP_ID),
         Index("uq_operators_wechat_mch_id", "wechat_mch_id", unique=True,
               postgresql_where=_SET_MCH_ID, sqlite_where=_SET_MCH_ID),
+        Index("uq_operators_wechat_oa_app_id", "wechat_oa_app_id", unique=True,
+              postgresql_where=_SET_OA_APP_ID, sqlite_where=_SET_OA_APP_ID),
     )  # fmt: skip
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -56,6 +59,10 @@ class Operator(Base):
     wechat_mch_cert_serial: Mapped[str] = mapped_column(String(64), default="")
     wechat_mch_private_key: Mapped[str] = mapped_column(Text, default="")
     wechat_apiv3_key: Mapped[str] = mapped_column(String(64), default="")
+    # the official account whose menus open the H5 pages (web authorization, JSAPI pay:
+    # the merchant must have this app id bound too)
+    wechat_oa_app_id: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    wechat_oa_app_secret: Mapped[str] = mapped_column(String(128), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @property
@@ -134,12 +141,17 @@ class AuditLog(Base):
 
 class Driver(Base):
     __tablename__ = "drivers"
-    __table_args__ = (UniqueConstraint("operator_id", "openid"),)
+    __table_args__ = (
+        UniqueConstraint("operator_id", "openid"),
+        UniqueConstraint("operator_id", "oa_openid", name="uq_drivers_operator_oa_openid"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), index=True)
     openid: Mapped[str | None] = mapped_column(String(64))
     unionid: Mapped[str | None] = mapped_column(String(64), index=True)
+    # the same person's openid under the operator's official account (H5 pages)
+    oa_openid: Mapped[str | None] = mapped_column(String(64))
     nickname: Mapped[str] = mapped_column(String(64), default="")
     avatar_url: Mapped[str] = mapped_column(String(500), default="")
     phone: Mapped[str] = mapped_column(String(20), default="", index=True)

@@ -86,6 +86,8 @@ class MerchantCredentials:
     platform_certs: Mapping[str, str] = field(default_factory=dict, repr=False)
     public_key_id: str | None = None
     public_key_pem: str | None = field(default=None, repr=False)
+    # further app ids bound to the merchant whose payments it takes (an official account)
+    bound_app_ids: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if len(self.apiv3_key.encode()) != 32:

@@ -348,3 +348,82 @@ def create_official_account_menu(
     """
     with _client(app, endpoints, store, http, timeout) as client:
         _call(client, lambda: client.menu.create(dict(menu_json)))
+
+
+@dataclass(frozen=True)
+class WebIdentity:
+    """Who opened an H5 page, by the official account's web authorization."""
+
+    openid: str
+    unionid: str | None
+
+
+def web_authorization(
+    app: OfficialAccountApp,
+    code: str,
+    *,
+    endpoints: WeChatEndpoints | None = None,
+    http: requests.Session | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> WebIdentity:
+    """The code of a 网页授权 redirect (``snsapi_base``) → the openid under the official
+    account, and the unionid when the account is bound to an open platform.
+
+    ``GET /sns/oauth2/access_token?appid&secret&code&grant_type=authorization_code``; the
+    web access token it also returns is not kept (snsapi_base needs no user info).
+    """
+    session = requests.Session() if http is None else http
+    try:
+        result = _get_json(
+            session,
+            (endpoints or DEFAULT_ENDPOINTS).api_base + "/sns/oauth2/access_token",
+            {
+                "appid": app.app_id,
+                "secret": app.app_secret,
+                "code": code,
+                "grant_type": "authorization_code",
+            },
+            timeout,
+        )
+    finally:
+        if http is None:
+            session.close()
+    openid = result.get("openid")
+    if not isinstance(openid, str) or not openid:
+        raise WeChatError(BAD_RESPONSE, "no openid in the answer")
+    unionid = result.get("unionid")
+    return WebIdentity(openid, unionid if isinstance(unionid, str) and unionid else None)
+
+
+def jsapi_ticket(
+    app: OfficialAccountApp,
+    *,
+    endpoints: WeChatEndpoints | None = None,
+    store: TokenStore | None = None,
+    http: requests.Session | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> str:
+    """The JS-SDK ticket (``GET /cgi-bin/ticket/getticket?type=jsapi``), kept in ``store``
+    for its lifetime like the access token."""
+    token_store = store or DEFAULT_TOKEN_STORE
+    key = f"{app.app_id}_jsapi_ticket"
+    cached = token_store.get(key)
+    if cached:
+        return str(cached)
+    with _client(app, endpoints, store, http, timeout) as client:
+        result = _call(client, lambda: client.get("ticket/getticket", params={"type": "jsapi"}))
+    ticket = result.get("ticket") if isinstance(result, dict) else None
+    if not isinstance(ticket, str) or not ticket:
+        raise WeChatError(BAD_RESPONSE, "no ticket in the answer")
+    expires = result.get("expires_in")
+    ttl = expires if isinstance(expires, int) else 7200
+    token_store.set(key, ticket, max(ttl - TOKEN_EARLY_REFRESH, 60))
+    return ticket
+
+
+def jssdk_signature(ticket: str, url: str, nonce: str, timestamp: int) -> str:
+    """「JS-SDK使用权限签名算法」: SHA1 over the sorted key=value pairs."""
+    import hashlib
+
+    raw = f"jsapi_ticket={ticket}&noncestr={nonce}&timestamp={timestamp}&url={url.split('#')[0]}"
+    return hashlib.sha1(raw.encode()).hexdigest()

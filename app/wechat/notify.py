@@ -152,7 +152,11 @@ def verify_notify(
         raise NotifyError(BAD_JSON, "decrypted resource is not an object", http_status=400)
     if str(data.get("mchid", "")) != creds.mch_id:
         raise NotifyError(MERCHANT_MISMATCH, "resource is for another merchant", http_status=400)
-    if kind == "transaction" and data.get("appid") not in (None, creds.app_id):
+    if kind == "transaction" and data.get("appid") not in (
+        None,
+        creds.app_id,
+        *creds.bound_app_ids,
+    ):
         raise NotifyError(MERCHANT_MISMATCH, "resource is for another app", http_status=400)
     return Notification(
         id=str(envelope.get("id", "")),

@@ -41,3 +41,36 @@ class MpMeOut(Schema):
 
 class MpPhoneIn(Schema):
     code = Text(required=True, validate=validate.Length(min=1, max=128))
+
+
+class MpOaLoginIn(Schema):
+    code = Text(required=True, validate=validate.Length(min=1, max=128))
+    app_id = Text(required=True, validate=validate.Length(min=1, max=64))
+
+
+class MpH5ConfigQuery(Schema):
+    app_id = Text(validate=validate.Length(max=64))
+    redirect_uri = Text(validate=validate.Length(max=1000))
+    state = Text(validate=validate.Length(max=200))
+
+
+class MpH5ConfigOut(Schema):
+    oa_app_id = fields.String(metadata={"description": "H5 页面网页授权所用的公众号 AppID"})
+    authorize_url = fields.String(
+        allow_none=True, metadata={"description": "网页授权（snsapi_base）地址，带 redirect_uri 时"}
+    )
+    cashier_url = fields.String(
+        allow_none=True,
+        metadata={"description": "演示模式：微信沙箱的收银台（微信外没有 WeixinJSBridge）"},
+    )
+
+
+class MpJsSdkQuery(Schema):
+    url = Text(required=True, validate=validate.Length(min=1, max=1000))
+
+
+class MpJsSdkOut(Schema):
+    appId = fields.String()
+    timestamp = fields.Integer()
+    nonceStr = fields.String()
+    signature = fields.String()

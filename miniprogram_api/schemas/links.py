@@ -11,6 +11,7 @@ from miniprogram_api.schemas.common import Text, ident
 class MpDeepLinkQuery(Schema):
     station_id = ident()
     app_id = Text(validate=validate.Length(max=64))
+    order_no = Text(validate=validate.Regexp(r"^[0-9A-Za-z_-]{1,40}$"))
 
 
 class MpDeepLinkOut(Schema):

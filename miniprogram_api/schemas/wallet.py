@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from app.openapi import Schema
+from app.payments import topups
 from miniprogram_api.schemas.common import Text
 
 
@@ -52,6 +53,11 @@ class MpTopUpIn(Schema):
     amount_fen = fields.Integer(required=True, validate=validate.Range(min=1, max=10_000_000))
     offer_id = fields.Integer(
         load_default=None, allow_none=True, validate=validate.Range(min=1, max=2**31 - 1)
+    )
+    channel = fields.String(
+        load_default="miniprogram",
+        validate=validate.OneOf(topups.CHANNELS),
+        metadata={"description": "miniprogram（小程序）| official_account（公众号 H5 页面）"},
     )
 
 

@@ -14,6 +14,8 @@ from app.openapi import EvopBlueprint
 PUBLIC = {
     ("post", "/api/admin/v1/auth/login"),
     ("post", "/api/mp/v1/auth/login"),
+    ("post", "/api/mp/v1/auth/oa-login"),  # official-account web authorization (H5)
+    ("get", "/api/mp/v1/h5/config"),  # which app ids the H5 pages log in with
     ("get", "/api/mp/v1/deep-links"),
     ("post", "/api/mp/v1/pay/notify/{mch_id}"),
     ("post", "/api/mp/v1/pay/refund-notify/{mch_id}"),

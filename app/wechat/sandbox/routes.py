@@ -15,8 +15,9 @@ from typing import Any
 from urllib.parse import quote
 
 from cryptography import x509
-from flask import Flask, Response, request
+from flask import Flask, Response, redirect, request
 
+from app.wechat.sandbox.pages import authorize_page, pay_page, result_page
 from app.wechat.sandbox.signing import (
     CST,
     SIGNATURE_TYPE,
@@ -224,6 +225,101 @@ def create_fake_wechat(state: FakeWeChat | None = None) -> Flask:
             }
         )
 
+    # -- official account: web authorization (网页授权) and the JS-SDK ticket -----------
+
+    @app.get("/connect/oauth2/authorize")
+    def authorize() -> Response:
+        """WeChat's consent screen, played by a person: pick a demo driver or make one."""
+        args = request.args
+        with fake.lock:
+            known = args.get("appid", "") in fake.apps
+            users = dict(fake.users)
+        problem = _authorize_problem(args, known)
+        if problem:
+            return result_page(problem, status=400)
+        return authorize_page(args, users)
+
+    @app.post("/connect/oauth2/authorize")
+    def authorize_choose() -> Response:
+        form = request.form
+        with fake.lock:
+            known = form.get("appid", "") in fake.apps
+        problem = _authorize_problem(form, known)
+        if problem:
+            return result_page(problem, status=400)
+        key = form.get("user", "")
+        nickname = form.get("nickname", "").strip()[:32]
+        if not key and nickname:
+            key = "demo-" + new_nonce(10).lower()
+            fake.add_user(key, nickname)
+        with fake.lock:
+            if key not in fake.users:
+                return result_page("请选择或新建一位演示车主", status=400)
+        code = fake.oauth_code(form["appid"], key)
+        target = form["redirect_uri"]
+        sep = "&" if "?" in target else "?"
+        state = quote(form.get("state", ""), safe="")
+        return redirect(f"{target}{sep}code={code}&state={state}", 302)  # type: ignore[return-value]
+
+    @app.get("/sns/oauth2/access_token")
+    def oauth2_access_token() -> Response:
+        args = request.args
+        app_id = args.get("appid", "")
+        _check_app(fake, app_id, args.get("secret", ""))
+        if args.get("grant_type") != "authorization_code":
+            raise _ApiFailure(40002, "invalid grant_type")
+        key = fake.redeem_oauth_code(app_id, args.get("code", ""))
+        if key is None:
+            raise _ApiFailure(40029, "invalid code")
+        return _api_json(
+            {
+                "access_token": f"fake-web-at-{new_nonce(24)}",
+                "expires_in": 7200,
+                "refresh_token": f"fake-web-rt-{new_nonce(24)}",
+                "openid": fake.oa_openid(app_id, key),
+                "scope": "snsapi_base",
+                "unionid": fake.unionid(key),
+            }
+        )
+
+    @app.get("/cgi-bin/ticket/getticket")
+    def getticket() -> Response:
+        app_id = _require_token(fake)
+        if request.args.get("type") != "jsapi":
+            raise _ApiFailure(40097, "invalid args")
+        return _api_json(
+            {"errcode": 0, "errmsg": "ok", "ticket": f"fake-ticket-{app_id}", "expires_in": 7200}
+        )
+
+    # -- the WeChat Pay cashier (what WeixinJSBridge getBrandWCPayRequest shows) --------
+
+    @app.get("/pay")
+    def cashier() -> Response:
+        order = fake.find_prepay(request.args.get("prepay_id", ""))
+        back = _local_path(request.args.get("redirect", ""))
+        if order is None:
+            return result_page("支付单不存在或已过期", status=404)
+        return pay_page(order, back)
+
+    @app.post("/pay")
+    def cashier_answer() -> Response:
+        order = fake.find_prepay(request.form.get("prepay_id", ""))
+        back = _local_path(request.form.get("redirect", ""))
+        if order is None:
+            return result_page("支付单不存在或已过期", status=404)
+        if request.form.get("action") != "pay":
+            outcome = "cancel"
+        elif order.trade_state in ("NOTPAY", "SUCCESS"):
+            # the signed, encrypted notify goes to the merchant's notify_url, as WeChat's
+            answers = fake.deliver_pay_notify(order.out_trade_no, mch_id=order.mch_id)
+            outcome = "ok" if answers and answers[0].status_code < 300 else "notify_failed"
+        else:
+            return result_page("订单已关闭，无法支付", status=409)
+        if not back:
+            return result_page("支付成功" if outcome == "ok" else "已取消支付")
+        sep = "&" if "?" in back else "?"
+        return redirect(f"{back}{sep}pay={outcome}", 303)  # type: ignore[return-value]
+
     @app.post("/wxa/business/getuserphonenumber")
     def getuserphonenumber() -> Response:
         app_id = _require_token(fake)
@@ -320,7 +416,7 @@ def create_fake_wechat(state: FakeWeChat | None = None) -> Flask:
                 raise _PayFailure(400, "PARAM_ERROR", f"缺少参数 {name}")
         if data["mchid"] != merchant.mch_id:
             raise _PayFailure(400, "PARAM_ERROR", "mchid与请求方商户号不一致")
-        if data["appid"] != merchant.app_id:
+        if not fake.accepts_app(merchant, data["appid"]):
             raise _PayFailure(400, "APPID_MCHID_NOT_MATCH", "appid和mch_id不匹配")
         if not _OUT_NO.match(out_trade_no) or len(out_trade_no) > 32:
             raise _PayFailure(400, "PARAM_ERROR", "out_trade_no 格式错误")
@@ -349,7 +445,7 @@ def create_fake_wechat(state: FakeWeChat | None = None) -> Flask:
                 return _signed_response(fake, 200, {"prepay_id": existing.prepay_id})
             order = FakeOrder(
                 mch_id=merchant.mch_id,
-                app_id=merchant.app_id,
+                app_id=data["appid"],
                 out_trade_no=out_trade_no,
                 total_fen=amount["total"],
                 openid=openid,
@@ -466,6 +562,23 @@ def create_fake_wechat(state: FakeWeChat | None = None) -> Flask:
         return _signed_response(fake, 200, {"data": [item]})
 
     return app
+
+
+def _authorize_problem(args: Mapping[str, str], known_app: bool) -> str:
+    if not known_app:
+        return "appid 无效（该公众号未在沙箱中注册）"
+    if args.get("response_type") != "code":
+        return "response_type 应为 code"
+    if args.get("scope") not in ("snsapi_base", "snsapi_userinfo"):
+        return "scope 参数错误"
+    if not str(args.get("redirect_uri", "")).startswith(("http://", "https://")):
+        return "redirect_uri 参数错误"
+    return ""
+
+
+def _local_path(target: str) -> str:
+    """A path on this host to go back to (never another site)."""
+    return target if target.startswith("/") and not target.startswith("//") else ""
 
 
 def _order_for_refund(fake: FakeWeChat, mch_id: str, data: Mapping[str, Any]) -> FakeOrder | None:

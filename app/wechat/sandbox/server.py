@@ -6,6 +6,8 @@ import logging
 import threading
 from typing import Any
 
+from flask import Flask
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from app.wechat.config import WeChatEndpoints
@@ -13,6 +15,24 @@ from app.wechat.sandbox.routes import create_fake_wechat
 from app.wechat.sandbox.state import FakeWeChat
 
 log = logging.getLogger(__name__)
+
+# where the demo serves the sandbox on its own server (make run)
+MOUNT_PREFIX = "/sandbox/wechat"
+
+
+def mount(app: Flask, state: FakeWeChat) -> None:
+    """Serve the sandbox at :data:`MOUNT_PREFIX` on ``app``'s own server (demo mode)."""
+    sandbox = create_fake_wechat(state)
+    app.extensions["wechat_sandbox"] = state
+    app.wsgi_app = DispatcherMiddleware(  # type: ignore[method-assign]
+        app.wsgi_app, {MOUNT_PREFIX: sandbox.wsgi_app}
+    )
+
+
+def mounted(app: Flask) -> FakeWeChat | None:
+    """The sandbox state ``app`` serves, if it serves one."""
+    state = app.extensions.get("wechat_sandbox")
+    return state if isinstance(state, FakeWeChat) else None
 
 
 class _QuietHandler(WSGIRequestHandler):

@@ -224,6 +224,12 @@ class FakeWeChat:
         self.refused_subscribers: set[str] = set()
         self.subscribe_messages: list[dict[str, Any]] = []
         self.menus: dict[str, dict[str, Any]] = {}
+        # official accounts' web authorization (snsapi_base): the people who can log in
+        # (key -> nickname) and the codes the authorize page gave (code -> (app, key))
+        self.users: dict[str, str] = {}
+        self.oauth_codes: dict[str, tuple[str, str]] = {}
+        # WeChat Pay: app ids bound to a merchant besides its own (an official account)
+        self.bound_apps: dict[str, set[str]] = {}
         # WeChat Pay
         self.merchants: dict[str, DemoMerchant] = {}
         self.orders: dict[tuple[str, str], FakeOrder] = {}
@@ -249,6 +255,50 @@ class FakeWeChat:
         """WeChat now knows the merchant's certificate (public key) and APIv3 key."""
         with self.lock:
             self.merchants[merchant.mch_id] = merchant
+
+    def bind_app(self, mch_id: str, app_id: str) -> None:
+        """The merchant may also take payments in ``app_id`` (an official account: the
+        merchant platform's 「AppID账号管理」)."""
+        with self.lock:
+            self.bound_apps.setdefault(mch_id, set()).add(app_id)
+
+    def accepts_app(self, merchant: DemoMerchant, app_id: str) -> bool:
+        with self.lock:
+            return app_id == merchant.app_id or app_id in self.bound_apps.get(merchant.mch_id, ())
+
+    def add_user(self, key: str, nickname: str) -> None:
+        """A WeChat user the authorize page offers (``key`` is the mini-program openid:
+        wx.login codes ``code-<key>`` log in as the same person)."""
+        with self.lock:
+            self.users[key] = nickname
+
+    @staticmethod
+    def oa_openid(app_id: str, key: str) -> str:
+        """The user's openid under an official account (openids differ per app)."""
+        return "oa" + app_id[-6:] + "-" + key
+
+    @staticmethod
+    def unionid(key: str) -> str:
+        return "union-" + key
+
+    def oauth_code(self, app_id: str, key: str) -> str:
+        """The code the authorize page hands the redirect (single use, as WeChat's)."""
+        code = "oacode-" + new_nonce(24)
+        with self.lock:
+            self.oauth_codes[code] = (app_id, key)
+        return code
+
+    def redeem_oauth_code(self, app_id: str, code: str) -> str | None:
+        """The user behind ``code`` (issued for ``app_id``); None when unknown or used."""
+        with self.lock:
+            entry = self.oauth_codes.pop(code, None)
+        if entry is None or entry[0] != app_id:
+            return None
+        return entry[1]
+
+    def find_prepay(self, prepay_id: str) -> FakeOrder | None:
+        with self.lock:
+            return next((o for o in self.orders.values() if o.prepay_id == prepay_id), None)
 
     def expire_access_tokens(self) -> None:
         """Every issued token is now expired: the next call gets errcode 42001."""

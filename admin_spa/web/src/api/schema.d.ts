@@ -3404,6 +3404,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/mp/v1/auth/oa-login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 公众号网页授权登录（H5 页面，snsapi_base 的 code）；同一 unionid 即小程序的同一司机 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["MpOaLoginIn"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MpLoginOut"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/mp/v1/certifications": {
         parameters: {
             query?: never;
@@ -3568,12 +3610,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** 电站列表、电站详情、扫码页的固定链接与小程序路径（无需登录） */
+        /** 电站列表、电站详情、扫码页、充电订单的固定链接（H5 页面）与小程序路径（无需登录） */
         get: {
             parameters: {
                 query?: {
                     station_id?: number;
                     app_id?: string;
+                    order_no?: string;
                 };
                 header?: never;
                 path?: never;
@@ -3588,6 +3631,88 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["MpDeepLinksOut"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/mp/v1/h5/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** H5 页面的公众号与网页授权地址（无需登录） */
+        get: {
+            parameters: {
+                query?: {
+                    app_id?: string;
+                    redirect_uri?: string;
+                    state?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MpH5ConfigOut"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/mp/v1/jssdk-config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 微信 JS-SDK wx.config 参数（扫一扫 scanQRCode），按本页 URL 签名 */
+        get: {
+            parameters: {
+                query: {
+                    url: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MpJsSdkOut"];
                     };
                 };
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
@@ -5171,6 +5296,20 @@ export interface components {
             tariff_version_id?: number;
             timezone?: string;
         };
+        MpH5ConfigOut: {
+            /** @description 网页授权（snsapi_base）地址，带 redirect_uri 时 */
+            authorize_url?: string | null;
+            /** @description 演示模式：微信沙箱的收银台（微信外没有 WeixinJSBridge） */
+            cashier_url?: string | null;
+            /** @description H5 页面网页授权所用的公众号 AppID */
+            oa_app_id?: string;
+        };
+        MpJsSdkOut: {
+            appId?: string;
+            nonceStr?: string;
+            signature?: string;
+            timestamp?: number;
+        };
         MpLiveOrderOut: {
             bill?: (Record<string, never> | null) | components["schemas"]["MpBillOut"];
             can_stop?: boolean;
@@ -5232,6 +5371,10 @@ export interface components {
             page: number;
             page_size: number;
             total: number;
+        };
+        MpOaLoginIn: {
+            app_id: string;
+            code: string;
         };
         MpOccupancyRuleOut: {
             cap_fen?: number | null;
@@ -5432,6 +5575,12 @@ export interface components {
         };
         MpTopUpIn: {
             amount_fen: number;
+            /**
+             * @description miniprogram（小程序）| official_account（公众号 H5 页面）
+             * @default miniprogram
+             * @enum {string}
+             */
+            channel?: "miniprogram" | "official_account";
             /** @default null */
             offer_id?: number | null;
         };
