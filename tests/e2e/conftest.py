@@ -8,8 +8,21 @@ import sys
 from collections.abc import Iterator
 
 import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.support.servers import DIST_INDEX, ROOT, free_port, wait_ready
+
+# Debian's Chromium: playwright never downloads a browser here
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TIMEOUT_MS = 15_000
 
 
 @pytest.fixture(scope="session")
@@ -52,3 +65,35 @@ def live_server(live_env: dict[str, str]) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(
+            f"{CHROMIUM} is missing: apt-get install chromium (never let playwright download one)"
+        )
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser: Browser, live_server: str) -> Iterator[Page]:
+    """A console tab at 1440×900 in zh-CN and Shanghai time; an uncaught page error fails."""
+    context = browser.new_context(
+        base_url=live_server, locale="zh-CN", timezone_id="Asia/Shanghai",
+        viewport={"width": 1440, "height": 900},
+    )  # fmt: skip
+    context.set_default_timeout(TIMEOUT_MS)
+    pg = context.new_page()
+    crashes: list[str] = []
+    pg.on("pageerror", lambda err: crashes.append(str(err)))
+    try:
+        yield pg
+    finally:
+        context.close()
+    assert not crashes, f"uncaught errors in the page: {crashes}"

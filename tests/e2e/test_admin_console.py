@@ -7,27 +7,15 @@ conftest.py) is a seeded platform process. Playwright never downloads a browser 
 
 from __future__ import annotations
 
-import os
 import re
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Locator, Page, expect
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-TIMEOUT_MS = 15_000
 API = "/api/admin/v1"
 
 # Menu entry (data-testid) → the permission that shows it; mirrors src/router/routes.ts.
@@ -47,36 +35,6 @@ MENU_PERMISSIONS = {
 # Demo data (flask seed-demo).
 YC_STATIONS = ("云创·深圳南山科技园站", "云创·广州天河站")
 KC_STATION = "快充·深圳福田会展中心站"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(
-            f"{CHROMIUM} is missing: apt-get install chromium (never let playwright download one)"
-        )
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-@pytest.fixture
-def page(browser: Browser, live_server: str) -> Iterator[Page]:
-    context = browser.new_context(
-        base_url=live_server, locale="zh-CN", viewport={"width": 1440, "height": 900}
-    )
-    context.set_default_timeout(TIMEOUT_MS)
-    pg = context.new_page()
-    crashes: list[str] = []
-    pg.on("pageerror", lambda err: crashes.append(str(err)))
-    try:
-        yield pg
-    finally:
-        context.close()
-    assert not crashes, f"uncaught errors in the page: {crashes}"
 
 
 def unique(prefix: str) -> str:

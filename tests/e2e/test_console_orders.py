@@ -9,19 +9,17 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
-from tests.e2e.test_admin_console import browser, login, open_menu  # noqa: F401
+from tests.e2e.test_admin_console import login, open_menu
 from tests.support.servers import ROOT
 
 pytestmark = pytest.mark.e2e
 
 ARTIFACTS = ROOT / "tmp" / "artifacts"
-TIMEOUT_MS = 15_000
 
 
 @pytest.fixture(scope="module")
@@ -32,22 +30,6 @@ def orders(live_server: str, live_env: dict[str, str]) -> dict[str, str]:
         check=True, capture_output=True, text=True,
     )  # fmt: skip
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
-
-
-@pytest.fixture
-def page(browser: Browser, live_server: str) -> Iterator[Page]:  # noqa: F811
-    context = browser.new_context(
-        base_url=live_server, locale="zh-CN", viewport={"width": 1440, "height": 900}
-    )
-    context.set_default_timeout(TIMEOUT_MS)
-    pg = context.new_page()
-    crashes: list[str] = []
-    pg.on("pageerror", lambda err: crashes.append(str(err)))
-    try:
-        yield pg
-    finally:
-        context.close()
-    assert not crashes, f"uncaught errors in the page: {crashes}"
 
 
 def shot(page: Page, name: str) -> None:
