@@ -10,19 +10,15 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.support.servers import DIST_INDEX, ROOT, free_port, wait_ready
-
-# Debian's Chromium: playwright never downloads a browser here
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-TIMEOUT_MS = 15_000
+from tests.support.servers import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DIST_INDEX,
+    ROOT,
+    TIMEOUT_MS,
+    free_port,
+    wait_ready,
+)
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,19 @@ ROOT = Path(__file__).resolve().parents[2]  # the checkout
 DIST_INDEX = ROOT / "admin_spa" / "web" / "dist" / "index.html"
 
 
+# Debian's Chromium: playwright never downloads a browser here
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TIMEOUT_MS = 15_000
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
