@@ -243,62 +243,83 @@ def test_collecting_arrears_never_deadlocks_with_a_correction_of_an_owing_order(
             _cleanup(order_ids, ids)
 
 
-@pytest.mark.skipif(not ON_POSTGRES, reason="concurrent commits need PostgreSQL")
-def test_identical_start_requests_at_once_all_answer_the_same_order(_pg_app: Flask) -> None:
-    """Issue 15, item 8: eight copies of one start request (a driver's double tap, a
-    retrying network) sent at once: every one answers the one order, none a 500."""
-    app = _pg_app
+def _start_world(app: Flask, name: str, code: str) -> tuple[FakePort, int, dict[str, int]]:
+    """A funded driver at a pile of its own, and a fake pile that records the starts."""
     port = FakePort()
     state_of(app)[COMMAND_PORT] = port
     with app.app_context():
-        world = build_world(app, name="同时启动运营商", code="SAME-START-01", balance=10_000)
-        connector_id = world.pile.connectors[0].id
+        world = build_world(app, name=name, code=code, balance=10_000)
         ids = {
             "operator": world.operator.id, "driver": world.driver.id,
             "wallet": wallet_of(world.driver.id).id, "station": world.station.id,
             "pile": world.pile.id, "tariff": world.station.tariff_id,
         }  # fmt: skip
-    copies = 8
-    barrier = threading.Barrier(copies)
+        return port, world.pile.connectors[0].id, ids
+
+
+def _starts_at_once(
+    app: Flask, ids: dict[str, int], connector_id: int, request_ids: list[str]
+) -> tuple[list[str], list[str], list[BaseException]]:
+    """One thread per request id, released together: the order numbers answered, the
+    codes of the domain's refusals, and anything else raised."""
+    barrier = threading.Barrier(len(request_ids))
     answers: list[str] = []
+    refusals: list[str] = []
     errors: list[BaseException] = []
 
-    def start() -> None:
+    def start(request_id: str) -> None:
         with app.app_context():
             try:
                 driver = db.session.get(Driver, ids["driver"])
                 assert driver is not None
                 barrier.wait(timeout=60)
-                result = driver_orders.start(driver, connector_id, "double-tap-0001")
+                result = driver_orders.start(driver, connector_id, request_id)
                 answers.append(result.order.order.order_no)
-            except BaseException as exc:  # surfaced below
+            except DomainError as exc:
+                refusals.append(exc.code)
+            except BaseException as exc:  # surfaced by the caller
                 errors.append(exc)
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=start) for _ in range(copies)]
+    threads = [threading.Thread(target=start, args=(r,)) for r in request_ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return answers, refusals, errors
+
+
+def _drivers_orders(ids: dict[str, int]) -> list[ChargeOrder]:
+    return list(
+        db.session.scalars(select(ChargeOrder).where(ChargeOrder.driver_id == ids["driver"]))
+    )
+
+
+def _end_start_world(app: Flask, ids: dict[str, int]) -> None:
+    state_of(app)[COMMAND_PORT] = NoPileLink()
+    with app.app_context():
+        _cleanup([o.id for o in _drivers_orders(ids)], ids)
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="concurrent commits need PostgreSQL")
+def test_identical_start_requests_at_once_all_answer_the_same_order(_pg_app: Flask) -> None:
+    """Issue 15, item 8: eight copies of one start request (a driver's double tap, a
+    retrying network) sent at once: every one answers the one order, none a 500."""
+    app = _pg_app
+    port, connector_id, ids = _start_world(app, "同时启动运营商", "SAME-START-01")
     try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=120)
-        assert not errors, errors
+        copies = 8
+        answers, refusals, errors = _starts_at_once(
+            app, ids, connector_id, ["double-tap-0001"] * copies
+        )
+        assert not errors and not refusals, (errors, refusals)
         assert len(answers) == copies and len(set(answers)) == 1
         with app.app_context():
-            orders = db.session.scalars(
-                select(ChargeOrder).where(ChargeOrder.driver_id == ids["driver"])
-            ).all()
-            assert len(orders) == 1
+            assert len(_drivers_orders(ids)) == 1
             assert len(port.starts) == 1  # and the pile was told once
     finally:
-        state_of(app)[COMMAND_PORT] = NoPileLink()
-        with app.app_context():
-            order_ids = list(
-                db.session.scalars(
-                    select(ChargeOrder.id).where(ChargeOrder.driver_id == ids["driver"])
-                )
-            )
-            _cleanup(order_ids, ids)
+        _end_start_world(app, ids)
 
 
 @pytest.mark.skipif(not ON_POSTGRES, reason="concurrent commits need PostgreSQL")
@@ -310,58 +331,17 @@ def test_concurrent_app_starts_on_one_connector_open_one_order_and_one_remote_st
     RemoteStarts. The connector's running-order index lets one through; the others answer
     CONNECTOR_BUSY (a 409), none a 500."""
     app = _pg_app
-    port = FakePort()
-    state_of(app)[COMMAND_PORT] = port
-    with app.app_context():
-        world = build_world(app, name="抢桩运营商", code="RACE-START-01", balance=10_000)
-        connector_id = world.pile.connectors[0].id
-        ids = {
-            "operator": world.operator.id, "driver": world.driver.id,
-            "wallet": wallet_of(world.driver.id).id, "station": world.station.id,
-            "pile": world.pile.id, "tariff": world.station.tariff_id,
-        }  # fmt: skip
-    copies = 5
-    barrier = threading.Barrier(copies)
-    answers: list[str] = []
-    refusals: list[str] = []
-    errors: list[BaseException] = []
-
-    def start(n: int) -> None:
-        with app.app_context():
-            try:
-                driver = db.session.get(Driver, ids["driver"])
-                assert driver is not None
-                barrier.wait(timeout=60)
-                result = driver_orders.start(driver, connector_id, f"race-{n:04d}")
-                answers.append(result.order.order.order_no)
-            except DomainError as exc:
-                refusals.append(exc.code)
-            except BaseException as exc:  # surfaced below
-                errors.append(exc)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=start, args=(n,)) for n in range(copies)]
+    port, connector_id, ids = _start_world(app, "抢桩运营商", "RACE-START-01")
     try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=120)
+        copies = 5
+        answers, refusals, errors = _starts_at_once(
+            app, ids, connector_id, [f"race-{n:04d}" for n in range(copies)]
+        )
         assert not errors, errors
         assert len(answers) == 1 and len(refusals) == copies - 1
         assert all(code in ("CONNECTOR_BUSY", "DRIVER_HAS_ACTIVE_ORDER") for code in refusals)
         with app.app_context():
-            orders = db.session.scalars(
-                select(ChargeOrder).where(ChargeOrder.driver_id == ids["driver"])
-            ).all()
-            assert len(orders) == 1
+            assert len(_drivers_orders(ids)) == 1
             assert len(port.starts) == 1
     finally:
-        state_of(app)[COMMAND_PORT] = NoPileLink()
-        with app.app_context():
-            order_ids = list(
-                db.session.scalars(
-                    select(ChargeOrder.id).where(ChargeOrder.driver_id == ids["driver"])
-                )
-            )
-            _cleanup(order_ids, ids)
+        _end_start_world(app, ids)
