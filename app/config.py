@@ -76,6 +76,9 @@ class Config:
     # the order for review, undebited (issue 15); 0: not judged (simulated piles that run
     # faster than time, as in the browser tests)
     ENERGY_PLAUSIBILITY_MARGIN_PERCENT = 125
+    # a pile time further than this from the server's (ahead, or behind while connected)
+    # is not used for money: the server's time is, and the order goes to review (issue 14)
+    PILE_CLOCK_TOLERANCE_SECONDS = 300
     AMOUNT_MISMATCH_TOLERANCE_FEN = 0  # pile's own amounts vs ours: any difference is flagged
     SCHEDULER_ENABLED = True  # run the jobs in this process (make run, flask scheduler)
     # drivers' API (issue 5): WeChat base URL (the fake in tests), tokens, uploads, links

@@ -16,7 +16,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, exists, or_, select
 
 from app.billing.models import Bill, BillAdjustment, OccupancySession
-from app.charging.models import HELD_FOR_REVIEW, SUPERSEDED, ChargeOrder, OrderState
+from app.charging.models import (
+    HELD_FOR_REVIEW,
+    SUPERSEDED,
+    ChargeOrder,
+    OrderState,
+    PileClockSkew,
+)
 from app.errors import ABNORMAL_KIND_INVALID
 from app.extensions import db
 from app.paging import Page, paginate
@@ -42,6 +48,8 @@ class ReviewKind(enum.StrEnum):
     OCCUPANCY_REVIEW = "occupancy_review"
     IMPLAUSIBLE_ENERGY = HELD_FOR_REVIEW  # a meter glitch: nothing debited until decided
     SUPERSEDED = SUPERSEDED  # a later session on the same connector closed it
+    # a pile time too far from the server's: the server's was used, both are kept
+    PILE_CLOCK = "pile_clock"
 
 
 ABNORMAL_KINDS = tuple(ReviewKind)
@@ -68,6 +76,7 @@ def _kind_condition(kind: str) -> ColumnElement[bool]:
         k.OCCUPANCY_REVIEW: occupancy_review,
         k.IMPLAUSIBLE_ENERGY: ChargeOrder.abnormal_reason == k.IMPLAUSIBLE_ENERGY,
         k.SUPERSEDED: ChargeOrder.abnormal_reason == k.SUPERSEDED,
+        k.PILE_CLOCK: exists().where(PileClockSkew.order_id == ChargeOrder.id),
     }
     if kind not in conditions:
         raise ABNORMAL_KIND_INVALID(details={"kind": [kind], "allowed": sorted(conditions)})
@@ -149,4 +158,12 @@ def money_of(order: ChargeOrder) -> dict[str, Any]:
         "adjustments": adjustments,
         "occupancy": occupancy,
         "reasons": reasons_of(order),
+        # the pile times not used for money, beside the server's times that were
+        "clock_skews": list(
+            db.session.scalars(
+                select(PileClockSkew)
+                .where(PileClockSkew.order_id == order.id)
+                .order_by(PileClockSkew.id)
+            )
+        ),
     }

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Table, and_, bindparam, func, insert, literal_column, select, update
 
 from app.catalogue.models import Connector, Pile
+from app.charging import pile_clock
 from app.charging.models import ACTIVE_STATES, ChargeOrder, MeterSampleRecord, OrderState
 from app.charging.port import EventReply, MeterSample
 from app.extensions import db
@@ -91,11 +92,15 @@ def record_meter_samples(events: Sequence[MeterSample]) -> list[EventReply | Non
 
     replies: list[EventReply | None] = []
     rows: list[dict[str, Any]] = []
+    tol = pile_clock.tolerance()
     for event in events:
         pile = piles.get(event.pile_code)
         if pile is None:
             log.warning("event from unregistered pile", extra={"pile_code": event.pile_code})
             replies.append(_UNKNOWN_PILE)
+            continue
+        if pile_clock.far_off(event, tol):
+            replies.append(None)  # the per-event path judges the pile's clock
             continue
         order = orders_by_ref.get((event.pile_code, event.session_ref or ""))
         if order is None:

@@ -161,3 +161,20 @@ class OrderTerms(Base):
     chosen_coupon_id: Mapped[int | None] = mapped_column(ForeignKey("coupons.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class PileClockSkew(Base):
+    """A pile time that could not be believed (issue 14: a StatusNotification stamped 772
+    minutes ahead charged ¥68.20 of occupancy that had not happened): the server's time
+    was used instead, and both are kept here. An order with a row is in the review queue
+    (``pile_clock``); its money was computed from the server's time."""
+
+    __tablename__ = "pile_clock_skews"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    pile_code: Mapped[str] = mapped_column(String(32), index=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("charge_orders.id"), index=True)
+    what: Mapped[str] = mapped_column(String(32))  # status | session_start | meter | stop...
+    pile_at: Mapped[datetime] = mapped_column(UTCDateTime)  # what the pile said
+    used_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the server's time, used
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -16,12 +16,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from sqlalchemy import select, true
+from sqlalchemy import or_, select, true
 from sqlalchemy.orm import lazyload
 
 from app.catalogue import pile_access
 from app.catalogue.models import Connector, FaultRecord, Pile, PileOnlinePeriod
-from app.charging import meter_batches, session, starts
+from app.charging import meter_batches, pile_clock, session, starts
 from app.charging.models import (
     ACTIVE_STATES,
     CLOSED_STATES,
@@ -30,6 +30,7 @@ from app.charging.models import (
     ChargeOrder,
     MeterSampleRecord,
     OrderState,
+    PileClockSkew,
     PileMessage,
 )
 from app.charging.orders import active_order_on, new_order_no, session_number
@@ -193,6 +194,15 @@ def dispatch(event: PileEvent, outcomes: SessionOutcomes, *, node: str = "") -> 
     if pile is None:
         log.warning("event from unregistered pile", extra={"pile_code": event.pile_code})
         return EventReply(accepted=False, reason="unknown_pile")
+    # a pile time far from the server's is not used for money (issue 14)
+    event, skews = pile_clock.checked(event, lambda: _connected_since(pile))
+    reply = _handle(pile, event, outcomes, node)
+    if skews:
+        _keep_skews(pile, event, skews, reply)
+    return reply
+
+
+def _handle(pile: Pile, event: PileEvent, outcomes: SessionOutcomes, node: str) -> EventReply:
     match event:
         case PileConnected():
             return _connected(pile, event, node)
@@ -213,6 +223,67 @@ def dispatch(event: PileEvent, outcomes: SessionOutcomes, *, node: str = "") -> 
         case FaultCleared():
             return _fault_cleared(pile, event)
     return EventReply(accepted=False, reason="unknown_event")  # pragma: no cover
+
+
+def _connected_since(pile: Pile) -> datetime | None:
+    """When the pile's current connection opened (None: not connected)."""
+    if not pile.online:
+        return None
+    return db.session.scalar(
+        select(PileOnlinePeriod.online_at).where(
+            PileOnlinePeriod.pile_id == pile.id, PileOnlinePeriod.offline_at.is_(None)
+        )
+    )
+
+
+def _keep_skews(
+    pile: Pile, event: PileEvent, skews: list[pile_clock.Skew], reply: EventReply
+) -> None:
+    """Both times of every pile time not used, on the orders whose money took the
+    server's time instead: they go to the review queue (``pile_clock``)."""
+    orders: list[ChargeOrder] = []
+    match event:
+        case ConnectorStatusChanged():
+            conn = _connector(pile, event.connector_number)
+            if conn is not None:
+                orders = list(
+                    db.session.scalars(
+                        select(ChargeOrder).where(
+                            ChargeOrder.connector_id == conn.id,
+                            or_(
+                                ChargeOrder.gun_returned_at == event.at,
+                                ChargeOrder.energy_ended_at == event.at,
+                                ChargeOrder.awaiting_record_since == event.at,
+                            ),
+                        )
+                    )
+                )
+        case SessionStarted() | SessionStopped():
+            ref = reply.session_ref or getattr(event, "session_ref", None)
+            found = _order_by_ref(pile, ref)
+            orders = [found] if found is not None else []
+        case MeterSample():
+            found = _order_by_ref(pile, event.session_ref)
+            if found is None:
+                conn = _connector(pile, event.connector_number)
+                found = active_order_on(conn.id) if conn else None
+            orders = [found] if found is not None else []
+    for skew in skews:
+        for order in orders or (None,):
+            db.session.add(
+                PileClockSkew(
+                    pile_code=pile.code,
+                    order_id=order.id if order is not None else None,
+                    what=skew.what,
+                    pile_at=skew.pile_at,
+                    used_at=skew.used_at,
+                )
+            )
+    if orders:
+        log.warning(
+            "order in review: the pile's clock was not used",
+            extra={"pile_code": pile.code, "order_no": [o.order_no for o in orders]},
+        )
 
 
 def pile_went_silent(pile_code: str, at: datetime) -> bool:

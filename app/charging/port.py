@@ -57,6 +57,9 @@ class ConnectorStatusChanged:
     error_code: str | None = None  # None or "NoError" means no fault
     vendor_error: str | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+    # when the pile link received it, if ``at`` is the pile's own clock: the domain
+    # checks the one against the other (app/charging/pile_clock.py); None: ``at`` is ours
+    received_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +83,9 @@ class SessionStarted:
     pile_session_ref: str | None = None
     initiated_by: str = "pile"  # "pile" (card/password) or "remote"
     raw: dict[str, Any] = field(default_factory=dict)
+    # when the pile link received it, if ``at`` is the pile's own clock: the domain
+    # checks the one against the other (app/charging/pile_clock.py); None: ``at`` is ours
+    received_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +102,9 @@ class MeterSample:
     current_a: float | None = None
     soc_percent: int | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+    # when the pile link received it, if ``at`` is the pile's own clock: the domain
+    # checks the one against the other (app/charging/pile_clock.py); None: ``at`` is ours
+    received_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +160,9 @@ class SessionStopped:
     # readings the pile sent that could not be read as numbers ("meter_stop", ...): the
     # record is still accepted, the order held for review
     unreadable: tuple[str, ...] = ()
+    # when the pile link received it, if ``at`` is the pile's own clock: the domain
+    # checks the one against the other (app/charging/pile_clock.py); None: ``at`` is ours
+    received_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

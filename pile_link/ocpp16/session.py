@@ -411,7 +411,9 @@ class OcppSession:
     def _status(self, call: Call) -> Payload:
         p = call.payload
         connector = int(p["connectorId"])
-        at = parse_time(p.get("timestamp")) or self._clock()
+        now = self._clock()
+        stamped = parse_time(p.get("timestamp"))
+        at = stamped or now
         error = p.get("errorCode")
         self.emit(
             ConnectorStatusChanged(
@@ -422,6 +424,7 @@ class OcppSession:
                 error_code=error,
                 vendor_error=p.get("vendorErrorCode"),
                 raw=p,
+                received_at=now if stamped else None,  # the domain checks the pile's clock
             )
         )
         # Connector 0 is the pile itself.
@@ -458,7 +461,9 @@ class OcppSession:
         p = call.payload
         connector = int(p["connectorId"])
         id_tag = p["idTag"]
-        at = parse_time(p["timestamp"]) or self._clock()
+        now = self._clock()
+        stamped = parse_time(p["timestamp"])
+        at = stamped or now
         self._forget_old_remote_starts()
         remote = self._remote_starts.pop((connector, id_tag), None) is not None
         reply = self.emit(
@@ -470,6 +475,7 @@ class OcppSession:
                 id_tag,
                 initiated_by="remote" if remote else "pile",
                 raw=p,
+                received_at=now if stamped else None,
             )
         )
         transaction_id = _int_or(reply.session_ref, None)
@@ -496,11 +502,13 @@ class OcppSession:
             if not isinstance(entry, dict):
                 continue
             r = read_sampled_values(entry.get("sampledValue"))
+            now = self._clock()
+            stamped = parse_time(entry.get("timestamp"))
             self.emit(
                 MeterSample(
                     self.pile_code,
                     connector,
-                    parse_time(entry.get("timestamp")) or self._clock(),
+                    stamped or now,
                     ref,
                     energy_wh=r.energy_wh,
                     power_w=r.power_w,
@@ -508,6 +516,7 @@ class OcppSession:
                     current_a=r.current_a,
                     soc_percent=r.soc_percent,
                     raw=entry,
+                    received_at=now if stamped else None,
                 )
             )
         return {}
@@ -545,6 +554,7 @@ class OcppSession:
                 energy_wh=energy,
                 raw=p,
                 unreadable=unreadable,
+                received_at=self._clock(),  # the pile's times are checked by the domain
             )
         )
         # Only now, with the stop committed by the domain, does the pile get its answer.

@@ -731,6 +731,7 @@ class YkcSession:
             meter_start_wh=msg.meter_start_wh,
             energy_wh=msg.energy_wh,
             pile_amounts=pile_amounts(msg),
+            received_at=self.now(),  # the record's times are the pile's clock: checked
             raw=_raw(
                 frame,
                 msg,

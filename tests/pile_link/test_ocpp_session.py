@@ -141,7 +141,14 @@ def test_status_maps_states(session: OcppSession, domain: Domain) -> None:
     assert result_of(session, domain, "StatusNotification", status(1, "SuspendedEV")) == {}
     assert domain.events == [
         ConnectorStatusChanged(
-            CODE, 1, ConnectorState.SUSPENDED, AT, "NoError", None, status(1, "SuspendedEV")
+            CODE,
+            1,
+            ConnectorState.SUSPENDED,
+            AT,
+            "NoError",
+            None,
+            status(1, "SuspendedEV"),
+            received_at=NOW,  # the pile's clock, checked by the domain
         )
     ]
 
@@ -213,7 +220,7 @@ def test_start_transaction_gets_the_domain_reference(session: OcppSession, domai
         "transactionId": 4711,
         "idTagInfo": {"status": "Accepted"},
     }
-    assert domain.events == [SessionStarted(CODE, 1, AT, 1000, "CARD1", raw=START)]
+    assert domain.events == [SessionStarted(CODE, 1, AT, 1000, "CARD1", raw=START, received_at=NOW)]
 
 
 def test_start_rejected_still_answers_a_transaction_id(
@@ -268,6 +275,7 @@ def test_meter_values_convert_units(session: OcppSession, domain: Domain) -> Non
         current_a=31.4,
         soc_percent=56,
         raw=payload["meterValue"][0],
+        received_at=NOW,
     )
     assert isinstance(second, MeterSample)
     assert second.energy_wh == 12400  # no measurand: Energy.Active.Import.Register, Wh
@@ -329,7 +337,9 @@ def test_stop_transaction(session: OcppSession, domain: Domain) -> None:
     assert result_of(session, domain, "StopTransaction", STOP) == {
         "idTagInfo": {"status": "Accepted"}
     }
-    assert domain.events == [SessionStopped(CODE, "4711", STOP_AT, 13000, "Local", raw=STOP)]
+    assert domain.events == [
+        SessionStopped(CODE, "4711", STOP_AT, 13000, "Local", raw=STOP, received_at=NOW)
+    ]
 
 
 def test_lenient_stop_with_vendor_fields_decimal_meter_and_unknown_reason(
@@ -366,6 +376,7 @@ def test_lenient_stop_with_vendor_fields_decimal_meter_and_unknown_reason(
             meter_start_wh=1000,
             energy_wh=12001,
             raw=payload,
+            received_at=NOW,
         )
     ]
 

@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -930,3 +930,16 @@ def test_garbage_only_connection_is_closed() -> None:
             assert peer.closed_by_server()
         with logged_in(link, PILE) as pile:
             pile.heartbeat()
+
+
+def test_record_times_come_with_the_server_time_of_receipt(link: Link) -> None:
+    # issue 14: the record's start and end are the pile's clock; the domain checks them
+    # against the time the link received the record
+    with logged_in(link) as pile:
+        before = datetime.now(UTC)
+        pile.send(record())
+        pile.expect(TransactionRecordAck)
+        stopped = link.domain.wait_event(SessionStopped)
+        assert stopped.received_at is not None
+        assert before <= stopped.received_at <= datetime.now(UTC)
+        assert stopped.at.isoformat() == "2024-06-12T12:45:00+00:00"  # the pile's, as sent

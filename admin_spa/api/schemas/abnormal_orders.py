@@ -115,12 +115,21 @@ class OccupancyOut(Schema):
     review_reason = fields.String()
 
 
+class ClockSkewOut(Schema):
+    """A pile time not used for money: what the pile said, and the server's time used."""
+
+    what = fields.String()
+    pile_at = fields.DateTime()
+    used_at = fields.DateTime()
+
+
 class OrderMoneyOut(Schema):
     order = fields.Nested(OrderOut)
     bill = fields.Nested(BillOut, allow_none=True)
     adjustments = fields.List(fields.Nested(AdjustmentOut))
     occupancy = fields.Nested(OccupancyOut, allow_none=True)
     reasons = fields.List(fields.String())
+    clock_skews = fields.List(fields.Nested(ClockSkewOut))
 
 
 class CorrectionIn(Schema):

@@ -17,7 +17,7 @@ export interface paths {
                 query?: {
                     page?: number;
                     page_size?: number;
-                    kind?: "estimated" | "amount_mismatch" | "offline" | "failed" | "unknown_session" | "late_record" | "settlement_failed" | "no_tariff" | "arrears" | "occupancy_review" | "implausible_energy" | "superseded";
+                    kind?: "estimated" | "amount_mismatch" | "offline" | "failed" | "unknown_session" | "late_record" | "settlement_failed" | "no_tariff" | "arrears" | "occupancy_review" | "implausible_energy" | "superseded" | "pile_clock";
                     station_id?: number;
                     since?: string;
                     until?: string;
@@ -4804,6 +4804,13 @@ export interface components {
         CertificationReasonIn: {
             reason: string;
         };
+        ClockSkewOut: {
+            /** Format: date-time */
+            pile_at?: string;
+            /** Format: date-time */
+            used_at?: string;
+            what?: string;
+        };
         ConnectionEventOut: {
             address?: string;
             /** Format: date-time */
@@ -5810,6 +5817,7 @@ export interface components {
         OrderMoneyOut: {
             adjustments?: components["schemas"]["AdjustmentOut"][];
             bill?: (Record<string, never> | null) | components["schemas"]["BillOut"];
+            clock_skews?: components["schemas"]["ClockSkewOut"][];
             occupancy?: (Record<string, never> | null) | components["schemas"]["OccupancyOut"];
             order?: components["schemas"]["OrderOut"];
             reasons?: string[];

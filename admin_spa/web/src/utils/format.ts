@@ -92,4 +92,5 @@ export const ABNORMAL_KIND_LABEL: Record<string, string> = {
   occupancy_review: '占位费待审',
   implausible_energy: '电量异常待审',
   superseded: '被新会话取代',
+  pile_clock: '桩时钟偏差',
 }
