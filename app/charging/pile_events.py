@@ -10,6 +10,7 @@ Rules from the support log:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from contextlib import AbstractContextManager
 from datetime import datetime
@@ -503,7 +504,12 @@ def _authorize(pile: Pile, id_tag: str) -> EventReply:
         reason = (
             "insufficient_balance" if refusal.code == "WALLET_INSUFFICIENT" else "not_allowed_here"
         )
-        return EventReply(accepted=False, reason=reason)
+        return EventReply(
+            accepted=False,
+            reason=reason,
+            refusal_code=refusal.code,
+            refusal_message=refusal.message,
+        )
     return EventReply(accepted=True)
 
 
@@ -536,10 +542,17 @@ def _started(pile: Pile, event: SessionStarted) -> EventReply:
             _keep(
                 pile,
                 "session_start_refused",
-                {"event": _event_raw(event), "reason": reply.reason},
+                {
+                    "event": _event_raw(event),
+                    "reason": reply.reason,
+                    "code": reply.refusal_code,
+                    "message": reply.refusal_message,
+                },
                 None,
             )
-            return EventReply(accepted=False, reason=reply.reason or "unknown_connector")
+            return dataclasses.replace(
+                reply, accepted=False, reason=reply.reason or "unknown_connector"
+            )
     later = _one_session_per_connector(conn, order, event.at) if conn is not None else False
     if order is None:
         assert conn is not None

@@ -211,6 +211,10 @@ class EventReply:
     reason: str | None = None
     # the driver's balance, for piles that show or enforce it
     balance_fen: int | None = None
+    # a refused start: the code and Chinese message the app gives for the same rule
+    # (case #2), for piles with a screen, the logs and the kept record
+    refusal_code: str | None = None
+    refusal_message: str | None = None
 
 
 class Admission(enum.StrEnum):

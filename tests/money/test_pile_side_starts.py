@@ -58,3 +58,63 @@ def test_a_card_start_where_the_app_could_start_is_accepted(app: Flask) -> None:
     assert _card_start(world) == (True, None)
     [order] = _orders()
     assert order.start_method == "card" and order.tariff_version_id is not None
+
+
+def _refusals() -> list[dict[str, object]]:
+    db.session.expire_all()
+    return [
+        m.payload
+        for m in db.session.scalars(
+            select(PileMessage).where(PileMessage.kind == "session_start_refused")
+        )
+    ]
+
+
+def test_a_refused_pile_start_keeps_the_reason_the_app_gives(app: Flask) -> None:
+    # case #2: the same specific reason as the app's, kept with the attempt
+    world = build_world(app, code="NO-TARIFF-02")
+    world.station.tariff_id = None
+    db.session.commit()
+    assert _card_start(world) == (False, "not_allowed_here")
+    [kept] = _refusals()
+    assert kept["code"] == "STATION_WITHOUT_TARIFF"
+    assert kept["message"] == f"站点「{world.station.name}」未设置电价，无法充电"
+
+
+def test_a_ykc_password_start_on_a_pile_without_station_is_refused_with_the_apps_reason(
+    app: Flask,
+) -> None:
+    world = build_world(app, code="55031412782399", protocol="ykc")
+    world.pile.station_id = None
+    db.session.commit()
+    t0 = recent()
+    world.connect(t0 - timedelta(minutes=1))
+    auth = world.svc.handle(AuthorizeRequested(world.code, world.card, 1))
+    assert (auth.accepted, auth.reason, auth.refusal_code) == (
+        False, "not_allowed_here", "PILE_WITHOUT_STATION",
+    )  # fmt: skip
+    assert auth.refusal_message == f"充电桩 {world.code} 未绑定站点，暂不能充电"
+    reply = world.svc.handle(
+        SessionStarted(world.code, 1, t0, meter_start_wh=0, id_tag=world.card,
+                       pile_session_ref=f"{world.code}01{1:016d}")
+    )  # fmt: skip
+    assert not reply.accepted and reply.refusal_code == "PILE_WITHOUT_STATION"
+    assert _orders() == []
+
+
+def test_an_ocpp_authorize_at_a_station_without_tariff_is_invalid_on_the_wire(
+    app: Flask,
+) -> None:
+    import json
+
+    from pile_link.ocpp16.session import OcppSession
+
+    world = build_world(app, code="NO-TARIFF-03")
+    world.station.tariff_id = None
+    db.session.commit()
+    world.connect(recent())
+    sent: list[str] = []
+    ocpp = OcppSession(world.code, world.svc, lambda f: sent.append(f) or True)
+    ocpp.on_message(json.dumps([2, "a1", "Authorize", {"idTag": world.card}]))
+    assert json.loads(sent[-1]) == [3, "a1", {"idTagInfo": {"status": "Invalid"}}]
+    assert _orders() == []
