@@ -10,6 +10,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, BigId, Fen, UTCDateTime, utcnow
+from app.money import fen_to_yuan_str
 
 
 class TopUpState(enum.StrEnum):
@@ -139,3 +140,15 @@ class RefundPart(Base):
     def refund_fen(self) -> int:
         """What goes back through WeChat Pay."""
         return max(self.amount_fen - self.coupon_deduction_fen, 0)
+
+    @property
+    def coupon_deduction_note(self) -> str:
+        """Why less goes back than the wallet gives up, for the reviewer and the driver
+        (case #4 2019-10-15); empty when nothing is kept back."""
+        if self.coupon_deduction_fen <= 0:
+            return ""
+        return (
+            f"该笔充值赠送的优惠券已使用 {fen_to_yuan_str(self.coupon_deduction_fen)} 元，"
+            f"从退款 {fen_to_yuan_str(self.amount_fen)} 元中扣除，"
+            f"原路退回 {fen_to_yuan_str(self.refund_fen)} 元"
+        )

@@ -107,6 +107,9 @@ class MpRefundPartOut(Schema):
         metadata={"description": "该笔充值赠送且已使用的优惠券金额，不予退回"}
     )
     refund_fen = fields.Integer(metadata={"description": "原路退回微信的金额"})
+    coupon_deduction_note = fields.String(
+        metadata={"description": "扣除多少、为什么（无扣除时为空）"}
+    )
     state = fields.String()
     fail_reason = fields.String()
 

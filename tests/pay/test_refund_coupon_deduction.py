@@ -88,3 +88,31 @@ def test_a_share_no_larger_than_the_coupons_spent_goes_back_without_wechat(
     done = client.get(f"/api/mp/v1/refunds/{refund['id']}", headers=headers).get_json()
     assert done["state"] == "succeeded" and done["succeeded_fen"] == 0
     assert balanced("alice") == 9200
+
+
+def test_issue14_three_coupons_used_5_50_then_a_20_yuan_refund_says_what_is_deducted(
+    client: FlaskClient, pay: Pay, mp_login: Login, as_yc: dict[str, str]
+) -> None:
+    # the issue's repro: ¥100 with an offer, its three coupons used for ¥5.50 in all
+    headers = mp_login("alice")
+    no = funded(client, pay, headers, 10_000, offer_id=make_offer(pay.ops.yc, 10_000))
+    granted = topup_coupons(no)
+    assert len(granted) == 3
+    for coupon, fen in zip(granted, (200, 200, 150), strict=True):
+        coupon.status, coupon.used_amount_fen = CouponState.USED, fen
+    db.session.commit()
+    refund = ask(client, headers, amount_fen=2000)
+    review = client.get(f"{ADMIN}/{refund['id']}", headers=as_yc).get_json()
+    [part] = review["parts"]
+    assert (part["amount_fen"], part["coupon_deduction_fen"], part["refund_fen"]) == (
+        2000, 550, 1450,
+    )  # fmt: skip
+    assert part["coupon_deduction_note"] == (
+        "该笔充值赠送的优惠券已使用 5.50 元，从退款 20.00 元中扣除，原路退回 14.50 元"
+    )
+    mine = client.get(f"/api/mp/v1/refunds/{refund['id']}", headers=headers).get_json()
+    assert mine["parts"][0]["coupon_deduction_note"] == part["coupon_deduction_note"]
+    _approve_and_confirm(client, pay, refund, as_yc)
+    sent = [r for r in pay.fake.refund_requests if r["out_refund_no"] == part["out_refund_no"]]
+    assert sent[0]["amount"]["refund"] == 1450  # not the ¥20 paid in full before
+    assert {c.status for c in topup_coupons(no)} == {CouponState.USED}  # none left to revoke

@@ -27,6 +27,9 @@ class RefundPartAdminOut(Schema):
         metadata={"description": "该笔充值赠送且已使用的优惠券金额，不予退回（case #4）"}
     )
     refund_fen = fields.Integer(metadata={"description": "经微信原路退回的金额"})
+    coupon_deduction_note = fields.String(
+        metadata={"description": "扣除多少、为什么（无扣除时为空）"}
+    )
     state = fields.String()
     wechat_refund_id = fields.String(allow_none=True)
     wechat_status = fields.String()

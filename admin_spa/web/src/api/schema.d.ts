@@ -5517,6 +5517,8 @@ export interface components {
             amount_fen?: number;
             /** @description 该笔充值赠送且已使用的优惠券金额，不予退回 */
             coupon_deduction_fen?: number;
+            /** @description 扣除多少、为什么（无扣除时为空） */
+            coupon_deduction_note?: string;
             fail_reason?: string;
             out_refund_no?: string;
             /** @description 原路退回微信的金额 */
@@ -6084,6 +6086,8 @@ export interface components {
             attempts?: number;
             /** @description 该笔充值赠送且已使用的优惠券金额，不予退回（case #4） */
             coupon_deduction_fen?: number;
+            /** @description 扣除多少、为什么（无扣除时为空） */
+            coupon_deduction_note?: string;
             /** @description 微信支付给出的失败原因 */
             fail_reason?: string;
             /** Format: date-time */
