@@ -318,9 +318,28 @@ def live_fee(occ: OccupancySession | None, now: datetime) -> OccupancyFee:
     return compute_fee(occ, now)
 
 
-def candidate_ends(scope: ColumnElement[bool], now: datetime) -> dict[int, tuple[datetime, str]]:
-    """For open sessions in ``scope``: the first known end and why (set-based)."""
-    open_ = and_(OccupancySession.ended_at.is_(None), scope)
+# the ends the platform found itself, which earlier evidence arriving later may move
+# (an operator's correction is never moved)
+FOUND_ENDS = ("gun_returned", "new_order_on_connector", "new_order_by_driver", "max_duration")
+
+
+def candidate_ends(
+    scope: ColumnElement[bool], now: datetime, *, closed_too: bool = False
+) -> dict[int, tuple[datetime, str]]:
+    """For open sessions in ``scope``: the first known end and why (set-based). With
+    ``closed_too``, sessions the platform closed itself are looked at as well (the caller
+    keeps the ends earlier than theirs: case #5 2019-10-14, whatever order the evidence
+    came in)."""
+    if closed_too:
+        open_ = and_(
+            or_(
+                OccupancySession.ended_at.is_(None),
+                OccupancySession.end_reason.in_(FOUND_ENDS),
+            ),
+            scope,
+        )
+    else:
+        open_ = and_(OccupancySession.ended_at.is_(None), scope)
     newer = aliased(ChargeOrder)
     max_age = timedelta(hours=_cfg_int("OCCUPANCY_MAX_HOURS", 24))
     occ = OccupancySession

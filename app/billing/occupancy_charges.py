@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import (
+    and_,
     func,
     insert,
     select,
@@ -25,6 +26,7 @@ from app.catalogue.models import (
     Pile,
 )
 from app.charging.models import ChargeOrder
+from app.config import setting
 from app.db import utcnow
 from app.extensions import db
 from app.money import fen_to_yuan_str
@@ -51,6 +53,10 @@ def accrue_occupancy(now: datetime | None = None) -> AccrualResult:
     for occ_id, (end, reason) in sorted(ends.items()):
         with unit_of_work():  # one occupancy each: a failing one never costs the others
             if close_occupancy(occ_id, end, reason):
+                closed += 1
+    for occ_id, (end, reason) in sorted(_earlier_ends(moment).items()):
+        with unit_of_work():
+            if move_end_earlier(occ_id, end, reason):
                 closed += 1
     with unit_of_work():
         reminders = _send_reminders(moment)
@@ -121,18 +127,77 @@ def on_gun_returned(connector_id: int, at: datetime) -> int:
     on it ends and is charged; no commit (savepoint per occupancy, as above). Returns how
     many occupancies were closed."""
     closed = 0
+    # the earliest known end wins (case #5 2019-10-14): the driver may have started
+    # another order before the gun came back, and the minute job not have run since
+    ends = candidate_ends(OccupancySession.connector_id == connector_id, at)
     for occ_id in db.session.scalars(
         select(OccupancySession.id).where(
             OccupancySession.connector_id == connector_id, OccupancySession.ended_at.is_(None)
         )
     ).all():
+        end, reason = ends.get(occ_id, (at, "gun_returned"))
         try:
             with db.session.begin_nested():
-                if close_occupancy(occ_id, at, "gun_returned"):
+                if close_occupancy(occ_id, min(end, at), reason):
                     closed += 1
         except Exception:  # the status must survive; the occupancy job retries
             log.exception("closing occupancy failed", extra={"occupancy_id": occ_id})
     return closed
+
+
+def _earlier_ends(now: datetime) -> dict[int, tuple[datetime, str]]:
+    """Occupancies the platform closed itself (in the last ``OCCUPANCY_MAX_HOURS``) for
+    which earlier evidence has come since: a start record the pile had buffered, a gun
+    return it reported late."""
+    since = now - timedelta(hours=int(setting("OCCUPANCY_MAX_HOURS")))
+    scope = and_(
+        OccupancySession.ended_at.is_not(None),
+        OccupancySession.ended_at > since,
+        OccupancySession.end_reason.in_(occupancy.FOUND_ENDS),
+    )
+    ends = candidate_ends(scope, now, closed_too=True)
+    if not ends:
+        return {}
+    closed_at: dict[int, datetime | None] = {
+        row.id: row.ended_at
+        for row in db.session.execute(
+            select(OccupancySession.id, OccupancySession.ended_at).where(
+                OccupancySession.id.in_(list(ends))
+            )
+        )
+    }
+    out: dict[int, tuple[datetime, str]] = {}
+    for occ_id, found in ends.items():
+        ended = closed_at.get(occ_id)
+        if ended is not None and found[0] < ended:
+            out[occ_id] = found
+    return out
+
+
+def move_end_earlier(occ_id: int, end: datetime, reason: str) -> bool:
+    """An occupancy the platform closed ends earlier after all: its fee is recomputed and
+    the bill amended (the difference goes back to the wallet); no commit."""
+    occ = db.session.get(OccupancySession, occ_id)
+    if occ is None:
+        return False
+    order = db.session.get(ChargeOrder, occ.order_id)
+    if order is None:  # pragma: no cover - foreign key
+        return False
+    lock_order(order)
+    db.session.refresh(occ, with_for_update=True)
+    if occ.ended_at is None or occ.end_reason not in occupancy.FOUND_ENDS or end >= occ.ended_at:
+        return False
+    before = occ.fee_fen
+    occupancy.close(occ, end, reason)
+    if bill_of(order.id) is not None:
+        amend_bill(order, "occupancy")
+    db.session.flush()
+    log.info(
+        "occupancy ends earlier: earlier evidence came later",
+        extra={"order_no": order.order_no, "reason": reason, "fee_before_fen": before,
+               "fee_fen": occ.fee_fen},
+    )  # fmt: skip
+    return True
 
 
 def close_occupancy(occ_id: int, end: datetime, reason: str) -> bool:

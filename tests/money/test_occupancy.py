@@ -210,3 +210,38 @@ def test_correction_needs_a_settled_order_and_a_reason(world: World) -> None:
     result = corrections.correct_order(SYSTEM, order_id, energy_wh=1000, reason="电表误差")
     assert result.refund_fen == 175 - 99  # 1.000 kWh: 0.64 + 0.35
     assert bill_of(world.order(ref)).energy_wh == 1000
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [
+        ("new_order", "gun_returned", "job"),
+        ("new_order", "job", "gun_returned"),
+        ("gun_returned", "new_order", "job"),
+        ("gun_returned", "job", "new_order"),
+        ("job", "new_order", "gun_returned"),
+        ("job", "gun_returned", "new_order"),
+    ],
+    ids="-".join,
+)
+def test_case5_2019_10_14_earliest_end_wins_whatever_order_events_and_job_come_in(
+    world: World, steps: tuple[str, ...]
+) -> None:
+    # gun B charged one minute; the driver's order on gun A began at minute 3 (its start
+    # record may come late, a pile buffers it); gun B came back at minute 773
+    _policy(world)
+    t0 = recent(14)
+    ref = _charge_one_minute(world, t0, connector=2)
+    balance = world.balance()
+    for step in steps:
+        if step == "new_order":
+            world.start(t0 + timedelta(minutes=3), connector=1)
+        elif step == "gun_returned":
+            world.status(ConnectorState.AVAILABLE, t0 + timedelta(minutes=773), connector=2)
+        else:
+            occupancy_charges.accrue_occupancy(t0 + timedelta(minutes=800))
+    occupancy_charges.accrue_occupancy()  # the minute job runs on
+    occ = _occ(world, ref)
+    assert (occ.ended_at, occ.end_reason) == (t0 + timedelta(minutes=3), "new_order_by_driver")
+    assert occ.fee_fen == 0 and bill_of(world.order(ref)).occupancy_fen == 0
+    assert world.balance() == balance == wallet.ledger_sum(world.driver.id)
