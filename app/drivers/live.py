@@ -5,16 +5,19 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, Row, bindparam, func, select
+from sqlalchemy import ColumnElement, Engine, Row, bindparam, exists, func, or_, select
 
 from app.billing import bills
 from app.billing.models import Bill
-from app.catalogue.models import Pile, Station
+from app.catalogue.models import Connector, FaultRecord, Pile, Station
 from app.charging import session
 from app.charging.models import ACTIVE_STATES, ChargeOrder, OrderState, OrderTerms
+from app.charging.port import ConnectorState
+from app.config import setting
 from app.db import utcnow
 from app.errors import ORDER_NOT_FOUND
 from app.extensions import db
@@ -28,6 +31,20 @@ OFFLINE_HINT = (
     "「停止充电」并输入充电密码，或按充电桩上的停止说明操作；订单不会丢失，"
     "充电桩恢复连接后将按实际电量结算。"
 )
+
+# the pile says the gun is out but its bill has not come yet (issue 14): when at the latest
+STOPPING_HINT = (
+    "充电已结束，正在等待充电桩上报账单，最迟 {by} 前完成结算；"
+    "若充电桩一直未上报，将按最后一次电表读数和电价结算。"
+)
+# the pile reports a fault but is reachable: the app can still stop it
+FAULT_HINT = (
+    "充电桩报告故障，但仍在线：可在小程序中停止充电；如无法停止，请按充电桩屏幕提示操作或"
+    "联系客服。故障期间不计占位费。"
+)
+
+# the lost-bill job's interval (app/jobs/scheduler.py, "lost-bills")
+LOST_BILL_JOB_SECONDS = 60
 
 _ORDER_NO = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
@@ -74,6 +91,12 @@ class OrderFigures(Protocol):
     @property
     def failure_reason(self) -> str: ...
 
+    @property
+    def awaiting_record_since(self) -> datetime | None: ...
+
+    @property
+    def timezone(self) -> str: ...
+
 
 @dataclass(frozen=True, slots=True)
 class LiveOrder:
@@ -104,6 +127,7 @@ def live_view(order: ChargeOrder, now: datetime | None = None) -> LiveOrder:
     moment = now or utcnow()
     pile = db.session.get(Pile, order.pile_id)
     station = db.session.get(Station, order.station_id) if order.station_id else None
+    faulted = bool(db.session.scalar(select(_faulted()).where(ChargeOrder.id == order.id)))
     return _live(
         order,
         station.name if station is not None else "",
@@ -111,7 +135,48 @@ def live_view(order: ChargeOrder, now: datetime | None = None) -> LiveOrder:
         bool(pile is not None and pile.online),
         bills.live_bill(order, moment) if order.state != OrderState.FAILED else None,
         moment,
+        faulted=faulted,
     )
+
+
+def _faulted() -> ColumnElement[bool]:
+    """The order's pile or gun reports a fault now (an open fault record of the pile or
+    this gun, or the gun's own status), correlated to the order."""
+    record = exists().where(
+        FaultRecord.pile_id == ChargeOrder.pile_id,
+        FaultRecord.ended_at.is_(None),
+        or_(
+            FaultRecord.connector_number.is_(None),
+            FaultRecord.connector_number == ChargeOrder.connector_number,
+        ),
+    )
+    gun = exists().where(
+        Connector.id == ChargeOrder.connector_id, Connector.status == ConnectorState.FAULTED
+    )
+    return or_(record, gun)
+
+
+def settle_by(order: OrderFigures) -> datetime | None:
+    """When an order awaiting its record is settled at the latest: the lost-bill timeout,
+    then one run of its job (estimated from the last meter reading, case #25)."""
+    if order.state != OrderState.STOPPING or order.awaiting_record_since is None:
+        return None
+    wait = int(setting("LOST_BILL_TIMEOUT_SECONDS")) + LOST_BILL_JOB_SECONDS
+    return order.awaiting_record_since + timedelta(seconds=wait)
+
+
+def _hint(order: OrderFigures, online: bool, faulted: bool) -> str | None:
+    if order.state not in ACTIVE_STATES:
+        return None
+    if not online:
+        return OFFLINE_HINT
+    by = settle_by(order)
+    if by is not None:
+        local = by.astimezone(ZoneInfo(order.timezone or "Asia/Shanghai"))
+        return STOPPING_HINT.format(by=local.strftime("%Y-%m-%d %H:%M"))
+    if faulted:
+        return FAULT_HINT
+    return None
 
 
 def _live(
@@ -121,15 +186,16 @@ def _live(
     online: bool,
     bill: bills.BillPreview | None,
     moment: datetime,
+    *,
+    faulted: bool = False,
 ) -> LiveOrder:
-    active = order.state in ACTIVE_STATES
     return LiveOrder(
         order=order,
         station_name=station_name,
         pile_code=pile_code,
         pile_online=online,
         can_stop=online and order.state in session.STOPPABLE,
-        hint=OFFLINE_HINT if active and not online else None,
+        hint=_hint(order, online, faulted),
         elapsed_seconds=_elapsed(order, moment),
         bill=bill,
     )
@@ -199,7 +265,7 @@ _PRICED_COLUMNS = (
     "id", "driver_id", "order_no", "state", "station_id", "connector_number", "energy_wh",
     "last_meter_wh", "last_meter_at", "power_w", "soc_percent", "requested_at", "started_at",
     "stopped_at", "energy_ended_at", "failure_reason", "tariff_version_id", "timezone",
-    "meter_start_wh",
+    "meter_start_wh", "awaiting_record_since",
 )  # fmt: skip
 
 # the poll's one statement, built once (its SQL is compiled once per engine and cached)
@@ -211,6 +277,7 @@ _LIVE_ROW = (
         OrderTerms.pricing_group, OrderTerms.service_discount_rate,
         OrderTerms.coupon_choice, OrderTerms.chosen_coupon_id,
         _driver_coupons().label("coupons_fingerprint"),
+        _faulted().label("faulted"),
     )
     .outerjoin(Pile, Pile.id == ChargeOrder.pile_id)
     .outerjoin(Station, Station.id == ChargeOrder.station_id)
@@ -259,7 +326,7 @@ def live(driver: Driver | int, order_no: str, now: datetime | None = None) -> Li
     figures = cast(OrderFigures, row)
     if row.state == OrderState.FAILED:
         return _live(figures, row.station_name or "", row.pile_code or "", bool(row.pile_online),
-                     None, moment)  # fmt: skip
+                     None, moment, faulted=bool(row.faulted))  # fmt: skip
     cache = live_bill_cache()
     key = (
         row.state, row.energy_wh, row.last_meter_wh, row.last_meter_at, row.started_at,
@@ -280,4 +347,4 @@ def live(driver: Driver | int, order_no: str, now: datetime | None = None) -> Li
         if bill is not None and cacheable:
             cache.put(row.id, key, bill)
     return _live(figures, row.station_name or "", row.pile_code or "", bool(row.pile_online),
-                 bill, moment)  # fmt: skip
+                 bill, moment, faulted=bool(row.faulted))  # fmt: skip

@@ -20,6 +20,7 @@ from app.errors import (
     HLHT_NOT_AVAILABLE,
     PILE_UNKNOWN,
     QR_UNKNOWN,
+    DomainError,
     MissingBaseData,
 )
 from app.extensions import db
@@ -32,7 +33,9 @@ MAX_QR_LENGTH = 512
 # the OperatorID of T/CEC 102 is the 9-character organisation code (8 + check character)
 _HLHT = re.compile(r"^hlht://(?P<connector>[^./?#\s]{1,64})\.(?P<operator>[0-9A-Za-z]{9})(?:/|$)")
 
-_OURS = re.compile(r"^(?P<pile>[A-Za-z0-9._:-]{1,32})-(?P<number>[1-9]\d?)$")
+# a gun number of any size parses: one the pile lacks is CONNECTOR_UNKNOWN, not QR_UNKNOWN
+_OURS = re.compile(r"^(?P<pile>[A-Za-z0-9._:-]{1,32})-(?P<number>\d{1,3})$")
+_PILE_ONLY = re.compile(r"^[A-Za-z0-9._:-]{1,32}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,13 +62,36 @@ def parse(payload: str) -> HlhtCode | PileGun:
             raise QR_UNKNOWN()
         rest = text[m.end() :]
         return HlhtCode(m["connector"], m["operator"].upper(), rest)
-    base = setting("QR_BASE_URL")
-    tail = text[len(base) :] if text.startswith(base) else text
-    tail = tail.split("?", 1)[0].split("#", 1)[0].rstrip("/")
+    tail = _tail(text)
     m = _OURS.match(tail)
     if m is None:
         raise QR_UNKNOWN()
     return PileGun(m["pile"], int(m["number"]))
+
+
+def _tail(text: str) -> str:
+    base = setting("QR_BASE_URL")
+    tail = text[len(base) :] if text.startswith(base) else text
+    return tail.split("?", 1)[0].split("#", 1)[0].rstrip("/")
+
+
+def _pile_named(text: str) -> Pile | None:
+    """The registered pile a code names by its number alone (no gun), if any."""
+    tail = _tail(text)
+    if not _PILE_ONLY.match(tail):
+        return None
+    return db.session.scalar(select(Pile).where(Pile.code == tail))
+
+
+def _no_such_gun(pile: Pile, number: int | None) -> DomainError:
+    numbers = sorted(c.number for c in pile.connectors)
+    if number is None:
+        message = f"请扫描充电桩 {pile.code} 枪上的二维码（枪号 {'、'.join(map(str, numbers))}）"
+    else:
+        message = f"充电桩 {pile.code} 没有 {number} 号枪，请核对枪上的二维码"
+    return CONNECTOR_UNKNOWN(
+        message, details={"pile_code": pile.code, "number": number, "numbers": numbers}
+    )
 
 
 def resolve(payload: str) -> Connector:
@@ -77,12 +103,22 @@ def resolve(payload: str) -> Connector:
         exact = db.session.scalar(select(Connector).where(Connector.qr_payload == text))
         if exact is not None:
             return exact
-    parsed = parse(text)
+    try:
+        parsed = parse(text)
+    except DomainError:
+        whole = _pile_named(text)
+        if whole is not None:  # a pile's number without a gun
+            raise _no_such_gun(whole, None) from None
+        raise
     if isinstance(parsed, HlhtCode):
         raise HLHT_NOT_AVAILABLE(
             details={"connector_id": parsed.connector_id, "operator_id": parsed.operator_id}
         )
     pile = db.session.scalar(select(Pile).where(Pile.code == parsed.pile_code))
+    if pile is None:
+        whole = _pile_named(text)  # a pile code that itself ends in "-NN"
+        if whole is not None:
+            raise _no_such_gun(whole, None)
     if pile is None:  # a code of ours, for a pile the platform does not know
         raise PILE_UNKNOWN(
             f"充电桩 {parsed.pile_code} 未在平台登记，请换一台充电桩或联系客服",
@@ -91,11 +127,7 @@ def resolve(payload: str) -> Connector:
     for conn in pile.connectors:
         if conn.number == parsed.number:
             return conn
-    raise CONNECTOR_UNKNOWN(
-        f"充电桩 {pile.code} 没有 {parsed.number} 号枪，请核对枪上的二维码",
-        details={"pile_code": pile.code, "number": parsed.number,
-                 "numbers": sorted(c.number for c in pile.connectors)},
-    )  # fmt: skip
+    raise _no_such_gun(pile, parsed.number)
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,7 +83,12 @@ class MpLiveOrderOut(Schema):
     connector_number = fields.Integer(attribute="order.connector_number", allow_none=True)
     pile_online = fields.Boolean()
     can_stop = fields.Boolean()
-    hint = fields.String(allow_none=True, metadata={"description": "充电桩离线时的停止指引"})
+    hint = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "给车主的说明：充电桩离线时的停止指引、账单确认中（最迟结算时间）、故障"
+        },
+    )
     energy_wh = fields.Integer()
     energy_kwh = fields.Function(lambda v: _kwh(v.energy_wh))
     power_w = fields.Integer(attribute="order.power_w", allow_none=True)

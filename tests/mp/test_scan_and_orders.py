@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -16,6 +17,10 @@ from app.catalogue.models import Connector, Pile, Station
 from app.charging.models import ChargeOrder, OrderTerms
 from app.charging.pile_events import PileEventService
 from app.charging.port import (
+    ConnectorState,
+    ConnectorStatusChanged,
+    FaultCleared,
+    FaultRaised,
     MeterSample,
     PileConnected,
     PileDisconnected,
@@ -120,6 +125,10 @@ def test_case2_scan_names_the_missing_base_data(
         # ours, naming what the platform does not know: said specifically (issue 14)
         ("https://charge.test/q/NO-SUCH-PILE-1", 409, "PILE_UNKNOWN"),
         ("DEMO-OCPP-01-9", 409, "CONNECTOR_UNKNOWN"),
+        ("DEMO-OCPP-01-0", 409, "CONNECTOR_UNKNOWN"),  # a gun number that cannot exist
+        ("https://charge.test/q/DEMO-OCPP-01-100", 409, "CONNECTOR_UNKNOWN"),
+        ("DEMO-OCPP-01", 409, "CONNECTOR_UNKNOWN"),  # the pile's number, no gun
+        ("NO-SUCH-PILE-0", 409, "PILE_UNKNOWN"),
         ("https://example.com/whatever", 404, "QR_UNKNOWN"),
     ],
 )
@@ -132,7 +141,12 @@ def test_scan_refuses_codes_it_cannot_serve(
         assert resp.get_json()["error"]["message"] == "互联互通暂未开通"
     if code == "CONNECTOR_UNKNOWN":
         error = resp.get_json()["error"]
-        assert "没有 9 号枪" in error["message"] and error["details"]["numbers"] == [1, 2]
+        assert error["details"]["numbers"] == [1, 2]
+        number = error["details"]["number"]
+        if number is None:
+            assert "枪上的二维码" in error["message"]
+        else:
+            assert f"没有 {number} 号枪" in error["message"] and qr.endswith(f"-{number}")
     if code == "PILE_UNKNOWN":
         assert "NO-SUCH-PILE 未在平台登记" in resp.get_json()["error"]["message"]
 
@@ -473,3 +487,35 @@ def test_drivers_reads_never_write(
 
 
 _WRITES = {"INSERT", "UPDATE", "DELETE"}
+
+
+def test_stopping_order_says_the_bill_is_being_confirmed_and_when_it_settles_at_the_latest(
+    client: FlaskClient, charging_order: tuple[dict[str, str], str, PileEventService]
+) -> None:
+    # issue 14: the gun is out, no stop record yet: can_stop false, and not hint null
+    headers, order_no, svc = charging_order
+    out = utcnow().replace(second=0, microsecond=0)
+    svc.handle(ConnectorStatusChanged(OCPP, 1, ConnectorState.AVAILABLE, out))
+    db.session.expire_all()
+    url = f"/api/mp/v1/orders/{order_no}/live"
+    polled = client.get(url, headers=headers).get_json()
+    assert polled["state"] == "stopping" and polled["can_stop"] is False
+    latest = (out + timedelta(seconds=1800 + 60)).astimezone(ZoneInfo("Asia/Shanghai"))
+    assert polled["hint"] == live.STOPPING_HINT.format(by=latest.strftime("%Y-%m-%d %H:%M"))
+    detail = client.get(f"/api/mp/v1/orders/{order_no}", headers=headers).get_json()
+    assert detail["hint"] == polled["hint"]
+
+
+def test_a_faulted_pile_that_is_online_says_so(
+    client: FlaskClient, charging_order: tuple[dict[str, str], str, PileEventService]
+) -> None:
+    headers, order_no, svc = charging_order
+    url = f"/api/mp/v1/orders/{order_no}/live"
+    svc.handle(FaultRaised(OCPP, 1, "GroundFailure", utcnow(), "GroundFailure"))
+    db.session.expire_all()
+    polled = client.get(url, headers=headers).get_json()
+    assert polled["pile_online"] is True and polled["can_stop"] is True
+    assert polled["hint"] == live.FAULT_HINT
+    svc.handle(FaultCleared(OCPP, 1, "GroundFailure", utcnow()))
+    db.session.expire_all()
+    assert client.get(url, headers=headers).get_json()["hint"] is None

@@ -5325,7 +5325,7 @@ export interface components {
             readonly energy_kwh?: unknown;
             energy_wh?: number;
             failure_reason?: string;
-            /** @description 充电桩离线时的停止指引 */
+            /** @description 给车主的说明：充电桩离线时的停止指引、账单确认中（最迟结算时间）、故障 */
             hint?: string | null;
             order_no?: string;
             pile_code?: string;
@@ -5406,7 +5406,7 @@ export interface components {
             readonly energy_kwh?: unknown;
             energy_wh?: number;
             failure_reason?: string;
-            /** @description 充电桩离线时的停止指引 */
+            /** @description 给车主的说明：充电桩离线时的停止指引、账单确认中（最迟结算时间）、故障 */
             hint?: string | null;
             order_no?: string;
             payment?: (Record<string, never> | null) | components["schemas"]["MpPaymentOut"];
