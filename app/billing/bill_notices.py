@@ -6,6 +6,7 @@ from typing import Any
 
 from app.billing.models import Bill
 from app.charging.models import ChargeOrder
+from app.charging.notices import charge_started
 from app.money import fen_to_yuan_str
 from app.notices.models import OutboxMessage
 from app.notices.outbox import emit
@@ -33,6 +34,9 @@ def bill_payload(bill: Bill) -> dict[str, Any]:
 def charge_finished(order: ChargeOrder, bill: Bill) -> OutboxMessage | None:
     if order.driver_id is None:
         return None
+    # a short session may end before the started-notice job ran: the started notice is
+    # written first, so the driver hears of the two in the order they happened
+    charge_started(order)
     return emit(
         "charge_finished",
         dedupe_key=f"charge_finished:{order.id}",

@@ -78,6 +78,7 @@ def _send_reminders(now: datetime) -> int:
             OccupancySession.price_per_minute,
             OccupancySession.cap_fen,
             ChargeOrder.order_no,
+            ChargeOrder.timezone,
         )
         .join(Pile, Pile.id == OccupancySession.pile_id)
         .join(ChargeOrder, ChargeOrder.id == OccupancySession.order_id)
@@ -107,6 +108,7 @@ def _send_reminders(now: datetime) -> int:
              "operator_id": r.operator_id, "driver_id": r.driver_id, "order_id": r.order_id,
              "status": OutboxStatus.PENDING, "attempts": 0, "created_at": now,
              "payload": {"order_no": r.order_no, "free_until": free_until.isoformat(),
+                         "timezone": r.timezone,
                          "grace_minutes": r.grace_minutes,
                          "price_per_minute": str(r.price_per_minute),
                          "cap_yuan": None if r.cap_fen is None else fen_to_yuan_str(r.cap_fen)}}

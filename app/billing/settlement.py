@@ -51,6 +51,16 @@ WALLET_REASONS = {
 }
 
 
+# what a driver reads when a bill gives money back, by why it changed (issue 14: never
+# the internal word, never "退款成功": it is a difference credited to the wallet)
+GIVE_BACK_WORDS = {
+    "correction": "订单已更正，差额已退回钱包",
+    "late_record": "按充电桩账单重新结算，差额已退回钱包",
+    "settle_retry": "账单重新结算，差额已退回钱包",
+    "occupancy": "占位费重新计算，差额已退回钱包",
+}
+
+
 def lock_order(order: ChargeOrder) -> None:
     """Row-lock the order (PostgreSQL; SQLite serialises writers): settlements, amendments
     and corrections of one order run one after another. Lock order: order, coupon, wallet."""
@@ -174,7 +184,8 @@ def _post(
             amount, entry_id = give_back, posting.entry.id
             outbox.refund_result(
                 driver_id=order.driver_id, operator_id=order.operator_id, amount_fen=give_back,
-                ref=key, reason=reason, order_id=order.id,
+                ref=key, reason=GIVE_BACK_WORDS.get(reason, "账单重算，差额已退回钱包"),
+                order_id=order.id, phrase="补退差额",
             )  # fmt: skip
     row.paid_fen -= amount
     row.adjustment_count = seq

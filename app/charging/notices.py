@@ -26,6 +26,7 @@ def charge_started(order: ChargeOrder) -> OutboxMessage | None:
         payload={
             "order_no": order.order_no,
             "started_at": order.started_at.isoformat() if order.started_at else None,
+            "timezone": order.timezone,  # the station's: times are shown in local time
         },
     )
 
@@ -39,7 +40,7 @@ def emit_charge_started(since: datetime | None = None) -> int:
     key = literal("charge_started:") + cast(ChargeOrder.id, String)
     rows = db.session.execute(
         select(ChargeOrder.id, ChargeOrder.order_no, ChargeOrder.operator_id,
-               ChargeOrder.driver_id, ChargeOrder.started_at)
+               ChargeOrder.driver_id, ChargeOrder.started_at, ChargeOrder.timezone)
         .where(
             ChargeOrder.started_at >= since,
             ChargeOrder.driver_id.is_not(None),
@@ -54,7 +55,8 @@ def emit_charge_started(since: datetime | None = None) -> int:
                 {"kind": "charge_started", "dedupe_key": f"charge_started:{r.id}",
                  "operator_id": r.operator_id, "driver_id": r.driver_id, "order_id": r.id,
                  "status": OutboxStatus.PENDING, "attempts": 0, "created_at": utcnow(),
-                 "payload": {"order_no": r.order_no, "started_at": r.started_at.isoformat()}}
+                 "payload": {"order_no": r.order_no, "started_at": r.started_at.isoformat(),
+                             "timezone": r.timezone}}
                 for r in rows
             ],
         )  # fmt: skip

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select
 
@@ -29,6 +30,7 @@ from app.wechat.errors import WeChatError
 log = logging.getLogger(__name__)
 
 BATCH = 200
+DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 
 def _thing(value: Any, limit: int = 20) -> str:
@@ -40,10 +42,24 @@ def _yuan(fen: Any) -> str:
     return f"{fen_to_yuan_str(int(fen or 0))}元"
 
 
+def _local(p: dict[str, Any], name: str) -> str:
+    """A time of the payload as the driver reads it: local to the station, to the minute
+    ("2026-12-03 14:17", not an ISO string in UTC)."""
+    value = p.get(name)
+    try:
+        at = datetime.fromisoformat(str(value))
+        zone = ZoneInfo(str(p.get("timezone") or DEFAULT_TIMEZONE))
+    except (TypeError, ValueError, ZoneInfoNotFoundError):
+        return _thing(value, 32)
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
 def _charge_started(p: dict[str, Any]) -> tuple[dict[str, str], str]:
     data = {
         "character_string1": _thing(p.get("order_no"), 32),
-        "time2": _thing(p.get("started_at"), 32),
+        "time2": _local(p, "started_at"),
         "thing3": "充电已开始",
     }
     return data, "pages/order/live"
@@ -57,7 +73,7 @@ def _charge_finished(p: dict[str, Any]) -> tuple[dict[str, str], str]:
 
 def _occupancy(p: dict[str, Any]) -> tuple[dict[str, str], str]:
     return {"character_string1": _thing(p.get("order_no"), 32),
-            "time2": _thing(p.get("free_until"), 32),
+            "time2": _local(p, "free_until"),
             "thing3": "免费占位即将结束，请尽快挪车"}, "pages/order/detail"  # fmt: skip
 
 
@@ -70,7 +86,7 @@ def _coupon(p: dict[str, Any]) -> tuple[dict[str, str], str]:
 def _refund(p: dict[str, Any]) -> tuple[dict[str, str], str]:
     data = {
         "amount1": _yuan(p.get("amount_fen")),
-        "phrase2": "退款成功" if p.get("ok") else "退款失败",
+        "phrase2": _thing(p.get("phrase") or ("退款成功" if p.get("ok") else "退款失败"), 5),
         "thing3": _thing(p.get("reason")),
     }
     return data, "pages/wallet/index"
@@ -95,7 +111,8 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), 3600))
 
 
-def _due(now: datetime) -> list[OutboxMessage]:
+def _pending() -> list[tuple[OutboxMessage, datetime | None]]:
+    """Pending messages in the order they were written, with each one's last try."""
     last = (
         select(
             NotificationAttempt.message_id, func.max(NotificationAttempt.attempted_at).label("at")
@@ -107,22 +124,36 @@ def _due(now: datetime) -> list[OutboxMessage]:
         select(OutboxMessage, last.c.at)
         .outerjoin(last, last.c.message_id == OutboxMessage.id)
         .where(OutboxMessage.status == OutboxStatus.PENDING)
-        .order_by(OutboxMessage.attempts, OutboxMessage.id)
+        .order_by(OutboxMessage.id)
         .limit(BATCH)
     ).all()
-    return [m for m, at in rows if at is None or at + backoff(m.attempts) <= now]
+    return [(m, at) for m, at in rows]
 
 
 def deliver_pending(now: datetime | None = None) -> int:
-    """The job: send due messages; commits per message; returns how many were sent."""
+    """The job: send due messages; commits per message; returns how many were sent.
+
+    Per driver in the order the events happened (issue 14: "充电已开始" was delivered
+    after "充电已结束"): a driver's message waits while an earlier one of theirs is still
+    pending (waiting for its retry, or just failed to send)."""
     now = now or utcnow()
     sent = 0
-    for message in _due(now):
+    held: set[int] = set()
+    for message, tried_at in _pending():
+        driver = message.driver_id
+        if driver is not None and driver in held:
+            continue
+        if tried_at is not None and tried_at + backoff(message.attempts) > now:
+            if driver is not None:
+                held.add(driver)
+            continue
         try:
             sent += deliver_one(message, now)
         except Exception:
             discard()
             log.exception("notification %s delivery crashed", message.id)
+        if driver is not None and message.status == OutboxStatus.PENDING:
+            held.add(driver)
     return sent
 
 

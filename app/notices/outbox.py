@@ -48,8 +48,11 @@ def refund_result(
     reason: str,
     order_id: int | None = None,
     ok: bool = True,
+    phrase: str | None = None,
 ) -> OutboxMessage | None:
-    """Money given back to the wallet (a corrected or re-settled bill, a refund)."""
+    """Money given back to the wallet (a corrected or re-settled bill, a refund).
+    ``reason`` is shown to the driver (Chinese); ``phrase`` says what the money is (a
+    refund, 退款成功 / 退款失败, unless told: 补退差额 for a bill given back in part)."""
     return emit(
         "refund_result",
         dedupe_key=f"refund_result:{ref}",
@@ -61,5 +64,6 @@ def refund_result(
             "amount_yuan": fen_to_yuan_str(amount_fen),
             "reason": reason,
             "ok": ok,
+            "phrase": phrase or ("退款成功" if ok else "退款失败"),
         },
     )

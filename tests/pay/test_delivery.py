@@ -122,3 +122,30 @@ def test_kind_without_template_is_not_sent(wechat: FakeWeChat, ready: None) -> N
     db.session.expire_all()
     assert message.status == "failed"
     assert _attempts(message)[0].error == "TEMPLATE_NOT_CONFIGURED"
+
+
+def test_a_drivers_messages_are_delivered_in_the_order_they_happened(
+    app: Flask, wechat: FakeWeChat, ready: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # issue 14: the first waits for its retry, so the second waits behind it
+    monkeypatch.setitem(app.config, "SUBSCRIBE_TEMPLATE_CHARGE_STARTED", "tmpl-started")
+    driver = driver_of("alice")
+    first = OutboxMessage(
+        kind="charge_started", dedupe_key="charge_started:order-1", driver_id=driver.id,
+        operator_id=driver.operator_id,
+        payload={"order_no": "O1", "started_at": "2026-12-03T06:17:38.867000+00:00"},
+    )  # fmt: skip
+    db.session.add(first)
+    db.session.commit()
+    second = _message()
+    now = utcnow()
+    db.session.add(NotificationAttempt(message_id=first.id, attempted_at=now, ok=False))
+    first.attempts = 1
+    db.session.commit()
+    assert delivery.deliver_pending(now + timedelta(seconds=5)) == 0  # both wait
+    assert wechat.subscribe_messages == []
+    assert delivery.deliver_pending(now + timedelta(seconds=61)) == 2
+    assert [m["template_id"] for m in wechat.subscribe_messages] == ["tmpl-started", TEMPLATE]
+    assert wechat.subscribe_messages[0]["data"]["time2"] == {"value": "2026-12-03 14:17"}
+    db.session.expire_all()
+    assert (first.status, second.status) == ("sent", "sent")
