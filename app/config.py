@@ -168,6 +168,14 @@ def _credentials_required(values: Mapping[str, Any]) -> bool:
     return str(raw).strip().lower() in {"1", "true", "yes", "on"}
 
 
+def env_setting(name: str) -> Any:
+    """One setting as a process without an application reads it (the pile simulator):
+    its default, or its ``EVOP_*`` environment variable, as :func:`load_config` reads it."""
+    default = getattr(Config, name)
+    raw = os.environ.get(ENV_PREFIX + name)
+    return default if raw is None else _coerce(default, raw)
+
+
 def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Defaults, then ``EVOP_*`` environment variables, then explicit overrides."""
     values = {k: getattr(Config, k) for k in dir(Config) if k.isupper()}

@@ -17,10 +17,24 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from app.config import env_setting
 from pile_link.simulator.base import PileConfig, SimEvent
 from pile_link.simulator.fleet import OCPP, YKC, Fleet, FleetOptions, numbered, parse_piles
 from pile_link.simulator.scenarios import SCENARIOS
 from pile_link.simulator.ykc_pile import DEFAULT_CARD
+
+
+def _reachable(host: str) -> str:
+    """Where to reach a server bound to ``host`` from this machine."""
+    return "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+
+
+def platform_defaults() -> tuple[str, str, int]:
+    """The OCPP URL, YKC host and port the platform listens on: the same ``EVOP_*``
+    settings the server reads (issue 14: ``make demo-piles`` ignored them)."""
+    ocpp_host = _reachable(str(env_setting("OCPP_HOST")))
+    ocpp_url = f"ws://{ocpp_host}:{int(env_setting('OCPP_PORT'))}/ocpp"
+    return ocpp_url, _reachable(str(env_setting("YKC_HOST"))), int(env_setting("YKC_PORT"))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,14 +42,15 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m pile_link.simulator",
         description="Simulated charging piles (OCPP 1.6J over WebSocket, YKC v1.6 over TCP).",
     )
-    where = p.add_argument_group("platform")
+    ocpp_url, ykc_host, ykc_port = platform_defaults()
+    where = p.add_argument_group("platform (defaults: the EVOP_* settings the server reads)")
     where.add_argument(
         "--ocpp-url",
-        default="ws://127.0.0.1:9000/ocpp",
+        default=ocpp_url,
         help="OCPP endpoint without the pile code (default %(default)s)",
     )
-    where.add_argument("--ykc-host", default="127.0.0.1")
-    where.add_argument("--ykc-port", type=int, default=8767)
+    where.add_argument("--ykc-host", default=ykc_host)
+    where.add_argument("--ykc-port", type=int, default=ykc_port)
     which = p.add_argument_group("piles")
     which.add_argument(
         "--piles",

@@ -128,3 +128,17 @@ def test_cli_options_and_usage_errors(capsys: pytest.CaptureFixture[str]) -> Non
     assert "--piles" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["--piles", "ykc:ABC"])
+
+
+def test_the_simulator_reads_the_servers_port_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    # issue 14: make demo-piles / demo-traffic ignored EVOP_OCPP_PORT and EVOP_YKC_PORT
+    monkeypatch.setenv("EVOP_OCPP_PORT", "19100")
+    monkeypatch.setenv("EVOP_YKC_PORT", "18867")
+    monkeypatch.setenv("EVOP_YKC_HOST", "0.0.0.0")
+    args = build_parser().parse_args(["--piles", "DEMO-OCPP-01"])
+    assert args.ocpp_url == "ws://127.0.0.1:19100/ocpp"
+    assert (args.ykc_host, args.ykc_port) == ("127.0.0.1", 18867)
+    monkeypatch.delenv("EVOP_OCPP_PORT")
+    assert build_parser().parse_args([]).ocpp_url == "ws://127.0.0.1:9000/ocpp"
+    explicit = build_parser().parse_args(["--ykc-port", "7000"])
+    assert explicit.ykc_port == 7000  # an argument still wins
