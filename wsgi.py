@@ -123,27 +123,26 @@ def main() -> None:
     gc.freeze()
     stops: list[Callable[[], None]] = []
     ready: list[Callable[[], None]] = []
+    lines: list[str] = []  # printed last, under whatever start-up logs (issue 14)
     if app.config["DEMO_MODE"] and app.config["WECHAT_SANDBOX"]:
-        print(f"微信沙箱  {app.config['WECHAT_API_BASE']}/  （演示模式）", flush=True)
+        lines.append(f"微信沙箱  {app.config['WECHAT_API_BASE']}/  （演示模式）")
         ready.append(lambda: download_platform_keys(app, sandbox_merchants))
     if app.config["PILE_LINK_ENABLED"]:
         from pile_link.runtime import PileLinkRuntime
 
         runtime = PileLinkRuntime(app)  # this process holds the piles: its own port
         endpoints = runtime.start()
-        print(
-            f"OCPP 1.6J ws://{endpoints.ocpp[0]}:{endpoints.ocpp[1]}/ocpp/<pile_code>", flush=True
-        )
+        lines.append(f"OCPP 1.6J ws://{endpoints.ocpp[0]}:{endpoints.ocpp[1]}/ocpp/<pile_code>")
         if endpoints.ykc:
-            print(f"YKC v1.6  tcp://{endpoints.ykc[0]}:{endpoints.ykc[1]}", flush=True)
+            lines.append(f"YKC v1.6  tcp://{endpoints.ykc[0]}:{endpoints.ykc[1]}")
         stops.append(lambda: runtime.stop(timeout=10))
     if app.config["SCHEDULER_ENABLED"]:
         from app.jobs.scheduler import start_scheduler
 
         scheduler = start_scheduler(app)
-        print("调度任务  " + ", ".join(job.id for job in scheduler.get_jobs()), flush=True)
+        lines.append("调度任务  " + ", ".join(job.id for job in scheduler.get_jobs()))
         stops.append(lambda: scheduler.shutdown(wait=False))
-    serve(app, stops, ready)
+    serve(app, stops, ready, lines)
 
 
 if __name__ == "__main__":

@@ -49,3 +49,8 @@ def configure_logging(level: str = "INFO", json_lines: bool = True) -> None:
     root.setLevel(level)
     # urllib3 logs request lines at DEBUG, and WeChat puts secrets in query strings
     logging.getLogger("urllib3").setLevel(max(logging.INFO, logging.getLevelName(level)))
+    # APScheduler says "Running job" / "executed successfully" at INFO on every run: our
+    # own "job done" line says it once, at INFO only when the job did something (issue 14)
+    logging.getLogger("apscheduler.executors").setLevel(
+        max(logging.WARNING, logging.getLevelName(level))
+    )

@@ -88,26 +88,39 @@ def make_server(app: Flask, host: str, port: int) -> TimedServer:
     )
 
 
+def banner(app: Flask, extra: Sequence[str] = ()) -> list[str]:
+    """What a person starting the server needs to see: where everything is, the demo
+    logins; ``extra`` lines (the pile link's ports, the jobs) come after the URLs."""
+    host, port = app.config["HTTP_HOST"], int(app.config["HTTP_PORT"])
+    base = f"http://{host}:{port}"
+    lines = [
+        f"运营后台  {base}/admin/",
+        f"API 文档  {base}/api/docs",
+        f"健康检查  {base}/healthz  {base}/readyz  {base}/metrics",
+    ]
+    if app.config.get("DEMO_MODE"):
+        lines.append("演示登录  admin / admin123（平台）  yc_admin / yc123456  kc_admin / kc123456")
+        if app.config.get("WECHAT_SANDBOX"):
+            lines.append(f"司机 H5   {base}/h5/  （微信沙箱里选一位演示车主登录）")
+    return lines + list(extra)
+
+
+# how long the start-up jobs may take before the banner is printed anyway
+READY_WAIT_SECONDS = 15.0
+
+
 def serve(
     app: Flask,
     stops: Sequence[Callable[[], None]] = (),
     ready: Sequence[Callable[[], None]] = (),
+    extra_banner: Sequence[str] = (),
 ) -> None:
     """Serve until SIGTERM; each of ``ready`` runs in a greenlet once the socket listens
-    (the demo downloads its platform key from the sandbox this server serves)."""
+    (the demo downloads its platform key from the sandbox this server serves). The
+    banner is printed last, once those have run (issue 14: it scrolled away under the
+    start-up's log lines)."""
     host, port = app.config["HTTP_HOST"], int(app.config["HTTP_PORT"])
     server = make_server(app, host, port)
-    base = f"http://{host}:{port}"
-    print(f"运营后台  {base}/admin/", flush=True)
-    print(f"API 文档  {base}/api/docs", flush=True)
-    print(f"健康检查  {base}/healthz  {base}/readyz  {base}/metrics", flush=True)
-    if app.config.get("DEMO_MODE"):
-        print(
-            "演示登录  admin / admin123（平台）  yc_admin / yc123456  kc_admin / kc123456",
-            flush=True,
-        )
-        if app.config.get("WECHAT_SANDBOX"):
-            print(f"司机 H5   {base}/h5/  （微信沙箱里选一位演示车主登录）", flush=True)
 
     def _stop() -> None:
         log.info("shutting down", extra={"drain_seconds": 10})
@@ -121,6 +134,7 @@ def serve(
     gevent.signal_handler(signal.SIGTERM, _stop)
     gevent.signal_handler(signal.SIGINT, _stop)
     server.start()
-    for job in ready:
-        gevent.spawn(job)
+    started = [gevent.spawn(job) for job in ready]
+    gevent.joinall(started, timeout=READY_WAIT_SECONDS)
+    print("\n".join(banner(app, extra_banner)), flush=True)
     server.serve_forever()

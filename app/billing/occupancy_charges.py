@@ -42,6 +42,10 @@ class AccrualResult:
     closed: int
     reminders: int
 
+    @property
+    def did_something(self) -> bool:
+        return bool(self.closed or self.reminders)  # open ones were open before
+
 
 def accrue_occupancy(now: datetime | None = None) -> AccrualResult:
     """The occupancy job: close the sessions whose end is now known and charge them, and

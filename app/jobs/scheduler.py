@@ -10,6 +10,7 @@ the job over. Every job is idempotent, so a run cut short by a crash is simply r
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import socket
@@ -220,7 +221,9 @@ def run_job(app: Flask, job: Job, holder: str, leases: Leases) -> bool:
             return True
         finally:
             elapsed = time.monotonic() - started
-        log.info(
+        # a run that did nothing is DEBUG: every minute of INFO buried the start-up banner
+        log.log(
+            logging.INFO if did_something(result) else logging.DEBUG,
             "job done",
             extra={"job": job.id, "seconds": round(elapsed, 3), "result": _summary(result)},
         )
@@ -244,6 +247,22 @@ def _record(leases: Leases, job: Job, holder: str, *, ok: bool, error: str = "")
     except Exception:
         discard()
         log.exception("job bookkeeping failed", extra={"job": job.id})
+
+
+def did_something(result: object) -> bool:
+    """Whether a job's result says it changed anything: a non-empty list, a count above
+    zero, a result object whose ``did_something`` says so (or with any count above zero)."""
+    flag = getattr(result, "did_something", None)
+    if isinstance(flag, bool):
+        return flag
+    if dataclasses.is_dataclass(result) and not isinstance(result, type):
+        return any(
+            isinstance(v, int | list | tuple | dict) and bool(v)
+            for v in dataclasses.asdict(result).values()
+        )
+    if isinstance(result, bool):
+        return result
+    return bool(result)
 
 
 def _summary(result: object) -> object:

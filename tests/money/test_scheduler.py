@@ -3,9 +3,11 @@ job runnable and idempotent on an ordinary database."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy import select, update
 
@@ -99,3 +101,32 @@ def test_start_scheduler_respects_the_setting(app: Flask, monkeypatch: Any) -> N
     finally:
         sched.stop_scheduler(app, started)
     assert not started.running
+
+
+def test_a_job_run_that_did_nothing_logs_at_debug(
+    app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    # issue 14: every minute's INFO lines buried the start-up banner
+    from app.billing.occupancy_charges import AccrualResult
+
+    leases = sched.DbLeases()
+    results: dict[str, object] = {
+        "test-nothing-list": [], "test-nothing-count": 0, "test-nothing-none": None,
+        "test-nothing-accrual": AccrualResult(open_sessions=3, closed=0, reminders=0),
+        "test-did-list": ["O1"], "test-did-count": 2,
+        "test-did-accrual": AccrualResult(open_sessions=3, closed=1, reminders=0),
+    }  # fmt: skip
+    caplog.set_level(logging.DEBUG, logger="app.jobs.scheduler")
+    for job_id, result in results.items():
+        assert sched.run_job(app, sched.Job(job_id, lambda r=result: r, interval=60), "me", leases)
+    levels = {
+        r.job: r.levelno
+        for r in caplog.records
+        if r.getMessage() == "job done"  # type: ignore[attr-defined]
+    }
+    assert {k for k, v in levels.items() if v == logging.DEBUG} == {
+        k for k in results if k.startswith("test-nothing")
+    }
+    assert {k for k, v in levels.items() if v == logging.INFO} == {
+        k for k in results if k.startswith("test-did")
+    }
