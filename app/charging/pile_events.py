@@ -21,7 +21,7 @@ from sqlalchemy import or_, select, true
 from sqlalchemy.orm import lazyload
 
 from app.catalogue import pile_access
-from app.catalogue.models import Connector, FaultRecord, Pile, PileOnlinePeriod
+from app.catalogue.models import Connector, FaultRecord, Pile, PileHardware, PileOnlinePeriod
 from app.charging import meter_batches, pile_clock, session, starts
 from app.charging.models import (
     ACTIVE_STATES,
@@ -409,6 +409,15 @@ def _connected(pile: Pile, event: PileConnected, node: str = "") -> EventReply:
     firmware = event.info.get("firmware")
     if firmware:
         pile.firmware = str(firmware)[:50]
+        # the unit serving now carries what it reported at boot (issue 14: the history's
+        # first row kept the blank of its registration); an upgrade is the same unit
+        current = db.session.scalar(
+            select(PileHardware).where(
+                PileHardware.pile_id == pile.id, PileHardware.removed_at.is_(None)
+            )
+        )
+        if current is not None and current.firmware != pile.firmware:
+            current.firmware = pile.firmware
     log.info("pile online", extra={"pile_code": pile.code, "protocol": event.protocol})
     return EventReply(accepted=True)
 

@@ -262,3 +262,38 @@ def test_a_sub_operator_cannot_share_its_station_into_another_tenant(
     # the platform grants it
     resp = client.patch(url, json={"visible_to_operator_ids": [kc["id"]]}, headers=as_admin)
     assert resp.status_code == 200 and resp.get_json()["visible_to_operator_ids"] == [kc["id"]]
+
+
+def test_hardware_history_keeps_the_firmware_the_pile_reported_at_boot(
+    app: Any, client: FlaskClient, as_yc: dict[str, str]
+) -> None:
+    # issue 14: the first row (the unit serving now) lost the firmware reported at boot
+    from datetime import UTC, datetime
+
+    from app.charging.port import PileConnected
+    from tests.support.ports import pile_events
+
+    stations = client.get("/api/admin/v1/stations", headers=as_yc).get_json()["items"]
+    resp = client.post(
+        "/api/admin/v1/piles",
+        json={"code": "FW-AC-01", "station_id": stations[0]["id"], "protocol": "ocpp16",
+              "vendor": "循道", "model": "XD-AC7", "current_type": "AC", "rated_power_kw": 7,
+              "connector_count": 1},
+        headers=as_yc,
+    )  # fmt: skip
+    assert resp.status_code == 201, resp.get_json()
+    pile_id = resp.get_json()["id"]
+    url = f"/api/admin/v1/piles/{pile_id}/hardware-history"
+    svc = pile_events(app)
+    now = datetime.now(UTC)
+    svc.handle(PileConnected("FW-AC-01", "ocpp16", now, {"firmware": "1.6.4"}))
+    [first] = client.get(url, headers=as_yc).get_json()["items"]
+    assert first["firmware"] == "1.6.4"
+    client.post(
+        f"/api/admin/v1/piles/{pile_id}/replace-hardware",
+        json={"vendor": "星星", "model": "XX-AC7", "serial_number": "SN2", "reason": "更换主板"},
+        headers=as_yc,
+    )
+    svc.handle(PileConnected("FW-AC-01", "ocpp16", now, {"firmware": "2.0.1"}))
+    history = client.get(url, headers=as_yc).get_json()["items"]
+    assert [(h["vendor"], h["firmware"]) for h in history] == [("星星", "2.0.1"), ("循道", "1.6.4")]
