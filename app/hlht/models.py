@@ -58,6 +58,15 @@ class PartnerToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class Told(enum.StrEnum):
+    """How far a partner has been told of its order's life (``RoamingOrder.notified_state``)."""
+
+    NOTHING = ""
+    START = "start_told"  # notification_start_charge_result: it runs
+    FAILURE = "failure_told"  # notification_start_charge_result: it never started
+    STOP = "stop_told"  # notification_stop_charge_result
+
+
 class RoamingOrder(Base):
     """A charge order a partner's platform started on our pile (we are the pile owner),
     known to the partner by its StartChargeSeq (27 characters, its OperatorID first).
@@ -74,8 +83,7 @@ class RoamingOrder(Base):
     order_id: Mapped[int] = mapped_column(ForeignKey("charge_orders.id"), unique=True)
     connector_code: Mapped[str] = mapped_column(String(64))  # the ConnectorID it asked
     qr_code: Mapped[str] = mapped_column(String(200), default="")
-    # the order state the partner was last told of ("" nothing yet)
-    notified_state: Mapped[str] = mapped_column(String(16), default="")
+    notified_state: Mapped[str] = mapped_column(String(16), default=Told.NOTHING)
     # the bill's adjustment count of the last notification_charge_order_info (-1: none)
     notified_adjustment: Mapped[int] = mapped_column(default=-1)
     last_status_push_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

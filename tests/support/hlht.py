@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import count
 from typing import Any
 
+import requests
+import requests.adapters
 from flask.testing import FlaskClient
 
 from app.hlht import envelope as env
@@ -80,3 +83,80 @@ class PartnerCaller:
         value = env.sequence_number(self.operator_id, datetime.now(CHINA))
         self.seqs.append(value)
         return value
+
+
+class FakePartnerPlatform(requests.adapters.BaseAdapter):
+    """A partner's ``/evcs/v1/`` in memory, mounted on a requests session: it issues us
+    tokens, decodes what we send (``received``: (interface, Data)) and answers what
+    ``answers`` says per interface (a Data dict, or a Ret int to refuse with); by
+    default ``SuccStat`` 0 / ``Status`` 0 / ``ConfirmResult`` 0."""
+
+    def __init__(self, keys: Keys = PARTNER_KEYS, our_secret: str = "our-secret-1") -> None:
+        super().__init__()
+        self.keys = keys
+        self.our_secret = our_secret
+        self.tokens: list[str] = []
+        self.received: list[tuple[str, Any]] = []
+        self.answers: dict[str, list[Any]] = {}
+        self.revoked: set[str] = set()
+
+    def session(self) -> requests.Session:
+        http = requests.Session()
+        http.mount("http://partner.test", self)
+        return http
+
+    def interfaces(self) -> list[str]:
+        return [name for name, _ in self.received]
+
+    def _default(self, interface: str, data: dict[str, Any]) -> dict[str, Any]:
+        if interface == "notification_stationStatus":
+            return {"Status": 0}
+        if interface == "notification_charge_order_info":
+            return {"StartChargeSeq": data.get("StartChargeSeq"), "ConfirmResult": 0}
+        if interface == "check_charge_orders":
+            return {"CheckOrderSeq": data.get("CheckOrderSeq"), "DisputeOrders": []}
+        return {"StartChargeSeq": data.get("StartChargeSeq"), "SuccStat": 0, "FailReason": 0}
+
+    def send(self, request: Any, **kw: Any) -> requests.Response:  # type: ignore[override]
+        interface = request.url.rsplit("/", 1)[-1]
+        body = json.loads(request.body)
+        assert env.signature_matches(
+            self.keys.sig_secret, body["Sig"], body["OperatorID"], body["Data"],
+            body["TimeStamp"], body["Seq"],
+        )  # fmt: skip
+        data = env.decode_data(body["Data"], self.keys)
+        if interface == "query_token":
+            assert data["OperatorSecret"] == self.our_secret
+            token = f"token-{len(self.tokens) + 1}"
+            self.tokens.append(token)
+            answer = env.build_response(
+                env.Ret.OK, "", {"OperatorID": data["OperatorID"], "SuccStat": 0,
+                                 "AccessToken": token, "TokenAvailableTime": 7200,
+                                 "FailReason": 0}, self.keys,
+            )  # fmt: skip
+            return self._response(request, answer)
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if token not in self.tokens or token in self.revoked:
+            return self._response(request, env.build_response(env.Ret.TOKEN, "token", None, None))
+        self.received.append((interface, data))
+        queued = self.answers.get(interface) or []
+        planned = queued.pop(0) if queued else None
+        if isinstance(planned, int):
+            answer = env.build_response(env.Ret(planned), "refused", None, None)
+        else:
+            answer = env.build_response(
+                env.Ret.OK, "", planned or self._default(interface, data), self.keys
+            )
+        return self._response(request, answer)
+
+    def _response(self, request: Any, answer: dict[str, Any]) -> requests.Response:
+        resp = requests.Response()
+        resp.status_code = 200
+        resp._content = json.dumps(answer).encode()
+        resp.headers["Content-Type"] = "application/json"
+        resp.request = request
+        resp.url = request.url
+        return resp
+
+    def close(self) -> None:
+        pass
