@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from app.billing import lost_bills
 from app.billing.models import Bill
 from app.charging.commands import COMMAND_PORT
 from app.charging.models import ChargeOrder
@@ -213,3 +214,25 @@ def test_check_charge_orders_sends_yesterdays_orders_and_marks_disputes(
     assert data["TotalOrderMoney"] == 1.75 and len(data["CheckOrderSeq"]) == 27
     row = db.session.scalar(select(RoamingOrder))
     assert row is not None and row.disputed and row.dispute_reason == "check_orders:2"
+
+
+def test_a_late_pile_record_sends_the_partner_a_corrected_order(
+    partner: PartnerCaller, world: World, platform: FakePartnerPlatform
+) -> None:
+    http = platform.session()
+    began = utcnow() - timedelta(hours=2)
+    seq, ref = _charge(partner, world, began)
+    world.sample(ref, began + timedelta(minutes=10), 1000)
+    ret, _ = partner.call("query_stop_charge", {"StartChargeSeq": seq, "ConnectorID": CONNECTOR})
+    assert ret == 0
+    # the pile's record never comes: settled as estimated from the last reading
+    assert lost_bills.settle_lost_bills(utcnow() + timedelta(hours=2))
+    outbox.run(utcnow(), http)
+    [first] = [d for n, d in platform.received if n == "notification_charge_order_info"]
+    assert first["TotalPower"] == 1.0
+    world.stop(ref, began + timedelta(minutes=11), 1760)  # the late record
+    outbox.run(utcnow() + timedelta(seconds=60), http)
+    infos = [d for n, d in platform.received if n == "notification_charge_order_info"]
+    assert len(infos) == 2 and infos[1]["TotalPower"] == 1.76 and infos[1]["TotalMoney"] == 1.75
+    bill = db.session.scalar(select(Bill))
+    assert bill is not None and bill.total_fen == 175
