@@ -15,7 +15,7 @@ from app.catalogue import tariffs
 from app.catalogue.models import Connector, Pile, Station, TariffVersion
 from app.catalogue.visibility import driver_operator, station_visible
 from app.charging import commands, session
-from app.charging.models import ChargeOrder, OrderState
+from app.charging.models import ROAMING, ChargeOrder, OrderState
 from app.charging.orders import (
     UNAVAILABLE_STATES,
     active_order_on,
@@ -202,7 +202,7 @@ def _open_remote(
         connector_number=connector.number,
         driver_id=driver_id,
         id_tag=order_no,
-        start_method="remote",
+        start_method="remote" if driver_id is not None else ROAMING,
         client_request_id=client_request_id,
         tariff_version_id=permit.version.id,
         timezone=permit.station.timezone,

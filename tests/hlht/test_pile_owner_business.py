@@ -172,6 +172,8 @@ def test_status_and_stop_of_a_partner_order_priced_by_the_same_engine(
     db.session.expire_all()
     bill = db.session.scalar(select(Bill))
     assert bill is not None and bill.total_fen == 175 and bill.driver_id is None
+    # the partner pays by statement: no arrears, not in the arrears review queue
+    assert bill.arrears_fen == 0 and order.start_method == "roaming"
     ret, final = partner.call("query_equip_charge_status", {"StartChargeSeq": seq})
     assert final["TotalMoney"] == 1.75 and final["StartChargeSeqStat"] == 4
 
