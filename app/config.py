@@ -137,6 +137,12 @@ class Config:
     METRICS_TOKEN = ""
     # interconnection (T/CEC 102): our own 9-character OperatorID (组织机构代码)
     HLHT_OPERATOR_ID = "MA5EVOP01"
+    # pushes to partners (T/CEC 102.3): notification_equip_charge_status while charging,
+    # every this many seconds; a push is retried about a minute apart, more than 3 times
+    HLHT_CHARGE_STATUS_SECONDS = 50
+    HLHT_PUSH_RETRY_SECONDS = 60
+    HLHT_PUSH_MAX_ATTEMPTS = 5
+    HLHT_HTTP_TIMEOUT_SECONDS = 10
     # pile credentials (issue 15 #1): "auto" is on in production, off elsewhere. On, an
     # OCPP pile connects only with its password and a YKC pile only from its station's
     # allowed networks; in demo mode the demo seed's piles stay exempt (DEMO_PILE_CODES)

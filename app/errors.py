@@ -266,6 +266,12 @@ HLHT_PARTNER_NOT_FOUND = _entry(
 HLHT_PARTNER_TAKEN = _entry(
     Conflict, "HLHT_PARTNER_TAKEN", "该 OperatorID 的合作平台已登记", "合作平台重复登记"
 )  # fmt: skip
+HLHT_PUSH_NOT_FOUND = _entry(
+    NotFound, "HLHT_PUSH_NOT_FOUND", "推送记录不存在", "按 id 找不到互联互通推送"
+)
+HLHT_PUSH_NOT_RETRYABLE = _entry(
+    Conflict, "HLHT_PUSH_NOT_RETRYABLE", "只有发送失败的推送可以重发", "推送尚未失败或已送达"
+)
 MERCHANT_REFUNDS_IN_FLIGHT = _entry(
     Conflict, "MERCHANT_REFUNDS_IN_FLIGHT",
     "还有退款正在微信支付处理中，暂不能修改商户号或密钥；请待退款完成后再改",

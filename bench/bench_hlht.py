@@ -1,5 +1,6 @@
 """Interconnection (T/CEC 102): envelope round trips per second, and query_stations_info
-over 10,000 shared stations through the real /evcs/v1/ face (a page of 50; goal < 50 ms).
+over 10,000 shared stations through the real /evcs/v1/ face (a page of 50; goal < 50 ms),
+and the push job's look at their connectors for notification_stationStatus.
 Printed, never asserted; each figure beside its peer measured in the same run.
 
 Run: ``.venv/bin/python bench/bench_hlht.py [--stations 10000] [--database-url URL]``
@@ -24,7 +25,7 @@ from sqlalchemy import insert, text
 from app.catalogue.models import Connector, Pile, Station
 from app.extensions import db
 from app.hlht import envelope as env
-from app.hlht import partners
+from app.hlht import outbox, partners
 from app.hlht.envelope import CHINA, Keys
 from app.tenancy.models import Operator
 from wsgi import compose
@@ -132,6 +133,14 @@ def stations_info(count: int, database_url: str) -> None:
         call("query_token", {"OperatorID": "MA01DEMO9", "OperatorSecret": "s"})
     print(f"  beside it, query_token through the same face: "
           f"{(time.perf_counter() - start) * 1000 / 40:.1f} ms per call")  # fmt: skip
+    with app.app_context():
+        db.session.execute(text("UPDATE hlht_partners SET base_url = 'http://partner.invalid'"))
+        db.session.commit()
+        for label in ("first look (notes every connector)", "a look with nothing changed"):
+            start = time.perf_counter()
+            outbox.collect_station_status()
+            print(f"  the push job's connector scan, {2 * count} connectors, {label}: "
+                  f"{(time.perf_counter() - start) * 1000:.0f} ms")  # fmt: skip
     if schema:
         with app.app_context():
             db.session.remove()

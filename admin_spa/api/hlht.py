@@ -8,7 +8,7 @@ from admin_spa.api.auth import current_actor
 from admin_spa.api.blueprints import blueprint
 from admin_spa.api.schemas import hlht as s
 from admin_spa.api.schemas.common import PageQuery
-from app.hlht import partners
+from app.hlht import outbox, partners
 from app.openapi import ID, page_of
 from app.paging import Page
 
@@ -44,3 +44,27 @@ def get_partner(partner_id: int) -> Any:
 def update_partner(body: dict[str, Any], partner_id: int) -> Any:
     """修改合作平台：未填写的密钥保持不变"""
     return partners.update_partner(current_actor(), partner_id, body)
+
+
+@bp.route("/hlht/pushes")
+@bp.arguments(s.PushQuery, location="query")
+@bp.response(200, page_of(s.PushOut, "HlhtPushPage"))
+def list_pushes(args: dict[str, Any]) -> Page:
+    """向合作平台的推送记录（启动结果、充电状态、订单、设备状态、对账），新的在前"""
+    return outbox.list_pushes(current_actor(), **args)
+
+
+@bp.route(f"/hlht/pushes/<{ID}:push_id>")
+@bp.response(200, s.PushDetailOut)
+def get_push(push_id: int) -> Any:
+    """推送详情：每次尝试及对方应答"""
+    push, attempts = outbox.get_push(current_actor(), push_id)
+    columns = {name: getattr(push, name) for name in s.PushOut().fields}
+    return {**columns, "attempt_log": attempts}
+
+
+@bp.route(f"/hlht/pushes/<{ID}:push_id>/retry", methods=["POST"])
+@bp.response(200, s.PushOut)
+def retry_push(push_id: int) -> Any:
+    """重发一条发送失败的推送（记入审计）"""
+    return outbox.retry_push(current_actor(), push_id)

@@ -17,7 +17,14 @@ from app.billing import (
 from app.billing.bills import bill_of, price_order, tariff_snapshot
 from app.billing.models import Bill, BillAdjustment, BillLine, OccupancySession
 from app.charging import session
-from app.charging.models import CLOSED_STATES, HELD_FOR_REVIEW, ChargeOrder, OrderState, OrderTerms
+from app.charging.models import (
+    CLOSED_STATES,
+    HELD_FOR_REVIEW,
+    ROAMING,
+    ChargeOrder,
+    OrderState,
+    OrderTerms,
+)
 from app.charging.port import PileAmounts
 from app.charging.terms import freeze_terms
 from app.config import setting
@@ -168,6 +175,8 @@ def _post(
             )  # fmt: skip
             amount, entry_id = -pay, posting.entry.id
         row.arrears_fen += delta - pay
+    elif delta > 0 and order.start_method == ROAMING:
+        pass  # a partner's driver: the partner pays by its statement (T/CEC 102 对账)
     elif delta > 0:  # nobody to charge: kept as arrears for the operator to chase
         row.arrears_fen += delta
     elif delta < 0:

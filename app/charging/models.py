@@ -20,6 +20,9 @@ from app.promotions.models import PayRate
 HELD_FOR_REVIEW = "implausible_energy"
 # the review flag of an order a later session on its connector closed (issue 15 #7)
 SUPERSEDED = "superseded"
+# the start method of a partner platform's driver on our pile (T/CEC 102): no wallet, the
+# partner pays its bills by statement, so nothing it costs is anyone's arrears
+ROAMING = "roaming"
 
 
 class OrderState(enum.StrEnum):
@@ -75,7 +78,8 @@ class ChargeOrder(Base):
     connector_number: Mapped[int | None] = mapped_column()
     driver_id: Mapped[int | None] = mapped_column(ForeignKey("drivers.id"), index=True)
     id_tag: Mapped[str] = mapped_column(String(40), default="")
-    start_method: Mapped[str] = mapped_column(String(16))  # remote | card | password | unknown
+    # remote | card | password | unknown | roaming
+    start_method: Mapped[str] = mapped_column(String(16))
     client_request_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     state: Mapped[str] = mapped_column(String(16), default=OrderState.CREATED)
     pile_session_ref: Mapped[str | None] = mapped_column(String(40))

@@ -1,9 +1,10 @@
-"""Starting a charge: the start rules, in one place (the scan answer, a driver's start and,
-later, a partner's start all ask :func:`check_start`), then the order in ``starting`` and
-the command to the pile."""
+"""Starting a charge: the start rules, in one place (the scan answer, a driver's start and
+a partner platform's start all ask :func:`check_start`), then the order in ``starting``
+and the command to the pile."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -14,7 +15,7 @@ from app.catalogue import tariffs
 from app.catalogue.models import Connector, Pile, Station, TariffVersion
 from app.catalogue.visibility import driver_operator, station_visible
 from app.charging import commands, session
-from app.charging.models import ChargeOrder, OrderState
+from app.charging.models import ROAMING, ChargeOrder, OrderState
 from app.charging.orders import (
     UNAVAILABLE_STATES,
     active_order_on,
@@ -50,17 +51,19 @@ class StartPermit:
 
     station: Station
     version: TariffVersion
-    balance_fen: int
+    balance_fen: int | None  # None: a roaming start, paid by the partner's statement
 
 
-def _sellable(driver: Driver, pile: Pile) -> tuple[Station, TariffVersion]:
-    """The pile bound to a station the driver's operator sells, and the station's tariff."""
+def _sellable(driver: Driver | None, pile: Pile) -> tuple[Station, TariffVersion]:
+    """The pile bound to a station the driver's operator sells, and the station's tariff
+    (a roaming start, ``driver`` None: the interconnection context checked that the station
+    is shared with the partner, case #12)."""
     station = pile.station
     if station is None:
         raise PILE_WITHOUT_STATION(
             f"充电桩 {pile.code} 未绑定站点，暂不能充电", details={"pile_code": pile.code}
         )
-    if not station_visible(driver_operator(driver), station):
+    if driver is not None and not station_visible(driver_operator(driver), station):
         raise STATION_NOT_SERVED()
     return station, tariffs.current_version_for_station(station)
 
@@ -76,11 +79,13 @@ def _funded(driver: Driver) -> int:
     return balance
 
 
-def check_start(driver: Driver, connector: Connector) -> StartPermit:
+def check_start(driver: Driver | None, connector: Connector) -> StartPermit:
     """The start rules, in the order a driver should hear of them (case #2: the specific
     reason first): the pile bound to a station the driver's operator sells, the station's
     tariff, the pile online (one look at the pile link), the gun healthy and free, enough
-    money. Raises the error of the first rule broken."""
+    money. Raises the error of the first rule broken. ``driver`` None: a partner
+    platform's driver (T/CEC 102 roaming): the same rules but the wallet, the partner pays
+    by its statement."""
     pile = connector.pile
     station, version = _sellable(driver, pile)
     if not commands.port().is_online(pile.code):
@@ -90,10 +95,10 @@ def check_start(driver: Driver, connector: Connector) -> StartPermit:
     active = active_order_on(connector.id)
     if active is not None or connector.status in UNAVAILABLE_STATES:
         details: dict[str, Any] = {}
-        if active is not None and active.driver_id == driver.id:
+        if driver is not None and active is not None and active.driver_id == driver.id:
             details["own_order_no"] = active.order_no  # the app opens the live page
         raise CONNECTOR_BUSY(details=details)
-    return StartPermit(station, version, _funded(driver))
+    return StartPermit(station, version, _funded(driver) if driver is not None else None)
 
 
 def check_pile_start(driver: Driver, pile: Pile) -> int:
@@ -135,24 +140,33 @@ class StartOutcome:
 
 
 def request_remote_start(
-    driver: Driver, connector: Connector, *, client_request_id: str | None = None
+    driver: Driver | None,
+    connector: Connector,
+    *,
+    client_request_id: str | None = None,
+    on_open: Callable[[ChargeOrder], None] | None = None,
 ) -> StartOutcome:
-    """A driver starts charging from the app: the rules, an order in ``starting``, the
-    command. Idempotent by ``client_request_id`` (one lookup): a repeat returns the first
-    order and sends nothing."""
+    """A driver starts charging from the app (or a partner platform for its driver,
+    ``driver`` None): the rules, an order in ``starting``, the command. Idempotent by
+    ``client_request_id`` (one lookup): a repeat returns the first order and sends
+    nothing. ``on_open`` runs in the unit of work that opens the order (the
+    interconnection context records the partner's sequence number with it)."""
+    driver_id = driver.id if driver is not None else None
     if client_request_id:
         existing = db.session.scalar(
             select(ChargeOrder).where(ChargeOrder.client_request_id == client_request_id)
         )
         if existing is not None:
-            if existing.driver_id != driver.id:
+            if existing.driver_id != driver_id:
                 raise REQUEST_ID_REUSED()
             return StartOutcome(existing, None)
     permit = check_start(driver, connector)
     pile, port, now = connector.pile, commands.port(), utcnow()
     order_no = new_order_no(now)
     with unit_of_work():  # the order exists before the pile hears of it
-        order = _open_remote(driver, connector, permit, order_no, now, client_request_id)
+        order = _open_remote(driver_id, connector, permit, order_no, now, client_request_id)
+        if on_open is not None:
+            on_open(order)
     between_units()
     result = port.remote_start(
         pile.code,
@@ -170,7 +184,7 @@ def request_remote_start(
 
 
 def _open_remote(
-    driver: Driver,
+    driver_id: int | None,
     connector: Connector,
     permit: StartPermit,
     order_no: str,
@@ -186,9 +200,9 @@ def _open_remote(
         pile_id=pile.id,
         connector_id=connector.id,
         connector_number=connector.number,
-        driver_id=driver.id,
+        driver_id=driver_id,
         id_tag=order_no,
-        start_method="remote",
+        start_method="remote" if driver_id is not None else ROAMING,
         client_request_id=client_request_id,
         tariff_version_id=permit.version.id,
         timezone=permit.station.timezone,

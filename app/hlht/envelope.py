@@ -297,6 +297,7 @@ STANDARD_SPELLINGS = {
     "ServicePrice": "SevicePrice",
     "ServiceMoney": "SeviceMoney",
     "TotalServiceMoney": "TotalSeviceMoney",
+    "DetailServiceMoney": "DetailSeviceMoney",
     "BusinessHours": "BusineHours",
 }
 XIAOJU_SPELLINGS = {"BusinessHours": "BusineHours"}

@@ -13,14 +13,16 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, request
 
-from app.hlht import envelope, partners
+from app.hlht import business, envelope, partners
 from app.hlht.envelope import CHINA, EnvelopeError, Keys, ReplayGuard, Ret
-from app.hlht.pile_owner import HANDLERS, BusinessError
+from app.hlht.pile_owner import HANDLERS as PUBLIC_HANDLERS
+from app.hlht.pile_owner import BusinessError
 from app.state import Slot, part, state_of
 from app.uow import unit_of_work
 
 log = logging.getLogger(__name__)
 
+HANDLERS = {**PUBLIC_HANDLERS, **business.HANDLERS}
 REPLAY_GUARD: Slot[ReplayGuard] = Slot("T/CEC 102 replay guard")
 
 bp = Blueprint("hlht", __name__, url_prefix="/evcs/v1")
@@ -53,8 +55,11 @@ def call(interface: str) -> Response:
             raise BusinessError(f"接口 {interface} 不存在")
         if not isinstance(req.data, dict):
             raise BusinessError("Data 应为 JSON 对象")
-        with unit_of_work():
+        if interface in business.COMMANDING:  # it owns its units of work
             data = handler(partner, envelope.canonical(req.data))
+        else:
+            with unit_of_work():
+                data = handler(partner, envelope.canonical(req.data))
         return _answer(Ret.OK, "成功", envelope.spell(data, partner.dialect), keys)
     except EnvelopeError as err:
         if err.ret is Ret.SIGNATURE:

@@ -3,12 +3,14 @@ and the tokens we issued them."""
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, UTCDateTime, utcnow
+from app.db import Base, BigId, UTCDateTime, utcnow
 
 
 class Partner(Base):
@@ -36,6 +38,9 @@ class Partner(Base):
     share_all_stations: Mapped[bool] = mapped_column(default=False)
     shared_station_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # the AccessToken it issued us (query_token against it), while it lasts
+    out_token: Mapped[str] = mapped_column(String(200), default="")
+    out_token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
     def role_set(self) -> set[str]:
@@ -51,3 +56,95 @@ class PartnerToken(Base):
     partner_id: Mapped[int] = mapped_column(ForeignKey("hlht_partners.id"), index=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Told(enum.StrEnum):
+    """How far a partner has been told of its order's life (``RoamingOrder.notified_state``)."""
+
+    NOTHING = ""
+    START = "start_told"  # notification_start_charge_result: it runs
+    FAILURE = "failure_told"  # notification_start_charge_result: it never started
+    STOP = "stop_told"  # notification_stop_charge_result
+
+
+class RoamingOrder(Base):
+    """A charge order a partner's platform started on our pile (we are the pile owner),
+    known to the partner by its StartChargeSeq (27 characters, its OperatorID first).
+    ``notified_*`` say how far the partner has been told (the outbox enqueues the rest)."""
+
+    __tablename__ = "hlht_orders"
+    __table_args__ = (
+        UniqueConstraint("partner_id", "start_charge_seq", name="uq_hlht_orders_partner_seq"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("hlht_partners.id"), index=True)
+    start_charge_seq: Mapped[str] = mapped_column(String(27))
+    order_id: Mapped[int] = mapped_column(ForeignKey("charge_orders.id"), unique=True)
+    connector_code: Mapped[str] = mapped_column(String(64))  # the ConnectorID it asked
+    qr_code: Mapped[str] = mapped_column(String(200), default="")
+    notified_state: Mapped[str] = mapped_column(String(16), default=Told.NOTHING)
+    # the bill's adjustment count of the last notification_charge_order_info (-1: none)
+    notified_adjustment: Mapped[int] = mapped_column(default=-1)
+    last_status_push_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    confirm_result: Mapped[int | None] = mapped_column()  # its ConfirmResult (0 ok, 1 dispute)
+    disputed: Mapped[bool] = mapped_column(default=False)
+    dispute_reason: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class PushState(enum.StrEnum):
+    PENDING = "pending"  # due at next_attempt_at
+    DELIVERED = "delivered"  # Ret=0 and SuccStat=0 (or Status=0)
+    DISCARDED = "discarded"  # notification_stationStatus answered Status=1: no retry
+    FAILED = "failed"  # every attempt failed: the operator sees it
+
+
+class Push(Base):
+    """One notification to a partner (the outbox): its interface and Data, kept with
+    every attempt and answer (the push log the operator sees)."""
+
+    __tablename__ = "hlht_pushes"
+    __table_args__ = (Index("ix_hlht_pushes_due", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("hlht_partners.id"), index=True)
+    interface: Mapped[str] = mapped_column(String(64))
+    # what makes two pushes the same (one order's start result, one bill version...)
+    dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("charge_orders.id"), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16), default=PushState.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_ret: Mapped[int | None] = mapped_column()
+    last_msg: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PushAttempt(Base):
+    """One try of a push: the Ret and Msg, the decoded answer Data, or the error."""
+
+    __tablename__ = "hlht_push_attempts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    push_id: Mapped[int] = mapped_column(ForeignKey("hlht_pushes.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ret: Mapped[int | None] = mapped_column()
+    msg: Mapped[str] = mapped_column(String(200), default="")
+    answer: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str] = mapped_column(String(300), default="")
+
+
+class ConnectorStatusSeen(Base):
+    """The ConnectorStatus a partner was last told (or, first, found) per connector:
+    notification_stationStatus goes out when ours differs."""
+
+    __tablename__ = "hlht_connector_status"
+
+    partner_id: Mapped[int] = mapped_column(ForeignKey("hlht_partners.id"), primary_key=True)
+    connector_id: Mapped[int] = mapped_column(ForeignKey("connectors.id"), primary_key=True)
+    status: Mapped[int] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -31,6 +31,7 @@ from app.billing import arrears, balance_guard, lost_bills, occupancy_charges
 from app.charging import notices, watchdogs
 from app.db import utcnow
 from app.extensions import db
+from app.hlht import outbox as hlht_outbox
 from app.jobs.models import JobLease
 from app.notices import delivery
 from app.payments import merchants, refunds, topups
@@ -78,6 +79,11 @@ JOBS: list[Job] = [
         description="发送订阅消息（失败重试，记录每次尝试）"),
     Job("platform-certificates", merchants.renew_platform_certificates, interval=6 * 3600,
         description="微信支付平台证书：缺失或 30 天内到期的重新下载"),
+    Job("hlht-pushes", hlht_outbox.run, interval=10,
+        description="互联互通：向合作平台推送启动结果、充电状态、停止结果、订单和设备状态"
+                    "（失败约每分钟重试，记录每次尝试）"),
+    Job("hlht-check-orders", hlht_outbox.check_orders_daily, interval=3600,
+        description="互联互通：每日向合作平台推送前一天的订单对账（check_charge_orders）"),
 ]  # fmt: skip
 
 

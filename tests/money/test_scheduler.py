@@ -20,7 +20,8 @@ from tests.support.money import World, recent
 STABLE_IDS = {
     "occupancy-fees", "lost-bills", "coupon-expiry", "coupon-reminders", "offline-detection",
     "starting-timeout", "balance-guard", "arrears", "charge-started-notices", "topup-reconcile",
-    "refund-reconcile", "deliver-notifications", "platform-certificates",
+    "refund-reconcile", "deliver-notifications", "platform-certificates", "hlht-pushes",
+    "hlht-check-orders",
 }  # fmt: skip
 
 

@@ -59,3 +59,47 @@ class PartnerIn(_PartnerFields):
 
 class PartnerPatch(_PartnerFields):
     """Fields left out stay; a secret given replaces the old one."""
+
+
+class PushQuery(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    partner_id = fields.Integer(validate=validate.Range(min=1))
+    state = fields.String(validate=validate.OneOf(("pending", "delivered", "discarded", "failed")))
+    interface = fields.String(validate=validate.Length(max=64))
+
+
+class PushOut(Schema):
+    id = fields.Integer()
+    partner_id = fields.Integer()
+    interface = fields.String(
+        metadata={"description": "T/CEC 102 接口名，如 notification_charge_order_info"}
+    )
+    order_id = fields.Integer(allow_none=True)
+    payload = fields.Dict(metadata={"description": "推送的 Data（解密后的明文）"})
+    state = fields.String(
+        metadata={
+            "description": "pending 待发送 / delivered 已送达 / discarded 对方丢弃 / failed 失败"
+        }
+    )
+    attempts = fields.Integer()
+    next_attempt_at = fields.DateTime()
+    last_ret = fields.Integer(allow_none=True)
+    last_msg = fields.String()
+    created_at = fields.DateTime()
+    delivered_at = fields.DateTime(allow_none=True)
+
+
+class PushAttemptOut(Schema):
+    id = fields.Integer()
+    at = fields.DateTime()
+    ret = fields.Integer(
+        allow_none=True, metadata={"description": "对方的 Ret；空：未得到可读的应答"}
+    )
+    msg = fields.String()
+    answer = fields.Dict(allow_none=True, metadata={"description": "对方应答的 Data（解密后）"})
+    error = fields.String()
+
+
+class PushDetailOut(PushOut):
+    attempt_log = fields.List(fields.Nested(PushAttemptOut))

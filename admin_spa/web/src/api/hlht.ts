@@ -12,3 +12,12 @@ export const listPartners = (query: { page: number; page_size: number }) =>
 export const createPartner = (body: HlhtPartnerInput) => http.post<HlhtPartner>('/hlht/partners', body)
 export const updatePartner = (id: number, body: HlhtPartnerPatch) =>
   http.patch<HlhtPartner>(`/hlht/partners/${id}`, body)
+
+export type HlhtPush = Schemas['PushOut']
+export type HlhtPushPage = Schemas['HlhtPushPage']
+export type HlhtPushDetail = Schemas['PushDetailOut']
+
+export const listPushes = (query: { page: number; page_size: number; state?: string; interface?: string }) =>
+  http.get<HlhtPushPage>('/hlht/pushes', { ...query })
+export const getPush = (id: number) => http.get<HlhtPushDetail>(`/hlht/pushes/${id}`)
+export const retryPush = (id: number) => http.post<HlhtPush>(`/hlht/pushes/${id}/retry`, {})

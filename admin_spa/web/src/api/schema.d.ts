@@ -1084,6 +1084,132 @@ export interface paths {
         };
         trace?: never;
     };
+    "/api/admin/v1/hlht/pushes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 向合作平台的推送记录（启动结果、充电状态、订单、设备状态、对账），新的在前 */
+        get: {
+            parameters: {
+                query?: {
+                    page?: number;
+                    page_size?: number;
+                    partner_id?: number;
+                    state?: "pending" | "delivered" | "discarded" | "failed";
+                    interface?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HlhtPushPage"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/v1/hlht/pushes/{push_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                push_id: number;
+            };
+            cookie?: never;
+        };
+        /** 推送详情：每次尝试及对方应答 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    push_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PushDetailOut"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/v1/hlht/pushes/{push_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                push_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 重发一条发送失败的推送（记入审计） */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    push_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PushOut"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/v1/me": {
         parameters: {
             query?: never;
@@ -5101,6 +5227,12 @@ export interface components {
             page_size: number;
             total: number;
         };
+        HlhtPushPage: {
+            items?: components["schemas"]["PushOut"][];
+            page: number;
+            page_size: number;
+            total: number;
+        };
         LoginIn: {
             password: string;
             username: string;
@@ -6037,6 +6169,64 @@ export interface components {
             is_active?: boolean;
             name?: string;
             operator_id?: number | null;
+        };
+        PushAttemptOut: {
+            /** @description 对方应答的 Data（解密后） */
+            answer?: {
+                [key: string]: unknown;
+            } | null;
+            /** Format: date-time */
+            at?: string;
+            error?: string;
+            id?: number;
+            msg?: string;
+            /** @description 对方的 Ret；空：未得到可读的应答 */
+            ret?: number | null;
+        };
+        PushDetailOut: {
+            attempt_log?: components["schemas"]["PushAttemptOut"][];
+            attempts?: number;
+            /** Format: date-time */
+            created_at?: string;
+            /** Format: date-time */
+            delivered_at?: string | null;
+            id?: number;
+            /** @description T/CEC 102 接口名，如 notification_charge_order_info */
+            interface?: string;
+            last_msg?: string;
+            last_ret?: number | null;
+            /** Format: date-time */
+            next_attempt_at?: string;
+            order_id?: number | null;
+            partner_id?: number;
+            /** @description 推送的 Data（解密后的明文） */
+            payload?: {
+                [key: string]: unknown;
+            };
+            /** @description pending 待发送 / delivered 已送达 / discarded 对方丢弃 / failed 失败 */
+            state?: string;
+        };
+        PushOut: {
+            attempts?: number;
+            /** Format: date-time */
+            created_at?: string;
+            /** Format: date-time */
+            delivered_at?: string | null;
+            id?: number;
+            /** @description T/CEC 102 接口名，如 notification_charge_order_info */
+            interface?: string;
+            last_msg?: string;
+            last_ret?: number | null;
+            /** Format: date-time */
+            next_attempt_at?: string;
+            order_id?: number | null;
+            partner_id?: number;
+            /** @description 推送的 Data（解密后的明文） */
+            payload?: {
+                [key: string]: unknown;
+            };
+            /** @description pending 待发送 / delivered 已送达 / discarded 对方丢弃 / failed 失败 */
+            state?: string;
         };
         ReadinessItemOut: {
             /** @description mini_program | merchant_key | apiv3_key | platform_key */
