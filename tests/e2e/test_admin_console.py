@@ -23,7 +23,7 @@ MENU_PERMISSIONS = {
     "menu-stations": "station.read",
     "menu-piles": "pile.read",
     "menu-tariffs": "tariff.read",
-    "menu-order-menu": "member.read",
+    "menu-order-menu": "order.read",
     "menu-members": "member.read",
     "menu-operators": "operator.read",
     "menu-admin-users": "admin_user.read",

@@ -901,6 +901,47 @@ export interface paths {
         };
         trace?: never;
     };
+    "/api/admin/v1/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 概览：今日与本月订单、电量、金额、服务费、退款；桩在线/离线/故障；30 天趋势；站点收入前十 */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description 统计所用的本地时区（按本地日期划分） */
+                    timezone?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DashboardOut"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/v1/faults": {
         parameters: {
             query?: never;
@@ -4992,6 +5033,25 @@ export interface components {
             phone?: string;
             start?: string;
         };
+        DashboardOut: {
+            /** Format: date-time */
+            generated_at: string;
+            month: components["schemas"]["TotalsOut"];
+            piles: components["schemas"]["PilesNowOut"];
+            sessions_now: number;
+            tiers: components["schemas"]["TierShareOut"][];
+            timezone: string;
+            today: components["schemas"]["TotalsOut"];
+            top_stations: components["schemas"]["StationRevenueOut"][];
+            trend: components["schemas"]["DayOut"][];
+        };
+        DayOut: {
+            /** @description 本地日期 YYYY-MM-DD */
+            date: string;
+            energy_wh: number;
+            orders: number;
+            revenue_fen: number;
+        };
         DisconnectionReport: {
             items?: components["schemas"]["DisconnectionRowOut"][];
         };
@@ -6005,6 +6065,12 @@ export interface components {
             station_id?: number | null;
             vendor?: string;
         };
+        PilesNowOut: {
+            /** @description 在线但有枪故障 */
+            faulted: number;
+            offline: number;
+            online: number;
+        };
         PlatformKeyOut: {
             /** Format: date-time */
             expires_at?: string | null;
@@ -6189,6 +6255,13 @@ export interface components {
             timezone?: string;
             visible_to_operator_ids?: number[];
         };
+        StationRevenueOut: {
+            energy_wh: number;
+            orders: number;
+            revenue_fen: number;
+            station_id: number;
+            station_name: string;
+        };
         TariffIn: {
             name: string;
             operator_id?: number;
@@ -6221,6 +6294,11 @@ export interface components {
             segments?: components["schemas"]["Segment"][];
             version?: number;
         };
+        TierShareOut: {
+            energy_wh: number;
+            /** @description sharp | peak | flat | valley */
+            tier: string;
+        };
         TimelineEventOut: {
             /** Format: date-time */
             at?: string;
@@ -6229,6 +6307,18 @@ export interface components {
             payload?: {
                 [key: string]: unknown;
             } | null;
+        };
+        TotalsOut: {
+            /** @description 电量（Wh） */
+            energy_wh: number;
+            /** @description 结算订单数 */
+            orders: number;
+            /** @description 已退款（分） */
+            refund_fen: number;
+            /** @description 订单金额（分） */
+            revenue_fen: number;
+            /** @description 服务费（分，扣会员折扣） */
+            service_fen: number;
         };
         UserOut: {
             display_name?: string;
