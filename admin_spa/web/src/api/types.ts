@@ -121,3 +121,10 @@ export interface Paged<T> {
   page: number
   page_size: number
 }
+
+// --- overview (概览) -------------------------------------------------------------------------
+
+export type Dashboard = Schemas['DashboardOut']
+export type DashboardDay = Schemas['DayOut']
+export type DashboardTierShare = Schemas['TierShareOut']
+export type DashboardStation = Schemas['StationRevenueOut']

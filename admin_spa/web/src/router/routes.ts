@@ -5,6 +5,12 @@ import DefaultLayout from '@/layouts/DefaultLayout.vue'
 /** Pages inside the layout; their order is the menu's order. */
 export const layoutChildren: RouteRecordRaw[] = [
   {
+    path: 'dashboard',
+    name: 'dashboard',
+    component: () => import('@/pages/dashboard/DashboardPage.vue'),
+    meta: { title: '概览', icon: 'DataLine', permission: 'order.read' },
+  },
+  {
     path: 'orders',
     name: 'order-menu',
     component: RouterView,
