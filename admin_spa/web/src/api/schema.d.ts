@@ -2095,6 +2095,52 @@ export interface paths {
         };
         trace?: never;
     };
+    "/api/admin/v1/piles/{pile_id}/commands": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                pile_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 远程指令：停止订单、软/硬重启、可用/停用、解锁枪、下发电价、校时；返回充电桩的应答并记审计 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    pile_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PileCommandIn"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PileCommandOut"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/v1/piles/{pile_id}/connection-events": {
         parameters: {
             query?: never;
@@ -5995,6 +6041,26 @@ export interface components {
             code?: string;
             group?: string;
             name?: string;
+        };
+        PileCommandIn: {
+            /**
+             * @description remote_stop 远程停止 | soft_reset/hard_reset 软/硬重启 | make_available/make_unavailable 可用/停用 | unlock_connector 解锁枪 | push_tariff 下发电价 | sync_time 校时
+             * @enum {unknown}
+             */
+            command: "remote_stop" | "soft_reset" | "hard_reset" | "make_available" | "make_unavailable" | "unlock_connector" | "push_tariff" | "sync_time";
+            /** @description 枪号；可用/停用时 0 表示整桩 */
+            connector_number?: number;
+            /** @description 远程停止的订单号（不填则停止该桩/枪正在进行的订单） */
+            order_no?: string;
+            /** @default  */
+            reason?: string;
+        };
+        PileCommandOut: {
+            command: string;
+            detail: string;
+            order_no?: string | null;
+            /** @description accepted | rejected | pile_offline | timed_out | not_supported */
+            outcome: string;
         };
         PileConnectionEventPage: {
             items?: components["schemas"]["ConnectionEventOut"][];
