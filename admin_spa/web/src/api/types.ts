@@ -128,3 +128,9 @@ export type Dashboard = Schemas['DashboardOut']
 export type DashboardDay = Schemas['DayOut']
 export type DashboardTierShare = Schemas['TierShareOut']
 export type DashboardStation = Schemas['StationRevenueOut']
+
+// --- remote pile commands -----------------------------------------------------------------
+
+export type PileCommandInput = Schemas['PileCommandIn']
+export type PileCommandAnswer = Schemas['PileCommandOut']
+export type PileCommandName = PileCommandInput['command']
