@@ -23,6 +23,7 @@ MENU_PERMISSIONS = {
     "menu-stations": "station.read",
     "menu-piles": "pile.read",
     "menu-tariffs": "tariff.read",
+    "menu-dashboard": "order.read",
     "menu-order-menu": "order.read",
     "menu-members": "member.read",
     "menu-operators": "operator.read",
