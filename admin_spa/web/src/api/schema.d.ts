@@ -5151,14 +5151,20 @@ export interface components {
             code?: string;
             connector_number?: number | null;
             description?: string;
+            /** @description 该订单司机的手机号 */
+            driver_phone: string;
             /** Format: date-time */
             ended_at?: string | null;
             id?: number;
             order_id?: number | null;
+            /** @description 故障时正在进行的订单 */
+            order_no?: string | null;
+            pile_code: string;
             pile_id?: number;
             /** Format: date-time */
             started_at?: string;
             station_id?: number | null;
+            station_name: string;
         };
         FaultPage: {
             items?: components["schemas"]["FaultOut"][];
