@@ -22,6 +22,7 @@ API = "/api/admin/v1"
 MENU_PERMISSIONS = {
     "menu-stations": "station.read",
     "menu-piles": "pile.read",
+    "menu-operations-menu": "pile.read",
     "menu-tariffs": "tariff.read",
     "menu-dashboard": "order.read",
     "menu-order-menu": "order.read",

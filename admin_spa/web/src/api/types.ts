@@ -134,3 +134,11 @@ export type DashboardStation = Schemas['StationRevenueOut']
 export type PileCommandInput = Schemas['PileCommandIn']
 export type PileCommandAnswer = Schemas['PileCommandOut']
 export type PileCommandName = PileCommandInput['command']
+
+// --- 运维: faults and disconnections -------------------------------------------------------
+
+export type Fault = Schemas['FaultOut']
+export type FaultPage = Schemas['FaultPage']
+export type FaultQuery = ListQuery<'/faults'>
+export type DisconnectionRow = Schemas['DisconnectionRowOut']
+export type DisconnectionReport = Schemas['DisconnectionReport']

@@ -73,6 +73,26 @@ export const layoutChildren: RouteRecordRaw[] = [
     meta: { title: '司机认证', icon: 'UserFilled', permission: 'certification.read' },
   },
   {
+    path: 'operations',
+    name: 'operations-menu',
+    component: RouterView,
+    meta: { title: '运维', icon: 'Lightning' },
+    children: [
+      {
+        path: 'faults',
+        name: 'faults',
+        component: () => import('@/pages/operations/FaultListPage.vue'),
+        meta: { title: '故障记录', icon: 'Warning', permission: 'pile.read' },
+      },
+      {
+        path: 'disconnections',
+        name: 'disconnections',
+        component: () => import('@/pages/operations/DisconnectionReportPage.vue'),
+        meta: { title: '离线统计', icon: 'Document', permission: 'pile.read' },
+      },
+    ],
+  },
+  {
     path: 'operators',
     name: 'operators',
     component: () => import('@/pages/operators/OperatorListPage.vue'),
