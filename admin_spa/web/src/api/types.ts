@@ -142,3 +142,14 @@ export type FaultPage = Schemas['FaultPage']
 export type FaultQuery = ListQuery<'/faults'>
 export type DisconnectionRow = Schemas['DisconnectionRowOut']
 export type DisconnectionReport = Schemas['DisconnectionReport']
+
+// --- member detail ------------------------------------------------------------------------
+
+export type WalletEntry = Schemas['WalletEntryOut']
+export type WalletEntryPage = Schemas['WalletEntryPage']
+export type WalletAdjustInput = Schemas['WalletAdjustIn']
+export type MemberCoupon = Schemas['CouponOut']
+export type MemberCouponList = Schemas['CouponList']
+export type CouponTemplate = Schemas['CouponTemplateOut']
+export type CouponTemplatePage = Schemas['CouponTemplatePage']
+export type CouponGrantInput = Schemas['GrantIn']

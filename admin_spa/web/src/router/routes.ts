@@ -61,6 +61,12 @@ export const layoutChildren: RouteRecordRaw[] = [
     meta: { title: '会员', icon: 'User', permission: 'member.read' },
   },
   {
+    path: 'members/:id(\\d+)',
+    name: 'member-detail',
+    component: () => import('@/pages/members/MemberDetailPage.vue'),
+    meta: { title: '会员详情', hidden: true, permission: 'member.read' },
+  },
+  {
     path: 'refunds',
     name: 'refunds',
     component: () => import('@/pages/refunds/RefundListPage.vue'),
