@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, Numeric, TypeDecorator
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    TypeDecorator,
+)
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql.functions import FunctionElement
 
 # FlaskBB's convention: stable constraint names keep Alembic migrations stable
 NAMING_CONVENTION = {
@@ -58,3 +70,36 @@ def utcnow() -> datetime:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class local_date(FunctionElement[str]):
+    """The local calendar date (``YYYY-MM-DD``) of a UTC timestamp column, in SQL.
+
+    PostgreSQL converts with the zone itself; SQLite has no zones, so it shifts by the
+    zone's offset now (exact for zones without daylight saving, such as Asia/Shanghai)."""
+
+    type = String()
+    name = "local_date"
+    inherit_cache = False
+
+    def __init__(self, column: Any, tz: str) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9/_+-]+", tz):
+            raise ValueError(f"not a time zone name: {tz!r}")
+        self.tz = tz
+        offset = datetime.now(ZoneInfo(tz)).utcoffset()
+        self.offset_seconds = int(offset.total_seconds()) if offset else 0
+        super().__init__(column)
+
+
+@compiles(local_date, "postgresql")
+def _local_date_pg(element: local_date, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(next(iter(element.clauses)), **kw)
+    # inline, not a bind: GROUP BY must repeat the very same expression (a zone name from
+    # ZoneInfo holds letters, digits, '/', '_', '+' and '-' only)
+    return f"to_char(({column}) AT TIME ZONE '{element.tz}', 'YYYY-MM-DD')"
+
+
+@compiles(local_date, "sqlite")
+def _local_date_sqlite(element: local_date, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(next(iter(element.clauses)), **kw)
+    return f"strftime('%Y-%m-%d', {column}, '{element.offset_seconds:+d} seconds')"

@@ -42,6 +42,7 @@ class CommandName(enum.StrEnum):
     CHANGE_AVAILABILITY = "change_availability"
     PUSH_TARIFF = "push_tariff"
     SYNC_TIME = "sync_time"
+    UNLOCK_CONNECTOR = "unlock_connector"
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,6 +266,13 @@ class LocalCommandPort:
 
     def sync_time(self, pile_code: str, *, timeout: float = 10.0) -> CommandResult:
         return self._send(pile_code, CommandName.SYNC_TIME, timeout)
+
+    def unlock_connector(
+        self, pile_code: str, connector_number: int, *, timeout: float = 10.0
+    ) -> CommandResult:
+        return self._send(
+            pile_code, CommandName.UNLOCK_CONNECTOR, timeout, connector_number=connector_number
+        )
 
     def new_session_ref(self, pile_code: str, protocol: str, connector_number: int) -> str | None:
         return new_session_ref(pile_code, protocol, connector_number)

@@ -16,6 +16,7 @@ def register(app: Flask, api: Api) -> None:
         certifications,
         coupons,
         customer_service,
+        dashboard,
         hlht,
         member_pricing,
         members,
@@ -30,7 +31,7 @@ def register(app: Flask, api: Api) -> None:
 
     # in the order of the document's tags
     areas = (
-        account, operators, admin_users, tariffs, stations, piles, members, audit,
+        account, dashboard, operators, admin_users, tariffs, stations, piles, members, audit,
         abnormal_orders, coupons, member_pricing, pile_history, certifications,
         customer_service, refunds, orders, hlht,
     )  # fmt: skip

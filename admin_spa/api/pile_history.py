@@ -9,6 +9,7 @@ from admin_spa.api.auth import current_actor
 from admin_spa.api.blueprints import blueprint
 from admin_spa.api.schemas import pile_history as s
 from app.catalogue import pile_history
+from app.charging import fault_log
 from app.openapi import page_of
 from app.paging import Page
 
@@ -28,7 +29,7 @@ def online_periods(args: dict[str, Any]) -> Page:
 @bp.response(200, page_of(s.FaultOut, "FaultPage"))
 def faults(args: dict[str, Any]) -> Page:
     """故障记录（急停等），关联当时的订单"""
-    return pile_history.faults(current_actor(), **args)
+    return fault_log.faults(current_actor(), **args)
 
 
 @bp.route("/reports/disconnections")

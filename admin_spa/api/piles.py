@@ -12,6 +12,7 @@ from admin_spa.api.schemas import piles as s
 from admin_spa.api.schemas.common import PageQuery
 from app.catalogue import pile_access, piles
 from app.catalogue.piles import kw_to_w
+from app.charging import pile_commands
 from app.openapi import page_of
 from app.paging import Page
 
@@ -108,3 +109,11 @@ def clear_password(pile_id: int) -> Any:
 def connection_events(args: dict[str, Any], pile_id: int) -> Page:
     """被拒绝或顶替的接入记录"""
     return pile_access.connection_events(current_actor(), pile_id, **args)
+
+
+@bp.route("/piles/<int:pile_id>/commands", methods=["POST"])
+@bp.arguments(s.PileCommandIn)
+@bp.response(200, s.PileCommandOut)
+def send_command(body: dict[str, Any], pile_id: int) -> pile_commands.CommandAnswer:
+    """远程指令：停止订单、软/硬重启、可用/停用、解锁枪、下发电价、校时；返回充电桩的应答并记审计"""
+    return pile_commands.send(current_actor(), pile_id, **body)

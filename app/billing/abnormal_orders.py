@@ -30,7 +30,7 @@ from app.tenancy.scope import Actor, get_scoped, scoped
 
 log = logging.getLogger(__name__)
 
-ORDER_READ = "member.read"
+ORDER_READ = "order.read"
 
 
 class ReviewKind(enum.StrEnum):

@@ -72,7 +72,12 @@ class Bill(Base):
 
     __tablename__ = "bills"
     # the arrears job looks for the few bills that still owe something
-    __table_args__ = (Index("ix_bills_arrears", "arrears_fen"),)
+    __table_args__ = (
+        Index("ix_bills_arrears", "arrears_fen"),
+        # the overview's sums by settlement day, the platform's and each operator's
+        Index("ix_bills_settled_at", "settled_at"),
+        Index("ix_bills_operator_settled", "operator_id", "settled_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("charge_orders.id"), unique=True)

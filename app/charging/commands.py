@@ -22,6 +22,7 @@ class NoPileLink:
         return CommandResult(CommandOutcome.PILE_OFFLINE, "no pile link reachable")
 
     remote_start = remote_stop = reset = change_availability = push_tariff = sync_time = _offline
+    unlock_connector = _offline
 
     def new_session_ref(self, pile_code: str, protocol: str, connector_number: int) -> str | None:
         return None

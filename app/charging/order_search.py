@@ -20,7 +20,7 @@ from app.paging import Page, paginate
 from app.tenancy.models import Driver
 from app.tenancy.scope import Actor
 
-ORDER_READ = "member.read"
+ORDER_READ = "order.read"
 ORDER_STATES = tuple(OrderState)
 
 

@@ -103,6 +103,24 @@ class Application(Protocol):
     def app_context(self) -> AbstractContextManager[Any]: ...
 
 
+def current_tariff(pile: Pile) -> PileTariff | None:
+    """The current tariff of the pile's station, as a pile that prices sessions gets it."""
+    station = pile.station
+    version = station.tariff.current_version if station and station.tariff else None
+    if version is None:
+        return None
+    return PileTariff(
+        model_id=version.id,
+        periods=tuple(
+            TariffPeriod(
+                seg.start_minute, seg.end_minute, seg.tier,
+                Decimal(seg.electricity_price), Decimal(seg.service_price),
+            )
+            for seg in version.segments
+        ),
+    )  # fmt: skip
+
+
 class PileEventService:
     """Implements ``PileEventHandler`` for the pile link. Each call runs in its own
     application context (whose teardown closes its session) and commits before it
@@ -139,20 +157,7 @@ class PileEventService:
         """The station's current tariff, for piles that price sessions themselves."""
         with self.app.app_context():
             pile = _pile(pile_code)
-            station = pile.station if pile else None
-            version = station.tariff.current_version if station and station.tariff else None
-            if version is None:
-                return None
-            return PileTariff(
-                model_id=version.id,
-                periods=tuple(
-                    TariffPeriod(
-                        seg.start_minute, seg.end_minute, seg.tier,
-                        Decimal(seg.electricity_price), Decimal(seg.service_price),
-                    )
-                    for seg in version.segments
-                ),
-            )  # fmt: skip
+            return current_tariff(pile) if pile else None
 
     def handle(self, event: PileEvent) -> EventReply:
         with self.app.app_context():

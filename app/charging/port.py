@@ -338,4 +338,10 @@ class PileCommandPort(Protocol):
 
     def sync_time(self, pile_code: str, *, timeout: float = 10.0) -> CommandResult: ...
 
+    def unlock_connector(
+        self, pile_code: str, connector_number: int, *, timeout: float = 10.0
+    ) -> CommandResult:
+        """Release a gun stuck in its socket (no session needed)."""
+        ...
+
     def is_online(self, pile_code: str) -> bool: ...

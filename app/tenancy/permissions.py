@@ -27,6 +27,7 @@ PERMISSIONS: tuple[Permission, ...] = (
     Permission("tariff.write", "管理电价", "电价"),
     Permission("member.read", "查看会员", "会员"),
     Permission("member.write", "管理会员", "会员"),
+    Permission("order.read", "查看订单与概览", "订单"),
     Permission("wallet.adjust", "手工调整余额", "会员"),
     Permission("audit.read", "查看审计日志", "系统"),
     Permission("certification.read", "查看司机认证", "会员"),

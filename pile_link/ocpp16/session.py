@@ -713,6 +713,17 @@ class OcppSession:
         # An OCPP pile sets its clock from a Heartbeat answer: ask for one.
         return self._status_call("TriggerMessage", {"requestedMessage": "Heartbeat"}, timeout)
 
+    def unlock_connector(self, connector_number: int, *, timeout: float = 10.0) -> CommandResult:
+        result = self.call("UnlockConnector", {"connectorId": connector_number}, timeout=timeout)
+        if not result.ok:
+            return result
+        status = result.data.get("status")
+        if status == "Unlocked":
+            return CommandResult(CommandOutcome.ACCEPTED, str(status), result.data)
+        if status == "NotSupported":
+            return CommandResult(CommandOutcome.NOT_SUPPORTED, str(status), result.data)
+        return CommandResult(CommandOutcome.REJECTED, str(status), result.data)
+
     def _forget_old_remote_starts(self) -> None:
         horizon = time.monotonic() - REMOTE_START_WINDOW
         for key, sent in list(self._remote_starts.items()):

@@ -8,8 +8,12 @@ from urllib.parse import urlencode
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from app.charging.port import FaultRaised, PileConnected, PileDisconnected
+from app.extensions import db
+from app.tenancy.models import Operator
+from tests.support.money import build_world, recent
 from tests.support.ports import pile_events
 
 T0 = datetime(2019, 1, 7, 0, 0, tzinfo=UTC)
@@ -65,3 +69,32 @@ def test_time_range_is_validated(client: FlaskClient, as_yc: dict[str, Any]) -> 
     assert resp.status_code == 422  # naive times are refused
     resp = client.get(f"/api/admin/v1/faults?{_range(400)}", headers=as_yc)
     assert resp.status_code == 422 and resp.get_json()["error"]["code"] == "TIME_RANGE_TOO_LONG"
+
+
+def test_case24_an_emergency_stop_names_its_pile_and_the_order_running_then(
+    app: Flask, client: FlaskClient, as_yc: dict[str, str], as_kc: dict[str, str]
+) -> None:
+    yc = db.session.scalar(select(Operator).where(Operator.name == "广东云创"))
+    assert yc is not None
+    world = build_world(app, operator=yc, code="FAULT-YC-01")
+    world.driver.phone = "13800138024"
+    db.session.commit()
+    t0 = recent(3)
+    world.connect(t0)
+    ref = world.start(t0 + timedelta(minutes=1), samples=[(2, 200)])
+    order_no = world.order(ref).order_no
+    world.svc.handle(FaultRaised(world.code, 1, "EmergencyStop", t0 + timedelta(minutes=5)))
+    query = urlencode(
+        {
+            "since": (t0 - timedelta(hours=1)).isoformat(),
+            "until": (t0 + timedelta(hours=4)).isoformat(),
+        }
+    )
+    body = client.get(f"/api/admin/v1/faults?{query}&pile_id={world.pile.id}", headers=as_yc)
+    assert body.status_code == 200, body.get_json()
+    [fault] = body.get_json()["items"]
+    assert fault["pile_code"] == "FAULT-YC-01" and fault["code"] == "EmergencyStop"
+    assert fault["order_no"] == order_no and fault["driver_phone"] == "13800138024"
+    assert fault["station_name"] == "FAULT-YC-01 站"
+    other = client.get(f"/api/admin/v1/faults?{query}", headers=as_kc).get_json()
+    assert order_no not in {f["order_no"] for f in other["items"]}

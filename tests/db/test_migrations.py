@@ -68,3 +68,34 @@ def test_models_match_migrations_and_downgrade_works(empty_db_url: str) -> None:
     finally:
         with app.app_context():
             db.engine.dispose()
+
+
+def test_roles_that_read_members_keep_reading_orders(empty_db_url: str) -> None:
+    """0014: orders moved from member.read to order.read; no role loses them."""
+    from app.tenancy.models import Operator, Role
+
+    app = compose({**BASE_CONFIG, "DATABASE_URL": empty_db_url})
+    try:
+        with app.app_context():
+            upgrade(revision="0008_official_accounts")
+            op = Operator(name="迁移测试", kind="sub")
+            db.session.add(op)
+            db.session.flush()
+            db.session.add_all([
+                Role(operator_id=op.id, name="客服", permissions=["member.read"]),
+                Role(operator_id=op.id, name="运维", permissions=["pile.read"]),
+            ])  # fmt: skip
+            db.session.commit()
+            upgrade()
+            db.session.expire_all()
+            roles = {r.name: r.permissions for r in db.session.query(Role)}
+            assert roles == {"客服": ["member.read", "order.read"], "运维": ["pile.read"]}
+            downgrade(revision="0008_official_accounts")
+            db.session.expire_all()
+            assert {r.name: r.permissions for r in db.session.query(Role)}["客服"] == [
+                "member.read"
+            ]
+            db.session.remove()
+    finally:
+        with app.app_context():
+            db.engine.dispose()

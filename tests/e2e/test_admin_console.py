@@ -22,8 +22,10 @@ API = "/api/admin/v1"
 MENU_PERMISSIONS = {
     "menu-stations": "station.read",
     "menu-piles": "pile.read",
+    "menu-operations-menu": "pile.read",
     "menu-tariffs": "tariff.read",
-    "menu-order-menu": "member.read",
+    "menu-dashboard": "order.read",
+    "menu-order-menu": "order.read",
     "menu-members": "member.read",
     "menu-operators": "operator.read",
     "menu-admin-users": "admin_user.read",

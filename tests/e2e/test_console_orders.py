@@ -122,3 +122,25 @@ def test_another_sub_operator_sees_no_abnormal_order_of_others(
     login(page, "kc_admin", "kc123456")
     page.goto("/admin/orders/abnormal")
     expect(page.get_by_test_id("abnormal-table")).to_contain_text("没有待处理的异常订单")
+
+
+def test_overview_shows_the_operators_own_figures(page: Page, orders: dict[str, str]) -> None:
+    login(page, "yc_admin", "yc123456")
+    open_menu(page, "menu-dashboard", "dashboard")
+    top = page.get_by_test_id("dashboard-top-stations")
+    expect(top).to_contain_text("E2E-YC-ORD-01 站")
+    expect(top).not_to_contain_text("E2E-KC-ORD-01 站")
+    today = page.get_by_test_id("dashboard-today")
+    expect(today).to_contain_text("订单数")
+    expect(today).not_to_contain_text("订单数0")
+    expect(page.get_by_test_id("dashboard-trend").locator("canvas")).to_have_count(1)
+    expect(page.get_by_test_id("dashboard-tiers").locator("canvas")).to_have_count(1)
+    shot(page, "dashboard")
+
+
+def test_another_sub_operator_sees_only_its_overview(page: Page, orders: dict[str, str]) -> None:
+    login(page, "kc_admin", "kc123456")
+    open_menu(page, "menu-dashboard", "dashboard")
+    top = page.get_by_test_id("dashboard-top-stations")
+    expect(top).to_contain_text("E2E-KC-ORD-01 站")
+    expect(top).not_to_contain_text("E2E-YC-ORD-01 站")

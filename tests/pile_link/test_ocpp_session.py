@@ -544,6 +544,29 @@ def test_scheduled_reset_counts_as_accepted(session: OcppSession, domain: Domain
     assert (result.outcome, result.detail) == (CommandOutcome.ACCEPTED, "scheduled")
 
 
+def test_unlock_connector_maps_the_piles_unlock_status(
+    session: OcppSession, domain: Domain
+) -> None:
+    for status, outcome in (
+        ("Unlocked", CommandOutcome.ACCEPTED),
+        ("UnlockFailed", CommandOutcome.REJECTED),
+        ("NotSupported", CommandOutcome.NOT_SUPPORTED),
+    ):
+        calls: list[list[Any]] = []
+
+        def unlock(
+            call: list[Any], status: str = status, calls: list[list[Any]] = calls
+        ) -> list[Any]:
+            calls.append(call)
+            return [3, call[1], {"status": status}]
+
+        pile = answer_next_call(session, domain, unlock)
+        result = session.unlock_connector(2, timeout=2)
+        pile.join()
+        assert result.outcome is outcome, status
+        assert calls[0][2:] == ["UnlockConnector", {"connectorId": 2}]
+
+
 def test_command_times_out(session: OcppSession, domain: Domain) -> None:
     result = session.reset(timeout=0.05)
     assert result.outcome is CommandOutcome.TIMED_OUT

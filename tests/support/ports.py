@@ -28,6 +28,10 @@ class FakePort(NoPileLink):
     start_options: list[dict[str, Any]] = field(default_factory=list)
     stops: list[tuple[str, int, str]] = field(default_factory=list)
     online_checks: int = 0
+    # the other commands (reset, availability, unlock, tariff, clock): what was asked, and
+    # what the pile answers
+    command_outcome: CommandOutcome = CommandOutcome.ACCEPTED
+    commands: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
 
     def is_online(self, pile_code: str) -> bool:
         self.online_checks += 1  # what the domain asked
@@ -55,6 +59,34 @@ class FakePort(NoPileLink):
             return CommandResult(CommandOutcome.PILE_OFFLINE)
         self.stops.append((pile_code, connector_number, session_ref))
         return CommandResult(CommandOutcome.ACCEPTED)
+
+    def _command(self, name: str, pile_code: str, **args: Any) -> CommandResult:
+        if not self._online(pile_code):
+            return CommandResult(CommandOutcome.PILE_OFFLINE)
+        self.commands.append((name, pile_code, args))
+        return CommandResult(self.command_outcome, "from the fake pile")
+
+    def reset(self, pile_code: str, *, hard: bool = False, timeout: float = 10.0) -> CommandResult:
+        return self._command("reset", pile_code, hard=hard)
+
+    def change_availability(
+        self, pile_code: str, connector_number: int, available: bool, *, timeout: float = 10.0
+    ) -> CommandResult:
+        return self._command(
+            "change_availability", pile_code, connector_number=connector_number,
+            available=available,
+        )  # fmt: skip
+
+    def unlock_connector(
+        self, pile_code: str, connector_number: int, *, timeout: float = 10.0
+    ) -> CommandResult:
+        return self._command("unlock_connector", pile_code, connector_number=connector_number)
+
+    def push_tariff(self, pile_code: str, tariff: Any, *, timeout: float = 10.0) -> CommandResult:
+        return self._command("push_tariff", pile_code, tariff=tariff)
+
+    def sync_time(self, pile_code: str, *, timeout: float = 10.0) -> CommandResult:
+        return self._command("sync_time", pile_code)
 
 
 class _TestPileEvents(PileEventService):

@@ -45,6 +45,10 @@ class FaultOut(Schema):
     started_at = fields.DateTime()
     ended_at = fields.DateTime(allow_none=True)
     order_id = fields.Integer(allow_none=True)
+    pile_code = fields.String(required=True)
+    station_name = fields.String(required=True)
+    order_no = fields.String(allow_none=True, metadata={"description": "故障时正在进行的订单"})
+    driver_phone = fields.String(required=True, metadata={"description": "该订单司机的手机号"})
 
 
 class DisconnectionRowOut(Schema):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from admin_spa.api.schemas.common import PageQuery
+from admin_spa.api.schemas.common import PRINTABLE, PageQuery
+from app.charging.pile_commands import PileCommand
 from app.openapi import Schema
 
 
@@ -114,3 +115,33 @@ class ConnectionEventOut(Schema):
     address = fields.String()
     protocol = fields.String()
     attempts = fields.Integer()
+
+
+class PileCommandIn(Schema):
+    command = fields.Enum(
+        PileCommand,
+        by_value=True,
+        required=True,
+        metadata={"description": "remote_stop 远程停止 | soft_reset/hard_reset 软/硬重启 | "
+                  "make_available/make_unavailable 可用/停用 | unlock_connector 解锁枪 | "
+                  "push_tariff 下发电价 | sync_time 校时"},
+    )  # fmt: skip
+    connector_number = fields.Integer(
+        validate=validate.Range(min=0, max=99),
+        metadata={"description": "枪号；可用/停用时 0 表示整桩"},
+    )
+    order_no = fields.String(
+        validate=[validate.Length(max=32), PRINTABLE],
+        metadata={"description": "远程停止的订单号（不填则停止该桩/枪正在进行的订单）"},
+    )
+    reason = fields.String(load_default="", validate=[validate.Length(max=200), PRINTABLE])
+
+
+class PileCommandOut(Schema):
+    command = fields.String(required=True)
+    outcome = fields.String(
+        required=True,
+        metadata={"description": "accepted | rejected | pile_offline | timed_out | not_supported"},
+    )
+    detail = fields.String(required=True)
+    order_no = fields.String(allow_none=True)

@@ -5,6 +5,7 @@ import zhCn from 'element-plus/es/locale/lang/zh-cn'
 import {
   ArrowDown,
   Avatar,
+  DataLine,
   Delete,
   Document,
   Key,
@@ -34,7 +35,7 @@ app.use(pinia)
 app.use(createAppRouter(pinia))
 app.use(ElementPlus, { locale: zhCn })
 // Icons are referred to by name (menu meta, `icon="Search"` props): register those in use.
-const icons = { ArrowDown, Avatar, Delete, Document, Key, Lightning, Lock, OfficeBuilding, Plus, PriceTag, Refresh, Search, Share, Shop, Sort, User, UserFilled }
+const icons = { ArrowDown, Avatar, DataLine, Delete, Document, Key, Lightning, Lock, OfficeBuilding, Plus, PriceTag, Refresh, Search, Share, Shop, Sort, User, UserFilled }
 for (const [name, component] of Object.entries(icons)) {
   app.component(name, component)
 }

@@ -1,4 +1,27 @@
 import { http } from './http'
-import type { MemberPage, MemberQuery } from './types'
+import type {
+  CouponGrantInput,
+  CouponTemplatePage,
+  Member,
+  MemberCoupon,
+  MemberCouponList,
+  MemberPage,
+  MemberQuery,
+  WalletAdjustInput,
+  WalletEntry,
+  WalletEntryPage,
+} from './types'
 
 export const listMembers = (query: MemberQuery = {}) => http.get<MemberPage>('/members', { ...query })
+export const getMember = (id: number) => http.get<Member>(`/members/${id}`)
+export const walletEntries = (id: number, query: { page: number; page_size: number }) =>
+  http.get<WalletEntryPage>(`/members/${id}/wallet-entries`, { ...query })
+/** Through the ledger's one function on the server: audited, with the reason. */
+export const adjustWallet = (id: number, body: WalletAdjustInput) =>
+  http.post<WalletEntry>(`/members/${id}/wallet-adjustments`, body)
+export const memberCoupons = (id: number) => http.get<MemberCouponList>(`/members/${id}/coupons`)
+export const grantCoupons = (id: number, body: CouponGrantInput) =>
+  http.post<MemberCouponList>(`/members/${id}/coupons`, body)
+export const revokeCoupon = (couponId: number, reason: string) =>
+  http.post<MemberCoupon>(`/coupons/${couponId}/revoke`, { reason })
+export const listCouponTemplates = () => http.get<CouponTemplatePage>('/coupon-templates', { page: 1, page_size: 100 })

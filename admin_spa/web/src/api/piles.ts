@@ -4,6 +4,8 @@ import type {
   HardwareList,
   HardwareReplacement,
   Pile,
+  PileCommandAnswer,
+  PileCommandInput,
   PileConnectionEventPage,
   PileInput,
   PilePassword,
@@ -29,3 +31,6 @@ export const setPilePassword = (id: number) => http.post<PilePassword>(`/piles/$
 export const clearPilePassword = (id: number) => http.delete<Pile>(`/piles/${id}/password`)
 export const pileConnectionEvents = (id: number, page = 1) =>
   http.get<PileConnectionEventPage>(`/piles/${id}/connection-events`, { page, page_size: 20 })
+/** The pile's answer comes back in the body (accepted, rejected, offline, timed out). */
+export const sendPileCommand = (id: number, body: PileCommandInput) =>
+  http.post<PileCommandAnswer>(`/piles/${id}/commands`, body)

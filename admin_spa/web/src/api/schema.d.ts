@@ -901,6 +901,47 @@ export interface paths {
         };
         trace?: never;
     };
+    "/api/admin/v1/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 概览：今日与本月订单、电量、金额、服务费、退款；桩在线/离线/故障；30 天趋势；站点收入前十 */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description 统计所用的本地时区（按本地日期划分） */
+                    timezone?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DashboardOut"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/v1/faults": {
         parameters: {
             query?: never;
@@ -2178,6 +2219,52 @@ export interface paths {
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
+        trace?: never;
+    };
+    "/api/admin/v1/piles/{pile_id}/commands": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                pile_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 远程指令：停止订单、软/硬重启、可用/停用、解锁枪、下发电价、校时；返回充电桩的应答并记审计 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    pile_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PileCommandIn"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PileCommandOut"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/admin/v1/piles/{pile_id}/connection-events": {
@@ -5125,6 +5212,25 @@ export interface components {
             phone?: string;
             start?: string;
         };
+        DashboardOut: {
+            /** Format: date-time */
+            generated_at: string;
+            month: components["schemas"]["TotalsOut"];
+            piles: components["schemas"]["PilesNowOut"];
+            sessions_now: number;
+            tiers: components["schemas"]["TierShareOut"][];
+            timezone: string;
+            today: components["schemas"]["TotalsOut"];
+            top_stations: components["schemas"]["StationRevenueOut"][];
+            trend: components["schemas"]["DayOut"][];
+        };
+        DayOut: {
+            /** @description 本地日期 YYYY-MM-DD */
+            date: string;
+            energy_wh: number;
+            orders: number;
+            revenue_fen: number;
+        };
         DisconnectionReport: {
             items?: components["schemas"]["DisconnectionRowOut"][];
         };
@@ -5178,14 +5284,20 @@ export interface components {
             code?: string;
             connector_number?: number | null;
             description?: string;
+            /** @description 该订单司机的手机号 */
+            driver_phone: string;
             /** Format: date-time */
             ended_at?: string | null;
             id?: number;
             order_id?: number | null;
+            /** @description 故障时正在进行的订单 */
+            order_no?: string | null;
+            pile_code: string;
             pile_id?: number;
             /** Format: date-time */
             started_at?: string;
             station_id?: number | null;
+            station_name: string;
         };
         FaultPage: {
             items?: components["schemas"]["FaultOut"][];
@@ -6078,6 +6190,26 @@ export interface components {
             group?: string;
             name?: string;
         };
+        PileCommandIn: {
+            /**
+             * @description remote_stop 远程停止 | soft_reset/hard_reset 软/硬重启 | make_available/make_unavailable 可用/停用 | unlock_connector 解锁枪 | push_tariff 下发电价 | sync_time 校时
+             * @enum {unknown}
+             */
+            command: "remote_stop" | "soft_reset" | "hard_reset" | "make_available" | "make_unavailable" | "unlock_connector" | "push_tariff" | "sync_time";
+            /** @description 枪号；可用/停用时 0 表示整桩 */
+            connector_number?: number;
+            /** @description 远程停止的订单号（不填则停止该桩/枪正在进行的订单） */
+            order_no?: string;
+            /** @default  */
+            reason?: string;
+        };
+        PileCommandOut: {
+            command: string;
+            detail: string;
+            order_no?: string | null;
+            /** @description accepted | rejected | pile_offline | timed_out | not_supported */
+            outcome: string;
+        };
         PileConnectionEventPage: {
             items?: components["schemas"]["ConnectionEventOut"][];
             page: number;
@@ -6146,6 +6278,12 @@ export interface components {
             serial_number?: string;
             station_id?: number | null;
             vendor?: string;
+        };
+        PilesNowOut: {
+            /** @description 在线但有枪故障 */
+            faulted: number;
+            offline: number;
+            online: number;
         };
         PlatformKeyOut: {
             /** Format: date-time */
@@ -6391,6 +6529,13 @@ export interface components {
             timezone?: string;
             visible_to_operator_ids?: number[];
         };
+        StationRevenueOut: {
+            energy_wh: number;
+            orders: number;
+            revenue_fen: number;
+            station_id: number;
+            station_name: string;
+        };
         TariffIn: {
             name: string;
             operator_id?: number;
@@ -6423,6 +6568,11 @@ export interface components {
             segments?: components["schemas"]["Segment"][];
             version?: number;
         };
+        TierShareOut: {
+            energy_wh: number;
+            /** @description sharp | peak | flat | valley */
+            tier: string;
+        };
         TimelineEventOut: {
             /** Format: date-time */
             at?: string;
@@ -6431,6 +6581,18 @@ export interface components {
             payload?: {
                 [key: string]: unknown;
             } | null;
+        };
+        TotalsOut: {
+            /** @description 电量（Wh） */
+            energy_wh: number;
+            /** @description 结算订单数 */
+            orders: number;
+            /** @description 已退款（分） */
+            refund_fen: number;
+            /** @description 订单金额（分） */
+            revenue_fen: number;
+            /** @description 服务费（分，扣会员折扣） */
+            service_fen: number;
         };
         UserOut: {
             display_name?: string;

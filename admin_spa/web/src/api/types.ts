@@ -121,3 +121,35 @@ export interface Paged<T> {
   page: number
   page_size: number
 }
+
+// --- overview (概览) -------------------------------------------------------------------------
+
+export type Dashboard = Schemas['DashboardOut']
+export type DashboardDay = Schemas['DayOut']
+export type DashboardTierShare = Schemas['TierShareOut']
+export type DashboardStation = Schemas['StationRevenueOut']
+
+// --- remote pile commands -----------------------------------------------------------------
+
+export type PileCommandInput = Schemas['PileCommandIn']
+export type PileCommandAnswer = Schemas['PileCommandOut']
+export type PileCommandName = PileCommandInput['command']
+
+// --- 运维: faults and disconnections -------------------------------------------------------
+
+export type Fault = Schemas['FaultOut']
+export type FaultPage = Schemas['FaultPage']
+export type FaultQuery = ListQuery<'/faults'>
+export type DisconnectionRow = Schemas['DisconnectionRowOut']
+export type DisconnectionReport = Schemas['DisconnectionReport']
+
+// --- member detail ------------------------------------------------------------------------
+
+export type WalletEntry = Schemas['WalletEntryOut']
+export type WalletEntryPage = Schemas['WalletEntryPage']
+export type WalletAdjustInput = Schemas['WalletAdjustIn']
+export type MemberCoupon = Schemas['CouponOut']
+export type MemberCouponList = Schemas['CouponList']
+export type CouponTemplate = Schemas['CouponTemplateOut']
+export type CouponTemplatePage = Schemas['CouponTemplatePage']
+export type CouponGrantInput = Schemas['GrantIn']

@@ -5,6 +5,12 @@ import DefaultLayout from '@/layouts/DefaultLayout.vue'
 /** Pages inside the layout; their order is the menu's order. */
 export const layoutChildren: RouteRecordRaw[] = [
   {
+    path: 'dashboard',
+    name: 'dashboard',
+    component: () => import('@/pages/dashboard/DashboardPage.vue'),
+    meta: { title: '概览', icon: 'DataLine', permission: 'order.read' },
+  },
+  {
     path: 'orders',
     name: 'order-menu',
     component: RouterView,
@@ -14,19 +20,19 @@ export const layoutChildren: RouteRecordRaw[] = [
         path: 'charge',
         name: 'orders',
         component: () => import('@/pages/orders/OrderListPage.vue'),
-        meta: { title: '充电订单', icon: 'List', permission: 'member.read' },
+        meta: { title: '充电订单', icon: 'List', permission: 'order.read' },
       },
       {
         path: 'abnormal',
         name: 'abnormal-orders',
         component: () => import('@/pages/orders/AbnormalOrderListPage.vue'),
-        meta: { title: '异常订单', icon: 'Warning', permission: 'member.read' },
+        meta: { title: '异常订单', icon: 'Warning', permission: 'order.read' },
       },
       {
         path: 'charge/:orderNo',
         name: 'order-detail',
         component: () => import('@/pages/orders/OrderDetailPage.vue'),
-        meta: { title: '订单详情', hidden: true, permission: 'member.read' },
+        meta: { title: '订单详情', hidden: true, permission: 'order.read' },
       },
     ],
   },
@@ -55,6 +61,12 @@ export const layoutChildren: RouteRecordRaw[] = [
     meta: { title: '会员', icon: 'User', permission: 'member.read' },
   },
   {
+    path: 'members/:id(\\d+)',
+    name: 'member-detail',
+    component: () => import('@/pages/members/MemberDetailPage.vue'),
+    meta: { title: '会员详情', hidden: true, permission: 'member.read' },
+  },
+  {
     path: 'refunds',
     name: 'refunds',
     component: () => import('@/pages/refunds/RefundListPage.vue'),
@@ -65,6 +77,26 @@ export const layoutChildren: RouteRecordRaw[] = [
     name: 'certifications',
     component: () => import('@/pages/certifications/CertificationListPage.vue'),
     meta: { title: '司机认证', icon: 'UserFilled', permission: 'certification.read' },
+  },
+  {
+    path: 'operations',
+    name: 'operations-menu',
+    component: RouterView,
+    meta: { title: '运维', icon: 'Lightning' },
+    children: [
+      {
+        path: 'faults',
+        name: 'faults',
+        component: () => import('@/pages/operations/FaultListPage.vue'),
+        meta: { title: '故障记录', icon: 'Warning', permission: 'pile.read' },
+      },
+      {
+        path: 'disconnections',
+        name: 'disconnections',
+        component: () => import('@/pages/operations/DisconnectionReportPage.vue'),
+        meta: { title: '离线统计', icon: 'Document', permission: 'pile.read' },
+      },
+    ],
   },
   {
     path: 'operators',

@@ -94,3 +94,11 @@ export const ABNORMAL_KIND_LABEL: Record<string, string> = {
   superseded: '被新会话取代',
   pile_clock: '桩时钟偏差',
 }
+
+/** "12.34" → 1234 fen, "-5" → -500; anything else (3 decimals, letters, blank) → null. No float arithmetic. */
+export function yuanToFen(text: string): number | null {
+  const m = /^\s*(-?)(\d{1,9})(?:\.(\d{1,2}))?\s*$/.exec(text)
+  if (!m) return null
+  const fen = Number(m[2]) * 100 + Number((m[3] ?? '').padEnd(2, '0'))
+  return m[1] === '-' ? -fen : fen
+}

@@ -40,3 +40,20 @@ describe('minusYuan', () => {
     expect(minusYuan(null)).toBe('-')
   })
 })
+
+import { yuanToFen } from '@/utils/format'
+
+describe('yuanToFen', () => {
+  it('reads yuan as integer fen without float rounding', () => {
+    expect(yuanToFen('12.34')).toBe(1234)
+    expect(yuanToFen('0.1')).toBe(10)
+    expect(yuanToFen('19.99')).toBe(1999)
+    expect(yuanToFen('-5')).toBe(-500)
+    expect(yuanToFen(' 100 ')).toBe(10000)
+  })
+  it('refuses what is not an amount in fen', () => {
+    expect(yuanToFen('1.234')).toBeNull()
+    expect(yuanToFen('abc')).toBeNull()
+    expect(yuanToFen('')).toBeNull()
+  })
+})

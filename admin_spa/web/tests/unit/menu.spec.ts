@@ -24,14 +24,19 @@ describe('buildMenu', () => {
 
   it('shows everything to a holder of every read code, in route order, without hidden routes', () => {
     const all = [
-      'station.read', 'pile.read', 'tariff.read', 'member.read', 'operator.read',
+      'order.read', 'station.read', 'pile.read', 'tariff.read', 'member.read', 'operator.read',
       'admin_user.read', 'role.read', 'audit.read',
     ]
-    expect(titles(all)).toEqual(['订单', '站点', '充电桩', '电价', '会员', '运营商', '管理员', '角色', '审计日志'])
+    expect(titles(all)).toEqual(['概览', '订单', '站点', '充电桩', '电价', '会员', '运维', '运营商', '管理员', '角色', '审计日志'])
     expect(buildMenu(layoutChildren, all, '/').map((m) => m.path)).toContain('/operators')
     expect(titles(all)).not.toContain('无权访问')
     const orders = buildMenu(layoutChildren, all, '/').find((m) => m.title === '订单')
     expect(orders?.children?.map((c) => c.title)).toEqual(['充电订单', '异常订单'])
+  })
+
+  it('shows the orders and the overview with order.read, not with member.read alone', () => {
+    expect(titles(['member.read'])).toEqual(['会员'])
+    expect(titles(['order.read'])).toEqual(['概览', '订单'])
   })
 
   it('a write code alone does not open a page', () => {
