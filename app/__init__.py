@@ -46,7 +46,8 @@ from app.state import install as install_state
 from app.tenancy import models as _tenancy_models  # noqa: F401
 from app.tenancy.wechat_accounts import TOKEN_STORE
 from app.uow import discard
-from app.wechat.miniprogram import MemoryTokenStore
+from app.wechat.miniprogram import MemoryTokenStore, TokenStore
+from app.wechat.tokens import RedisTokenStore
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -76,6 +77,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
+def _token_store(redis_url: str) -> TokenStore:
+    """WeChat access tokens shared through Redis by every process when it is set (WeChat
+    invalidates the previous token on each fetch), else kept in this process."""
+    if not redis_url:
+        return MemoryTokenStore()
+    return RedisTokenStore.from_url(redis_url)
+
+
 def _build_state(app: Flask) -> AppState:
     """Everything the application holds besides its settings, in one place."""
     cfg = app.config
@@ -84,7 +93,7 @@ def _build_state(app: Flask) -> AppState:
     state[TARIFF_SNAPSHOTS] = {}
     state[LIVE_BILLS] = LiveBillCache(float(cfg["LIVE_BILL_CACHE_SECONDS"]))
     state[STATION_INDEX] = StationIndex()
-    state[TOKEN_STORE] = MemoryTokenStore()
+    state[TOKEN_STORE] = _token_store(cfg["REDIS_URL"])
     with app.app_context():
         state[FILE_STORAGE] = local_storage()
     return state

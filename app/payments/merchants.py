@@ -96,6 +96,9 @@ class ReadinessItem:
     key: str  # mini_program | merchant_key | apiv3_key | platform_key
     label: str
     ok: bool
+    # "OK", or a stable code for what is missing, with ``detail`` saying it in Chinese
+    code: str = "OK"
+    detail: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,22 +117,49 @@ class Readiness:
         return [item.label for item in self.items if not item.ok]
 
 
+def _item(key: str, label: str, lacks: list[str], code: str, detail: str = "") -> ReadinessItem:
+    """One readiness item: ok when nothing is lacking, else ``code`` and what lacks."""
+    if not lacks:
+        return ReadinessItem(key, label, True)
+    return ReadinessItem(key, label, False, code, detail or "缺少" + "、".join(lacks))
+
+
+def _platform_key_item(keys: tuple[WeChatPayKey, ...], moment: datetime) -> ReadinessItem:
+    label = "微信支付平台证书或微信支付公钥"
+    usable = [k for k in keys if k.expires_at is None or k.expires_at > moment]
+    if usable:
+        return ReadinessItem("platform_key", label, True)
+    if keys:
+        return _item(
+            "platform_key", label, ["有效的平台证书"], "WECHAT_PLATFORM_KEY_EXPIRED",
+            "平台证书已过期：请下载平台证书或填写微信支付公钥",
+        )  # fmt: skip
+    return _item(
+        "platform_key", label, ["平台证书"], "WECHAT_PLATFORM_KEY_MISSING",
+        "尚无平台证书：保存商户信息后自动下载（或点“下载平台证书”），或填写微信支付公钥",
+    )  # fmt: skip
+
+
 def readiness(op: Operator, *, now: datetime | None = None) -> Readiness:
     moment = now or utcnow()
     keys = tuple(_keys(op.id)) if op.id is not None else ()
-    usable = [k for k in keys if k.expires_at is None or k.expires_at > moment]
+    mp = [n for n, v in (("AppID", op.wechat_app_id), ("AppSecret", op.wechat_app_secret)) if not v]
+    merchant = [
+        name for name, value in (
+            ("商户号", op.wechat_mch_id), ("商户证书序列号", op.wechat_mch_cert_serial),
+            ("商户私钥", op.wechat_mch_private_key),
+        ) if not value
+    ]  # fmt: skip
+    apiv3 = op.wechat_apiv3_key or ""
     return Readiness(
         (
-            ReadinessItem(
-                "mini_program", "小程序 AppID 与 AppSecret",
-                bool(op.wechat_app_id and op.wechat_app_secret),
-            ),
-            ReadinessItem(
-                "merchant_key", "商户号、商户证书序列号与商户私钥",
-                bool(op.wechat_mch_id and op.wechat_mch_cert_serial and op.wechat_mch_private_key),
-            ),
-            ReadinessItem("apiv3_key", "APIv3 密钥", len(op.wechat_apiv3_key or "") == 32),
-            ReadinessItem("platform_key", "微信支付平台证书或微信支付公钥", bool(usable)),
+            _item("mini_program", "小程序 AppID 与 AppSecret", mp, "WECHAT_MINI_PROGRAM_MISSING"),
+            _item("merchant_key", "商户号、商户证书序列号与商户私钥", merchant,
+                  "WECHAT_MERCHANT_KEY_MISSING"),
+            _item("apiv3_key", "APIv3 密钥", [] if len(apiv3) == 32 else ["APIv3 密钥"],
+                  "WECHAT_APIV3_KEY_MISSING" if not apiv3 else "WECHAT_APIV3_KEY_INVALID",
+                  "" if not apiv3 else "APIv3 密钥应为 32 位"),
+            _platform_key_item(keys, moment),
         ),
         keys,
     )  # fmt: skip

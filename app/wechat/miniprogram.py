@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -55,6 +55,13 @@ class TokenStore(Protocol):
     def delete(self, key: str) -> None: ...
 
 
+def refresh_lock(store: TokenStore, key: str) -> AbstractContextManager[object]:
+    """The store's lock for refreshing ``key`` (one refresher at a time across the
+    processes that share the store), or none for a store that has no lock."""
+    lock = getattr(store, "refresh_lock", None)
+    return lock(key) if lock is not None else nullcontext()
+
+
 class MemoryTokenStore:
     """Process-local token store with expiry. Thread-safe.
 
@@ -67,6 +74,12 @@ class MemoryTokenStore:
         self._clock = clock
         self._lock = threading.Lock()
         self._data: dict[str, tuple[Any, float | None]] = {}
+        self._refresh_locks: dict[str, threading.Lock] = {}
+
+    def refresh_lock(self, key: str) -> threading.Lock:
+        """One thread of this process refreshes ``key`` at a time."""
+        with self._lock:
+            return self._refresh_locks.setdefault(key, threading.Lock())
 
     def get(self, key: str, default: Any = None) -> Any:
         with self._lock:
@@ -126,16 +139,22 @@ class _Client(WeChatClient):  # type: ignore[misc]
         self._http = http
         self.session = store  # wechatpy keeps ``session or MemoryStorage()``: be explicit
         self._endpoints = endpoints
+        self.used_token: str | None = None  # the token the last call was made with
         self.API_BASE_URL = endpoints.api_base + "/cgi-bin/"
         self.wxa.API_BASE_URL = endpoints.api_base + "/"
 
     @property
     def access_token(self) -> str:
         token = self.session.get(self.access_token_key)
-        if token:
-            return str(token)
-        result = self.fetch_access_token()
-        return str(result["access_token"])
+        if not token:
+            with refresh_lock(self.session, self.access_token_key):
+                # whoever held the lock before us may have fetched it: WeChat invalidates
+                # the previous token on each fetch, so fetch only when it is still missing
+                token = self.session.get(self.access_token_key)
+                if not token:
+                    token = self.fetch_access_token()["access_token"]
+        self.used_token = str(token)
+        return self.used_token
 
     def fetch_access_token(self) -> dict[str, Any]:
         # 「获取接口调用凭据」 GET /cgi-bin/token?grant_type=client_credential&appid=&secret=
@@ -196,6 +215,15 @@ def _client(
             session.close()
 
 
+def _drop_token(client: _Client) -> None:
+    """Forget the token WeChat refused, unless another process already put a new one in
+    the shared store (deleting that one would make every process fetch again in turn)."""
+    key = client.access_token_key
+    with refresh_lock(client.session, key):
+        if client.session.get(key) == client.used_token:
+            client.session.delete(key)
+
+
 def _call(client: _Client, fn: Callable[[], T]) -> T:
     """Run a wechatpy call; on a dead token, drop it, fetch a new one and retry once."""
     for attempt in (1, 2):
@@ -205,7 +233,7 @@ def _call(client: _Client, fn: Callable[[], T]) -> T:
             errcode = exc.errcode
             if errcode in TOKEN_ERRCODES and attempt == 1:
                 log.info("wechat token refused errcode=%s app_id=%s", errcode, client.appid)
-                client.session.delete(client.access_token_key)
+                _drop_token(client)
                 continue
             if errcode is None:  # wechatpy's HTTP failure
                 status = exc.response.status_code if exc.response is not None else "?"
@@ -410,14 +438,18 @@ def jsapi_ticket(
     cached = token_store.get(key)
     if cached:
         return str(cached)
-    with _client(app, endpoints, store, http, timeout) as client:
-        result = _call(client, lambda: client.get("ticket/getticket", params={"type": "jsapi"}))
-    ticket = result.get("ticket") if isinstance(result, dict) else None
-    if not isinstance(ticket, str) or not ticket:
-        raise WeChatError(BAD_RESPONSE, "no ticket in the answer")
-    expires = result.get("expires_in")
-    ttl = expires if isinstance(expires, int) else 7200
-    token_store.set(key, ticket, max(ttl - TOKEN_EARLY_REFRESH, 60))
+    with refresh_lock(token_store, key):
+        cached = token_store.get(key)
+        if cached:
+            return str(cached)
+        with _client(app, endpoints, store, http, timeout) as client:
+            result = _call(client, lambda: client.get("ticket/getticket", params={"type": "jsapi"}))
+        ticket = result.get("ticket") if isinstance(result, dict) else None
+        if not isinstance(ticket, str) or not ticket:
+            raise WeChatError(BAD_RESPONSE, "no ticket in the answer")
+        expires = result.get("expires_in")
+        ttl = expires if isinstance(expires, int) else 7200
+        token_store.set(key, ticket, max(ttl - TOKEN_EARLY_REFRESH, 60))
     return ticket
 
 

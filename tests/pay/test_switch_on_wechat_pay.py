@@ -163,3 +163,17 @@ def test_a_notify_signed_with_a_rotated_certificate_fetches_it_and_is_credited(
     db.session.commit()
     notify_headers, body = wechat.make_pay_notify(no2)
     assert post_notify(client, merchant.mch_id, notify_headers, body).status_code != 200
+
+
+def test_the_readiness_names_each_missing_item_with_a_code_and_in_chinese(
+    client: FlaskClient, ops: Ops, merchant: DemoMerchant, as_admin: dict[str, str]
+) -> None:
+    partial = {"wechat_mch_id": merchant.mch_id, "wechat_apiv3_key": merchant.apiv3_key}
+    saved = client.patch(f"{API}/{ops.yc.id}", json=partial, headers=as_admin)
+    assert saved.status_code == 200, saved.get_json()
+    items = {i["key"]: i for i in saved.get_json()["wechat_pay_readiness"]["items"]}
+    assert items["apiv3_key"] == {**items["apiv3_key"], "ok": True, "code": "OK", "detail": ""}
+    merchant_key = items["merchant_key"]
+    assert merchant_key["ok"] is False and merchant_key["code"] == "WECHAT_MERCHANT_KEY_MISSING"
+    assert merchant_key["detail"] == "缺少商户证书序列号、商户私钥"
+    assert items["platform_key"]["code"] == "WECHAT_PLATFORM_KEY_MISSING"

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout
@@ -43,3 +47,43 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], deadline_s: float = 30.0
         except OSError:
             time.sleep(0.1)
     raise TimeoutError(f"{url} not ready after {deadline_s}s")
+
+
+def platform_env(db_path: Path, **extra: str) -> dict[str, str]:
+    """A live platform process's environment: its own SQLite file, free ports, demo mode."""
+    return {
+        **os.environ,
+        "FLASK_APP": "wsgi:compose",
+        "EVOP_DATABASE_URL": f"sqlite:///{db_path}",
+        "EVOP_HTTP_PORT": str(free_port()),
+        # free pile ports too: `make test` must pass beside a `make run` (issue 15, Low)
+        "EVOP_OCPP_PORT": str(free_port()),
+        "EVOP_YKC_PORT": str(free_port()),
+        "EVOP_DEMO_MODE": "1",
+        "EVOP_LOG_LEVEL": "WARNING",
+        **extra,
+    }
+
+
+@contextmanager
+def live_platform(env: dict[str, str]) -> Iterator[str]:
+    """Migrate, seed the demo and serve ``wsgi.py`` with ``env``; yields its base URL."""
+    port = int(env["EVOP_HTTP_PORT"])
+    flask = [sys.executable, "-m", "flask"]
+    subprocess.run([*flask, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
+    subprocess.run([*flask, "seed-demo"], env=env, cwd=ROOT, check=True, capture_output=True)
+    proc = subprocess.Popen(
+        [sys.executable, "wsgi.py"], env=env, cwd=ROOT,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(f"{base}/readyz", proc)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -22,6 +22,10 @@ class ReadinessItemOut(Schema):
     )
     label = fields.String()
     ok = fields.Boolean()
+    code = fields.String(
+        metadata={"description": "OK，或缺什么的代码（WECHAT_PLATFORM_KEY_MISSING 等）"}
+    )
+    detail = fields.String(metadata={"description": "缺什么（中文），就绪时为空"})
 
 
 class PlatformKeyOut(Schema):

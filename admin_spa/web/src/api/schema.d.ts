@@ -6367,6 +6367,10 @@ export interface components {
             state?: string;
         };
         ReadinessItemOut: {
+            /** @description OK，或缺什么的代码（WECHAT_PLATFORM_KEY_MISSING 等） */
+            code?: string;
+            /** @description 缺什么（中文），就绪时为空 */
+            detail?: string;
             /** @description mini_program | merchant_key | apiv3_key | platform_key */
             key?: string;
             label?: string;
