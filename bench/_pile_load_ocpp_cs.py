@@ -41,13 +41,14 @@ from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
 from app import create_app
+from app.billing.session_outcomes import Billing
+from app.catalogue.models import PileProtocol
 from app.charging.pile_events import PileEventService
 from app.charging.port import (
     EventReply,
     MeterSample,
     PileConnected,
     PileDisconnected,
-    PileProtocol,
     SessionStarted,
     SessionStopped,
 )
@@ -81,7 +82,7 @@ def number(value: Any) -> Decimal | None:
 class CentralSystem:
     def __init__(self, threads: int, heartbeat_interval: int, group_commit: bool) -> None:
         self.app = create_app()
-        self.events = PileEventService(self.app)
+        self.events = PileEventService(self.app, Billing(), node="bench-ocpp-cs")
         self.pool = concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="domain")
         self.heartbeat_interval = heartbeat_interval
         self.piles: dict[str, Pile] = {}

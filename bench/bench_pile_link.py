@@ -209,7 +209,7 @@ class Server:
             except OSError:
                 time.sleep(0.2)
         if self.control is None:
-            self.stop()
+            self.stop()  # closes the log: log_tail reads the file by its path
             raise RuntimeError(f"{system} server did not start: {self.log_tail()}")
         self._reader = self.control.makefile("rb")
 
@@ -228,7 +228,10 @@ class Server:
         return reply
 
     def log_tail(self, lines: int = 5) -> str:
-        self._log.flush()
+        """The last lines of the server's output, also after ``stop`` closed the log (a
+        server that failed to start is stopped before its output is quoted)."""
+        if not self._log.closed:
+            self._log.flush()
         try:
             text = self.log_path.read_text(errors="replace").strip().splitlines()
         except OSError:
@@ -296,7 +299,8 @@ class LoadClient:
         raise RuntimeError(f"load client: no {event!r} within {timeout:.0f}s")
 
     def stderr_tail(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         text = self.log_path.read_text(errors="replace").strip().splitlines()
         return " | ".join(text[-5:])[-1500:]
 
