@@ -2,7 +2,7 @@
 told to partners, the token a partner issued us
 
 Revision ID: 0013_hlht_orders
-Revises: 0008_official_accounts
+Revises: 0012_clock_review
 Create Date: 2026-12-03 22:30:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_hlht_orders"
-down_revision = "0008_official_accounts"
+down_revision = "0012_clock_review"
 branch_labels = None
 depends_on = None
 

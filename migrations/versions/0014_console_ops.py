@@ -2,7 +2,7 @@
 that could read members (and so orders, before) gets order.read
 
 Revision ID: 0014_console_ops
-Revises: 0008_official_accounts
+Revises: 0013_hlht_orders
 Create Date: 2026-12-03 22:40:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014_console_ops"
-down_revision = "0008_official_accounts"
+down_revision = "0013_hlht_orders"
 branch_labels = None
 depends_on = None
 

@@ -77,7 +77,7 @@ def test_roles_that_read_members_keep_reading_orders(empty_db_url: str) -> None:
     app = compose({**BASE_CONFIG, "DATABASE_URL": empty_db_url})
     try:
         with app.app_context():
-            upgrade(revision="0008_official_accounts")
+            upgrade(revision="0013_hlht_orders")
             op = Operator(name="迁移测试", kind="sub")
             db.session.add(op)
             db.session.flush()
@@ -90,7 +90,7 @@ def test_roles_that_read_members_keep_reading_orders(empty_db_url: str) -> None:
             db.session.expire_all()
             roles = {r.name: r.permissions for r in db.session.query(Role)}
             assert roles == {"客服": ["member.read", "order.read"], "运维": ["pile.read"]}
-            downgrade(revision="0008_official_accounts")
+            downgrade(revision="0013_hlht_orders")
             db.session.expire_all()
             assert {r.name: r.permissions for r in db.session.query(Role)}["客服"] == [
                 "member.read"
