@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
+from app.hlht.models import PushState
 from app.hlht.partners import SECRET_FIELDS
 from app.openapi import Schema
 
@@ -65,7 +66,7 @@ class PushQuery(Schema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
     page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
     partner_id = fields.Integer(validate=validate.Range(min=1))
-    state = fields.String(validate=validate.OneOf(("pending", "delivered", "discarded", "failed")))
+    state = fields.String(validate=validate.OneOf([s.value for s in PushState]))
     interface = fields.String(validate=validate.Length(max=64))
 
 
