@@ -655,3 +655,7 @@ CUSTOMER_SERVICE_INVALID = _entry(
     ValidationFailed, "CUSTOMER_SERVICE_INVALID", "客服电话信息不正确",
     "客服电话字段不正确：details 逐字段说明",
 )  # fmt: skip
+MONTH_INVALID = _entry(
+    ValidationFailed, "MONTH_INVALID", "月份格式不正确，应为 YYYY-MM（如 2019-10）",
+    "月份不是 YYYY-MM，或不在 2000-01 至下个月之间",
+)  # fmt: skip

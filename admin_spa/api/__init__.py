@@ -17,6 +17,7 @@ def register(app: Flask, api: Api) -> None:
         coupons,
         customer_service,
         dashboard,
+        energy_loss,
         hlht,
         member_pricing,
         members,
@@ -33,7 +34,7 @@ def register(app: Flask, api: Api) -> None:
     areas = (
         account, dashboard, operators, admin_users, tariffs, stations, piles, members, audit,
         abnormal_orders, coupons, member_pricing, pile_history, certifications,
-        customer_service, refunds, orders, hlht,
+        customer_service, refunds, orders, hlht, energy_loss,
     )  # fmt: skip
     for area in areas:
         api.register_blueprint(area.bp)

@@ -3,10 +3,10 @@ order is priced with, occupancy (占位费) policies and occupancy sessions."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, BigId, Fen, UnitPrice, UTCDateTime, utcnow
@@ -165,3 +165,22 @@ class BillAdjustment(Base):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("admin_users.id"))
     note: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StationMeterReading(Base):
+    """What the utility meter of a station says it delivered in a month (case #8), entered
+    by the operator: the energy-loss report compares the platform's kWh against it."""
+
+    __tablename__ = "station_meter_readings"
+    __table_args__ = (
+        UniqueConstraint("station_id", "month", name="uq_station_meter_readings_month"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), index=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id", ondelete="CASCADE"))
+    month: Mapped[date] = mapped_column(Date)  # the first day of the local month
+    reading_wh: Mapped[int] = mapped_column(Fen)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    entered_by: Mapped[int | None] = mapped_column(ForeignKey("admin_users.id"))
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -2792,6 +2792,138 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/v1/reports/energy-loss": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 电量损耗：各站点某月平台结算电量与电表读数、比例、未结算订单（默认上个月） */
+        get: {
+            parameters: {
+                query?: {
+                    page?: number;
+                    page_size?: number;
+                    /** @description 本地月份 YYYY-MM，如 2019-10 */
+                    month?: string;
+                    station_id?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["LossPage"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/v1/reports/energy-loss/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 导出电量损耗（xlsx） */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description 本地月份 YYYY-MM，如 2019-10 */
+                    month?: string;
+                    station_id?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description xlsx 文件 */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/v1/reports/energy-loss/{station_id}/unsettled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                station_id: number;
+            };
+            cookie?: never;
+        };
+        /** 该站该月未结算的订单（解释部分差额） */
+        get: {
+            parameters: {
+                query: {
+                    page?: number;
+                    page_size?: number;
+                    month: string;
+                };
+                header?: never;
+                path: {
+                    station_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["UnsettledOrderPage"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/v1/roles": {
         parameters: {
             query?: never;
@@ -3192,6 +3324,54 @@ export interface paths {
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
+        trace?: never;
+    };
+    "/api/admin/v1/stations/{station_id}/meter-readings/{month}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                station_id: number;
+                month: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /** 录入或更正某站某月的电表读数（审计） */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    station_id: number;
+                    month: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ReadingIn"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StationLossOut"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/admin/v1/stations/{station_id}/occupancy-policy": {
@@ -5355,6 +5535,13 @@ export interface components {
             token_type?: string;
             user?: components["schemas"]["UserOut"];
         };
+        LossPage: {
+            items: components["schemas"]["StationLossOut"][];
+            month: string;
+            page: number;
+            page_size: number;
+            total: number;
+        };
         MeOut: {
             operator?: components["schemas"]["OperatorBrief"];
             permissions?: string[];
@@ -6382,6 +6569,12 @@ export interface components {
             missing?: string[];
             ready?: boolean;
         };
+        ReadingIn: {
+            /** @default  */
+            note?: string;
+            /** @description 本月电表电量（Wh，46980 kWh 即 46980000） */
+            reading_wh: number;
+        };
         ReasonIn: {
             reason: string;
         };
@@ -6491,6 +6684,34 @@ export interface components {
             timezone?: string;
             visible_to_operator_ids?: number[];
         };
+        StationLossOut: {
+            /** @description 平台结算电量（Wh） */
+            billed_wh: number;
+            electricity_fen: number;
+            /** @description 其中按估算结算 */
+            estimated_orders: number;
+            estimated_wh: number;
+            /** @description 电表减平台电量 */
+            gap_wh?: number | null;
+            /** @description 电表读数（Wh），未录入为空 */
+            meter_wh?: number | null;
+            month: string;
+            /** @description 已结算订单数 */
+            orders: number;
+            /** @description 平台/电表，万分比 */
+            ratio_bp?: number | null;
+            /** Format: date-time */
+            reading_entered_at?: string | null;
+            reading_note: string;
+            /** @description 服务费（会员优惠后） */
+            service_fen: number;
+            station_id: number;
+            station_name: string;
+            total_fen: number;
+            /** @description 未结算订单数 */
+            unsettled_orders: number;
+            unsettled_wh: number;
+        };
         StationOut: {
             address?: string;
             city?: string;
@@ -6597,6 +6818,21 @@ export interface components {
             revenue_fen: number;
             /** @description 服务费（分，扣会员折扣） */
             service_fen: number;
+        };
+        UnsettledOrderPage: {
+            items?: components["schemas"]["UnsettledOut"][];
+            page: number;
+            page_size: number;
+            total: number;
+        };
+        UnsettledOut: {
+            connector_number?: number | null;
+            energy_wh: number;
+            order_no: string;
+            pile_id: number;
+            /** Format: date-time */
+            started_at?: string | null;
+            state: string;
         };
         UserOut: {
             display_name?: string;

@@ -141,6 +141,10 @@ export type Fault = Schemas['FaultOut']
 export type FaultPage = Schemas['FaultPage']
 export type FaultQuery = ListQuery<'/faults'>
 export type DisconnectionRow = Schemas['DisconnectionRowOut']
+export type StationLoss = Schemas['StationLossOut']
+export type EnergyLossPage = Schemas['LossPage']
+export type UnsettledOrder = Schemas['UnsettledOut']
+export type UnsettledOrderPage = Schemas['UnsettledOrderPage']
 export type DisconnectionReport = Schemas['DisconnectionReport']
 
 // --- member detail ------------------------------------------------------------------------

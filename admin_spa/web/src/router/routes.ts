@@ -96,6 +96,12 @@ export const layoutChildren: RouteRecordRaw[] = [
         component: () => import('@/pages/operations/DisconnectionReportPage.vue'),
         meta: { title: '离线统计', icon: 'Document', permission: 'pile.read' },
       },
+      {
+        path: 'energy-loss',
+        name: 'energy-loss',
+        component: () => import('@/pages/operations/EnergyLossPage.vue'),
+        meta: { title: '电量损耗', icon: 'DataLine', permission: 'order.read' },
+      },
     ],
   },
   {
