@@ -16,6 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from app.billing.bills import BillPreview, live_bill
 from app.catalogue.models import Connector, Pile, Station
@@ -34,6 +35,7 @@ from app.hlht.pile_owner import (
     connector_id,
     find_connector,
 )
+from app.uow import discard, in_unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -159,9 +161,18 @@ def query_start_charge(partner: Partner, data: dict[str, Any]) -> dict[str, Any]
         outcome = starts.request_remote_start(
             None, conn, client_request_id=f"hlht:{partner.operator_id}:{seq}", on_open=remember
         )
-    except DomainError as err:
-        log.info("hlht start refused", extra={"seq": seq, "code": err.code})
-        return {**answer, "FailReason": _fail_reason(err)}
+    except (IntegrityError, DomainError) as err:
+        # the same StartChargeSeq twice at once (a partner's retry racing its first try):
+        # the first won, at a unique key or, when it committed between our lookup and our
+        # rules, by taking the connector; the second answers the first's order
+        if not in_unit_of_work():
+            discard()  # a fresh look: the first request's order is committed
+        first = roaming_order(partner, seq)
+        if first is not None and first[0].connector_code == wanted:
+            return _start_answer(seq, wanted, first[1])
+        code = err.code if isinstance(err, DomainError) else "CONNECTOR_BUSY"
+        log.info("hlht start refused", extra={"seq": seq, "code": code})
+        return {**answer, "FailReason": FAIL_REASON.get(code, OTHER_FAILURE)}
     started = db.session.get(ChargeOrder, outcome.order.id, populate_existing=True)
     assert started is not None
     log.info("hlht start", extra={"seq": seq, "order_no": started.order_no, "state": started.state})

@@ -190,8 +190,9 @@ def sequence_number(operator_id: str, now: datetime) -> str:
 
 class ReplayGuard:
     """A request is accepted once: its TimeStamp within ``window`` of our clock, its
-    (OperatorID, TimeStamp, Seq) not seen before in that window (kept in memory: a
-    process restart forgets, the window still bounds what a replay can do)."""
+    (OperatorID, TimeStamp, Seq) not seen before in that window. Kept here in this
+    process's memory (a restart forgets, the window still bounds what a replay can do);
+    :class:`app.hlht.replay.RedisReplayGuard` keeps it where every worker sees it."""
 
     def __init__(self, window: timedelta = timedelta(minutes=5)) -> None:
         self.window = window
@@ -202,15 +203,21 @@ class ReplayGuard:
         at = parse_timestamp(stamp)
         if abs(at - now) > self.window:
             raise EnvelopeError(Ret.ENVELOPE, "TimeStamp 超出允许的时间窗口")
-        key = (operator_id, stamp, seq)
+        if not self.first_time((operator_id, stamp, seq)):
+            raise EnvelopeError(Ret.ENVELOPE, "重复的请求（OperatorID+TimeStamp+Seq 已处理）")
+
+    def first_time(self, key: tuple[str, str, str]) -> bool:
+        """Note ``key``; False when it was noted before. A key must be kept as long as its
+        TimeStamp can pass the window: twice the window from now."""
         moment = time.monotonic()
         with self._lock:
             horizon = moment - 2 * self.window.total_seconds()
             if len(self._seen) > 10_000:
                 self._seen = {k: v for k, v in self._seen.items() if v > horizon}
             if key in self._seen:
-                raise EnvelopeError(Ret.ENVELOPE, "重复的请求（OperatorID+TimeStamp+Seq 已处理）")
+                return False
             self._seen[key] = moment
+            return True
 
 
 # --- requests and responses -------------------------------------------------------------

@@ -17,6 +17,7 @@ from app.hlht import business, envelope, partners
 from app.hlht.envelope import CHINA, EnvelopeError, Keys, ReplayGuard, Ret
 from app.hlht.pile_owner import HANDLERS as PUBLIC_HANDLERS
 from app.hlht.pile_owner import BusinessError
+from app.hlht.replay import replay_guard
 from app.state import Slot, part, state_of
 from app.uow import unit_of_work
 
@@ -75,5 +76,5 @@ def call(interface: str) -> Response:
 
 def register(app: Flask) -> None:
     """Mount the interconnection face (``wsgi.compose``)."""
-    state_of(app)[REPLAY_GUARD] = ReplayGuard()
+    state_of(app)[REPLAY_GUARD] = replay_guard(app.config["REDIS_URL"])
     app.register_blueprint(bp)
