@@ -17,7 +17,7 @@ if __name__ == "__main__":  # the embedded process: patch before anything else i
 import gc
 import sys
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 
@@ -34,6 +34,9 @@ from app.startup import refuse_unsafe_start
 from app.state import state_of
 from pile_link.cli import register_cli as register_pile_link_cli
 from pile_link.runtime import install_routed_port
+
+if TYPE_CHECKING:
+    from pile_link.simulator.in_process import InProcessPiles
 
 
 def attach_wechat_sandbox(app: Flask) -> list[int]:
@@ -76,6 +79,46 @@ def download_platform_keys(app: Flask, operator_ids: list[int]) -> None:
             answer = merchants.refresh_platform_certificates(operator_id)
             if not answer.ok:
                 print(f"平台证书下载失败 operator={operator_id}: {answer.message}", flush=True)
+
+
+def start_simulated_piles(
+    app: Flask, ocpp: tuple[str, int], ykc: tuple[str, int]
+) -> "InProcessPiles":
+    """Demo mode with ``DEMO_PILES`` only (``make run``): the demo seed's simulated piles
+    (``app.demo.SIMULATED_PILES``, never the demo piles real ones connect as) run in this
+    process, connected to its own OCPP and YKC ports."""
+    from app.config import DEMO_PILE_CODES
+    from app.demo import SIMULATED_PILES
+    from pile_link.simulator.fleet import PileSpec
+    from pile_link.simulator.in_process import InProcessPiles
+
+    specs = [PileSpec(p.code, p.protocol) for p in SIMULATED_PILES if p.code not in DEMO_PILE_CODES]
+    piles = InProcessPiles(specs, ocpp=ocpp, ykc=ykc)
+    piles.start()
+    return piles
+
+
+def simulated_piles_banner(app: Flask) -> list[str]:
+    """One line per simulated pile: its code, protocol, and its guns' QR contents (what a
+    driver scans, or types on the H5 scan page)."""
+    from sqlalchemy import select
+
+    from app.catalogue.models import Pile
+    from app.demo import SIMULATED_PILES, SIMULATED_STATION
+    from app.extensions import db
+
+    lines = []
+    with app.app_context():
+        for sim in SIMULATED_PILES:
+            pile = db.session.scalar(select(Pile).where(Pile.code == sim.code))
+            name = "OCPP 1.6J" if sim.protocol == "ocpp16" else "YKC v1.6"
+            if pile is None:
+                lines.append(f"模拟充电桩 {sim.code}（{name}）未登记：先运行 flask seed-demo")
+                continue
+            qrs = "  ".join(c.qr_payload for c in sorted(pile.connectors, key=lambda c: c.number))
+            lines.append(f"模拟充电桩 {sim.code}（{name}，{SIMULATED_STATION}）扫码  {qrs}")
+        db.session.remove()
+    return lines
 
 
 def compose(config: Mapping[str, Any] | None = None) -> Flask:
@@ -136,6 +179,10 @@ def main() -> None:
         if endpoints.ykc:
             lines.append(f"YKC v1.6  tcp://{endpoints.ykc[0]}:{endpoints.ykc[1]}")
         stops.append(lambda: runtime.stop(timeout=10))
+        if app.config["DEMO_MODE"] and app.config["DEMO_PILES"]:
+            piles = start_simulated_piles(app, endpoints.ocpp, endpoints.ykc)
+            stops.insert(0, lambda: piles.stop(timeout=5))  # before the link they use
+            lines.extend(simulated_piles_banner(app))
     if app.config["SCHEDULER_ENABLED"]:
         from app.jobs.scheduler import start_scheduler
 

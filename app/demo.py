@@ -64,6 +64,29 @@ SZ_TOU = [
 
 
 @dataclass(frozen=True, slots=True)
+class SimulatedPile:
+    """A pile ``make run`` simulates in its own process (EVOP_DEMO_PILES, demo mode only):
+    its own code, never one of the demo piles real or third-party piles connect as."""
+
+    code: str
+    protocol: str  # a PileProtocol value
+    connectors: int
+    current_type: str
+    rated_power_w: int
+    vendor: str
+    model: str
+
+
+# the simulated piles' station, under 广东云创 (whose official account the sandbox's demo
+# drivers log in with), and the piles the process runs there
+SIMULATED_STATION = "云创·演示模拟站"
+SIMULATED_PILES = (
+    SimulatedPile("SIM-OCPP-01", PileProtocol.OCPP16, 2, "AC", 7000, "模拟桩", "SIM-AC7"),
+    SimulatedPile("55031499000001", PileProtocol.YKC, 2, "DC", 60000, "模拟桩", "SIM-DC60"),
+)
+
+
+@dataclass(frozen=True, slots=True)
 class DemoSummary:
     created: bool
     logins: tuple[tuple[str, str, str], ...]
@@ -162,6 +185,18 @@ def seed_demo() -> DemoSummary:
         model="YKC-DC120", firmware="v1.6", current_type="DC", rated_power_w=120000,
         connector_count=2,
     )  # fmt: skip
+
+    simulated = _station(
+        yc_admin, SIMULATED_STATION, "广东分时电价", GD_TOU,
+        address="深圳市南山区科技园南区（模拟充电桩，随 make run 启动）", city="深圳",
+        longitude=Decimal("113.943210"), latitude=Decimal("22.528930"),
+    )  # fmt: skip
+    for sim in SIMULATED_PILES:
+        _pile(
+            yc_admin, simulated, code=sim.code, protocol=sim.protocol, vendor=sim.vendor,
+            model=sim.model, firmware="sim-1.0", current_type=sim.current_type,
+            rated_power_w=sim.rated_power_w, connector_count=sim.connectors,
+        )  # fmt: skip
 
     card = db.session.scalar(select(DriverCard).where(DriverCard.id_tag == "DEMO-CARD-01"))
     if card is None:

@@ -6,11 +6,14 @@ their stop functions here, so SIGTERM drains everything within a bound.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
+import socket
 from collections.abc import Callable, Sequence
 
 import gevent
+import gevent.event
 import gevent.pool
 from flask import Flask
 from gevent.pywsgi import WSGIHandler, WSGIServer
@@ -42,15 +45,20 @@ class TimedHandler(WSGIHandler):
         super().handle()
 
     def read_requestline(self) -> str | None:
+        if self.server.closing:
+            return None  # shutting down: no next request on a kept-alive connection
         first = self._requests == 0
         self._requests += 1
         wait = self.server.header_timeout if first else self.server.idle_timeout
+        self.server.waiting.add(self)
         try:
             with gevent.Timeout(wait):
                 line: str | None = super().read_requestline()
                 return line
         except gevent.Timeout:
             return None  # nothing came: close quietly
+        finally:
+            self.server.waiting.discard(self)
 
     def read_request(self, raw_requestline: str) -> bool:
         with gevent.Timeout(self.server.header_timeout, _HeadersTooSlow):
@@ -70,6 +78,17 @@ class TimedServer(WSGIServer):
     def __init__(self, *args: object, timeouts: tuple[float, float, float], **kw: object):
         super().__init__(*args, **kw)  # type: ignore[arg-type]
         self.header_timeout, self.idle_timeout, self.io_timeout = timeouts
+        # connections waiting for a request line: nothing in flight, closed at shutdown
+        # (a browser's idle kept-alive connection held the drain for its whole 10 s)
+        self.waiting: set[TimedHandler] = set()
+        self.closing = False
+
+    def close(self) -> None:
+        super().close()
+        self.closing = True
+        for handler in list(self.waiting):
+            with contextlib.suppress(OSError):
+                handler.socket.shutdown(socket.SHUT_RDWR)
 
 
 def make_server(app: Flask, host: str, port: int) -> TimedServer:
@@ -115,26 +134,30 @@ def serve(
     ready: Sequence[Callable[[], None]] = (),
     extra_banner: Sequence[str] = (),
 ) -> None:
-    """Serve until SIGTERM; each of ``ready`` runs in a greenlet once the socket listens
-    (the demo downloads its platform key from the sandbox this server serves). The
-    banner is printed last, once those have run (issue 14: it scrolled away under the
-    start-up's log lines)."""
+    """Serve until SIGTERM or SIGINT, then stop the HTTP server (a bounded drain) and each
+    of ``stops`` in order, and return. Each of ``ready`` runs in a greenlet once the
+    socket listens (the demo downloads its platform key from the sandbox this server
+    serves). The banner is printed last, once those have run (issue 14: it scrolled away
+    under the start-up's log lines)."""
     host, port = app.config["HTTP_HOST"], int(app.config["HTTP_PORT"])
     server = make_server(app, host, port)
-
-    def _stop() -> None:
-        log.info("shutting down", extra={"drain_seconds": 10})
-        server.stop(timeout=10)
-        for stop in stops:
-            try:
-                stop()
-            except Exception:
-                log.exception("stop failed")
-
-    gevent.signal_handler(signal.SIGTERM, _stop)
-    gevent.signal_handler(signal.SIGINT, _stop)
+    asked = gevent.event.Event()
+    # the signal only asks: the main greenlet stops everything and only then returns (the
+    # handler's own greenlet died with the process when serve_forever returned first, so
+    # the pile link, the demo piles and the scheduler were never stopped)
+    gevent.signal_handler(signal.SIGTERM, asked.set)
+    gevent.signal_handler(signal.SIGINT, asked.set)
     server.start()
     started = [gevent.spawn(job) for job in ready]
     gevent.joinall(started, timeout=READY_WAIT_SECONDS)
     print("\n".join(banner(app, extra_banner)), flush=True)
-    server.serve_forever()
+    asked.wait()
+    log.info("shutting down", extra={"drain_seconds": 10})
+    gevent.killall([g for g in started if not g.dead], timeout=1)
+    server.stop(timeout=10)
+    for stop in stops:
+        try:
+            stop()
+        except Exception:
+            log.exception("stop failed")
+    log.info("stopped")

@@ -74,6 +74,28 @@ def test_seed_demo_is_idempotent(app: Flask) -> None:
         db.session.scalar(select(func.count()).select_from(m))
         for m in (AdminUser, Station, Pile, Wallet)
     ]
-    assert counts == [3, 3, 2, 1]
+    assert counts == [3, 4, 4, 1]
     ykc = db.session.scalar(select(Pile).where(Pile.code == "55031412782305"))
     assert ykc is not None and ykc.protocol == "ykc" and len(ykc.connectors) == 2
+
+
+def test_seed_demo_registers_the_simulated_piles_at_a_station_that_sells(app: Flask) -> None:
+    """make run's in-process piles (EVOP_DEMO_PILES) have their own codes at their own
+    station with a tariff: the demo piles stay free for real or third-party piles."""
+    from app.config import DEMO_PILE_CODES
+    from app.demo import SIMULATED_PILES, SIMULATED_STATION, seed_demo
+
+    seed_demo()
+    seed_demo()  # idempotent
+    codes = {sim.code for sim in SIMULATED_PILES}
+    assert codes == {"SIM-OCPP-01", "55031499000001"} and not codes & DEMO_PILE_CODES
+    station = db.session.scalar(select(Station).where(Station.name == SIMULATED_STATION))
+    assert station is not None and station.tariff_id is not None
+    assert station.operator.name == "广东云创"  # the sandbox's demo drivers' operator
+    for sim in SIMULATED_PILES:
+        pile = db.session.scalar(select(Pile).where(Pile.code == sim.code))
+        assert pile is not None and pile.station_id == station.id
+        assert (pile.protocol, len(pile.connectors)) == (sim.protocol, sim.connectors)
+        assert [c.qr_payload for c in pile.connectors] == [
+            f"{app.config['QR_BASE_URL']}{sim.code}-{n}" for n in range(1, sim.connectors + 1)
+        ]
