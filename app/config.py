@@ -143,6 +143,8 @@ class Config:
     HLHT_PUSH_RETRY_SECONDS = 60
     HLHT_PUSH_MAX_ATTEMPTS = 5
     HLHT_HTTP_TIMEOUT_SECONDS = 10
+    # we are the customer: a stopped roaming order without its order info this long is estimated
+    HLHT_ORDER_INFO_TIMEOUT_SECONDS = 1800
     # pile credentials (issue 15 #1): "auto" is on in production, off elsewhere. On, an
     # OCPP pile connects only with its password and a YKC pile only from its station's
     # allowed networks; in demo mode the demo seed's piles stay exempt (DEMO_PILE_CODES)

@@ -547,6 +547,30 @@ HLHT_NOT_AVAILABLE = _entry(
     Conflict, "HLHT_NOT_AVAILABLE", "互联互通暂未开通",
     "扫了合作方的 hlht:// 二维码（互联互通尚未开通）"
 )  # fmt: skip
+HLHT_PARTNER_UNKNOWN = _entry(
+    NotFound, "HLHT_PARTNER_UNKNOWN", "该二维码所属运营商尚未与本平台互联，请换一台充电桩",
+    "hlht:// 二维码的 OperatorID 不是作为桩主登记的合作平台：details.operator_id",
+)  # fmt: skip
+HLHT_PARTNER_UNREACHABLE = _entry(
+    Conflict, "HLHT_PARTNER_UNREACHABLE", "合作运营商平台暂时无法连接，请稍后再试",
+    "调用合作平台的接口没有可读的应答（网络、HTTP 错误、签名不符）",
+)  # fmt: skip
+HLHT_AUTH_REFUSED = _entry(
+    Conflict, "HLHT_AUTH_REFUSED", "合作运营商的充电枪暂不可用，请检查是否插好枪或换一台充电桩",
+    "query_equip_auth 未通过：details.fail_reason",
+)  # fmt: skip
+HLHT_START_FAILED = _entry(
+    Conflict, "HLHT_START_FAILED", "合作运营商的充电桩启动失败，请稍后再试",
+    "query_start_charge 未成功：details.fail_reason；订单记为失败，不扣费",
+)  # fmt: skip
+HLHT_STOP_FAILED = _entry(
+    Conflict, "HLHT_STOP_FAILED", "合作运营商未能停止充电，请在充电桩上停止",
+    "query_stop_charge 未成功；订单状态以合作方查询结果为准",
+)  # fmt: skip
+HLHT_ORDER_RUNNING = _entry(
+    Conflict, "HLHT_ORDER_RUNNING", "您有正在进行的充电订单，请先结束",
+    "司机已有进行中的订单（本平台或合作方的桩）：details.order_no",
+)  # fmt: skip
 
 # billing: abnormal orders, corrections, occupancy fees
 ABNORMAL_KIND_INVALID = _entry(

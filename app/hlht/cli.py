@@ -6,7 +6,7 @@ import click
 from flask import Flask
 
 from app.errors import DomainError
-from app.hlht import partners
+from app.hlht import customer, partners
 
 
 def register_cli(app: Flask) -> None:
@@ -36,3 +36,17 @@ def register_cli(app: Flask) -> None:
         except DomainError as err:
             raise click.ClickException(f"{err.message}: {err.details}") from None
         click.echo(partner.id)
+
+    @hlht.command("sync")
+    def sync() -> None:
+        """Pull every partner's stations, status and policies (we are its customer)."""
+        for partner in customer.customer_partners():
+            try:
+                report = customer.sync_partner(partner)
+            except customer.PartnerUnreachable as err:
+                click.echo(f"{partner.operator_id} {partner.name}: 失败 {err}")
+                continue
+            click.echo(
+                f"{partner.operator_id} {partner.name}: 充电站 {report.stations}，"
+                f"充电枪 {report.connectors}，业务策略 {report.policies}"
+            )

@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, request
 
-from app.hlht import business, envelope, partners
+from app.hlht import business, customer, envelope, partners
 from app.hlht.envelope import CHINA, EnvelopeError, Keys, ReplayGuard, Ret
 from app.hlht.pile_owner import HANDLERS as PUBLIC_HANDLERS
 from app.hlht.pile_owner import BusinessError
@@ -23,7 +23,7 @@ from app.uow import unit_of_work
 
 log = logging.getLogger(__name__)
 
-HANDLERS = {**PUBLIC_HANDLERS, **business.HANDLERS}
+HANDLERS = {**PUBLIC_HANDLERS, **business.HANDLERS, **customer.HANDLERS}
 REPLAY_GUARD: Slot[ReplayGuard] = Slot("T/CEC 102 replay guard")
 
 bp = Blueprint("hlht", __name__, url_prefix="/evcs/v1")

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, BigId, UTCDateTime, utcnow
+from app.db import Base, BigId, Fen, UTCDateTime, utcnow
 
 
 class Partner(Base):
@@ -147,4 +147,97 @@ class ConnectorStatusSeen(Base):
     partner_id: Mapped[int] = mapped_column(ForeignKey("hlht_partners.id"), primary_key=True)
     connector_id: Mapped[int] = mapped_column(ForeignKey("connectors.id"), primary_key=True)
     status: Mapped[int] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+# ----------------------------------------------------------------- we are the customer
+
+
+class PartnerStation(Base):
+    """A partner's station as its query_stations_info gave it (we are its customer):
+    shown to our drivers marked as the partner's."""
+
+    __tablename__ = "hlht_partner_stations"
+    __table_args__ = (
+        UniqueConstraint("partner_id", "station_code", name="uq_hlht_partner_stations_code"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("hlht_partners.id"), index=True)
+    station_code: Mapped[str] = mapped_column(String(64))  # its StationID
+    name: Mapped[str] = mapped_column(String(100), default="")
+    address: Mapped[str] = mapped_column(String(200), default="")
+    longitude: Mapped[str] = mapped_column(String(20), default="0")
+    latitude: Mapped[str] = mapped_column(String(20), default="0")
+    station_status: Mapped[int] = mapped_column(default=50)  # 50 正常使用
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class PartnerConnector(Base):
+    """A connector of a partner's station: its ConnectorStatus and its business policy
+    (periods with electricity and service price per kWh, yuan as decimal strings)."""
+
+    __tablename__ = "hlht_partner_connectors"
+    __table_args__ = (
+        UniqueConstraint("partner_id", "connector_code", name="uq_hlht_partner_connectors_code"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("hlht_partners.id"), index=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("hlht_partner_stations.id"), index=True)
+    connector_code: Mapped[str] = mapped_column(String(64))  # its ConnectorID
+    equipment_code: Mapped[str] = mapped_column(String(64), default="")
+    power_w: Mapped[int] = mapped_column(default=0)
+    status: Mapped[int] = mapped_column(default=0)  # 102.2 ConnectorStatus
+    # [{"start_minute": 0, "elec": "0.8000", "service": "0.4000"}, ...]
+    policy: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    policy_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class CustomerState(enum.StrEnum):
+    STARTING = "starting"
+    CHARGING = "charging"
+    STOPPING = "stopping"
+    FINISHED = "finished"  # stopped, its order info not come yet
+    SETTLED = "settled"  # charged to the wallet (estimated, or the partner's order)
+    FAILED = "failed"  # never started
+
+
+CUSTOMER_RUNNING = (CustomerState.STARTING, CustomerState.CHARGING, CustomerState.STOPPING)
+
+
+class CustomerOrder(Base):
+    """Our driver's charge on a partner's pile (we are the customer platform), known to
+    the partner by our StartChargeSeq. Money integer fen, energy integer Wh."""
+
+    __tablename__ = "hlht_customer_orders"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    order_no: Mapped[str] = mapped_column(String(32), unique=True)
+    start_charge_seq: Mapped[str] = mapped_column(String(27), unique=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("hlht_partners.id"), index=True)
+    driver_id: Mapped[int] = mapped_column(ForeignKey("drivers.id"), index=True)
+    connector_code: Mapped[str] = mapped_column(String(64))
+    qr_code: Mapped[str] = mapped_column(String(200), default="")
+    state: Mapped[str] = mapped_column(String(16), default=CustomerState.STARTING, index=True)
+    fail_reason: Mapped[str] = mapped_column(String(200), default="")
+    energy_wh: Mapped[int] = mapped_column(Fen, default=0)
+    # what the partner's status said (None: it said nothing or 0 — case #18 2020)
+    partner_running_fen: Mapped[int | None] = mapped_column(Fen)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the partner's notification_charge_order_info
+    partner_total_fen: Mapped[int | None] = mapped_column(Fen)
+    partner_elec_fen: Mapped[int | None] = mapped_column(Fen)
+    partner_service_fen: Mapped[int | None] = mapped_column(Fen)
+    partner_energy_wh: Mapped[int | None] = mapped_column(Fen)
+    order_info_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # what the wallet was charged so far, and whether it was our estimate
+    charged_fen: Mapped[int] = mapped_column(Fen, default=0)
+    estimated: Mapped[bool] = mapped_column(default=False)
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reconciled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

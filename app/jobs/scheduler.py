@@ -31,6 +31,7 @@ from app.billing import arrears, balance_guard, lost_bills, occupancy_charges
 from app.charging import notices, watchdogs
 from app.db import utcnow
 from app.extensions import db
+from app.hlht import customer as hlht_customer
 from app.hlht import outbox as hlht_outbox
 from app.jobs.models import JobLease
 from app.notices import delivery
@@ -84,6 +85,10 @@ JOBS: list[Job] = [
                     "（失败约每分钟重试，记录每次尝试）"),
     Job("hlht-check-orders", hlht_outbox.check_orders_daily, interval=3600,
         description="互联互通：每日向合作平台推送前一天的订单对账（check_charge_orders）"),
+    Job("hlht-sync", hlht_customer.sync_all, interval=3600,
+        description="互联互通：拉取合作平台的充电站、设备状态和业务策略（本平台司机可用）"),
+    Job("hlht-estimate", hlht_customer.estimate_lost_orders, interval=300,
+        description="互联互通：合作方久未推送订单信息的本平台司机订单按策略和最后状态预估结算"),
 ]  # fmt: skip
 
 

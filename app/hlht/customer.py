@@ -1,0 +1,625 @@
+"""We are the customer platform (issue 11): our drivers charge on a partner's piles.
+
+The partner's stations, connector status and business policy are pulled into our tables
+(:func:`sync_partner`, the ``hlht-sync`` job and ``flask hlht sync``); a scanned
+``hlht://<ConnectorID>.<OperatorID>/<custom>`` starts through query_equip_auth then
+query_start_charge with a StartChargeSeq of ours; the partner's notifications move the
+order on; its notification_charge_order_info is charged to the driver's wallet once,
+through the ledger. A start or a stop is never repeated blindly: when its answer is
+lost we ask query_equip_charge_status instead. When the order info never comes, the
+``hlht-estimate`` job charges an estimate from the policy and the last status, and a
+late order info reconciles the difference (case #14)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import requests
+from sqlalchemy import select
+
+from app.charging.models import ACTIVE_STATES, ChargeOrder
+from app.charging.orders import new_order_no
+from app.charging.starts import min_start_balance_fen
+from app.config import setting
+from app.db import utcnow
+from app.errors import (
+    HLHT_AUTH_REFUSED,
+    HLHT_ORDER_RUNNING,
+    HLHT_PARTNER_UNKNOWN,
+    HLHT_PARTNER_UNREACHABLE,
+    HLHT_START_FAILED,
+    HLHT_STOP_FAILED,
+    ORDER_NOT_FOUND,
+    ORDER_NOT_STOPPABLE,
+    WALLET_INSUFFICIENT,
+)
+from app.extensions import db
+from app.hlht import envelope
+from app.hlht.client import PartnerClient, PartnerUnreachable, our_operator_id
+from app.hlht.envelope import CHINA, field
+from app.hlht.models import (
+    CUSTOMER_RUNNING,
+    CustomerOrder,
+    CustomerState,
+    Partner,
+    PartnerConnector,
+    PartnerStation,
+)
+from app.hlht.pile_owner import BusinessError
+from app.ledger import wallet
+from app.money import fee_fen, round_half_up_fen
+from app.tenancy.models import Driver
+from app.uow import transactional
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 50
+MAX_PAGES = 1000
+
+
+def _client(partner: Partner, http: requests.Session | None) -> PartnerClient:
+    return PartnerClient(partner, http=http)
+
+
+def _data(answer: Any) -> dict[str, Any]:
+    return answer.data if isinstance(answer.data, dict) else {}
+
+
+def _yuan_fen(value: Any) -> int | None:
+    """A yuan amount of the wire (a JSON number or text) as integer fen (half up)."""
+    if value is None or value == "":
+        return None
+    try:
+        return round_half_up_fen(Decimal(str(value)))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def _kwh_wh(value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return int((Decimal(str(value)) * 1000).to_integral_value())
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def _price(value: Any) -> str:
+    try:
+        return str(Decimal(str(value if value is not None else 0)).quantize(Decimal("0.0001")))
+    except InvalidOperation:
+        return "0.0000"
+
+
+def _minute(start_time: Any) -> int:
+    text = str(start_time or "000000").zfill(6)
+    try:
+        return int(text[:2]) * 60 + int(text[2:4])
+    except ValueError:
+        return 0
+
+
+# --------------------------------------------------------------------------- sync
+
+
+@dataclass(frozen=True, slots=True)
+class SyncReport:
+    partner_id: int
+    stations: int
+    connectors: int
+    policies: int
+
+
+def customer_partners() -> list[Partner]:
+    """The partners whose piles our drivers may use (role cpo, a base URL)."""
+    rows = db.session.scalars(select(Partner).order_by(Partner.id))
+    return [p for p in rows if "cpo" in p.role_set and p.base_url]
+
+
+@transactional
+def _keep_stations(partner_id: int, infos: list[dict[str, Any]]) -> dict[str, int]:
+    """Upsert the stations and their connectors; ConnectorID → our connector row id."""
+    connectors: dict[str, int] = {}
+    for info in infos:
+        code = str(field(info, "StationID", ""))
+        if not code:
+            continue
+        station = db.session.scalar(
+            select(PartnerStation).where(
+                PartnerStation.partner_id == partner_id, PartnerStation.station_code == code
+            )
+        )
+        if station is None:
+            station = PartnerStation(partner_id=partner_id, station_code=code)
+            db.session.add(station)
+        station.name = str(field(info, "StationName", ""))[:100]
+        station.address = str(field(info, "Address", ""))[:200]
+        station.longitude = str(field(info, "StationLng", 0))[:20]
+        station.latitude = str(field(info, "StationLat", 0))[:20]
+        station.station_status = int(field(info, "StationStatus", 50) or 50)
+        db.session.flush()
+        for equipment in field(info, "EquipmentInfos", []) or []:
+            for conn in field(equipment, "ConnectorInfos", []) or []:
+                cid = str(field(conn, "ConnectorID", ""))
+                if not cid:
+                    continue
+                row = db.session.scalar(
+                    select(PartnerConnector).where(
+                        PartnerConnector.partner_id == partner_id,
+                        PartnerConnector.connector_code == cid,
+                    )
+                )
+                if row is None:
+                    row = PartnerConnector(partner_id=partner_id, connector_code=cid, policy=[])
+                    db.session.add(row)
+                row.station_id = station.id
+                row.equipment_code = str(field(equipment, "EquipmentID", ""))[:64]
+                row.power_w = int(Decimal(str(field(conn, "Power", 0) or 0)) * 1000)
+                db.session.flush()
+                connectors[cid] = row.id
+    return connectors
+
+
+@transactional
+def _keep_status(partner_id: int, infos: list[dict[str, Any]]) -> None:
+    for info in infos:
+        for status in field(info, "ConnectorStatusInfos", []) or []:
+            row = db.session.scalar(
+                select(PartnerConnector).where(
+                    PartnerConnector.partner_id == partner_id,
+                    PartnerConnector.connector_code == str(field(status, "ConnectorID", "")),
+                )
+            )
+            if row is not None:
+                row.status = int(field(status, "Status", 0) or 0)
+
+
+def policy_periods(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """PolicyInfos → our periods (start minute, yuan per kWh as 4-decimal text)."""
+    periods = [
+        {
+            "start_minute": _minute(field(p, "StartTime")),
+            "elec": _price(field(p, "ElecPrice")),
+            "service": _price(field(p, "ServicePrice")),
+        }
+        for p in field(data, "PolicyInfos", []) or []
+    ]
+    return sorted(periods, key=lambda p: p["start_minute"])
+
+
+@transactional
+def _keep_policy(connector_row_id: int, periods: list[dict[str, Any]]) -> None:
+    row = db.session.get(PartnerConnector, connector_row_id)
+    if row is not None:
+        row.policy = periods
+        row.policy_at = utcnow()
+
+
+def sync_partner(partner: Partner, http: requests.Session | None = None) -> SyncReport:
+    """query_stations_info page by page, query_station_status per 50 stations and
+    query_equip_business_policy per connector, kept as the partner's stations. Call
+    outside any unit of work."""
+    client = _client(partner, http)
+    partner_id = partner.id
+    infos: list[dict[str, Any]] = []
+    page = 1
+    while page <= MAX_PAGES:
+        answer = client.call("query_stations_info", {"PageNo": page, "PageSize": PAGE_SIZE})
+        if not answer.ok:
+            raise PartnerUnreachable(f"query_stations_info Ret={answer.ret} {answer.msg}")
+        data = _data(answer)
+        infos.extend(field(data, "StationInfos", []) or [])
+        if page >= int(field(data, "PageCount", 1) or 1):
+            break
+        page += 1
+    connectors = _keep_stations(partner_id, infos)
+    codes = [str(field(i, "StationID", "")) for i in infos if field(i, "StationID")]
+    for start in range(0, len(codes), 50):
+        answer = client.call("query_station_status", {"StationIDs": codes[start : start + 50]})
+        if answer.ok:
+            _keep_status(partner_id, field(_data(answer), "StationStatusInfos", []) or [])
+    policies = 0
+    for cid, row_id in connectors.items():
+        seq = envelope.sequence_number(our_operator_id(), datetime.now(CHINA))
+        answer = client.call(
+            "query_equip_business_policy", {"EquipBizSeq": seq, "ConnectorID": cid}
+        )
+        data = _data(answer)
+        if answer.ok and field(data, "SuccStat") in (0, "0"):
+            _keep_policy(row_id, policy_periods(data))
+            policies += 1
+    log.info("hlht sync", extra={"partner_id": partner_id, "stations": len(infos)})
+    return SyncReport(partner_id, len(infos), len(connectors), policies)
+
+
+def sync_all() -> list[SyncReport]:
+    """The ``hlht-sync`` job: every partner we are the customer of; one failing partner
+    does not stop the others."""
+    reports = []
+    for partner in customer_partners():
+        try:
+            reports.append(sync_partner(partner))
+        except PartnerUnreachable as err:
+            log.warning("hlht sync failed", extra={"partner_id": partner.id, "error": str(err)})
+    return reports
+
+
+# --------------------------------------------------------------------------- pricing
+
+
+def _period_at(policy: list[dict[str, Any]], at: datetime) -> dict[str, Any] | None:
+    if not policy:
+        return None
+    local = at.astimezone(CHINA)
+    minute = local.hour * 60 + local.minute
+    current = policy[0]
+    for period in policy:
+        if period["start_minute"] <= minute:
+            current = period
+    return current
+
+
+def policy_amount_fen(policy: list[dict[str, Any]], energy_wh: int, at: datetime) -> int:
+    """What ``energy_wh`` costs at the partner's price in force at ``at`` (electricity and
+    service, each rounded half up to the fen as every tariff line)."""
+    period = _period_at(policy, at)
+    if period is None or energy_wh <= 0:
+        return 0
+    return fee_fen(energy_wh, Decimal(period["elec"])) + fee_fen(
+        energy_wh, Decimal(period["service"])
+    )
+
+
+def _connector_row(order: CustomerOrder) -> PartnerConnector | None:
+    return db.session.scalar(
+        select(PartnerConnector).where(
+            PartnerConnector.partner_id == order.partner_id,
+            PartnerConnector.connector_code == order.connector_code,
+        )
+    )
+
+
+def running_amount_fen(order: CustomerOrder) -> int:
+    """The live order's amount: the partner's own when it sent one above 0, else ours
+    from its policy (case #18 2020: a roaming driver never sees 0 for energy taken)."""
+    if order.partner_total_fen is not None:
+        return order.partner_total_fen
+    if order.partner_running_fen:
+        return order.partner_running_fen
+    row = _connector_row(order)
+    return policy_amount_fen(
+        row.policy if row is not None else [], order.energy_wh, order.started_at or utcnow()
+    )
+
+
+# --------------------------------------------------------------------------- start / stop
+
+
+def partner_by_operator(operator_id: str) -> Partner:
+    partner = db.session.scalar(select(Partner).where(Partner.operator_id == operator_id))
+    if partner is None or "cpo" not in partner.role_set:
+        raise HLHT_PARTNER_UNKNOWN(details={"operator_id": operator_id})
+    return partner
+
+
+def _check_driver(driver: Driver) -> None:
+    """The wallet rules of our own piles: enough money, one running order."""
+    running = db.session.scalar(
+        select(CustomerOrder.order_no).where(
+            CustomerOrder.driver_id == driver.id, CustomerOrder.state.in_(CUSTOMER_RUNNING)
+        )
+    ) or db.session.scalar(
+        select(ChargeOrder.order_no).where(
+            ChargeOrder.driver_id == driver.id, ChargeOrder.state.in_(ACTIVE_STATES)
+        )
+    )
+    if running:
+        raise HLHT_ORDER_RUNNING(details={"order_no": running})
+    balance = wallet.balance_of(driver.id)
+    minimum = min_start_balance_fen()
+    if balance < minimum:
+        raise WALLET_INSUFFICIENT(
+            "余额不足，请先充值", details={"balance_fen": balance, "min_start_balance_fen": minimum}
+        )
+
+
+@transactional
+def _open(driver_id: int, partner_id: int, connector: str, qr: str, seq: str) -> int:
+    order = CustomerOrder(
+        order_no=new_order_no(), start_charge_seq=seq, partner_id=partner_id,
+        driver_id=driver_id, connector_code=connector, qr_code=qr,
+        state=CustomerState.STARTING,
+    )  # fmt: skip
+    db.session.add(order)
+    db.session.flush()
+    return order.id
+
+
+@transactional
+def _move(order_id: int, **changes: Any) -> CustomerOrder:
+    order = db.session.get(CustomerOrder, order_id, populate_existing=True)
+    assert order is not None
+    for name, value in changes.items():
+        setattr(order, name, value)
+    return order
+
+
+# StartChargeSeqStat → our state (1 启动中, 2 充电中, 3 停止中, 4 已结束, 5 未知)
+_SEQ_STATE = {1: CustomerState.STARTING, 2: CustomerState.CHARGING, 3: CustomerState.STOPPING,
+              4: CustomerState.FINISHED}  # fmt: skip
+
+
+def start(
+    driver: Driver, connector_code: str, operator_id: str, custom: str,
+    http: requests.Session | None = None,
+) -> CustomerOrder:  # fmt: skip
+    """The driver scanned a partner's code: query_equip_auth, then query_start_charge
+    with the custom part verbatim in QRCode. Call outside any unit of work. A lost
+    start answer is not repeated: the order's status is asked instead."""
+    partner = partner_by_operator(operator_id)
+    _check_driver(driver)
+    client = _client(partner, http)
+    ours = our_operator_id()
+    try:
+        auth = client.call(
+            "query_equip_auth",
+            {"EquipAuthSeq": envelope.sequence_number(ours, datetime.now(CHINA)),
+             "ConnectorID": connector_code},
+        )  # fmt: skip
+    except PartnerUnreachable:
+        raise HLHT_PARTNER_UNREACHABLE(details={"operator_id": operator_id}) from None
+    auth_data = _data(auth)
+    if not auth.ok or field(auth_data, "SuccStat") not in (0, "0"):
+        raise HLHT_AUTH_REFUSED(
+            details={"ret": auth.ret, "fail_reason": field(auth_data, "FailReason")}
+        )
+    seq = envelope.sequence_number(ours, datetime.now(CHINA))
+    qr = custom.lstrip("/")[:200]
+    order_id = _open(driver.id, partner.id, connector_code, qr, seq)
+    payload = {"StartChargeSeq": seq, "ConnectorID": connector_code, "QRCode": qr}
+    try:
+        answer = client.call("query_start_charge", payload)
+    except PartnerUnreachable:
+        return refresh(order_id, http=http)  # did it start? ask, never start again
+    data = _data(answer)
+    if not answer.ok:
+        return refresh(order_id, http=http)
+    if field(data, "SuccStat") not in (0, "0"):
+        _move(order_id, state=CustomerState.FAILED,
+              fail_reason=f"start:{field(data, 'FailReason')}")  # fmt: skip
+        raise HLHT_START_FAILED(details={"fail_reason": field(data, "FailReason")})
+    stat = int(field(data, "StartChargeSeqStat", 1) or 1)
+    return _move(order_id, state=_SEQ_STATE.get(stat, CustomerState.STARTING))
+
+
+def refresh(order_id: int, http: requests.Session | None = None) -> CustomerOrder:
+    """query_equip_charge_status: the partner's word on an order whose answer we lost."""
+    order = db.session.get(CustomerOrder, order_id, populate_existing=True)
+    assert order is not None
+    partner = db.session.get(Partner, order.partner_id)
+    assert partner is not None
+    try:
+        answer = _client(partner, http).call(
+            "query_equip_charge_status", {"StartChargeSeq": order.start_charge_seq}
+        )
+    except PartnerUnreachable:
+        return order
+    if answer.ok and isinstance(answer.data, dict):
+        _apply_status(order.id, answer.data)
+    return db.session.get(CustomerOrder, order_id, populate_existing=True) or order
+
+
+def own_order(driver: Driver, order_no: str) -> CustomerOrder:
+    order = db.session.scalar(select(CustomerOrder).where(CustomerOrder.order_no == order_no))
+    if order is None or order.driver_id != driver.id:
+        raise ORDER_NOT_FOUND(details={"order_no": order_no})
+    return order
+
+
+def stop(driver: Driver, order_no: str, http: requests.Session | None = None) -> CustomerOrder:
+    """query_stop_charge; a lost answer is followed by a status query, not a second stop."""
+    order = own_order(driver, order_no)
+    if order.state not in (CustomerState.STARTING, CustomerState.CHARGING):
+        raise ORDER_NOT_STOPPABLE(details={"state": order.state})
+    partner = db.session.get(Partner, order.partner_id)
+    assert partner is not None
+    payload = {"StartChargeSeq": order.start_charge_seq, "ConnectorID": order.connector_code}
+    try:
+        answer = _client(partner, http).call("query_stop_charge", payload)
+    except PartnerUnreachable:
+        return refresh(order.id, http=http)
+    data = _data(answer)
+    if not answer.ok:
+        return refresh(order.id, http=http)
+    if field(data, "SuccStat") not in (0, "0"):
+        if int(field(data, "FailReason", 0) or 0) == 3:  # 设备已停止充电
+            return refresh(order.id, http=http)
+        raise HLHT_STOP_FAILED(details={"fail_reason": field(data, "FailReason")})
+    if order.state in CUSTOMER_RUNNING:
+        return _move(order.id, state=CustomerState.STOPPING)
+    return order
+
+
+# --------------------------------------------------------------------------- notifications
+
+
+def _order_of(partner: Partner, data: dict[str, Any]) -> CustomerOrder:
+    seq = str(field(data, "StartChargeSeq", "") or "")
+    order = db.session.scalar(
+        select(CustomerOrder).where(CustomerOrder.start_charge_seq == seq).with_for_update()
+    )
+    if order is None or order.partner_id != partner.id:
+        raise BusinessError("StartChargeSeq 不存在")
+    return order
+
+
+def _local_time(value: Any) -> datetime | None:
+    try:
+        return datetime.strptime(str(value), "%Y-%m-%d %H:%M:%S").replace(tzinfo=CHINA)
+    except ValueError:
+        return None
+
+
+def _apply_status(order_id: int, data: dict[str, Any]) -> None:
+    @transactional
+    def apply() -> None:
+        order = db.session.get(CustomerOrder, order_id, populate_existing=True)
+        assert order is not None
+        _status_into(order, data)
+
+    apply()
+
+
+def _status_into(order: CustomerOrder, data: dict[str, Any]) -> None:
+    if order.state in (CustomerState.SETTLED, CustomerState.FAILED):
+        return
+    stat = int(field(data, "StartChargeSeqStat", 0) or 0)
+    state = _SEQ_STATE.get(stat)
+    if state is not None and _rank(state) >= _rank(CustomerState(order.state)):
+        order.state = state
+    energy = _kwh_wh(field(data, "TotalPower"))
+    if energy is not None and energy >= order.energy_wh:
+        order.energy_wh = energy
+    money = _yuan_fen(field(data, "TotalMoney"))
+    order.partner_running_fen = money if money else None
+    order.started_at = order.started_at or _local_time(field(data, "StartTime")) or utcnow()
+    if state is CustomerState.FINISHED:
+        order.stopped_at = order.stopped_at or _local_time(field(data, "EndTime")) or utcnow()
+    order.last_status_at = utcnow()
+
+
+_ORDER = [CustomerState.STARTING, CustomerState.CHARGING, CustomerState.STOPPING,
+          CustomerState.FINISHED, CustomerState.SETTLED]  # fmt: skip
+
+
+def _rank(state: CustomerState) -> int:
+    return _ORDER.index(state) if state in _ORDER else -1
+
+
+def notification_start_charge_result(partner: Partner, data: dict[str, Any]) -> dict[str, Any]:
+    """102.3 推送启动充电结果: SuccStat 0 received (a repeat changes nothing)."""
+    order = _order_of(partner, data)
+    stat = int(field(data, "StartChargeSeqStat", 0) or 0)
+    if stat == 4 and order.state == CustomerState.STARTING:
+        order.state = CustomerState.FAILED  # it ended without starting
+        order.fail_reason = f"start_result:{field(data, 'FailReason', '')}"
+    elif stat == 2 and order.state == CustomerState.STARTING:
+        order.state = CustomerState.CHARGING
+        order.started_at = order.started_at or _local_time(field(data, "StartTime")) or utcnow()
+    return {"StartChargeSeq": order.start_charge_seq, "SuccStat": 0, "FailReason": 0}
+
+
+def notification_equip_charge_status(partner: Partner, data: dict[str, Any]) -> dict[str, Any]:
+    """102.3 推送充电状态: the energy and (when it says any) the money so far."""
+    order = _order_of(partner, data)
+    _status_into(order, data)
+    return {"StartChargeSeq": order.start_charge_seq, "SuccStat": 0}
+
+
+def notification_stop_charge_result(partner: Partner, data: dict[str, Any]) -> dict[str, Any]:
+    """102.3 推送停止充电结果."""
+    order = _order_of(partner, data)
+    if order.state in CUSTOMER_RUNNING and field(data, "SuccStat") in (0, "0", None):
+        order.state = CustomerState.FINISHED
+        order.stopped_at = order.stopped_at or utcnow()
+    return {"StartChargeSeq": order.start_charge_seq, "SuccStat": 0, "FailReason": 0}
+
+
+def _charge(order: CustomerOrder, target_fen: int, *, estimated: bool, version: str) -> None:
+    """Bring what the wallet was charged for ``order`` to ``target_fen``: one ledger entry
+    for the difference, idempotent by order and version."""
+    difference = target_fen - order.charged_fen
+    if difference != 0:
+        wallet.post_entry(
+            order.driver_id, -difference,
+            "charge" if version == "bill" else "correction",
+            ref_type="hlht_order", ref_id=order.order_no,
+            idempotency_key=f"hlht:{order.order_no}:{version}",
+            note=f"互联互通订单 {order.order_no}" + ("（预估）" if estimated else ""),
+            allow_negative=True,
+        )  # fmt: skip
+    order.charged_fen = target_fen
+    order.estimated = estimated
+
+
+def notification_charge_order_info(partner: Partner, data: dict[str, Any]) -> dict[str, Any]:
+    """102.3 推送充电订单信息: the partner's bill, charged to the driver's wallet once; a
+    repeat changes nothing; after our estimate the difference goes to or from the wallet
+    (case #14). ConfirmResult 0 agreed."""
+    order = _order_of(partner, data)
+    answer = {"StartChargeSeq": order.start_charge_seq, "ConnectorID": order.connector_code,
+              "ConfirmResult": 0}  # fmt: skip
+    total = _yuan_fen(field(data, "TotalMoney"))
+    if total is None or total < 0:
+        raise BusinessError("TotalMoney 应为不小于 0 的金额")
+    if order.order_info_at is not None:
+        return answer  # told before: nothing changes
+    order.partner_total_fen = total
+    order.partner_elec_fen = _yuan_fen(field(data, "TotalElecMoney"))
+    order.partner_service_fen = _yuan_fen(field(data, "TotalServiceMoney"))
+    energy = _kwh_wh(field(data, "TotalPower"))
+    order.partner_energy_wh = energy
+    if energy is not None:
+        order.energy_wh = energy
+    order.started_at = order.started_at or _local_time(field(data, "StartTime"))
+    order.stopped_at = order.stopped_at or _local_time(field(data, "EndTime")) or utcnow()
+    order.order_info_at = utcnow()
+    if order.state == CustomerState.SETTLED and order.estimated:
+        _charge(order, total, estimated=False, version="reconcile")
+        order.reconciled_at = utcnow()
+    else:
+        _charge(order, total, estimated=False, version="bill")
+        order.settled_at = utcnow()
+    order.state = CustomerState.SETTLED
+    return answer
+
+
+HANDLERS = {
+    "notification_start_charge_result": notification_start_charge_result,
+    "notification_equip_charge_status": notification_equip_charge_status,
+    "notification_stop_charge_result": notification_stop_charge_result,
+    "notification_charge_order_info": notification_charge_order_info,
+}
+
+
+# --------------------------------------------------------------------------- lost order info
+
+
+def estimate_after() -> timedelta:
+    return timedelta(seconds=int(setting("HLHT_ORDER_INFO_TIMEOUT_SECONDS")))
+
+
+@transactional
+def estimate_lost_orders(now: datetime | None = None) -> int:
+    """The ``hlht-estimate`` job: a stopped order (or one silent since) whose order info
+    has not come within the timeout is charged from the policy and the last status,
+    marked estimated; the partner's order info, if it comes, reconciles it."""
+    moment = now or utcnow()
+    cutoff = moment - estimate_after()
+    candidates = db.session.scalars(
+        select(CustomerOrder).where(
+            CustomerOrder.state.in_([CustomerState.FINISHED, CustomerState.STOPPING,
+                                     CustomerState.CHARGING]),
+            CustomerOrder.order_info_at.is_(None),
+        ).with_for_update()
+    ).all()  # fmt: skip
+    done = 0
+    for order in candidates:
+        last = order.stopped_at or order.last_status_at or order.created_at
+        if (
+            order.state != CustomerState.FINISHED
+            and (order.last_status_at or order.created_at) > cutoff
+        ):
+            continue  # still talking to us
+        if last > cutoff:
+            continue
+        _charge(order, running_amount_fen(order), estimated=True, version="bill")
+        order.state = CustomerState.SETTLED
+        order.settled_at = moment
+        order.stopped_at = order.stopped_at or moment
+        done += 1
+    return done
