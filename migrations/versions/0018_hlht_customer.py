@@ -2,7 +2,7 @@
 business policy, and our drivers' orders on partners' piles
 
 Revision ID: 0018_hlht_customer
-Revises: 0014_console_ops
+Revises: 0020_energy_loss
 Create Date: 2026-12-04 11:50:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0018_hlht_customer"
-down_revision = "0014_console_ops"
+down_revision = "0020_energy_loss"
 branch_labels = None
 depends_on = None
 

@@ -79,7 +79,7 @@ def test_stations_are_listed_with_our_piles_as_equipment(call: Call) -> None:
     token = _token(call)
     answer, data = call("query_stations_info", {"PageNo": 1, "PageSize": 2}, token=token)
     assert answer["Ret"] == 0, answer
-    assert data["ItemSize"] == 3 and data["PageCount"] == 2 and len(data["StationInfos"]) == 2
+    assert data["ItemSize"] == 4 and data["PageCount"] == 2 and len(data["StationInfos"]) == 2
     equipment = {e["EquipmentID"] for s in data["StationInfos"] for e in s["EquipmentInfos"]}
     assert {"DEMO-OCPP-01", "55031412782305"} <= equipment
     assert all(s["OperatorID"] == "MA5EVOP01" for s in data["StationInfos"])
