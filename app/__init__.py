@@ -29,6 +29,7 @@ from app.db_pool import ping_idle_connections
 from app.drivers import models as _drivers_models  # noqa: F401
 from app.drivers.certification import FILE_STORAGE, local_storage
 from app.drivers.live import LIVE_BILLS, LiveBillCache
+from app.drivers.sessions import DRIVER_SESSIONS, session_cache
 from app.drivers.station_index import STATION_INDEX, StationIndex
 from app.errors import DB_UNAVAILABLE, error_body
 from app.extensions import db, limiter, migrate
@@ -94,6 +95,9 @@ def _build_state(app: Flask) -> AppState:
     state[LIVE_BILLS] = LiveBillCache(float(cfg["LIVE_BILL_CACHE_SECONDS"]))
     state[STATION_INDEX] = StationIndex()
     state[TOKEN_STORE] = _token_store(cfg["REDIS_URL"])
+    state[DRIVER_SESSIONS] = session_cache(
+        cfg["REDIS_URL"], int(cfg["DRIVER_SESSION_CACHE_SECONDS"])
+    )
     with app.app_context():
         state[FILE_STORAGE] = local_storage()
     return state

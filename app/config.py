@@ -88,6 +88,9 @@ class Config:
     # the sandbox's cashier page (set when the sandbox is mounted; empty in production)
     WECHAT_SANDBOX_CASHIER_URL = ""
     DRIVER_TOKEN_TTL = 7 * 24 * 3600  # seconds
+    # with REDIS_URL: a driver's session state (token version, disabled) is cached this
+    # long, shared by the workers and rewritten on every change; 0: read the database
+    DRIVER_SESSION_CACHE_SECONDS = 30
     # a running order's bill estimate is reused while its meter, state, coupon choice and the
     # driver's available coupons are unchanged, for at most this long (a coupon's validity
     # window opening or closing by the clock shows after it); 0: off

@@ -196,6 +196,20 @@ AUTH_TOKEN_INVALID = _entry(
     Unauthorized, "AUTH_TOKEN_INVALID", "登录凭证无效，请重新登录",
     "登录凭证伪造、已被吊销（如改密码后），或其用户已不存在",
 )  # fmt: skip
+TOKEN_REVOKED = _entry(
+    Unauthorized, "TOKEN_REVOKED", "登录已失效，请重新登录",
+    "司机的登录凭证已作废：已退出登录，或账号被停用/启用后所有登录都已结束",
+)  # fmt: skip
+DRIVER_DISABLED = _entry(
+    Forbidden, "DRIVER_DISABLED", "账号已停用，如有疑问请联系客服",
+    "司机账号已被运营商停用（details.reason 为原因），不能登录或使用",
+)  # fmt: skip
+DRIVER_ALREADY_DISABLED = _entry(
+    Conflict, "DRIVER_ALREADY_DISABLED", "该会员已停用", "停用一个已停用的会员"
+)
+DRIVER_NOT_DISABLED = _entry(
+    Conflict, "DRIVER_NOT_DISABLED", "该会员未停用", "启用一个未停用的会员"
+)
 PASSWORD_TOO_SHORT = _entry(
     ValidationFailed, "PASSWORD_TOO_SHORT", "密码过短", "新密码短于最小长度"
 )

@@ -9,7 +9,7 @@ from flask import request
 from app.catalogue import visibility
 from app.drivers import driver_auth, h5
 from app.rate_limits import rate_limit
-from miniprogram_api.auth import current_driver
+from miniprogram_api.auth import current_driver, current_driver_id
 from miniprogram_api.blueprints import blueprint
 from miniprogram_api.schemas import account as s
 
@@ -54,6 +54,13 @@ def oa_login(body: dict[str, Any]) -> dict[str, Any]:
         "driver": result.driver,
         "operator": result.operator,
     }
+
+
+@bp.route("/auth/logout", methods=["POST"])
+@bp.response(204)
+def logout() -> None:
+    """退出登录：本司机的所有登录凭证同时失效（之后的请求答 401 TOKEN_REVOKED）"""
+    driver_auth.logout(current_driver_id())
 
 
 @bp.route("/h5/config")

@@ -1,13 +1,14 @@
 """Bearer tokens of drivers (the surface's hook: see blueprints.py).
 
-The token is checked (signature, age) before every route; the driver's row is read only
-when a route asks for the driver, so the hot live-order poll costs no extra query."""
+The token is checked (signature, age, and that its session is still open: one cached or one
+database read of the driver's token version, see app/drivers/sessions.py) before every
+route; the driver's row is read only when a route asks for the driver."""
 
 from __future__ import annotations
 
 from flask import g, request
 
-from app.drivers.driver_auth import TokenClaims, claims_for_token, driver_of
+from app.drivers.driver_auth import TokenClaims, check_session, claims_for_token, driver_of
 from app.errors import AUTH_REQUIRED
 from app.tenancy.models import Driver
 
@@ -22,7 +23,9 @@ def authenticate() -> None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip() or len(token) > 1024:
         raise AUTH_REQUIRED()
-    g.driver_claims = claims_for_token(token.strip())
+    claims = claims_for_token(token.strip())
+    check_session(claims)
+    g.driver_claims = claims
 
 
 def _claims() -> TokenClaims:

@@ -8,7 +8,7 @@ from admin_spa.api.auth import current_actor
 from admin_spa.api.blueprints import blueprint
 from admin_spa.api.schemas import members as s
 from admin_spa.api.schemas.common import PageQuery
-from app.drivers import members
+from app.drivers import driver_auth, members
 from app.ledger import wallet
 from app.openapi import page_of
 from app.paging import Page
@@ -45,3 +45,19 @@ def wallet_entries(args: dict[str, Any], driver_id: int) -> Page:
 def adjust_wallet(body: dict[str, Any], driver_id: int) -> Any:
     """手工充值/扣款（须填原因，记审计）"""
     return wallet.admin_adjust(current_actor(), driver_id, body["amount_fen"], body["reason"])
+
+
+@bp.route("/members/<int:driver_id>/disable", methods=["POST"])
+@bp.arguments(s.MemberDisableIn)
+@bp.response(200, s.MemberOut)
+def disable_member(body: dict[str, Any], driver_id: int) -> Any:
+    """停用会员（须填原因，记审计）：其所有登录立即失效，之后不能登录"""
+    return driver_auth.disable_driver(current_actor(), driver_id, body["reason"])
+
+
+@bp.route("/members/<int:driver_id>/enable", methods=["POST"])
+@bp.arguments(s.MemberEnableIn)
+@bp.response(200, s.MemberOut)
+def enable_member(body: dict[str, Any], driver_id: int) -> Any:
+    """启用已停用的会员（记审计）：司机须重新登录"""
+    return driver_auth.enable_driver(current_actor(), driver_id, body["reason"])

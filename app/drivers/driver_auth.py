@@ -12,11 +12,17 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.config import setting
-from app.drivers import members
+from app.db import utcnow
+from app.drivers import members, sessions
 from app.errors import (
     AUTH_TOKEN_EXPIRED,
     AUTH_TOKEN_INVALID,
+    DRIVER_ALREADY_DISABLED,
+    DRIVER_DISABLED,
+    DRIVER_NOT_DISABLED,
     MINIPROGRAM_UNKNOWN,
+    REASON_REQUIRED,
+    TOKEN_REVOKED,
     WECHAT_CODE_INVALID,
     WECHAT_PHONE_CODE_INVALID,
     WECHAT_UNAVAILABLE,
@@ -24,7 +30,9 @@ from app.errors import (
 )
 from app.extensions import db
 from app.promotions import coupons
+from app.tenancy import audit
 from app.tenancy.models import Driver, Operator
+from app.tenancy.scope import Actor, get_scoped
 from app.tenancy.wechat_accounts import (
     endpoints,
     mini_program_of,
@@ -72,7 +80,11 @@ def token_ttl() -> int:
 
 
 def issue_token(driver: Driver) -> str:
-    return str(_serializer().dumps({"d": driver.id, "o": driver.operator_id}))
+    if driver.disabled_at is not None:
+        raise DRIVER_DISABLED(details={"reason": driver.disabled_reason})
+    return str(
+        _serializer().dumps({"d": driver.id, "o": driver.operator_id, "v": driver.token_version})
+    )
 
 
 def _find(operator_id: int, openid: str) -> Driver | None:
@@ -169,6 +181,7 @@ class TokenClaims:
 
     driver_id: int
     operator_id: int
+    version: int = 1  # tokens issued before versions existed carry none: version 1
 
 
 def claims_for_token(token: str) -> TokenClaims:
@@ -184,7 +197,23 @@ def claims_for_token(token: str) -> TokenClaims:
         or not isinstance(data.get("o"), int)
     ):
         raise AUTH_TOKEN_INVALID()
-    return TokenClaims(data["d"], data["o"])
+    version = data.get("v", 1)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise AUTH_TOKEN_INVALID()
+    return TokenClaims(data["d"], data["o"], version)
+
+
+def check_session(claims: TokenClaims) -> None:
+    """The token's session is still open: its driver exists under its operator, is not
+    disabled (403 DRIVER_DISABLED) and has not ended its sessions since the token was
+    issued (401 TOKEN_REVOKED). One cached or one database read, never the driver's row."""
+    state = sessions.lookup(claims.driver_id)
+    if state is None or state.operator_id != claims.operator_id:
+        raise AUTH_TOKEN_INVALID()
+    if state.disabled:
+        raise DRIVER_DISABLED()
+    if claims.version != state.version:
+        raise TOKEN_REVOKED()
 
 
 def driver_of(claims: TokenClaims) -> Driver:
@@ -195,7 +224,66 @@ def driver_of(claims: TokenClaims) -> Driver:
 
 
 def driver_for_token(token: str) -> Driver:
-    return driver_of(claims_for_token(token))
+    claims = claims_for_token(token)
+    check_session(claims)
+    return driver_of(claims)
+
+
+def _end_sessions(driver: Driver) -> None:
+    """Every token issued so far stops working (the caller commits, then publishes)."""
+    driver.token_version = (driver.token_version or 1) + 1
+
+
+def logout(driver_id: int) -> None:
+    """The driver logs out: this token and every other one of theirs end. Commits."""
+    with unit_of_work():
+        driver = db.session.get(Driver, driver_id, with_for_update=True)
+        if driver is None:  # pragma: no cover - the token was checked just before
+            raise AUTH_TOKEN_INVALID()
+        _end_sessions(driver)
+    sessions.publish(driver)
+    log.info("driver logout driver_id=%s version=%s", driver.id, driver.token_version)
+
+
+def disable_driver(actor: Actor, driver_id: int, reason: str) -> Driver:
+    """An admin disables a member: every session ends at once, logins are refused until
+    enabled again. member.write, scoped to the actor's operators, audited. Commits."""
+    actor.require("member.write")
+    reason = reason.strip()
+    if not reason:
+        raise REASON_REQUIRED(details={"reason": ["必填"]})
+    with unit_of_work():
+        driver = get_scoped(Driver, driver_id, actor, what="会员")
+        db.session.refresh(driver, with_for_update=True)
+        if driver.disabled_at is not None:
+            raise DRIVER_ALREADY_DISABLED(details={"disabled_at": driver.disabled_at.isoformat()})
+        driver.disabled_at, driver.disabled_reason = utcnow(), reason[:200]
+        _end_sessions(driver)
+        audit.record(
+            actor, "member.disable", "driver", driver.id, operator_id=driver.operator_id,
+            before={"disabled": False}, after={"disabled": True}, reason=reason[:200],
+        )  # fmt: skip
+    sessions.publish(driver)
+    return driver
+
+
+def enable_driver(actor: Actor, driver_id: int, reason: str = "") -> Driver:
+    """An admin enables a disabled member again (the driver logs in afresh). Commits."""
+    actor.require("member.write")
+    with unit_of_work():
+        driver = get_scoped(Driver, driver_id, actor, what="会员")
+        db.session.refresh(driver, with_for_update=True)
+        if driver.disabled_at is None:
+            raise DRIVER_NOT_DISABLED()
+        before = {"disabled": True, "disabled_reason": driver.disabled_reason}
+        driver.disabled_at, driver.disabled_reason = None, ""
+        _end_sessions(driver)  # a token from before the disable stays dead
+        audit.record(
+            actor, "member.enable", "driver", driver.id, operator_id=driver.operator_id,
+            before=before, after={"disabled": False}, reason=reason.strip()[:200],
+        )  # fmt: skip
+    sessions.publish(driver)
+    return driver
 
 
 @transactional

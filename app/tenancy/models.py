@@ -156,6 +156,11 @@ class Driver(Base):
     avatar_url: Mapped[str] = mapped_column(String(500), default="")
     phone: Mapped[str] = mapped_column(String(20), default="", index=True)
     pricing_group: Mapped[str] = mapped_column(String(32), default="none")
+    # every token carries the version it was issued under: logging out or being disabled
+    # bumps it, which ends every session at once (app/drivers/sessions.py)
+    token_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disabled_reason: Mapped[str] = mapped_column(String(200), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -286,7 +286,10 @@ def test_live_poll_is_one_read_and_reprices_only_when_the_meter_moves(
     seen, stop_listening = _statements()
     try:
         again = client.get(url, headers=headers).get_json()
-        assert len(seen) == 1, seen  # order, pile, station and coupon choice in one read
+        # the token's session (one read without Redis, app/drivers/sessions.py), then the
+        # order, pile, station and coupon choice in one read
+        assert len(seen) == 2, seen
+        assert "token_version" in seen[0]
         assert again["bill"] == first["bill"] and again["energy_wh"] == 3000
         order = db.session.scalar(select(ChargeOrder).where(ChargeOrder.order_no == order_no))
         svc.handle(

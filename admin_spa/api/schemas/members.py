@@ -22,6 +22,11 @@ class MemberOut(Schema):
     phone = fields.String()
     pricing_group = fields.String()
     balance_fen = fields.Function(lambda d: wallet.balance_of(d.id))
+    disabled = fields.Function(
+        lambda d: d.disabled_at is not None, metadata={"description": "已停用：不能登录或使用"}
+    )
+    disabled_at = fields.DateTime(allow_none=True)
+    disabled_reason = fields.String()
     created_at = fields.DateTime()
 
 
@@ -43,3 +48,11 @@ class WalletAdjustIn(Schema):
         required=True, validate=validate.Range(min=-10_000_000, max=10_000_000)
     )
     reason = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class MemberDisableIn(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class MemberEnableIn(Schema):
+    reason = fields.String(load_default="", validate=validate.Length(max=200))

@@ -19,6 +19,9 @@ export const walletEntries = (id: number, query: { page: number; page_size: numb
 /** Through the ledger's one function on the server: audited, with the reason. */
 export const adjustWallet = (id: number, body: WalletAdjustInput) =>
   http.post<WalletEntry>(`/members/${id}/wallet-adjustments`, body)
+/** Ends every session of the member at once; the reason is audited. */
+export const disableMember = (id: number, reason: string) => http.post<Member>(`/members/${id}/disable`, { reason })
+export const enableMember = (id: number, reason: string) => http.post<Member>(`/members/${id}/enable`, { reason })
 export const memberCoupons = (id: number) => http.get<MemberCouponList>(`/members/${id}/coupons`)
 export const grantCoupons = (id: number, body: CouponGrantInput) =>
   http.post<MemberCouponList>(`/members/${id}/coupons`, body)

@@ -1445,6 +1445,98 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/v1/members/{driver_id}/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                driver_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 停用会员（须填原因，记审计）：其所有登录立即失效，之后不能登录 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    driver_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["MemberDisableIn"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MemberOut"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/v1/members/{driver_id}/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                driver_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 启用已停用的会员（记审计）：司机须重新登录 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    driver_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["MemberEnableIn"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MemberOut"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/v1/members/{driver_id}/wallet-adjustments": {
         parameters: {
             query?: never;
@@ -3797,6 +3889,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/mp/v1/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 退出登录：本司机的所有登录凭证同时失效（之后的请求答 401 TOKEN_REVOKED） */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description No Content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/mp/v1/auth/oa-login": {
         parameters: {
             query?: never;
@@ -5547,10 +5674,22 @@ export interface components {
             permissions?: string[];
             user?: components["schemas"]["UserOut"];
         };
+        MemberDisableIn: {
+            reason: string;
+        };
+        MemberEnableIn: {
+            /** @default  */
+            reason?: string;
+        };
         MemberOut: {
             readonly balance_fen?: unknown;
             /** Format: date-time */
             created_at?: string;
+            /** @description 已停用：不能登录或使用 */
+            readonly disabled?: unknown;
+            /** Format: date-time */
+            disabled_at?: string | null;
+            disabled_reason?: string;
             id?: number;
             nickname?: string;
             operator_id?: number;
