@@ -2,7 +2,7 @@
 admin's disable end every session at once)
 
 Revision ID: 0016_driver_sessions
-Revises: 0014_console_ops
+Revises: 0018_hlht_customer
 Create Date: 2026-12-04 11:20:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016_driver_sessions"
-down_revision = "0014_console_ops"
+down_revision = "0018_hlht_customer"
 branch_labels = None
 depends_on = None
 
