@@ -5,9 +5,10 @@ explain part of the gap (41,837.58 kWh billed against 46,980 on the meter = 89.0
 A month is the station's local calendar month; an order belongs to the month its charging
 started in. Billed energy and money are the settled bills' (estimated ones counted, and
 also shown apart); the unsettled orders are those that started in the month and have no
-bill yet (still charging, stopping, awaiting their bill, or abnormal). Every figure is one
-aggregate query over the page of stations; the ratio is in basis points (8905 = 89.05%),
-rounded half up.
+bill yet (still charging, stopping, awaiting their bill, or abnormal). Each station of the
+page costs three aggregate queries (bills, open orders, reading: no loop over orders; a
+page is at most 100 stations); the ratio is in basis points (8905 = 89.05%), rounded half
+up.
 """
 
 from __future__ import annotations
