@@ -1,8 +1,13 @@
 """An xlsx file made by ``app.xlsx_export`` as a download: its Chinese name kept for
-browsers (RFC 5987 ``filename*``), an ASCII fallback, never cached, closed once sent."""
+browsers (RFC 5987 ``filename*``), an ASCII fallback, never cached.
+
+The rows were streamed into the file in constant memory; the finished file (a few MiB for
+100,000 rows) is read once and the temporary file closed here, so that no client that
+leaves the response unread or unclosed can leave an open file behind."""
 
 from __future__ import annotations
 
+import io
 from typing import IO
 
 from flask import Response, send_file
@@ -13,8 +18,9 @@ from app.xlsx_export import MIMETYPE
 def xlsx_download(file: IO[bytes], name: str, rows: int) -> Response:
     """``name`` without extension, e.g. ``充电订单-20261204``; ``rows`` goes in the
     ``X-Export-Rows`` header so that a program can check the count without opening it."""
-    response = send_file(file, mimetype=MIMETYPE, as_attachment=True, download_name=f"{name}.xlsx")
+    with file:
+        body = io.BytesIO(file.read())
+    response = send_file(body, mimetype=MIMETYPE, as_attachment=True, download_name=f"{name}.xlsx")
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Export-Rows"] = str(rows)
-    response.call_on_close(file.close)
     return response

@@ -91,9 +91,7 @@ def test_energy_loss_export_is_an_xlsx_with_the_report_rows(
                       headers=as_yc)  # fmt: skip
     assert resp.status_code == 200
     assert resp.headers["X-Export-Rows"] == "1"
-    data = resp.data
-    resp.close()  # the file behind the download is closed with the response
-    rows = list(openpyxl.load_workbook(io.BytesIO(data)).active.iter_rows(values_only=True))
+    rows = list(openpyxl.load_workbook(io.BytesIO(resp.data)).active.iter_rows(values_only=True))
     assert rows[0][0] == f"电量损耗 {month}"
     head, line = rows[1], rows[2]
     assert line[head.index("平台电量(kWh)")] == 14.345

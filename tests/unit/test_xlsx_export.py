@@ -61,7 +61,7 @@ def test_export_refuses_more_rows_than_a_sheet_holds(monkeypatch: pytest.MonkeyP
         write_xlsx("订单", COLUMNS, _rows())
 
 
-def test_export_download_keeps_the_chinese_name_and_the_row_count() -> None:
+def test_export_download_keeps_the_chinese_name_and_leaves_no_open_file() -> None:
     file, count = write_xlsx("订单", COLUMNS, _rows())
     with Flask(__name__).test_request_context():
         response = xlsx_download(file, "充电订单-20191113", count)
@@ -71,5 +71,5 @@ def test_export_download_keeps_the_chinese_name_and_the_row_count() -> None:
         assert response.headers["X-Export-Rows"] == "2"
         assert response.headers["Cache-Control"] == "no-store"
         assert response.mimetype == xlsx_export.MIMETYPE
+        assert file.closed  # even a response nobody reads or closes leaves no open file
         response.close()
-    assert file.closed
