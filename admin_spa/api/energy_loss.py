@@ -16,7 +16,7 @@ from app.paging import Page
 from app.xlsx_export import MIMETYPE, Column, Kind, write_xlsx
 
 bp = blueprint("energy_loss", "电量损耗")
-MONTH_PATH = "<string(length=7):month>"
+MONTH_PATH = "<string(maxlength=16):month>"  # checked by parse_month (MONTH_INVALID)
 
 
 @bp.route("/reports/energy-loss")

@@ -231,8 +231,8 @@ def test_station_rejects_coordinates_outside_china_and_foreign_tariff(
 def test_pagination_and_filters(client: FlaskClient, as_admin: dict[str, str]) -> None:
     page1 = client.get("/api/admin/v1/stations?page=1&page_size=2", headers=as_admin).get_json()
     page2 = client.get("/api/admin/v1/stations?page=2&page_size=2", headers=as_admin).get_json()
-    assert page1["total"] == 3 and page1["page_size"] == 2
-    assert len(page1["items"]) == 2 and len(page2["items"]) == 1
+    assert page1["total"] == 4 and page1["page_size"] == 2  # the demo's four stations
+    assert len(page1["items"]) == 2 and len(page2["items"]) == 2
     assert not {s["id"] for s in page1["items"]} & {s["id"] for s in page2["items"]}
     assert client.get("/api/admin/v1/stations?page_size=1000", headers=as_admin).status_code == 422
     gz = client.get("/api/admin/v1/stations?city=广州", headers=as_admin).get_json()

@@ -61,7 +61,7 @@ def test_lists_are_scoped_to_the_sub_operator(
     names = {
         s["name"] for s in client.get("/api/admin/v1/stations", headers=as_yc).get_json()["items"]
     }
-    assert names == {"云创·深圳南山科技园站", "云创·广州天河站"}
+    assert names == {"云创·深圳南山科技园站", "云创·广州天河站", "云创·演示模拟站"}
     all_names = {
         s["name"]
         for s in client.get("/api/admin/v1/stations", headers=as_admin).get_json()["items"]
