@@ -34,9 +34,9 @@ describe('buildMenu', () => {
     expect(orders?.children?.map((c) => c.title)).toEqual(['充电订单', '异常订单'])
   })
 
-  it('shows the orders and the overview with order.read, not with member.read alone', () => {
+  it('shows the orders, the overview and 运维 (电量损耗) with order.read, not with member.read alone', () => {
     expect(titles(['member.read'])).toEqual(['会员'])
-    expect(titles(['order.read'])).toEqual(['概览', '订单'])
+    expect(titles(['order.read'])).toEqual(['概览', '订单', '运维'])
   })
 
   it('a write code alone does not open a page', () => {
