@@ -157,3 +157,8 @@ export type MemberCouponList = Schemas['CouponList']
 export type CouponTemplate = Schemas['CouponTemplateOut']
 export type CouponTemplatePage = Schemas['CouponTemplatePage']
 export type CouponGrantInput = Schemas['GrantIn']
+
+// --- station occupancy policy (case #19) --------------------------------------------------
+
+export type OccupancyPolicy = Schemas['OccupancyPolicyOut']
+export type OccupancyPolicyInput = Schemas['OccupancyPolicyIn']
