@@ -72,12 +72,17 @@ check-types: deps $(NODE_STAMP)
 		fi
 
 # Debian's Chromium for the browser tests: never a browser downloaded by a test tool.
+# Debian's Chromium, and a Chinese font so the screenshots of the console and the H5 pages
+# show Chinese instead of empty boxes.
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
 chromium:
-	@if [ -x /usr/bin/chromium ]; then exit 0; fi; \
+	@if [ -x /usr/bin/chromium ] && [ -e $(CJK_FONT) ]; then exit 0; fi; \
 	if [ "$$(id -u)" = "0" ]; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; \
+	elif [ -x /usr/bin/chromium ]; then \
+		echo "no Chinese font: screenshots show boxes (sudo apt-get install -y fonts-wqy-zenhei)"; \
 	else \
-		echo "chromium is missing: run 'sudo apt-get install -y chromium'"; exit 1; \
+		echo "chromium is missing: run 'sudo apt-get install -y chromium fonts-wqy-zenhei'"; exit 1; \
 	fi
 
 # --- running ---------------------------------------------------------------------------------

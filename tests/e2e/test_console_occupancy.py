@@ -41,15 +41,15 @@ def test_an_operator_sets_and_removes_a_station_occupancy_fee(page: Page) -> Non
     dialog = _dialog(page, name)
     expect(dialog.get_by_test_id("occupancy-current")).to_have_text("不收占位费")
 
-    dialog.get_by_test_id("occupancy-grace").locator("input").fill("15")
-    dialog.get_by_test_id("occupancy-price").locator("input").fill("0.5")
-    dialog.get_by_test_id("occupancy-cap").locator("input").fill("30")
+    dialog.get_by_test_id("occupancy-grace").fill("15")
+    dialog.get_by_test_id("occupancy-price").fill("0.5")
+    dialog.get_by_test_id("occupancy-cap").fill("30")
     expect(dialog.get_by_test_id("occupancy-preview")).to_have_text(
         "充电结束后免费 15 分钟，之后每分钟 ¥0.5，单笔封顶 ¥30.00"
     )
     dialog.get_by_test_id("occupancy-save").click()
     expect(dialog).to_contain_text("请填写修改原因")  # the reason is audited, so it is asked for
-    dialog.get_by_test_id("occupancy-reason").locator("input").fill("夜间占位严重")
+    dialog.get_by_test_id("occupancy-reason").fill("夜间占位严重")
     dialog.get_by_test_id("occupancy-save").click()
     expect(dialog.get_by_test_id("occupancy-current")).to_contain_text("每分钟 ¥0.5")
     shot(page, "station-occupancy")
@@ -62,8 +62,8 @@ def test_an_operator_sets_and_removes_a_station_occupancy_fee(page: Page) -> Non
     page.reload()
     dialog = _dialog(page, name)
     expect(dialog.get_by_test_id("occupancy-current")).to_contain_text("单笔封顶 ¥30.00")
-    expect(dialog.get_by_test_id("occupancy-price").locator("input")).to_have_value("0.5000")
-    dialog.get_by_test_id("occupancy-reason").locator("input").fill("取消试行")
+    expect(dialog.get_by_test_id("occupancy-price")).to_have_value("0.5000")
+    dialog.get_by_test_id("occupancy-reason").fill("取消试行")
     dialog.get_by_test_id("occupancy-remove").click()
     expect(dialog.get_by_test_id("occupancy-current")).to_have_text("不收占位费")
     assert api(page, "GET", f"/stations/{station_id}/occupancy-policy")["is_active"] is False
@@ -73,9 +73,9 @@ def test_a_wrong_price_is_refused_before_it_is_sent(page: Page) -> None:
     login(page, "yc_admin", "yc123456")
     station_id, name = _station(page)
     dialog = _dialog(page, name)
-    dialog.get_by_test_id("occupancy-grace").locator("input").fill("10")
-    dialog.get_by_test_id("occupancy-price").locator("input").fill("0.12345")
-    dialog.get_by_test_id("occupancy-reason").locator("input").fill("试")
+    dialog.get_by_test_id("occupancy-grace").fill("10")
+    dialog.get_by_test_id("occupancy-price").fill("0.12345")
+    dialog.get_by_test_id("occupancy-reason").fill("试")
     dialog.get_by_test_id("occupancy-save").click()
     expect(dialog).to_contain_text("最多 4 位小数")
     assert api(page, "GET", f"/stations/{station_id}/occupancy-policy")["is_active"] is False
