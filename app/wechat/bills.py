@@ -15,7 +15,7 @@ import io
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from app import errors
+import app.errors as errors
 
 TRADE_BILL_ALL_COLUMNS = (
     "交易时间", "公众账号ID", "商户号", "特约商户号", "设备号", "微信订单号", "商户订单号",
