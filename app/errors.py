@@ -697,3 +697,13 @@ MONTH_INVALID = _entry(
     ValidationFailed, "MONTH_INVALID", "月份格式不正确，应为 YYYY-MM（如 2019-10）",
     "月份不是 YYYY-MM，或不在 2000-01 至下个月之间",
 )  # fmt: skip
+
+# statement reconciliation (WeChat Pay daily bills)
+STATEMENT_FORMAT_INVALID = _entry(
+    ValidationFailed, "STATEMENT_FORMAT_INVALID", "微信账单格式无法识别",
+    "微信对账单的表头、行或金额不合格式：details.line 指出第几行",
+)  # fmt: skip
+STATEMENT_HASH_MISMATCH = _entry(
+    Conflict, "STATEMENT_HASH_MISMATCH", "微信账单校验失败（摘要不一致），已拒收",
+    "下载的账单 SHA1 与申请账单时微信给出的 hash_value 不一致",
+)  # fmt: skip

@@ -409,3 +409,67 @@ def download_platform_certificates(
     trusted = replace(creds, platform_certs={**creds.platform_certs, **certs})
     _read_answer(trusted, resp.status_code, resp.headers, content)
     return certs
+
+
+def apply_bill(
+    creds: MerchantCredentials,
+    kind: str,
+    bill_date: str,
+    *,
+    endpoints: WeChatEndpoints | None = None,
+    http: requests.Session | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> dict[str, Any]:
+    """``GET /v3/bill/tradebill`` (kind ``trade``) or ``/v3/bill/fundflowbill`` (``fundflow``).
+
+    Answers ``{hash_type, hash_value, download_url}``; a day not ready yet is WeChat's
+    400 ``NO_STATEMENT_EXIST`` (raised as :class:`WeChatPayError`, for the caller to keep
+    as a state).
+    """
+    if kind == "trade":
+        path, query = "/v3/bill/tradebill", {"bill_date": bill_date, "bill_type": "ALL"}
+    else:
+        path, query = "/v3/bill/fundflowbill", {"bill_date": bill_date, "account_type": "BASIC"}
+    return pay_request(
+        creds, "GET", path, query=query, endpoints=endpoints, http=http, timeout=timeout
+    )
+
+
+def download_bill(
+    creds: MerchantCredentials,
+    download_url: str,
+    hash_value: str,
+    *,
+    tar_type: str | None = None,
+    http: requests.Session | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> bytes:
+    """Download a bill file (signed GET on ``download_url``), check its SHA1, un-gzip it.
+
+    WeChat does not sign the file itself: the hash from :func:`apply_bill` is the proof.
+    """
+    from urllib.parse import urlsplit
+
+    from app.wechat import bills
+
+    parts = urlsplit(download_url)
+    url_path = parts.path + ("?" + parts.query if parts.query else "")
+    authorization = build_authorization(
+        creds, "GET", url_path, b"", timestamp=int(time.time()), nonce=new_nonce()
+    )
+    headers = {"Authorization": authorization, "User-Agent": USER_AGENT}
+    try:
+        with _session(http) as session:
+            resp = session.get(download_url, headers=headers, timeout=timeout)
+            content = resp.content
+    except requests.RequestException as exc:
+        raise WeChatPayError(
+            "WXPAY_UNREACHABLE",
+            f"WeChat Pay did not answer ({type(exc).__name__})",
+            outcome_unknown=True,
+        ) from None
+    if not 200 <= resp.status_code < 300:
+        _read_answer(creds, resp.status_code, resp.headers, content)
+    data = bills.decompress(content, tar_type)
+    bills.verify_sha1(data, hash_value)
+    return data
