@@ -657,31 +657,25 @@ class CouponOption:
             _require_aware("expires_at", self.expires_at)
 
 
-def coupon_deduction(
-    option: CouponOption,
-    bill_before_coupon: Bill,
-    station_id: int | str,
-    *,
-    now: datetime | None = None,
-) -> int:
-    """Fen the coupon takes off this bill; 0 when it does not apply.
+@dataclass(frozen=True, slots=True)
+class CouponRefusal:
+    """Why a coupon does not apply to a bill: a stable ``code`` and a Chinese ``message``."""
 
-    It does not apply at another station, when expired (``now`` ≥ ``expires_at``; ``now``
-    defaults to the current time), or when the charging amount is below ``threshold_fen``.
-    The deduction never exceeds what it applies to (charging amount, or the discounted
-    service fee for ``service_only``), so a coupon never makes a bill negative.
-    """
-    if option.station_ids is not None and station_id not in option.station_ids:
-        return 0
-    if option.expires_at is not None:
-        moment = datetime.now(UTC) if now is None else _require_aware("now", now)
-        if moment >= option.expires_at:
-            return 0
-    charging = bill_before_coupon.charging_fen
-    if charging < option.threshold_fen:
-        return 0
+    code: str
+    message: str
+
+
+REFUSAL_NOT_FOR_STATION = CouponRefusal("COUPON_NOT_FOR_STATION", "该券不适用于本站点")
+REFUSAL_EXPIRED = CouponRefusal("COUPON_EXPIRED", "该券已过期")
+REFUSAL_MIN_SPEND = CouponRefusal("COUPON_MIN_SPEND_NOT_REACHED", "未达到使用门槛")
+REFUSAL_NO_SERVICE_FEE = CouponRefusal("COUPON_NO_SERVICE_FEE", "该券仅抵服务费，本单无服务费")
+REFUSAL_NOTHING_TO_DEDUCT = CouponRefusal("COUPON_NOTHING_TO_DEDUCT", "本单无可抵扣金额")
+
+
+def _coupon_amount(option: CouponOption, bill: Bill) -> tuple[int, int]:
+    """(deduction before checks, base it applies to) for a coupon on this bill."""
     service_only = option.kind == "service_only"
-    base = bill_before_coupon.discounted_service_fen if service_only else charging
+    base = bill.discounted_service_fen if service_only else bill.charging_fen
     rate = option.percent  # never None for "percent" (checked on construction)
     if rate is not None and (option.kind == "percent" or service_only):
         raw = base - apply_rate_fen(base, rate)
@@ -689,7 +683,55 @@ def coupon_deduction(
         raw = option.amount_fen
     if option.cap_fen is not None:
         raw = min(raw, option.cap_fen)
-    return max(0, min(raw, base))
+    return max(0, min(raw, base)), base
+
+
+def coupon_refusal(
+    option: CouponOption,
+    bill_before_coupon: Bill,
+    station_id: int | str,
+    *,
+    now: datetime | None = None,
+) -> CouponRefusal | None:
+    """Why this coupon takes nothing off this bill, or None when it applies.
+
+    The one rule both the coupon choice list and :func:`coupon_deduction` use, so what the
+    driver is shown and what the bill deducts cannot disagree. Checked in this order:
+    another station, expired (``now`` ≥ ``expires_at``; ``now`` defaults to the current
+    time), charging amount below ``threshold_fen``, a service-fee coupon on a bill with no
+    service fee, nothing left to deduct.
+    """
+    if option.station_ids is not None and station_id not in option.station_ids:
+        return REFUSAL_NOT_FOR_STATION
+    if option.expires_at is not None:
+        moment = datetime.now(UTC) if now is None else _require_aware("now", now)
+        if moment >= option.expires_at:
+            return REFUSAL_EXPIRED
+    if bill_before_coupon.charging_fen < option.threshold_fen:
+        return REFUSAL_MIN_SPEND
+    deduction, base = _coupon_amount(option, bill_before_coupon)
+    if deduction <= 0:
+        if option.kind == "service_only" and base == 0:
+            return REFUSAL_NO_SERVICE_FEE
+        return REFUSAL_NOTHING_TO_DEDUCT
+    return None
+
+
+def coupon_deduction(
+    option: CouponOption,
+    bill_before_coupon: Bill,
+    station_id: int | str,
+    *,
+    now: datetime | None = None,
+) -> int:
+    """Fen the coupon takes off this bill; 0 when :func:`coupon_refusal` refuses it.
+
+    The deduction never exceeds what it applies to (charging amount, or the discounted
+    service fee for ``service_only``), so a coupon never makes a bill negative.
+    """
+    if coupon_refusal(option, bill_before_coupon, station_id, now=now) is not None:
+        return 0
+    return _coupon_amount(option, bill_before_coupon)[0]
 
 
 def choose_default_coupon(

@@ -20,6 +20,7 @@ from app.charging.terms import terms_of
 from app.db import utcnow
 from app.extensions import db
 from app.promotions import coupons
+from app.promotions.models import Coupon
 from app.state import Slot, part
 
 PRICING_ERRORS = (ValueError, TypeError, pricing.TariffValidationError)
@@ -232,6 +233,28 @@ def live_bill(
         coupon_id=coupon_id, coupon_fen=bill.coupon_fen, total_fen=bill.total_fen,
         lines=tuple(_line_dict(line) for line in bill.lines),
     )  # fmt: skip
+
+
+def coupon_refusals(
+    order: ChargeOrder, candidates: list[Coupon], at: datetime
+) -> dict[int, pricing.CouponRefusal | None]:
+    """Per coupon, why it does not apply to this order's bill as it stands (None: it
+    applies), by the same rule the deduction uses (:func:`pricing.coupon_refusal`)."""
+    snapshot = tariff_snapshot(order)
+    if snapshot is None or order.station_id is None:
+        return {}
+    terms = terms_of(order)
+    occ = occupancy.live_fee(
+        occupancy.session_of(order.id) if order.energy_ended_at is not None else None, at
+    )
+    before = pricing.price_session(
+        _live_samples(order), snapshot, service_discount_rate=_rate(terms),
+        occupancy_fen=occ.fee_fen,
+    )  # fmt: skip
+    return {
+        c.id: pricing.coupon_refusal(coupons.option_of(c), before, order.station_id, now=at)
+        for c in candidates
+    }
 
 
 def _coupon_preview(

@@ -482,6 +482,13 @@ def _orders_holding(conn: Connector) -> list[ChargeOrder]:
     )
 
 
+# a start rule broken -> the reason told to the pile (OCPP idTagInfo, YKC 鉴权失败原因)
+_PILE_REASONS: dict[str, str] = {
+    "WALLET_INSUFFICIENT": "insufficient_balance",
+    "DRIVER_DISABLED": "blocked",
+}
+
+
 def _card(pile: Pile, id_tag: str) -> DriverCard | None:
     return db.session.scalar(
         select(DriverCard).where(
@@ -515,9 +522,7 @@ def _authorize(pile: Pile, id_tag: str) -> EventReply:
             "start at the pile refused",
             extra={"pile_code": pile.code, "code": refusal.code, "why": refusal.message},
         )
-        reason = (
-            "insufficient_balance" if refusal.code == "WALLET_INSUFFICIENT" else "not_allowed_here"
-        )
+        reason = _PILE_REASONS.get(refusal.code, "not_allowed_here")
         return EventReply(
             accepted=False,
             reason=reason,

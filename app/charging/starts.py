@@ -28,6 +28,7 @@ from app.db import utcnow
 from app.errors import (
     CONNECTOR_BUSY,
     CONNECTOR_FAULTED,
+    DRIVER_DISABLED,
     PILE_OFFLINE,
     PILE_WITHOUT_STATION,
     REQUEST_ID_REUSED,
@@ -104,9 +105,12 @@ def check_start(driver: Driver | None, connector: Connector) -> StartPermit:
 def check_pile_start(driver: Driver, pile: Pile) -> int:
     """The same rules for a start made at the pile itself (a card, a pile password; issue
     14: one at a station without tariff, or on a pile bound to no station, charged what
-    could not be billed): the station sold to the driver, its tariff, enough money; the
+    could not be billed): the driver not disabled (its cards and passwords are refused as
+    its app tokens are), the station sold to the driver, its tariff, enough money; the
     pile asking is online, and the gun is its own business. The balance, or the error of
     the first rule broken."""
+    if driver.disabled_at is not None:
+        raise DRIVER_DISABLED(details={"reason": driver.disabled_reason})
     _sellable(driver, pile)
     return _funded(driver)
 

@@ -26,6 +26,7 @@ from app.errors import (
 )
 from app.extensions import db
 from app.paging import Page, paginate
+from app.pricing import CouponRefusal
 from app.promotions import coupons
 from app.promotions.models import Coupon
 from app.tenancy.models import Driver
@@ -174,12 +175,20 @@ def coupon_choice(driver: Driver, order_no: str) -> CouponChoice:
     now = utcnow()
     preview = bills.live_bill(order, now)
     terms = db.session.get(OrderTerms, order.id)
-    usable = [coupons.view(c) for c in coupon_use.usable_coupons(order, now)]
+    candidates = coupon_use.usable_coupons(order, now)
+    refusals = bills.coupon_refusals(order, candidates, now)
+    usable = [_with_refusal(coupons.view(c), refusals.get(c.id)) for c in candidates]
     return CouponChoice(
         terms.coupon_choice if terms is not None else "default",
         preview.coupon_id if preview is not None else None,
         usable,
     )
+
+
+def _with_refusal(view: coupons.CouponView, refusal: CouponRefusal | None) -> coupons.CouponView:
+    if refusal is None:
+        return view
+    return replace(view, usable=False, refusal_code=refusal.code, refusal=refusal.message)
 
 
 def _used_coupon(bill: Bill | None) -> list[Coupon]:

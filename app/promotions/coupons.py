@@ -595,6 +595,9 @@ def revoke_coupons_of_topup(
 class CouponView:
     coupon: Coupon
     valid_until: str  # "2019-11-13 23:59:59", local time (case #10)
+    usable: bool = True  # on the order's bill as it stands (pricing.coupon_refusal)
+    refusal_code: str | None = None
+    refusal: str | None = None  # why not, in Chinese
 
     @property
     def id(self) -> int:

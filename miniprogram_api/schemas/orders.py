@@ -197,6 +197,9 @@ class MpCouponOut(Schema):
     )
     cap_fen = fields.Integer(attribute="coupon.cap_fen", allow_none=True)
     valid_until = fields.String(metadata={"description": "有效期至（当地时间，case #10）"})
+    usable = fields.Boolean(metadata={"description": "本单能否使用"})
+    refusal_code = fields.String(allow_none=True, metadata={"description": "不能使用的原因代码"})
+    refusal = fields.String(allow_none=True, metadata={"description": "不能使用的原因"})
 
 
 class MpCouponChoiceOut(Schema):

@@ -455,6 +455,8 @@ class OcppSession:
     def _auth_status(reply: EventReply) -> str:
         if reply.accepted:
             return "Accepted"
+        if reply.reason == "blocked":  # a disabled driver's card (OCPP 1.6 §7.2 Blocked)
+            return "Blocked"
         return reply.reason if reply.reason in _AUTH_STATUSES else "Invalid"
 
     def _start(self, call: Call) -> Payload:

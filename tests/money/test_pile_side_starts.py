@@ -118,3 +118,37 @@ def test_an_ocpp_authorize_at_a_station_without_tariff_is_invalid_on_the_wire(
     ocpp.on_message(json.dumps([2, "a1", "Authorize", {"idTag": world.card}]))
     assert json.loads(sent[-1]) == [3, "a1", {"idTagInfo": {"status": "Invalid"}}]
     assert _orders() == []
+
+
+def test_a_disabled_drivers_card_is_refused_at_the_pile_as_the_app_refuses_it(
+    app: Flask,
+) -> None:
+    import json
+
+    from app.db import utcnow
+    from pile_link.ocpp16.session import OcppSession
+
+    world = build_world(app, code="DISABLED-01")
+    world.driver.disabled_at, world.driver.disabled_reason = utcnow(), "测试停用"
+    db.session.commit()
+    world.connect(recent())
+    auth = world.svc.handle(AuthorizeRequested(world.code, world.card))
+    assert (auth.accepted, auth.reason, auth.refusal_code) == (False, "blocked", "DRIVER_DISABLED")
+    assert _card_start(world) == (False, "blocked")
+    assert _orders() == []
+    sent: list[str] = []
+    ocpp = OcppSession(world.code, world.svc, lambda f: sent.append(f) or True)
+    ocpp.on_message(json.dumps([2, "a1", "Authorize", {"idTag": world.card}]))
+    assert json.loads(sent[-1]) == [3, "a1", {"idTagInfo": {"status": "Blocked"}}]
+
+
+def test_a_disabled_drivers_ykc_password_is_refused_at_the_pile(app: Flask) -> None:
+    from app.db import utcnow
+
+    world = build_world(app, code="55031412782398", protocol="ykc")
+    world.driver.disabled_at = utcnow()
+    db.session.commit()
+    world.connect(recent())
+    auth = world.svc.handle(AuthorizeRequested(world.code, world.card, 1))
+    assert (auth.accepted, auth.refusal_code) == (False, "DRIVER_DISABLED")
+    assert auth.refusal_message == "账号已停用，如有疑问请联系客服"

@@ -522,3 +522,35 @@ def test_a_faulted_pile_that_is_online_says_so(
     svc.handle(FaultCleared(OCPP, 1, "GroundFailure", utcnow()))
     db.session.expire_all()
     assert client.get(url, headers=headers).get_json()["hint"] is None
+
+
+def test_coupon_choice_marks_the_coupons_that_cannot_apply_and_why(
+    client: FlaskClient, charging_order: tuple[dict[str, str], str, PileEventService],
+) -> None:  # fmt: skip
+    headers, order_no, _ = charging_order
+    order = db.session.get(ChargeOrder, _order_id(order_no))
+    assert order is not None and order.driver_id is not None
+    fixed = coupons.create_template(
+        SYSTEM, {"name": "立减1元", "kind": "fixed", "amount_fen": 100, "validity_days": 30,
+                 "operator_id": order.operator_id},
+    )  # fmt: skip
+    unmet = coupons.create_template(
+        SYSTEM, {"name": "满500减50", "kind": "threshold", "amount_fen": 5000,
+                 "threshold_fen": 50000, "validity_days": 30, "operator_id": order.operator_id},
+    )  # fmt: skip
+    usable = coupons.grant(SYSTEM, fixed.id, order.driver_id, reason="测试")[0]
+    refused = coupons.grant(SYSTEM, unmet.id, order.driver_id, reason="测试")[0]
+    db.session.commit()
+    choice = client.get(f"/api/mp/v1/orders/{order_no}/coupon", headers=headers).get_json()
+    by_id = {c["id"]: c for c in choice["coupons"]}
+    assert by_id[usable.id]["usable"] is True and by_id[usable.id]["refusal_code"] is None
+    assert by_id[refused.id]["usable"] is False
+    assert by_id[refused.id]["refusal_code"] == "COUPON_MIN_SPEND_NOT_REACHED"
+    assert by_id[refused.id]["refusal"] == "未达到使用门槛"
+    # the list and the deduction agree: the bill uses the usable one, never the refused one
+    assert choice["selected_coupon_id"] == usable.id
+    put = client.put(
+        f"/api/mp/v1/orders/{order_no}/coupon", json={"coupon_id": refused.id}, headers=headers
+    )
+    bill = client.get(f"/api/mp/v1/orders/{order_no}/live", headers=headers).get_json()["bill"]
+    assert put.status_code in (200, 409, 422) and bill["coupon_id"] != refused.id

@@ -24,6 +24,7 @@ from app.pricing import (
     TariffValidationError,
     choose_default_coupon,
     coupon_deduction,
+    coupon_refusal,
     display_valid_until,
     estimate_from_last_meter,
     idle_minutes,
@@ -831,3 +832,40 @@ def test_coupon_never_exceeds_what_it_applies_to(
         assert all(d == 0 for d in deductions)
     else:
         assert coupon_deduction(chosen, bill, station, now=NOW) == max(deductions)
+
+
+def test_coupon_refusal_says_why_a_coupon_does_not_apply() -> None:
+    bill = a_bill()  # charging amount 175, service 62
+    elsewhere = voucher("x", 100, "2019-12-01 00:00", station_ids=frozenset({2}))
+    assert coupon_refusal(elsewhere, bill, 1, now=NOW).code == "COUPON_NOT_FOR_STATION"  # type: ignore[union-attr]
+    assert coupon_refusal(elsewhere, bill, 2, now=NOW) is None
+    expired = voucher("old", 100, "2019-11-10 12:00")
+    assert coupon_refusal(expired, bill, 1, now=NOW).code == "COUPON_EXPIRED"  # type: ignore[union-attr]
+    unmet = CouponOption(id="t", kind="threshold", amount_fen=50, threshold_fen=176)
+    refusal = coupon_refusal(unmet, bill, 1, now=NOW)
+    assert refusal is not None and refusal.code == "COUPON_MIN_SPEND_NOT_REACHED"
+    assert refusal.message == "未达到使用门槛"
+    no_service = CouponOption(id="s", kind="service_only", amount_fen=100)
+    assert coupon_refusal(no_service, a_bill(service=0), 1, now=NOW).code == "COUPON_NO_SERVICE_FEE"  # type: ignore[union-attr]
+    assert coupon_refusal(no_service, a_bill(service=62, discount=62), 1, now=NOW).code == (  # type: ignore[union-attr]
+        "COUPON_NO_SERVICE_FEE"
+    )
+    zero = CouponOption(id="z", kind="fixed", amount_fen=0)
+    assert coupon_refusal(zero, bill, 1, now=NOW).code == "COUPON_NOTHING_TO_DEDUCT"  # type: ignore[union-attr]
+
+
+@settings(database=None, max_examples=300, deadline=None)
+@given(
+    option=coupon_options(),
+    electricity=st.integers(0, 20_000),
+    service=st.integers(0, 20_000),
+    discount_pct=st.integers(0, 100),
+    station=st.integers(1, 4),
+)
+def test_coupon_refusal_and_deduction_never_disagree(
+    option: CouponOption, electricity: int, service: int, discount_pct: int, station: int
+) -> None:
+    bill = a_bill(electricity, service, service * discount_pct // 100)
+    refusal = coupon_refusal(option, bill, station, now=NOW)
+    deduction = coupon_deduction(option, bill, station, now=NOW)
+    assert (refusal is None) == (deduction > 0)

@@ -5825,7 +5825,13 @@ export interface components {
             name?: string;
             /** Format: decimal */
             percent?: string | null;
+            /** @description 不能使用的原因 */
+            refusal?: string | null;
+            /** @description 不能使用的原因代码 */
+            refusal_code?: string | null;
             threshold_fen?: number | null;
+            /** @description 本单能否使用 */
+            usable?: boolean;
             /** @description 有效期至（当地时间，case #10） */
             valid_until?: string;
         };
