@@ -522,3 +522,25 @@ def test_a_faulted_pile_that_is_online_says_so(
     svc.handle(FaultCleared(OCPP, 1, "GroundFailure", utcnow()))
     db.session.expire_all()
     assert client.get(url, headers=headers).get_json()["hint"] is None
+
+
+def test_hlht_start_refuses_a_partner_the_platform_does_not_know(
+    client: FlaskClient, mp_login: Login
+) -> None:
+    resp = client.post(
+        "/api/mp/v1/hlht/orders",
+        json={"qr": "hlht://3702120244102.MA59B8J4X/1"},
+        headers=mp_login("kate"),
+    )
+    assert resp.status_code == 404
+    assert resp.get_json()["error"]["code"] == "HLHT_PARTNER_UNKNOWN"
+
+
+def test_hlht_start_refuses_a_code_that_is_not_a_partners(
+    client: FlaskClient, mp_login: Login
+) -> None:
+    resp = client.post(
+        "/api/mp/v1/hlht/orders", json={"qr": "DEMO-OCPP-01-1"}, headers=mp_login("kate")
+    )
+    assert resp.status_code == 404
+    assert resp.get_json()["error"]["code"] == "QR_UNKNOWN"
