@@ -8,6 +8,8 @@ from flask import Response, jsonify
 from flask.views import MethodView
 
 from app.drivers import driver_orders, live, qr
+from app.errors import QR_UNKNOWN
+from app.hlht import customer
 from app.openapi import page_of
 from app.paging import Page
 from app.rate_limits import rate_limit
@@ -41,6 +43,19 @@ class OrderList(MethodView):
         driver = current_driver()
         rate_limit("start", str(driver.id), "START_RATE_LIMIT")
         return driver_orders.start(driver, body["connector_id"], body["client_request_id"])
+
+
+@bp.route("/hlht/orders", methods=["POST"])
+@bp.arguments(s.MpHlhtStartIn)
+@bp.response(201, s.MpHlhtOrderOut)
+def hlht_start(body: dict[str, Any]) -> Any:
+    """扫合作平台的 hlht:// 二维码启动充电（本平台作为客户方）"""
+    driver = current_driver()
+    rate_limit("start", str(driver.id), "START_RATE_LIMIT")
+    code = qr.parse(body["qr"])
+    if not isinstance(code, qr.HlhtCode):
+        raise QR_UNKNOWN()
+    return customer.start(driver, code.connector_id, code.operator_id, code.custom)
 
 
 ORDER_NO = "<string(maxlength=32):order_no>"

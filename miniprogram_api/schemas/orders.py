@@ -211,3 +211,15 @@ class MpCouponChoiceOut(Schema):
 class MpCouponChoiceIn(Schema):
     coupon_id = ident(allow_none=True, load_default=None)
     use_default = fields.Boolean(load_default=False)
+
+
+class MpHlhtStartIn(Schema):
+    qr = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class MpHlhtOrderOut(Schema):
+    order_no = fields.String()
+    state = fields.String()
+    connector_code = fields.String()
+    energy_wh = fields.Integer()
+    charged_fen = fields.Integer()

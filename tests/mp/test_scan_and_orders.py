@@ -31,6 +31,8 @@ from app.db import utcnow
 from app.drivers import live
 from app.drivers.live import live_bill_cache
 from app.extensions import db
+from app.hlht import customer
+from app.hlht.client import PartnerClient
 from app.ledger import wallet
 from app.promotions import coupons, member_pricing
 from app.tenancy.admin_auth import actor_for_user
@@ -39,6 +41,7 @@ from app.tenancy.scope import SYSTEM
 from app.uow import unit_of_work
 from miniprogram_api.schemas.orders import MpLiveOrderOut, dump_live_order
 from tests.support.drivers import Login
+from tests.support.hlht import FakePartnerPlatform, register_partner
 from tests.support.ports import FakePort, pile_events
 
 OCPP = "DEMO-OCPP-01"
@@ -554,3 +557,49 @@ def test_coupon_choice_marks_the_coupons_that_cannot_apply_and_why(
     )
     bill = client.get(f"/api/mp/v1/orders/{order_no}/live", headers=headers).get_json()["bill"]
     assert put.status_code in (200, 409, 422) and bill["coupon_id"] != refused.id
+
+
+def test_hlht_start_refuses_a_partner_the_platform_does_not_know(
+    client: FlaskClient, mp_login: Login
+) -> None:
+    resp = client.post(
+        "/api/mp/v1/hlht/orders",
+        json={"qr": "hlht://3702120244102.MA59B8J4X/1"},
+        headers=mp_login("kate"),
+    )
+    assert resp.status_code == 404
+    assert resp.get_json()["error"]["code"] == "HLHT_PARTNER_UNKNOWN"
+
+
+def test_hlht_start_refuses_a_code_that_is_not_a_partners(
+    client: FlaskClient, mp_login: Login
+) -> None:
+    resp = client.post(
+        "/api/mp/v1/hlht/orders", json={"qr": "DEMO-OCPP-01-1"}, headers=mp_login("kate")
+    )
+    assert resp.status_code == 404
+    assert resp.get_json()["error"]["code"] == "QR_UNKNOWN"
+
+
+def test_hlht_start_checks_the_wallet_then_starts_on_the_partner(
+    client: FlaskClient, mp_login: Login, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform = FakePartnerPlatform()
+    monkeypatch.setattr(
+        customer, "_client", lambda partner, http: PartnerClient(partner, http=platform.session())
+    )
+    register_partner("MA07TEST1", base_url="http://partner.test")
+    headers = mp_login("ivan")
+    url, body = "/api/mp/v1/hlht/orders", {"qr": "hlht://P1-1.MA07TEST1/custom-7"}
+    poor = client.post(url, json=body, headers=headers)
+    assert poor.status_code == 409 and poor.get_json()["error"]["code"] == "WALLET_INSUFFICIENT"
+    assert platform.interfaces() == []  # nothing asked of the partner, nothing charged
+    _fund("ivan")
+    platform.answers["query_start_charge"] = [
+        {"SuccStat": 0, "FailReason": 0, "StartChargeSeqStat": 1}
+    ]
+    ok = client.post(url, json=body, headers=headers)
+    assert ok.status_code == 201, ok.get_json()
+    assert ok.get_json()["state"] == "starting" and ok.get_json()["connector_code"] == "P1-1"
+    assert platform.interfaces()[-2:] == ["query_equip_auth", "query_start_charge"]
+    assert platform.received[-1][1]["QRCode"] == "custom-7"

@@ -4207,6 +4207,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/mp/v1/hlht/orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 扫合作平台的 hlht:// 二维码启动充电（本平台作为客户方） */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["MpHlhtStartIn"];
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MpHlhtOrderOut"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/mp/v1/jssdk-config": {
         parameters: {
             query?: never;
@@ -5886,6 +5928,16 @@ export interface components {
             cashier_url?: string | null;
             /** @description H5 页面网页授权所用的公众号 AppID */
             oa_app_id?: string;
+        };
+        MpHlhtOrderOut: {
+            charged_fen?: number;
+            connector_code?: string;
+            energy_wh?: number;
+            order_no?: string;
+            state?: string;
+        };
+        MpHlhtStartIn: {
+            qr: string;
         };
         MpJsSdkOut: {
             appId?: string;
