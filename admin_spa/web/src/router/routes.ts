@@ -79,6 +79,20 @@ export const layoutChildren: RouteRecordRaw[] = [
     meta: { title: '司机认证', icon: 'UserFilled', permission: 'certification.read' },
   },
   {
+    path: 'marketing',
+    name: 'marketing-menu',
+    component: RouterView,
+    meta: { title: '营销', icon: 'PriceTag' },
+    children: [
+      {
+        path: 'coupons',
+        name: 'coupon-templates',
+        component: () => import('@/pages/marketing/CouponTemplateListPage.vue'),
+        meta: { title: '优惠券', icon: 'Tickets', permission: 'member.read' },
+      },
+    ],
+  },
+  {
     path: 'operations',
     name: 'operations-menu',
     component: RouterView,
