@@ -697,3 +697,7 @@ MONTH_INVALID = _entry(
     ValidationFailed, "MONTH_INVALID", "月份格式不正确，应为 YYYY-MM（如 2019-10）",
     "月份不是 YYYY-MM，或不在 2000-01 至下个月之间",
 )  # fmt: skip
+H5_NOT_BUILT = _entry(
+    DomainError, "H5_NOT_BUILT", "车主 H5 页面尚未构建：请运行 make run 或 make h5",
+    "/h5/：车主 H5 页面的前端尚未构建", status=503,
+)  # fmt: skip
