@@ -24,6 +24,7 @@ from flask import Flask
 import admin_spa.api
 import admin_spa.spa
 import miniprogram_api
+import miniprogram_api.h5_pages
 from app import create_app
 from app.config import RefusedToStart
 from app.hlht import inbound as hlht_inbound
@@ -129,6 +130,7 @@ def compose(config: Mapping[str, Any] | None = None) -> Flask:
     api = state_of(app)[HTTP_API]
     admin_spa.api.register(app, api)
     admin_spa.spa.register(app, api)
+    miniprogram_api.h5_pages.register(app, api)
     miniprogram_api.register(app, api)
     hlht_inbound.register(app)
     register_hlht_cli(app)

@@ -707,3 +707,7 @@ STATEMENT_HASH_MISMATCH = _entry(
     Conflict, "STATEMENT_HASH_MISMATCH", "微信账单校验失败（摘要不一致），已拒收",
     "下载的账单 SHA1 与申请账单时微信给出的 hash_value 不一致",
 )  # fmt: skip
+H5_NOT_BUILT = _entry(
+    DomainError, "H5_NOT_BUILT", "车主 H5 页面尚未构建（miniprogram_api/h5/dist 不存在）",
+    "/h5/：车主 H5 页面的前端尚未构建", status=503,
+)  # fmt: skip
