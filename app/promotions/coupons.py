@@ -218,6 +218,18 @@ def list_templates(actor: Actor, *, page: int = 1, page_size: int = 20) -> Page:
     return paginate(stmt.order_by(CouponTemplate.id.desc()), page, page_size)
 
 
+def template_validity_text(template: CouponTemplate) -> str:
+    """A template's validity as the console shows it: a fixed window ends at its last valid
+    local second (case #10: ``至 2019-11-13 23:59:59``); a period counts from the grant day."""
+    if template.valid_until is not None:
+        return f"至 {display_valid_until(template.valid_until, template.timezone)}"
+    if template.validity_days is not None:
+        return f"领取当日起 {template.validity_days} 天（至最后一天 23:59:59）"
+    if template.validity_months is not None:
+        return f"领取当日起 {template.validity_months} 个月（至最后一天 23:59:59）"
+    return "-"
+
+
 def coupon_validity(template: CouponTemplate, granted_at: datetime) -> tuple[datetime, datetime]:
     """(valid from, exclusive end) of a coupon granted at ``granted_at`` (case #10)."""
     if template.valid_until is not None:

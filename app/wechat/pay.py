@@ -20,10 +20,11 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import requests
 
+from app.wechat import bills
 from app.wechat.config import DEFAULT_ENDPOINTS, MerchantCredentials, WeChatEndpoints
 from app.wechat.crypto import (
     SignatureCheckFailed,
@@ -448,10 +449,6 @@ def download_bill(
 
     WeChat does not sign the file itself: the hash from :func:`apply_bill` is the proof.
     """
-    from urllib.parse import urlsplit
-
-    from app.wechat import bills
-
     parts = urlsplit(download_url)
     url_path = parts.path + ("?" + parts.query if parts.query else "")
     authorization = build_authorization(

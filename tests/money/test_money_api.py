@@ -123,3 +123,21 @@ def test_member_pricing_and_occupancy_policy_over_http(
     assert client.delete(f"{policy_path}?reason=停止收费", headers=as_yc).status_code == 204
     assert client.get(policy_path, headers=as_yc).get_json()["is_active"] is False
     assert client.get(policy_path).status_code == 401
+
+
+def test_a_coupon_template_shows_its_last_valid_local_second(
+    client: FlaskClient, as_yc: dict[str, str]
+) -> None:
+    """Case #10: a window ending 2019-11-14 00:00 in Shanghai is shown as 2019-11-13 23:59:59,
+    never as the next day's midnight nor as UTC."""
+    body = {"name": "双十一券", "kind": "fixed", "amount_fen": 500,
+            "valid_until": "2019-11-13T16:00:00+00:00"}  # fmt: skip
+    fixed = client.post(f"{API}/coupon-templates", json=body, headers=as_yc)
+    assert fixed.status_code == 201, fixed.get_json()
+    assert fixed.get_json()["validity_text"] == "至 2019-11-13 23:59:59"
+    monthly = {"name": "月券", "kind": "fixed", "amount_fen": 100, "validity_months": 1}
+    client.post(f"{API}/coupon-templates", json=monthly, headers=as_yc)
+    listed = client.get(f"{API}/coupon-templates", headers=as_yc).get_json()["items"]
+    texts = {t["name"]: t["validity_text"] for t in listed}
+    assert texts["月券"] == "领取当日起 1 个月（至最后一天 23:59:59）"
+    assert texts["双十一券"] == "至 2019-11-13 23:59:59"

@@ -6,6 +6,7 @@ from marshmallow import fields, validate
 
 from app.openapi import DECIMAL_STRING, Schema
 from app.pricing import COUPON_KINDS
+from app.promotions.coupons import template_validity_text
 
 
 class CouponTemplateIn(Schema):
@@ -40,6 +41,10 @@ class CouponTemplateOut(Schema):
     valid_until = fields.DateTime(allow_none=True)
     validity_days = fields.Integer(allow_none=True)
     validity_months = fields.Integer(allow_none=True)
+    validity_text = fields.Function(
+        template_validity_text,
+        metadata={"description": "有效期（当地时间，精确到最后一秒，案例 #10）", "type": "string"},
+    )
     timezone = fields.String()
     per_driver_limit = fields.Integer(allow_none=True)
     registration_quantity = fields.Integer()

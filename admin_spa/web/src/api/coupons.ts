@@ -1,14 +1,14 @@
 /** 营销 → 优惠券: coupon templates (list, activate / deactivate). */
 import { http } from './http'
 import type { components, paths } from './schema'
+import type { Paged } from './types'
 
 type Schemas = components['schemas']
 
 export type CouponTemplate = Schemas['CouponTemplateOut']
-export type CouponTemplatePage = Schemas['CouponTemplatePage']
 export type CouponTemplateQuery = NonNullable<paths['/api/admin/v1/coupon-templates']['get']['parameters']['query']>
 
 export const listCouponTemplates = (query: CouponTemplateQuery = {}) =>
-  http.get<CouponTemplatePage>('/coupon-templates', { ...query })
+  http.get<Paged<CouponTemplate>>('/coupon-templates', { ...query })
 export const setCouponTemplateActive = (id: number, isActive: boolean) =>
   http.put<CouponTemplate>(`/coupon-templates/${id}/active`, { is_active: isActive })

@@ -5518,6 +5518,8 @@ export interface components {
             valid_until?: string | null;
             validity_days?: number | null;
             validity_months?: number | null;
+            /** @description 有效期（当地时间，精确到最后一秒，案例 #10） */
+            readonly validity_text?: string;
         };
         CouponTemplatePage: {
             items?: components["schemas"]["CouponTemplateOut"][];
