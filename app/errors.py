@@ -697,3 +697,8 @@ MONTH_INVALID = _entry(
     ValidationFailed, "MONTH_INVALID", "月份格式不正确，应为 YYYY-MM（如 2019-10）",
     "月份不是 YYYY-MM，或不在 2000-01 至下个月之间",
 )  # fmt: skip
+EXPORT_TOO_MANY_ROWS = _entry(
+    ValidationFailed, "EXPORT_TOO_MANY_ROWS",
+    "导出的行数超过上限，请缩小筛选范围（如时间段、站点）后再导出",
+    "导出匹配的行数超过上限：details.rows 匹配行数，details.limit 上限",
+)  # fmt: skip
