@@ -711,3 +711,8 @@ H5_NOT_BUILT = _entry(
     DomainError, "H5_NOT_BUILT", "车主 H5 页面尚未构建（miniprogram_api/h5/dist 不存在）",
     "/h5/：车主 H5 页面的前端尚未构建", status=503,
 )  # fmt: skip
+EXPORT_TOO_MANY_ROWS = _entry(
+    ValidationFailed, "EXPORT_TOO_MANY_ROWS",
+    "导出的行数超过上限，请缩小筛选范围（如时间段、站点）后再导出",
+    "导出匹配的行数超过上限：details.rows 匹配行数，details.limit 上限",
+)  # fmt: skip

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response
+
 from admin_spa.api.auth import current_actor
 from admin_spa.api.blueprints import blueprint
+from admin_spa.api.export_response import xlsx_download
 from admin_spa.api.schemas import orders as s
-from app.billing import order_detail
+from app.billing import order_detail, order_export
 from app.charging import order_search
+from app.db import utcnow
 from app.paging import Page
+from app.xlsx_export import MIMETYPE
 
 bp = blueprint("orders", "充电订单")
 
@@ -27,3 +32,15 @@ def search_orders(args: dict[str, Any]) -> Page:
 def get_order(order_no: str) -> dict[str, Any]:
     """订单详情：分项账单、会话时间线（含充电桩消息）、电表曲线、调整记录"""
     return order_detail.order_detail(current_actor(), order_no)
+
+
+XLSX = {"type": "string", "format": "binary"}
+
+
+@bp.route("/orders/export")
+@bp.arguments(s.OrderExportQuery, location="query")
+@bp.doc(responses={"200": {"description": "xlsx 文件", "content": {MIMETYPE: {"schema": XLSX}}}})
+def export_orders(args: dict[str, Any]) -> Response:
+    """导出充电订单（xlsx，筛选条件与查询相同；超过上限时 EXPORT_TOO_MANY_ROWS）"""
+    file, count = order_export.export_orders(current_actor(), **args)
+    return xlsx_download(file, f"充电订单-{utcnow():%Y%m%d}", count)

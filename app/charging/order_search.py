@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 
 from app.catalogue.models import Pile, Station, StationVisibility
 from app.charging.models import ChargeOrder, OrderState
@@ -44,7 +44,7 @@ def is_read_only(actor: Actor, order: ChargeOrder) -> bool:
     return not actor.sees_operator(order.operator_id)
 
 
-def search_orders(
+def order_filter(
     actor: Actor,
     *,
     order_no: str | None = None,
@@ -55,11 +55,9 @@ def search_orders(
     state: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    page: int = 1,
-    page_size: int = 20,
-) -> Page:
-    """Orders newest first; each item a dict with the order and its station, pile and
-    driver for the list."""
+) -> Select[tuple[ChargeOrder]]:
+    """The one filter of the order search, shared by the list and its export: the orders
+    in the actor's view matching the filters given (permission checked)."""
     actor.require(ORDER_READ)
     stmt = select(ChargeOrder)
     scope = visible_orders(actor)
@@ -84,6 +82,29 @@ def search_orders(
         stmt = stmt.where(ChargeOrder.requested_at >= since)
     if until is not None:
         stmt = stmt.where(ChargeOrder.requested_at < until)
+    return stmt
+
+
+def search_orders(
+    actor: Actor,
+    *,
+    order_no: str | None = None,
+    phone: str | None = None,
+    openid: str | None = None,
+    station_id: int | None = None,
+    pile_code: str | None = None,
+    state: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    page: int = 1,
+    page_size: int = 20,
+) -> Page:
+    """Orders newest first; each item a dict with the order and its station, pile and
+    driver for the list."""
+    stmt = order_filter(
+        actor, order_no=order_no, phone=phone, openid=openid, station_id=station_id,
+        pile_code=pile_code, state=state, since=since, until=until,
+    )  # fmt: skip
     found = paginate(stmt.order_by(ChargeOrder.id.desc()), page, page_size)
     return Page(
         items=[row for row in with_names(actor, found.items)],

@@ -15,7 +15,9 @@ from app.charging.order_search import ORDER_STATES
 from app.openapi import Schema, page_of
 
 
-class OrderSearchQuery(PageQuery):
+class OrderFilter(Schema):
+    """The order search's filters (its list and its export)."""
+
     order_no = fields.String(validate=[validate.Length(max=32), PRINTABLE])
     phone = fields.String(validate=[validate.Length(max=20), PRINTABLE])
     openid = fields.String(validate=[validate.Length(max=64), PRINTABLE])
@@ -24,6 +26,14 @@ class OrderSearchQuery(PageQuery):
     state = fields.String(validate=validate.OneOf(ORDER_STATES, error="订单状态无效"))
     since = fields.AwareDateTime()
     until = fields.AwareDateTime()
+
+
+class OrderSearchQuery(OrderFilter, PageQuery):
+    pass
+
+
+class OrderExportQuery(OrderFilter):
+    pass
 
 
 class OrderRowOut(Schema):

@@ -84,7 +84,7 @@ export function buildUrl(path: string, query?: Query): string {
   return qs ? `${url}?${qs}` : url
 }
 
-async function parseError(res: Response): Promise<ApiError> {
+export async function parseError(res: Response): Promise<ApiError> {
   let payload: unknown = null
   try {
     payload = await res.json()
