@@ -1,14 +1,16 @@
-"""Drivers' API: the wallet, top-ups with WeChat Pay, refunds."""
+"""Drivers' API: the wallet, coupons, top-ups with WeChat Pay, refunds."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from app.drivers import driver_coupons
 from app.openapi import ID, page_of
 from app.paging import Page
 from app.payments import refunds, topups
 from miniprogram_api.auth import current_driver
 from miniprogram_api.blueprints import blueprint
+from miniprogram_api.schemas import coupons as cs
 from miniprogram_api.schemas import wallet as s
 from miniprogram_api.schemas.common import MpPageQuery
 
@@ -28,6 +30,14 @@ def get_wallet() -> Any:
 def wallet_entries(args: dict[str, Any]) -> Page:
     """余额明细（最新在前）"""
     return topups.own_entries(current_driver(), **args)
+
+
+@bp.route("/coupons")
+@bp.arguments(cs.MpCouponListQuery, location="query")
+@bp.response(200, page_of(cs.MpOwnCouponOut, "MpOwnCouponPage"))
+def list_coupons(args: dict[str, Any]) -> Page:
+    """我的优惠券：可用 / 已使用 / 已过期，有效期至当地时间最后一秒（case #10）"""
+    return driver_coupons.own_coupons(current_driver(), **args)
 
 
 @bp.route("/topup-offers")
