@@ -716,3 +716,8 @@ EXPORT_TOO_MANY_ROWS = _entry(
     "导出的行数超过上限，请缩小筛选范围（如时间段、站点）后再导出",
     "导出匹配的行数超过上限：details.rows 匹配行数，details.limit 上限",
 )  # fmt: skip
+SUBSCRIBE_TEMPLATE_INVALID = _entry(
+    ValidationFailed, "SUBSCRIBE_TEMPLATE_INVALID",
+    "订阅消息模板 ID 不合格式（字母、数字、- 和 _），或消息类型不存在",
+    "订阅消息模板：details 按消息类型指出哪个 ID 不合格式，details.unknown_kinds 不存在的类型",
+)  # fmt: skip

@@ -2,8 +2,10 @@
 
 Only the outbox kinds are ever sent (``NOTIFICATION_KINDS``): there is none for a pile
 that merely went offline (case #18 2019-01-09), and a message of any other kind is marked
-failed unsent. Each kind has its template id in the settings and its fields below (the
-template the operator picks in the mini-program console must have these keywords).
+failed unsent. Each kind has its template id per operator (its mini-program), else in the
+settings (:mod:`app.notices.templates`), and its fields below (the template the operator
+picks in the mini-program console must have these keywords); a kind with no template is
+not sent and the message says why (``last_error``).
 A retryable failure waits ``NOTIFY_BACKOFF_SECONDS`` × 2^(tries-1), at most an hour."""
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from app.config import setting
 from app.db import utcnow
 from app.extensions import db
 from app.money import fen_to_yuan_str
+from app.notices import templates
 from app.notices.models import NOTIFICATION_KINDS, NotificationAttempt, OutboxMessage, OutboxStatus
 from app.tenancy.models import Driver, Operator
 from app.tenancy.wechat_accounts import endpoints, mini_program_of, token_store
@@ -102,8 +105,8 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], tuple[dict[str, str], str]]] = {
 assert set(RENDERERS) == set(NOTIFICATION_KINDS)
 
 
-def template_id(kind: str) -> str:
-    return str(setting(f"SUBSCRIBE_TEMPLATE_{kind.upper()}") or "")
+def template_id(kind: str, op: Operator | None = None) -> str:
+    return templates.template_for(op, kind)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -164,12 +167,17 @@ def _attempt(message: OutboxMessage, now: datetime, *, ok: bool, template: str =
                             errcode=errcode, error=error[:300], msgid=msgid)
     )  # fmt: skip
     message.attempts += 1
+    message.last_error = "" if ok else error[:300]
 
 
 @transactional
-def _give_up(message: OutboxMessage, now: datetime, error: str, template: str = "") -> int:
+def _give_up(
+    message: OutboxMessage, now: datetime, error: str, template: str = "", note: str = ""
+) -> int:
     _attempt(message, now, ok=False, template=template, error=error)
     message.status = OutboxStatus.FAILED
+    if note:
+        message.last_error = f"{error}: {note}"[:300]
     return 0
 
 
@@ -177,11 +185,13 @@ def deliver_one(message: OutboxMessage, now: datetime) -> int:
     render = RENDERERS.get(message.kind)
     if render is None:
         return _give_up(message, now, f"UNKNOWN_KIND: {message.kind}")
-    template = template_id(message.kind)
-    if not template:
-        return _give_up(message, now, "TEMPLATE_NOT_CONFIGURED")
     driver = db.session.get(Driver, message.driver_id) if message.driver_id else None
     op = db.session.get(Operator, driver.operator_id) if driver else None
+    template = template_id(message.kind, op)
+    if not template:
+        # the operator (or the settings) turned this kind off: skipped, and it says so
+        note = templates.not_configured_reason(message.kind)
+        return _give_up(message, now, "TEMPLATE_NOT_CONFIGURED", note=note)
     if driver is None or op is None or not driver.openid:
         return _give_up(message, now, "NO_RECIPIENT", template)
     if not op.wechat_app_id or not op.wechat_app_secret:

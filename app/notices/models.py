@@ -44,6 +44,8 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # why it was not sent (yet): "TEMPLATE_NOT_CONFIGURED: 未配置「充电开始」订阅消息模板，不发送"
+    last_error: Mapped[str] = mapped_column(String(300), default="", server_default="")
 
 
 class NotificationAttempt(Base):

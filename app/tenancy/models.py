@@ -63,6 +63,9 @@ class Operator(Base):
     # the merchant must have this app id bound too)
     wechat_oa_app_id: Mapped[str] = mapped_column(String(64), default="", server_default="")
     wechat_oa_app_secret: Mapped[str] = mapped_column(String(128), default="", server_default="")
+    # subscribe-message template id per notice kind ({"charge_started": "..."}); a kind not
+    # here uses the SUBSCRIBE_TEMPLATE_<KIND> setting (app.notices.templates). Not secret.
+    subscribe_templates: Mapped[dict[str, str] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @property

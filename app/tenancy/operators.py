@@ -18,6 +18,7 @@ from app.errors import (
     WECHAT_MCH_ID_TAKEN,
 )
 from app.extensions import db
+from app.notices import templates
 from app.paging import Page, paginate
 from app.tenancy import audit
 from app.tenancy.models import Operator
@@ -37,6 +38,7 @@ _COLOR = re.compile(r"^#[0-9a-fA-F]{6}([0-9a-fA-F]{2})?$")
 def _audit_view(op: Operator) -> dict[str, Any]:
     # secrets are audited as "changed", never as values
     view = audit.snapshot(op, PUBLIC_FIELDS)
+    view["subscribe_templates"] = dict(op.subscribe_templates or {})
     view.update({f"{name}_set": bool(getattr(op, name)) for name in SECRET_FIELDS})
     return view
 
@@ -71,6 +73,11 @@ def _apply(op: Operator, data: dict[str, Any]) -> None:
     for name in PUBLIC_FIELDS + SECRET_FIELDS:
         if name in data and data[name] is not None:
             setattr(op, name, data[name])
+    if data.get("subscribe_templates") is not None:
+        # a new dict, so the audit's "before" keeps the old one
+        op.subscribe_templates = templates.merged(
+            op.subscribe_templates, data["subscribe_templates"]
+        )
 
 
 def _check_name_free(name: str, exclude_id: int | None = None) -> None:

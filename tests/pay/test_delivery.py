@@ -122,6 +122,37 @@ def test_kind_without_template_is_not_sent(wechat: FakeWeChat, ready: None) -> N
     db.session.expire_all()
     assert message.status == "failed"
     assert _attempts(message)[0].error == "TEMPLATE_NOT_CONFIGURED"
+    # the outbox row itself says why (issue 14: nothing was sent and nothing said so)
+    assert message.last_error == (
+        "TEMPLATE_NOT_CONFIGURED: 未配置「优惠券即将过期」订阅消息模板，不发送"
+    )
+    assert wechat.subscribe_messages == []
+
+
+def test_the_operators_own_template_is_used_before_the_setting(
+    wechat: FakeWeChat, ready: None, ops: Ops
+) -> None:
+    ops.yc.subscribe_templates = {"refund_result": "tmpl-yc-refund", "coupon_expiring": "tmpl-yc-c"}
+    db.session.commit()
+    refund, coupon = _message(), _message(kind="coupon_expiring")
+    assert delivery.deliver_pending() == 2
+    db.session.expire_all()
+    assert [m["template_id"] for m in wechat.subscribe_messages] == ["tmpl-yc-refund", "tmpl-yc-c"]
+    assert _attempts(refund)[0].template_id == "tmpl-yc-refund"
+    assert (refund.status, refund.last_error, coupon.status) == ("sent", "", "sent")
+
+
+def test_a_kind_another_operator_configured_is_still_off_for_this_one(
+    wechat: FakeWeChat, ready: None, ops: Ops
+) -> None:
+    ops.kc.subscribe_templates = {"coupon_expiring": "tmpl-kc-only"}
+    db.session.commit()
+    message = _message(kind="coupon_expiring")  # alice is a 广东云创 driver
+    assert delivery.deliver_pending() == 0
+    db.session.expire_all()
+    assert message.status == "failed"
+    assert message.last_error.startswith("TEMPLATE_NOT_CONFIGURED")
+    assert wechat.subscribe_messages == []
 
 
 def test_a_drivers_messages_are_delivered_in_the_order_they_happened(

@@ -7,6 +7,8 @@ from typing import Any
 from marshmallow import fields, pre_dump, validate
 
 from admin_spa.api.schemas.common import PageQuery
+from app.notices import templates
+from app.notices.models import NOTIFICATION_KINDS
 from app.openapi import Schema
 from app.payments import merchants
 from app.tenancy.models import Operator
@@ -50,6 +52,20 @@ class WeChatAnswerOut(Schema):
     serials = fields.List(fields.String())
 
 
+class SubscribeTemplateOut(Schema):
+    """一种通知的订阅消息模板：运营商自己填的，或平台设置里的；都没有则不发送"""
+
+    kind = fields.String(metadata={"description": "|".join(NOTIFICATION_KINDS)})
+    label = fields.String(metadata={"description": "通知名称，如 充电开始"})
+    template_id = fields.String(metadata={"description": "运营商填写的模板 ID，空表示未填"})
+    effective_template_id = fields.String(metadata={"description": "实际使用的模板 ID"})
+    source = fields.String(
+        metadata={"description": "operator（运营商填写）| settings（平台设置）| none"}
+    )
+    configured = fields.Boolean()
+    status = fields.String(metadata={"description": "已配置 / 未配置（不发送）"})
+
+
 class OperatorOut(Schema):
     id = fields.Integer()
     name = fields.String()
@@ -65,6 +81,11 @@ class OperatorOut(Schema):
     wechat_mch_cert_serial = fields.String()
     wechat_pay_configured = fields.Boolean()
     wechat_pay_readiness = fields.Nested(ReadinessOut)
+    subscribe_templates = fields.List(
+        fields.Nested(SubscribeTemplateOut),
+        attribute="subscribe_template_statuses",
+        metadata={"description": "每种通知的订阅消息模板及状态"},
+    )
     created_at = fields.DateTime()
 
     @pre_dump
@@ -78,6 +99,7 @@ class _WithReadiness:
     def __init__(self, op: Operator, readiness: merchants.Readiness) -> None:
         self._op = op
         self.wechat_pay_readiness = readiness
+        self.subscribe_template_statuses = templates.statuses(op)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._op, name)
@@ -98,6 +120,14 @@ class OperatorIn(Schema):
     # the WeChat Pay public key mode (merchants opened since 2024): its id and PEM
     wechat_pay_public_key_id = fields.String(load_only=True, validate=validate.Length(max=64))
     wechat_pay_public_key = fields.String(load_only=True, validate=validate.Length(max=4096))
+    subscribe_templates = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(NOTIFICATION_KINDS)),
+        values=fields.String(validate=validate.Length(max=64)),
+        metadata={
+            "description": "按通知类型填写订阅消息模板 ID（只改给出的类型；空字符串表示清除，"
+            "改用平台设置）"
+        },
+    )
 
 
 class OperatorPatch(OperatorIn):

@@ -4133,6 +4133,49 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/mp/v1/coupons": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 我的优惠券：可用 / 已使用 / 已过期，有效期至当地时间最后一秒（case #10） */
+        get: {
+            parameters: {
+                query?: {
+                    page?: number;
+                    page_size?: number;
+                    /** @description available（可用）| used（已使用）| expired（已过期） */
+                    state?: "available" | "used" | "expired";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MpOwnCouponPage"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/mp/v1/customer-service": {
         parameters: {
             query?: never;
@@ -6121,6 +6164,37 @@ export interface components {
             stopped_at?: string | null;
             total_fen?: number | null;
         };
+        MpOwnCouponOut: {
+            amount_fen?: number;
+            /** @description 服务费 或 电费和服务费；限定站点时列出站点名称 */
+            applies_to?: string;
+            /**
+             * Format: date-time
+             * @description 失效时刻（UTC，不含）
+             */
+            expires_at?: string;
+            /** @description 有效期至（当地时间最后一秒），如 2019-11-13 23:59:59 */
+            expires_local?: string;
+            id?: number;
+            /** @description fixed/threshold/percent/service_only */
+            kind?: string;
+            /** @description 固定金额/满减/折扣（封顶）/仅抵服务费 */
+            kind_name?: string;
+            name?: string;
+            state?: string;
+            /** @description 可用/已使用/已过期 */
+            state_name?: string;
+            /** @description 限定站点，空表示不限 */
+            station_names?: string[];
+            threshold_fen?: number;
+            used_order_no?: string | null;
+        };
+        MpOwnCouponPage: {
+            items?: components["schemas"]["MpOwnCouponOut"][];
+            page: number;
+            page_size: number;
+            total: number;
+        };
         MpPaymentOut: {
             arrears_fen?: number;
             paid_fen?: number;
@@ -6430,6 +6504,10 @@ export interface components {
             contact_phone?: string;
             logo_url?: string;
             name: string;
+            /** @description 按通知类型填写订阅消息模板 ID（只改给出的类型；空字符串表示清除，改用平台设置） */
+            subscribe_templates?: {
+                [key: string]: string;
+            };
             wechat_apiv3_key?: string;
             wechat_app_id?: string;
             wechat_app_secret?: string;
@@ -6450,6 +6528,8 @@ export interface components {
             logo_url?: string;
             name?: string;
             parent_id?: number | null;
+            /** @description 每种通知的订阅消息模板及状态 */
+            subscribe_templates?: components["schemas"]["SubscribeTemplateOut"][];
             wechat_app_id?: string;
             readonly wechat_app_secret_set?: unknown;
             wechat_mch_cert_serial?: string;
@@ -6469,6 +6549,10 @@ export interface components {
             contact_phone?: string;
             logo_url?: string;
             name?: string;
+            /** @description 按通知类型填写订阅消息模板 ID（只改给出的类型；空字符串表示清除，改用平台设置） */
+            subscribe_templates?: {
+                [key: string]: string;
+            };
             wechat_apiv3_key?: string;
             wechat_app_id?: string;
             wechat_app_secret?: string;
@@ -7006,6 +7090,21 @@ export interface components {
             revenue_fen: number;
             station_id: number;
             station_name: string;
+        };
+        SubscribeTemplateOut: {
+            configured?: boolean;
+            /** @description 实际使用的模板 ID */
+            effective_template_id?: string;
+            /** @description charge_started|charge_finished|occupancy_reminder|coupon_expiring|refund_result */
+            kind?: string;
+            /** @description 通知名称，如 充电开始 */
+            label?: string;
+            /** @description operator（运营商填写）| settings（平台设置）| none */
+            source?: string;
+            /** @description 已配置 / 未配置（不发送） */
+            status?: string;
+            /** @description 运营商填写的模板 ID，空表示未填 */
+            template_id?: string;
         };
         TariffIn: {
             name: string;
