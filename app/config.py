@@ -120,7 +120,8 @@ class Config:
     TOPUP_EXPIRE_MINUTES = 30  # an unpaid top-up closes after this long
     TOPUP_RECONCILE_AFTER_MINUTES = 5  # no notify after this long: ask WeChat
     REFUND_RECONCILE_AFTER_MINUTES = 5  # a refund still processing: ask WeChat again
-    # subscribe-message templates per outbox kind (empty: that kind is not sent)
+    # subscribe-message templates per outbox kind, used where the operator set none of its
+    # own (console 运营商 → 订阅消息模板); empty in both: that kind is not sent
     SUBSCRIBE_TEMPLATE_CHARGE_STARTED = ""
     SUBSCRIBE_TEMPLATE_CHARGE_FINISHED = ""
     SUBSCRIBE_TEMPLATE_OCCUPANCY_REMINDER = ""
