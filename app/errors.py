@@ -716,3 +716,11 @@ EXPORT_TOO_MANY_ROWS = _entry(
     "导出的行数超过上限，请缩小筛选范围（如时间段、站点）后再导出",
     "导出匹配的行数超过上限：details.rows 匹配行数，details.limit 上限",
 )  # fmt: skip
+HLHT_CONNECTOR_NOT_SYNCED = _entry(
+    NotFound, "HLHT_CONNECTOR_NOT_SYNCED", "暂未获取到该充电枪的信息，请稍后再试或换一台充电桩",
+    "扫码的合作方充电枪不在已同步的合作方站点中：details.operator_id、details.connector_id",
+)  # fmt: skip
+HLHT_PRICE_UNKNOWN = _entry(
+    Conflict, "HLHT_PRICE_UNKNOWN", "暂未获取到该充电枪的价格，请稍后再试或换一台充电桩",
+    "合作方充电枪没有已同步的计费策略（query_equip_business_policy），不能估算费用",
+)  # fmt: skip

@@ -24,8 +24,13 @@ bp = blueprint("orders", "扫码充电与订单")
 @bp.arguments(s.MpScanIn)
 @bp.response(200, s.MpScanOut)
 def scan(body: dict[str, Any]) -> Any:
-    """扫码：识别充电枪，返回状态、本人价格、能否启动及原因"""
-    return qr.scan(current_driver(), body["qr"])
+    """扫码：识别充电枪，返回状态、本人价格、能否启动及原因；合作平台的 hlht:// 二维码
+    返回 partner（合作方、枪的同步状态、当前价格），按 partner.start_path 启动"""
+    driver = current_driver()
+    code = qr.partner_code(body["qr"])
+    if code is not None:
+        return s.partner_scan(customer.scan(driver, code.connector_id, code.operator_id))
+    return qr.scan(driver, body["qr"])
 
 
 @bp.route("/orders")

@@ -23,19 +23,25 @@ from sqlalchemy import select
 
 from app.charging.models import ACTIVE_STATES, ChargeOrder
 from app.charging.orders import new_order_no
-from app.charging.starts import min_start_balance_fen
+from app.charging.starts import StartBlocker, min_start_balance_fen
 from app.config import setting
 from app.db import utcnow
 from app.errors import (
+    CONNECTOR_BUSY,
+    CONNECTOR_FAULTED,
     HLHT_AUTH_REFUSED,
+    HLHT_CONNECTOR_NOT_SYNCED,
     HLHT_ORDER_RUNNING,
     HLHT_PARTNER_UNKNOWN,
     HLHT_PARTNER_UNREACHABLE,
+    HLHT_PRICE_UNKNOWN,
     HLHT_START_FAILED,
     HLHT_STOP_FAILED,
     ORDER_NOT_FOUND,
     ORDER_NOT_STOPPABLE,
+    PILE_OFFLINE,
     WALLET_INSUFFICIENT,
+    DomainError,
 )
 from app.extensions import db
 from app.hlht import envelope
@@ -623,3 +629,111 @@ def estimate_lost_orders(now: datetime | None = None) -> int:
         order.stopped_at = order.stopped_at or moment
         done += 1
     return done
+
+
+# --------------------------------------------------------------------------- scan / live
+
+START_PATH = "/api/mp/v1/hlht/orders"
+
+# 102.2 ConnectorStatus: 0 离网, 1 空闲, 2 占用（未充电，已插枪）, 3 占用（充电中),
+# 4 占用（预约锁定）, 255 故障 → what our drivers see; 2 can start (the gun is in)
+_CONNECTOR_STATUS = {0: "offline", 1: "free", 2: "free", 3: "busy", 4: "busy", 255: "faulted"}
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerPrice:
+    """The partner's period in force now (yuan per kWh as the policy gives it)."""
+
+    start_minute: int
+    end_minute: int
+    electricity_price: Decimal
+    service_price: Decimal
+
+    @property
+    def total_price(self) -> Decimal:
+        return self.electricity_price + self.service_price
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerScan:
+    """What scanning a partner's ``hlht://`` code shows: the partner, the connector as
+    the last sync saw it, its price now, the wallet and whether a start can go ahead
+    (start through :data:`START_PATH`)."""
+
+    operator_id: str
+    partner_name: str | None
+    connector_code: str
+    station_name: str | None
+    station_address: str | None
+    status: str  # free | busy | offline | faulted | unknown
+    connector_status: int | None  # the partner's ConnectorStatus as synced
+    power_w: int | None
+    synced_at: datetime | None
+    price: PartnerPrice | None
+    balance_fen: int
+    can_start: bool
+    reason: StartBlocker | None
+    start_path: str = START_PATH
+
+
+def price_now(policy: list[dict[str, Any]], at: datetime) -> PartnerPrice | None:
+    period = _period_at(policy, at)
+    if period is None:
+        return None
+    later = [p["start_minute"] for p in policy if p["start_minute"] > period["start_minute"]]
+    return PartnerPrice(
+        start_minute=period["start_minute"], end_minute=min(later) if later else 24 * 60,
+        electricity_price=Decimal(period["elec"]), service_price=Decimal(period["service"]),
+    )  # fmt: skip
+
+
+def scan(driver: Driver, connector_code: str, operator_id: str) -> PartnerScan:
+    """The scan answer for a partner's connector, from what we synced (no call to the
+    partner: the start asks it with query_equip_auth). Never raises for the partner's or
+    the connector's state: ``reason`` says why a start cannot go ahead."""
+    balance = wallet.balance_of(driver.id)
+    try:
+        partner = partner_by_operator(operator_id)
+    except DomainError as err:
+        return PartnerScan(
+            operator_id=operator_id, partner_name=None, connector_code=connector_code,
+            station_name=None, station_address=None, status="unknown", connector_status=None,
+            power_w=None, synced_at=None, price=None, balance_fen=balance, can_start=False,
+            reason=StartBlocker.of(err),
+        )  # fmt: skip
+    row = db.session.scalar(
+        select(PartnerConnector).where(
+            PartnerConnector.partner_id == partner.id,
+            PartnerConnector.connector_code == connector_code,
+        )
+    )
+    station = db.session.get(PartnerStation, row.station_id) if row is not None else None
+    status = "unknown" if row is None else _CONNECTOR_STATUS.get(row.status, "unknown")
+    price = price_now(row.policy or [], utcnow()) if row is not None else None
+    blocker: DomainError | None = None
+    where = {"operator_id": operator_id, "connector_id": connector_code}
+    if row is None:
+        blocker = HLHT_CONNECTOR_NOT_SYNCED(details=where)
+    elif status == "offline":
+        blocker = PILE_OFFLINE("合作运营商的充电桩离线，请换一台充电桩", details=where)
+    elif status == "faulted":
+        blocker = CONNECTOR_FAULTED(details=where)
+    elif status != "free":
+        blocker = CONNECTOR_BUSY(details={**where, "connector_status": row.status})
+    elif price is None:
+        blocker = HLHT_PRICE_UNKNOWN(details=where)
+    else:
+        try:
+            _check_driver(driver)
+        except DomainError as err:
+            blocker = err
+    return PartnerScan(
+        operator_id=operator_id, partner_name=partner.name, connector_code=connector_code,
+        station_name=station.name if station is not None else None,
+        station_address=station.address if station is not None else None,
+        status=status, connector_status=row.status if row is not None else None,
+        power_w=row.power_w if row is not None else None,
+        synced_at=row.updated_at if row is not None else None, price=price,
+        balance_fen=balance, can_start=blocker is None,
+        reason=None if blocker is None else StartBlocker.of(blocker),
+    )  # fmt: skip

@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import fields, validate
 
 from app.charging.models import OrderState
-from app.openapi import DECIMAL_STRING, Schema
+from app.openapi import DECIMAL_STRING, ClockField, Schema
 from miniprogram_api.schemas.common import MpBrandOut, MpPageQuery, Text, decimal_str, ident
 from miniprogram_api.schemas.stations import MpConnectorOut, MpPriceOut, MpReasonOut
 
@@ -23,14 +23,62 @@ class MpStationBrief(Schema):
     brand = fields.Nested(MpBrandOut, attribute="operator")
 
 
+class MpHlhtPriceOut(Schema):
+    start = ClockField(attribute="start_minute")
+    end = ClockField(attribute="end_minute")
+    electricity_price = fields.Decimal(
+        as_string=True, metadata={**DECIMAL_STRING, "description": "元/kWh"}
+    )
+    service_price = fields.Decimal(
+        as_string=True, metadata={**DECIMAL_STRING, "description": "服务费 元/kWh"}
+    )
+    total_price = fields.Decimal(as_string=True, metadata=DECIMAL_STRING)
+
+
+class MpHlhtScanOut(Schema):
+    operator_id = fields.String(metadata={"description": "合作方 OperatorID"})
+    name = fields.String(attribute="partner_name", allow_none=True)
+    connector_id = fields.String(attribute="connector_code")
+    station_name = fields.String(allow_none=True)
+    station_address = fields.String(allow_none=True)
+    status = fields.String(
+        metadata={"description": "free | busy | offline | faulted | unknown（最近一次同步）"}
+    )
+    connector_status = fields.Integer(
+        allow_none=True, metadata={"description": "合作方 ConnectorStatus（T/CEC 102.2）"}
+    )
+    power_w = fields.Integer(allow_none=True)
+    synced_at = fields.DateTime(allow_none=True)
+    price = fields.Nested(MpHlhtPriceOut, allow_none=True)
+    start_path = fields.String(
+        metadata={"description": "启动：POST 此路径，body {qr}（互联互通订单）"}
+    )
+
+
 class MpScanOut(Schema):
-    connector = fields.Nested(MpConnectorOut)
+    connector = fields.Nested(
+        MpConnectorOut, allow_none=True, metadata={"description": "合作方二维码时为 null"}
+    )
     station = fields.Nested(MpStationBrief, allow_none=True)
     price = fields.Nested(MpPriceOut, allow_none=True)
     service_discount_rate = fields.Decimal(as_string=True, allow_none=True, metadata=DECIMAL_STRING)
     balance_fen = fields.Integer()
     can_start = fields.Boolean()
     reason = fields.Nested(MpReasonOut, allow_none=True)
+    partner = fields.Nested(
+        MpHlhtScanOut,
+        allow_none=True,
+        metadata={"description": "合作平台的 hlht:// 二维码（本平台作为客户方）；否则 null"},
+    )
+
+
+def partner_scan(scan: Any) -> dict[str, Any]:
+    """A partner's scan in the shape of :class:`MpScanOut` (``partner`` filled)."""
+    return {
+        "connector": None, "station": None, "price": None, "service_discount_rate": None,
+        "balance_fen": scan.balance_fen, "can_start": scan.can_start, "reason": scan.reason,
+        "partner": scan,
+    }  # fmt: skip
 
 
 class MpStartIn(Schema):

@@ -122,8 +122,6 @@ def test_case2_scan_names_the_missing_base_data(
 @pytest.mark.parametrize(
     ("qr", "status", "code"),
     [
-        ("hlht://3702120244102.MA59B8J4X/1", 409, "HLHT_NOT_AVAILABLE"),  # case #14
-        ("HLHT://000000000000001.ABCDEFGHI", 409, "HLHT_NOT_AVAILABLE"),
         ("hlht://broken", 404, "QR_UNKNOWN"),
         # ours, naming what the platform does not know: said specifically (issue 14)
         ("https://charge.test/q/NO-SUCH-PILE-1", 409, "PILE_UNKNOWN"),
@@ -140,8 +138,6 @@ def test_scan_refuses_codes_it_cannot_serve(
 ) -> None:
     resp = _scan(client, mp_login("kate"), qr)
     assert resp.status_code == status and resp.get_json()["error"]["code"] == code
-    if code == "HLHT_NOT_AVAILABLE":
-        assert resp.get_json()["error"]["message"] == "互联互通暂未开通"
     if code == "CONNECTOR_UNKNOWN":
         error = resp.get_json()["error"]
         assert error["details"]["numbers"] == [1, 2]
@@ -603,3 +599,129 @@ def test_hlht_start_checks_the_wallet_then_starts_on_the_partner(
     assert ok.get_json()["state"] == "starting" and ok.get_json()["connector_code"] == "P1-1"
     assert platform.interfaces()[-2:] == ["query_equip_auth", "query_start_charge"]
     assert platform.received[-1][1]["QRCode"] == "custom-7"
+
+
+PARTNER_STATION = {
+    "StationID": "S1", "OperatorID": "MA07TEST1", "StationName": "合作方一号站",
+    "Address": "深圳市南山区", "StationLng": 113.95, "StationLat": 22.53, "StationStatus": 50,
+    "EquipmentInfos": [{"EquipmentID": "P1", "Power": 60.0,
+                        "ConnectorInfos": [{"ConnectorID": "P1-1", "Power": 60.0}]}],
+}  # fmt: skip
+
+
+def _partner_synced(
+    monkeypatch: pytest.MonkeyPatch, status: int = 1, policy: bool = True
+) -> FakePartnerPlatform:
+    """A partner MA07TEST1 with one station and connector P1-1 synced (status, policy)."""
+    platform = FakePartnerPlatform()
+    monkeypatch.setattr(
+        customer, "_client", lambda partner, http: PartnerClient(partner, http=platform.session())
+    )
+    partner = register_partner("MA07TEST1", base_url="http://partner.test")
+    platform.answers["query_stations_info"] = [
+        {"PageNo": 1, "PageCount": 1, "ItemSize": 1, "StationInfos": [PARTNER_STATION]}
+    ]
+    platform.answers["query_station_status"] = [
+        {"Total": 1, "StationStatusInfos": [
+            {"StationID": "S1", "ConnectorStatusInfos": [{"ConnectorID": "P1-1", "Status": status}]}
+        ]}
+    ]  # fmt: skip
+    platform.answers["query_equip_business_policy"] = [
+        {"SuccStat": 0, "FailReason": 0, "SumPeriod": 1,
+         "PolicyInfos": [{"StartTime": "000000", "ElecPrice": 0.6420, "SevicePrice": 0.3523}]}
+        if policy else {"SuccStat": 1, "FailReason": 1}
+    ]  # fmt: skip
+    customer.sync_partner(partner, None)
+    db.session.commit()
+    return platform
+
+
+HLHT_QR = "hlht://P1-1.MA07TEST1/custom-7"
+
+
+def test_scan_of_a_partners_code_shows_its_connector_price_and_how_to_start(
+    client: FlaskClient, mp_login: Login, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _partner_synced(monkeypatch)
+    headers = mp_login("ivan")
+    poor = _scan(client, headers, HLHT_QR)
+    assert poor.status_code == 200, poor.get_json()
+    body = poor.get_json()
+    assert body["can_start"] is False and body["reason"]["code"] == "WALLET_INSUFFICIENT"
+    assert body["connector"] is None and body["balance_fen"] == 0
+    partner = body["partner"]
+    assert partner["name"] == "测试互联平台" and partner["operator_id"] == "MA07TEST1"
+    assert partner["connector_id"] == "P1-1" and partner["status"] == "free"
+    assert partner["station_name"] == "合作方一号站" and partner["power_w"] == 60_000
+    assert partner["price"]["electricity_price"] == "0.6420"
+    assert partner["price"]["service_price"] == "0.3523"
+    assert partner["price"]["total_price"] == "0.9943"
+    assert partner["start_path"] == "/api/mp/v1/hlht/orders"
+    _fund("ivan")
+    ok = _scan(client, headers, HLHT_QR).get_json()
+    assert ok["can_start"] is True and ok["reason"] is None and ok["balance_fen"] == 5000
+    # what the scan says to do works: start there with the same code
+    started = client.post(ok["partner"]["start_path"], json={"qr": HLHT_QR}, headers=headers)
+    assert started.status_code == 201, started.get_json()
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [(0, "PILE_OFFLINE"), (3, "CONNECTOR_BUSY"), (4, "CONNECTOR_BUSY"),
+     (255, "CONNECTOR_FAULTED")],
+)  # fmt: skip
+def test_scan_of_a_partners_code_says_why_its_connector_cannot_start(
+    client: FlaskClient, mp_login: Login, monkeypatch: pytest.MonkeyPatch, status: int, code: str
+) -> None:
+    _partner_synced(monkeypatch, status=status)
+    headers = mp_login("ivan")
+    _fund("ivan")
+    body = _scan(client, headers, HLHT_QR).get_json()
+    assert body["can_start"] is False and body["reason"]["code"] == code
+    assert body["partner"]["connector_status"] == status
+
+
+def test_scan_of_a_partners_code_without_a_price_does_not_offer_a_start(
+    client: FlaskClient, mp_login: Login, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _partner_synced(monkeypatch, policy=False)
+    headers = mp_login("ivan")
+    _fund("ivan")
+    body = _scan(client, headers, HLHT_QR).get_json()
+    assert body["can_start"] is False and body["reason"]["code"] == "HLHT_PRICE_UNKNOWN"
+    assert body["partner"]["price"] is None
+
+
+def test_scan_of_a_connector_the_partner_never_listed_says_so(
+    client: FlaskClient, mp_login: Login, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _partner_synced(monkeypatch)
+    body = _scan(client, mp_login("ivan"), "hlht://P9-9.MA07TEST1/x").get_json()
+    assert body["can_start"] is False and body["reason"]["code"] == "HLHT_CONNECTOR_NOT_SYNCED"
+    assert body["partner"]["status"] == "unknown" and body["partner"]["name"] == "测试互联平台"
+
+
+@pytest.mark.parametrize(
+    ("qr", "operator_id"),
+    [("hlht://3702120244102.MA59B8J4X/1", "MA59B8J4X"),  # case #14
+     ("HLHT://000000000000001.ABCDEFGHI", "ABCDEFGHI")],
+)  # fmt: skip
+def test_scan_of_a_code_of_a_partner_the_platform_does_not_know(
+    client: FlaskClient, mp_login: Login, qr: str, operator_id: str
+) -> None:
+    resp = _scan(client, mp_login("kate"), qr)
+    assert resp.status_code == 200
+    body = resp.get_json()
+    assert body["can_start"] is False and body["reason"]["code"] == "HLHT_PARTNER_UNKNOWN"
+    assert body["reason"]["message"] == "该二维码所属运营商尚未与本平台互联，请换一台充电桩"
+    assert body["partner"]["name"] is None and body["partner"]["operator_id"] == operator_id
+
+
+def test_scan_of_our_own_connectors_hlht_payload_stays_ours(
+    client: FlaskClient, mp_login: Login
+) -> None:
+    conn = _connector()
+    conn.qr_payload = "hlht://DEMO-OCPP-01-1.MA5EVOP01/1"
+    db.session.commit()
+    body = _scan(client, mp_login("kate"), "hlht://DEMO-OCPP-01-1.MA5EVOP01/1").get_json()
+    assert body["connector"]["pile_code"] == OCPP and body.get("partner") is None

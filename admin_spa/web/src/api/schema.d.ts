@@ -4921,7 +4921,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** 扫码：识别充电枪，返回状态、本人价格、能否启动及原因 */
+        /**
+         * 扫码：识别充电枪，返回状态、本人价格、能否启动及原因；合作平台的 hlht:// 二维码
+         *     返回 partner（合作方、枪的同步状态、当前价格），按 partner.start_path 启动
+         */
         post: {
             parameters: {
                 query?: never;
@@ -5985,6 +5988,40 @@ export interface components {
             order_no?: string;
             state?: string;
         };
+        MpHlhtPriceOut: {
+            /**
+             * Format: decimal
+             * @description 元/kWh
+             */
+            electricity_price?: string;
+            end?: string;
+            /**
+             * Format: decimal
+             * @description 服务费 元/kWh
+             */
+            service_price?: string;
+            start?: string;
+            /** Format: decimal */
+            total_price?: string;
+        };
+        MpHlhtScanOut: {
+            connector_id?: string;
+            /** @description 合作方 ConnectorStatus（T/CEC 102.2） */
+            connector_status?: number | null;
+            name?: string | null;
+            /** @description 合作方 OperatorID */
+            operator_id?: string;
+            power_w?: number | null;
+            price?: (Record<string, never> | null) | components["schemas"]["MpHlhtPriceOut"];
+            /** @description 启动：POST 此路径，body {qr}（互联互通订单） */
+            start_path?: string;
+            station_address?: string | null;
+            station_name?: string | null;
+            /** @description free | busy | offline | faulted | unknown（最近一次同步） */
+            status?: string;
+            /** Format: date-time */
+            synced_at?: string | null;
+        };
         MpHlhtStartIn: {
             qr: string;
         };
@@ -6219,7 +6256,10 @@ export interface components {
         MpScanOut: {
             balance_fen?: number;
             can_start?: boolean;
-            connector?: components["schemas"]["MpConnectorOut"];
+            /** @description 合作方二维码时为 null */
+            connector?: components["schemas"]["MpConnectorOut"] | (Record<string, never> | null);
+            /** @description 合作平台的 hlht:// 二维码（本平台作为客户方）；否则 null */
+            partner?: components["schemas"]["MpHlhtScanOut"] | (Record<string, never> | null);
             price?: (Record<string, never> | null) | components["schemas"]["MpPriceOut"];
             reason?: (Record<string, never> | null) | components["schemas"]["MpReasonOut"];
             /** Format: decimal */
