@@ -66,6 +66,20 @@ def hlht_start(body: dict[str, Any]) -> Any:
 ORDER_NO = "<string(maxlength=32):order_no>"
 
 
+@bp.route(f"/hlht/orders/{ORDER_NO}")
+@bp.response(200, s.MpHlhtLiveOut)
+def hlht_order(order_no: str) -> Any:
+    """合作平台订单的实时数据：状态、电量、至今费用、时长、能否停止；结算后给出账单"""
+    return customer.live(current_driver(), order_no)
+
+
+@bp.route(f"/hlht/orders/{ORDER_NO}/stop", methods=["POST"])
+@bp.response(200, s.MpHlhtLiveOut)
+def hlht_stop(order_no: str) -> Any:
+    """停止合作平台订单（只发一次；应答丢失时查询状态，不重发）"""
+    return customer.stop_and_show(current_driver(), order_no)
+
+
 @bp.route(f"/orders/{ORDER_NO}")
 @bp.response(200, s.MpOrderDetailOut)
 def order_detail(order_no: str) -> Any:

@@ -737,3 +737,67 @@ def scan(driver: Driver, connector_code: str, operator_id: str) -> PartnerScan:
         balance_fen=balance, can_start=blocker is None,
         reason=None if blocker is None else StartBlocker.of(blocker),
     )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerLive:
+    """A driver's order on a partner's pile as the app follows it: the energy and the
+    amount so far (the partner's, or ours from its policy — never 0 for energy taken),
+    the bill once the partner's order info (or our estimate) settled it."""
+
+    order: CustomerOrder
+    partner_name: str
+    station_name: str | None
+    amount_fen: int
+    elapsed_seconds: int
+    can_stop: bool
+    final: bool
+    hint: str | None
+
+    @property
+    def bill(self) -> CustomerOrder | None:
+        """The settled order (its totals are the bill), else None."""
+        return self.order if self.final else None
+
+
+_HINTS = {
+    CustomerState.STARTING: "正在启动，请稍候",
+    CustomerState.STOPPING: "正在停止，等待合作运营商确认",
+    CustomerState.FINISHED: "已停止，等待合作运营商的账单",
+    CustomerState.FAILED: "启动未成功，未扣费",
+}
+
+
+def live_view(order: CustomerOrder, now: datetime | None = None) -> PartnerLive:
+    moment = now or utcnow()
+    partner = db.session.get(Partner, order.partner_id)
+    row = _connector_row(order)
+    station = db.session.get(PartnerStation, row.station_id) if row is not None else None
+    final = order.state == CustomerState.SETTLED
+    elapsed = 0
+    if order.started_at is not None:
+        elapsed = max(0, int(((order.stopped_at or moment) - order.started_at).total_seconds()))
+    hint = _HINTS.get(CustomerState(order.state))
+    if final and order.estimated:
+        hint = "合作运营商的账单未到，按其价格预估结算；账单到达后多退少补"
+    return PartnerLive(
+        order=order, partner_name=partner.name if partner is not None else "",
+        station_name=station.name if station is not None else None,
+        amount_fen=order.charged_fen if final else running_amount_fen(order),
+        elapsed_seconds=elapsed,
+        can_stop=order.state in (CustomerState.STARTING, CustomerState.CHARGING),
+        final=final, hint=hint,
+    )  # fmt: skip
+
+
+def live(driver: Driver, order_no: str) -> PartnerLive:
+    """The driver's own partner order (ORDER_NOT_FOUND for anyone else's), from what the
+    partner told us; no call to the partner."""
+    return live_view(own_order(driver, order_no))
+
+
+def stop_and_show(
+    driver: Driver, order_no: str, http: requests.Session | None = None
+) -> PartnerLive:
+    """:func:`stop` (once: a lost answer is followed by a status query), then the order."""
+    return live_view(stop(driver, order_no, http=http))

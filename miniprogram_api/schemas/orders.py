@@ -271,3 +271,39 @@ class MpHlhtOrderOut(Schema):
     connector_code = fields.String()
     energy_wh = fields.Integer()
     charged_fen = fields.Integer()
+
+
+class MpHlhtBillOut(Schema):
+    estimated = fields.Boolean(
+        metadata={"description": "合作方账单未到，按其价格预估（到达后多退少补）"}
+    )
+    energy_wh = fields.Integer()
+    energy_kwh = fields.Function(lambda o: _kwh(o.energy_wh))
+    electricity_fen = fields.Integer(attribute="partner_elec_fen", allow_none=True)
+    service_fen = fields.Integer(attribute="partner_service_fen", allow_none=True)
+    total_fen = fields.Integer(attribute="charged_fen")
+    settled_at = fields.DateTime(allow_none=True)
+
+
+class MpHlhtLiveOut(Schema):
+    order_no = fields.String(attribute="order.order_no")
+    state = fields.String(
+        attribute="order.state",
+        metadata={"description": "starting | charging | stopping | finished | settled | failed"},
+    )
+    partner_name = fields.String()
+    station_name = fields.String(allow_none=True)
+    connector_code = fields.String(attribute="order.connector_code")
+    energy_wh = fields.Integer(attribute="order.energy_wh")
+    energy_kwh = fields.Function(lambda v: _kwh(v.order.energy_wh))
+    amount_fen = fields.Integer(
+        metadata={"description": "至今费用：合作方给出的，或按其价格计算（不为 0）；结算后为实扣"}
+    )
+    elapsed_seconds = fields.Integer()
+    can_stop = fields.Boolean()
+    hint = fields.String(allow_none=True)
+    started_at = fields.DateTime(attribute="order.started_at", allow_none=True)
+    stopped_at = fields.DateTime(attribute="order.stopped_at", allow_none=True)
+    bill = fields.Nested(
+        MpHlhtBillOut, allow_none=True, metadata={"description": "已结算的账单；未结算为 null"}
+    )

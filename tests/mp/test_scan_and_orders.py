@@ -33,6 +33,7 @@ from app.drivers.live import live_bill_cache
 from app.extensions import db
 from app.hlht import customer
 from app.hlht.client import PartnerClient
+from app.hlht.models import CustomerOrder
 from app.ledger import wallet
 from app.promotions import coupons, member_pricing
 from app.tenancy.admin_auth import actor_for_user
@@ -41,7 +42,7 @@ from app.tenancy.scope import SYSTEM
 from app.uow import unit_of_work
 from miniprogram_api.schemas.orders import MpLiveOrderOut, dump_live_order
 from tests.support.drivers import Login
-from tests.support.hlht import FakePartnerPlatform, register_partner
+from tests.support.hlht import FakePartnerPlatform, PartnerCaller, register_partner
 from tests.support.ports import FakePort, pile_events
 
 OCPP = "DEMO-OCPP-01"
@@ -725,3 +726,122 @@ def test_scan_of_our_own_connectors_hlht_payload_stays_ours(
     db.session.commit()
     body = _scan(client, mp_login("kate"), "hlht://DEMO-OCPP-01-1.MA5EVOP01/1").get_json()
     assert body["connector"]["pile_code"] == OCPP and body.get("partner") is None
+
+
+def _partner_caller(client: FlaskClient) -> PartnerCaller:
+    caller = PartnerCaller(client)
+    caller.login()
+    return caller
+
+
+def _hlht_started(
+    client: FlaskClient, headers: dict[str, str], platform: FakePartnerPlatform
+) -> str:
+    platform.answers["query_start_charge"] = [
+        {"SuccStat": 0, "FailReason": 0, "StartChargeSeqStat": 1}
+    ]
+    started = client.post("/api/mp/v1/hlht/orders", json={"qr": HLHT_QR}, headers=headers)
+    assert started.status_code == 201, started.get_json()
+    return str(started.get_json()["order_no"])
+
+
+def _seq_of(order_no: str) -> str:
+    db.session.expire_all()
+    order = db.session.scalar(select(CustomerOrder).where(CustomerOrder.order_no == order_no))
+    assert order is not None
+    return order.start_charge_seq
+
+
+def test_a_partner_order_is_followed_stopped_and_billed_once(
+    client: FlaskClient, mp_login: Login, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform = _partner_synced(monkeypatch)
+    headers = mp_login("ivan")
+    driver = _fund("ivan")
+    order_no = _hlht_started(client, headers, platform)
+    url = f"/api/mp/v1/hlht/orders/{order_no}"
+    first = client.get(url, headers=headers).get_json()
+    assert first["state"] == "starting" and first["amount_fen"] == 0 and first["bill"] is None
+    assert first["partner_name"] == "测试互联平台" and first["station_name"] == "合作方一号站"
+    caller = _partner_caller(client)
+    seq = _seq_of(order_no)
+    ret, data = caller.call(
+        "notification_equip_charge_status",
+        {"StartChargeSeq": seq, "StartChargeSeqStat": 2, "ConnectorID": "P1-1",
+         "StartTime": "2026-12-04 10:00:00", "TotalPower": 1.76, "TotalMoney": 0},
+    )  # fmt: skip
+    assert ret == 0 and data["SuccStat"] == 0
+    charging = client.get(url, headers=headers).get_json()
+    assert charging["state"] == "charging" and charging["energy_wh"] == 1760
+    assert charging["energy_kwh"] == "1.76" and charging["can_stop"] is True
+    # case #18 2020: the partner said 0, the driver sees 1.76 kWh at 0.6420 + 0.3523
+    assert charging["amount_fen"] == 113 + 62 and charging["elapsed_seconds"] > 0
+    # the partner's own running amount, when it gives one, is shown as it is
+    caller.call(
+        "notification_equip_charge_status",
+        {"StartChargeSeq": seq, "StartChargeSeqStat": 2, "ConnectorID": "P1-1",
+         "TotalPower": 2.0, "TotalMoney": 2.10},
+    )  # fmt: skip
+    assert client.get(url, headers=headers).get_json()["amount_fen"] == 210
+    asked = len(platform.interfaces())
+    assert platform.interfaces()[asked - 1] == "query_start_charge"  # polling asks nothing
+    stopped = client.post(f"{url}/stop", headers=headers)
+    assert stopped.status_code == 200, stopped.get_json()
+    assert stopped.get_json()["state"] == "stopping" and stopped.get_json()["can_stop"] is False
+    assert platform.interfaces()[asked:] == ["query_stop_charge"]
+    assert platform.received[-1][1]["StartChargeSeq"] == seq
+    again = client.post(f"{url}/stop", headers=headers)  # a second tap sends nothing
+    assert again.status_code == 409 and again.get_json()["error"]["code"] == "ORDER_NOT_STOPPABLE"
+    assert platform.interfaces()[asked:] == ["query_stop_charge"]
+    before = wallet.balance_of(driver.id)
+    info = {
+        "StartChargeSeq": seq, "ConnectorID": "P1-1", "StartTime": "2026-12-04 10:00:00",
+        "EndTime": "2026-12-04 10:30:00", "TotalPower": 2.0, "TotalElecMoney": 1.28,
+        "TotalSeviceMoney": 0.82, "TotalMoney": 2.10, "StopReason": 0,
+    }  # fmt: skip
+    for _ in range(2):  # the partner repeats its order info: charged once
+        ret, data = caller.call("notification_charge_order_info", info)
+        assert ret == 0 and data["ConfirmResult"] == 0
+    db.session.expire_all()
+    assert wallet.balance_of(driver.id) == before - 210
+    billed = client.get(url, headers=headers).get_json()
+    assert billed["state"] == "settled" and billed["amount_fen"] == 210
+    assert billed["elapsed_seconds"] == 30 * 60 and billed["can_stop"] is False
+    assert billed["bill"] == {
+        "estimated": False, "energy_wh": 2000, "energy_kwh": "2.00", "electricity_fen": 128,
+        "service_fen": 82, "total_fen": 210, "settled_at": billed["bill"]["settled_at"],
+    }  # fmt: skip
+    assert billed["bill"]["settled_at"] is not None
+
+
+def test_a_partner_order_stop_whose_answer_is_lost_asks_the_status_never_stops_again(
+    client: FlaskClient, mp_login: Login, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform = _partner_synced(monkeypatch)
+    headers = mp_login("ivan")
+    _fund("ivan")
+    order_no = _hlht_started(client, headers, platform)
+    platform.answers["query_stop_charge"] = [500]
+    platform.answers["query_equip_charge_status"] = [
+        {"StartChargeSeq": _seq_of(order_no), "StartChargeSeqStat": 3, "TotalPower": 0.5}
+    ]
+    resp = client.post(f"/api/mp/v1/hlht/orders/{order_no}/stop", headers=headers)
+    assert resp.status_code == 200 and resp.get_json()["state"] == "stopping"
+    assert platform.interfaces().count("query_stop_charge") == 1
+    assert platform.interfaces()[-1] == "query_equip_charge_status"
+
+
+def test_a_partner_order_is_only_its_drivers(
+    client: FlaskClient, mp_login: Login, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform = _partner_synced(monkeypatch)
+    owner = mp_login("ivan")
+    _fund("ivan")
+    order_no = _hlht_started(client, owner, platform)
+    other = mp_login("kate")
+    for resp in (
+        client.get(f"/api/mp/v1/hlht/orders/{order_no}", headers=other),
+        client.post(f"/api/mp/v1/hlht/orders/{order_no}/stop", headers=other),
+    ):
+        assert resp.status_code == 404 and resp.get_json()["error"]["code"] == "ORDER_NOT_FOUND"
+    assert "query_stop_charge" not in platform.interfaces()

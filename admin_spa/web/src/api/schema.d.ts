@@ -4296,6 +4296,88 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/mp/v1/hlht/orders/{order_no}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_no: string;
+            };
+            cookie?: never;
+        };
+        /** 合作平台订单的实时数据：状态、电量、至今费用、时长、能否停止；结算后给出账单 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    order_no: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MpHlhtLiveOut"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/mp/v1/hlht/orders/{order_no}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_no: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 停止合作平台订单（只发一次；应答丢失时查询状态，不重发） */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    order_no: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MpHlhtLiveOut"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/mp/v1/jssdk-config": {
         parameters: {
             query?: never;
@@ -5980,6 +6062,38 @@ export interface components {
             cashier_url?: string | null;
             /** @description H5 页面网页授权所用的公众号 AppID */
             oa_app_id?: string;
+        };
+        MpHlhtBillOut: {
+            electricity_fen?: number | null;
+            readonly energy_kwh?: unknown;
+            energy_wh?: number;
+            /** @description 合作方账单未到，按其价格预估（到达后多退少补） */
+            estimated?: boolean;
+            service_fen?: number | null;
+            /** Format: date-time */
+            settled_at?: string | null;
+            total_fen?: number;
+        };
+        MpHlhtLiveOut: {
+            /** @description 至今费用：合作方给出的，或按其价格计算（不为 0）；结算后为实扣 */
+            amount_fen?: number;
+            /** @description 已结算的账单；未结算为 null */
+            bill?: components["schemas"]["MpHlhtBillOut"] | (Record<string, never> | null);
+            can_stop?: boolean;
+            connector_code?: string;
+            elapsed_seconds?: number;
+            readonly energy_kwh?: unknown;
+            energy_wh?: number;
+            hint?: string | null;
+            order_no?: string;
+            partner_name?: string;
+            /** Format: date-time */
+            started_at?: string | null;
+            /** @description starting | charging | stopping | finished | settled | failed */
+            state?: string;
+            station_name?: string | null;
+            /** Format: date-time */
+            stopped_at?: string | null;
         };
         MpHlhtOrderOut: {
             charged_fen?: number;
