@@ -50,17 +50,24 @@ class OrderList(MethodView):
         return driver_orders.start(driver, body["connector_id"], body["client_request_id"])
 
 
-@bp.route("/hlht/orders", methods=["POST"])
-@bp.arguments(s.MpHlhtStartIn)
-@bp.response(201, s.MpHlhtOrderOut)
-def hlht_start(body: dict[str, Any]) -> Any:
-    """扫合作平台的 hlht:// 二维码启动充电（本平台作为客户方）"""
-    driver = current_driver()
-    rate_limit("start", str(driver.id), "START_RATE_LIMIT")
-    code = qr.parse(body["qr"])
-    if not isinstance(code, qr.HlhtCode):
-        raise QR_UNKNOWN()
-    return customer.start(driver, code.connector_id, code.operator_id, code.custom)
+@bp.route("/hlht/orders")
+class HlhtOrders(MethodView):
+    @bp.arguments(s.MpHlhtOrderQuery, location="query")
+    @bp.response(200, page_of(s.MpHlhtOrderSummaryOut, "MpHlhtOrderPage"))
+    def get(self, args: dict[str, Any]) -> Page:
+        """我在合作平台充电桩上的订单（最新在前）"""
+        return customer.list_orders(current_driver(), **args)
+
+    @bp.arguments(s.MpHlhtStartIn)
+    @bp.response(201, s.MpHlhtOrderOut)
+    def post(self, body: dict[str, Any]) -> Any:
+        """扫合作平台的 hlht:// 二维码启动充电（本平台作为客户方）"""
+        driver = current_driver()
+        rate_limit("start", str(driver.id), "START_RATE_LIMIT")
+        code = qr.parse(body["qr"])
+        if not isinstance(code, qr.HlhtCode):
+            raise QR_UNKNOWN()
+        return customer.start(driver, code.connector_id, code.operator_id, code.custom)
 
 
 ORDER_NO = "<string(maxlength=32):order_no>"

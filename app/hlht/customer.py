@@ -58,6 +58,7 @@ from app.hlht.models import (
 from app.hlht.pile_owner import BusinessError
 from app.ledger import wallet
 from app.money import fee_fen, round_half_up_fen
+from app.paging import Page, paginate
 from app.tenancy.models import Driver
 from app.uow import transactional
 
@@ -801,3 +802,56 @@ def stop_and_show(
 ) -> PartnerLive:
     """:func:`stop` (once: a lost answer is followed by a status query), then the order."""
     return live_view(stop(driver, order_no, http=http))
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerOrderSummary:
+    order: CustomerOrder
+    partner_name: str
+    station_name: str | None
+    amount_fen: int  # charged once settled, else the running amount
+
+
+def _listed_amount_fen(order: CustomerOrder) -> int:
+    if order.state == CustomerState.SETTLED:
+        return order.charged_fen
+    if order.state == CustomerState.FAILED:
+        return 0
+    return running_amount_fen(order)
+
+
+def list_orders(
+    driver: Driver, *, page: int = 1, page_size: int = 20, state: str | None = None
+) -> Page:
+    """The driver's orders on partners' piles, newest first (names read per page)."""
+    stmt = select(CustomerOrder).where(CustomerOrder.driver_id == driver.id)
+    if state:
+        stmt = stmt.where(CustomerOrder.state == state)
+    result = paginate(stmt.order_by(CustomerOrder.id.desc()), page, page_size)
+    orders: list[CustomerOrder] = result.items
+    partner_names: dict[int, str] = {
+        pid: name
+        for pid, name in db.session.execute(
+            select(Partner.id, Partner.name).where(Partner.id.in_({o.partner_id for o in orders}))
+        )
+    }
+    station_names: dict[tuple[int, str], str] = {
+        (pid, code): name
+        for pid, code, name in db.session.execute(
+            select(PartnerConnector.partner_id, PartnerConnector.connector_code,
+                   PartnerStation.name)
+            .join(PartnerStation, PartnerStation.id == PartnerConnector.station_id)
+            .where(PartnerConnector.partner_id.in_({o.partner_id for o in orders}),
+                   PartnerConnector.connector_code.in_({o.connector_code for o in orders}))
+        )
+    }  # fmt: skip
+    items = [
+        PartnerOrderSummary(
+            o,
+            partner_names.get(o.partner_id, ""),
+            station_names.get((o.partner_id, o.connector_code)),
+            _listed_amount_fen(o),
+        )
+        for o in orders
+    ]
+    return Page(items=items, total=result.total, page=result.page, page_size=result.page_size)

@@ -7,6 +7,7 @@ from typing import Any
 from marshmallow import fields, validate
 
 from app.charging.models import OrderState
+from app.hlht.models import CustomerState
 from app.openapi import DECIMAL_STRING, ClockField, Schema
 from miniprogram_api.schemas.common import MpBrandOut, MpPageQuery, Text, decimal_str, ident
 from miniprogram_api.schemas.stations import MpConnectorOut, MpPriceOut, MpReasonOut
@@ -307,3 +308,22 @@ class MpHlhtLiveOut(Schema):
     bill = fields.Nested(
         MpHlhtBillOut, allow_none=True, metadata={"description": "已结算的账单；未结算为 null"}
     )
+
+
+class MpHlhtOrderQuery(MpPageQuery):
+    state = fields.String(validate=validate.OneOf(tuple(CustomerState)))
+
+
+class MpHlhtOrderSummaryOut(Schema):
+    order_no = fields.String(attribute="order.order_no")
+    state = fields.String(attribute="order.state")
+    partner_name = fields.String()
+    station_name = fields.String(allow_none=True)
+    connector_code = fields.String(attribute="order.connector_code")
+    energy_wh = fields.Integer(attribute="order.energy_wh")
+    energy_kwh = fields.Function(lambda v: _kwh(v.order.energy_wh))
+    amount_fen = fields.Integer(metadata={"description": "结算后为实扣，否则为至今费用"})
+    estimated = fields.Boolean(attribute="order.estimated")
+    created_at = fields.DateTime(attribute="order.created_at")
+    started_at = fields.DateTime(attribute="order.started_at", allow_none=True)
+    stopped_at = fields.DateTime(attribute="order.stopped_at", allow_none=True)

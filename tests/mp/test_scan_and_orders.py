@@ -845,3 +845,37 @@ def test_a_partner_order_is_only_its_drivers(
     ):
         assert resp.status_code == 404 and resp.get_json()["error"]["code"] == "ORDER_NOT_FOUND"
     assert "query_stop_charge" not in platform.interfaces()
+
+
+def test_the_drivers_partner_orders_are_listed_newest_first_with_their_amounts(
+    client: FlaskClient, mp_login: Login, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform = _partner_synced(monkeypatch)
+    headers = mp_login("ivan")
+    _fund("ivan")
+    first = _hlht_started(client, headers, platform)
+    caller = _partner_caller(client)
+    caller.call(
+        "notification_charge_order_info",
+        {"StartChargeSeq": _seq_of(first), "ConnectorID": "P1-1", "TotalPower": 1.0,
+         "TotalElecMoney": 0.64, "TotalSeviceMoney": 0.35, "TotalMoney": 0.99,
+         "StartTime": "2026-12-04 10:00:00", "EndTime": "2026-12-04 10:10:00"},
+    )  # fmt: skip
+    second = _hlht_started(client, headers, platform)
+    caller.call(
+        "notification_equip_charge_status",
+        {"StartChargeSeq": _seq_of(second), "StartChargeSeqStat": 2, "ConnectorID": "P1-1",
+         "TotalPower": 1.76, "TotalMoney": 0},
+    )  # fmt: skip
+    page = client.get("/api/mp/v1/hlht/orders", headers=headers).get_json()
+    assert page["total"] == 2
+    rows = page["items"]
+    assert [r["order_no"] for r in rows] == [second, first]
+    assert [r["state"] for r in rows] == ["charging", "settled"]
+    assert [r["amount_fen"] for r in rows] == [175, 99]  # running from the policy; charged
+    assert rows[0]["station_name"] == "合作方一号站" and rows[0]["partner_name"] == "测试互联平台"
+    settled = client.get(
+        "/api/mp/v1/hlht/orders", query_string={"state": "settled"}, headers=headers
+    ).get_json()
+    assert [r["order_no"] for r in settled["items"]] == [first]
+    assert client.get("/api/mp/v1/hlht/orders", headers=mp_login("kate")).get_json()["total"] == 0

@@ -4261,7 +4261,33 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** 我在合作平台充电桩上的订单（最新在前） */
+        get: {
+            parameters: {
+                query?: {
+                    page?: number;
+                    page_size?: number;
+                    state?: "starting" | "charging" | "stopping" | "finished" | "settled" | "failed";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MpHlhtOrderPage"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
         put?: never;
         /** 扫合作平台的 hlht:// 二维码启动充电（本平台作为客户方） */
         post: {
@@ -6101,6 +6127,30 @@ export interface components {
             energy_wh?: number;
             order_no?: string;
             state?: string;
+        };
+        MpHlhtOrderPage: {
+            items?: components["schemas"]["MpHlhtOrderSummaryOut"][];
+            page: number;
+            page_size: number;
+            total: number;
+        };
+        MpHlhtOrderSummaryOut: {
+            /** @description 结算后为实扣，否则为至今费用 */
+            amount_fen?: number;
+            connector_code?: string;
+            /** Format: date-time */
+            created_at?: string;
+            readonly energy_kwh?: unknown;
+            energy_wh?: number;
+            estimated?: boolean;
+            order_no?: string;
+            partner_name?: string;
+            /** Format: date-time */
+            started_at?: string | null;
+            state?: string;
+            station_name?: string | null;
+            /** Format: date-time */
+            stopped_at?: string | null;
         };
         MpHlhtPriceOut: {
             /**
