@@ -73,6 +73,15 @@ class HlhtOrders(MethodView):
 ORDER_NO = "<string(maxlength=32):order_no>"
 
 
+@bp.route("/hlht/stations")
+@bp.arguments(s.MpHlhtNearbyQuery, location="query")
+@bp.response(200, page_of(s.MpHlhtStationOut, "MpHlhtStationPage"))
+def hlht_stations(args: dict[str, Any]) -> Page:
+    """附近的合作运营商电站（互联互通同步），按距离排序、分页，含空闲枪数与当前最低价"""
+    current_driver()
+    return customer.nearby_stations(**args)
+
+
 @bp.route(f"/hlht/orders/{ORDER_NO}")
 @bp.response(200, s.MpHlhtLiveOut)
 def hlht_order(order_no: str) -> Any:

@@ -13,6 +13,7 @@ late order info reconciles the difference (case #14)."""
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -26,6 +27,7 @@ from app.charging.orders import new_order_no
 from app.charging.starts import StartBlocker, min_start_balance_fen
 from app.config import setting
 from app.db import utcnow
+from app.drivers.station_info import MAX_RADIUS_M, haversine_m
 from app.errors import (
     CONNECTOR_BUSY,
     CONNECTOR_FAULTED,
@@ -855,3 +857,77 @@ def list_orders(
         for o in orders
     ]
     return Page(items=items, total=result.total, page=result.page, page_size=result.page_size)
+
+
+# --------------------------------------------------------------------------- nearby
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerStationNear:
+    """A partner's station near the driver, marked as the partner's, with its connectors
+    as the last sync saw them and the lowest price in force now."""
+
+    station: PartnerStation
+    operator_id: str
+    partner_name: str
+    distance_m: int
+    connectors: int
+    free_connectors: int
+    lowest_price: PartnerPrice | None
+
+
+def _coordinate(text: str) -> float | None:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def nearby_stations(
+    *, lat: float, lng: float, radius_m: int = 5000, page: int = 1, page_size: int = 20,
+    now: datetime | None = None,
+) -> Page:  # fmt: skip
+    """Partners' synced stations within ``radius_m``, nearest first (ties by id), paged.
+    Read from the synced tables on each call (partners' stations are few next to ours;
+    coordinates are the partner's text, so the distance is computed here)."""
+    moment = now or utcnow()
+    radius_m = min(max(int(radius_m), 1), MAX_RADIUS_M)
+    page, page_size = max(page, 1), min(max(page_size, 1), 100)
+    partners = {p.id: p for p in customer_partners()}
+    hits: list[tuple[int, PartnerStation]] = []
+    for station in db.session.scalars(
+        select(PartnerStation).where(PartnerStation.partner_id.in_(partners))
+    ):
+        slat, slng = _coordinate(station.latitude), _coordinate(station.longitude)
+        if slat is None or slng is None:
+            continue
+        distance = round(haversine_m(lat, lng, slat, slng))
+        if distance <= radius_m:
+            hits.append((distance, station))
+    hits.sort(key=lambda hit: (hit[0], hit[1].id))
+    shown = hits[(page - 1) * page_size : page * page_size]
+    by_station: dict[int, list[PartnerConnector]] = {}
+    for row in db.session.scalars(
+        select(PartnerConnector).where(
+            PartnerConnector.station_id.in_([station.id for _, station in shown])
+        )
+    ):
+        by_station.setdefault(row.station_id, []).append(row)
+    items = []
+    for distance, station in shown:
+        rows = by_station.get(station.id, [])
+        prices = [p for p in (price_now(r.policy or [], moment) for r in rows) if p is not None]
+        partner = partners[station.partner_id]
+        items.append(
+            PartnerStationNear(
+                station=station,
+                operator_id=partner.operator_id,
+                partner_name=partner.name,
+                distance_m=distance,
+                connectors=len(rows),
+                free_connectors=sum(_CONNECTOR_STATUS.get(r.status) == "free" for r in rows),
+                lowest_price=min(prices, key=lambda p: p.total_price) if prices else None,
+            )
+        )
+    return Page(items=items, total=len(hits), page=page, page_size=page_size)

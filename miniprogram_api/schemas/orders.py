@@ -327,3 +327,25 @@ class MpHlhtOrderSummaryOut(Schema):
     created_at = fields.DateTime(attribute="order.created_at")
     started_at = fields.DateTime(attribute="order.started_at", allow_none=True)
     stopped_at = fields.DateTime(attribute="order.stopped_at", allow_none=True)
+
+
+class MpHlhtNearbyQuery(MpPageQuery):
+    lat = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
+    lng = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
+    radius_m = fields.Integer(load_default=5000, validate=validate.Range(min=1, max=100_000))
+
+
+class MpHlhtStationOut(Schema):
+    station_id = fields.String(
+        attribute="station.station_code", metadata={"description": "合作方 StationID"}
+    )
+    name = fields.String(attribute="station.name")
+    address = fields.String(attribute="station.address")
+    latitude = fields.String(attribute="station.latitude")
+    longitude = fields.String(attribute="station.longitude")
+    operator_id = fields.String(metadata={"description": "合作方 OperatorID"})
+    partner_name = fields.String(metadata={"description": "标注：合作运营商的电站"})
+    distance_m = fields.Integer()
+    connectors = fields.Integer()
+    free_connectors = fields.Integer(metadata={"description": "最近一次同步的空闲枪数"})
+    lowest_price = fields.Nested(MpHlhtPriceOut, allow_none=True)

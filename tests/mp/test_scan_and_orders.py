@@ -879,3 +879,24 @@ def test_the_drivers_partner_orders_are_listed_newest_first_with_their_amounts(
     ).get_json()
     assert [r["order_no"] for r in settled["items"]] == [first]
     assert client.get("/api/mp/v1/hlht/orders", headers=mp_login("kate")).get_json()["total"] == 0
+
+
+def test_partner_stations_near_the_driver_are_listed_marked_as_the_partners(
+    client: FlaskClient, mp_login: Login, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _partner_synced(monkeypatch)
+    headers = mp_login("ivan")
+    near = {"lat": 22.53, "lng": 113.951}  # about 100 m from 合作方一号站
+    page = client.get("/api/mp/v1/hlht/stations", query_string=near, headers=headers).get_json()
+    assert page["total"] == 1
+    row = page["items"][0]
+    assert row["name"] == "合作方一号站" and row["partner_name"] == "测试互联平台"
+    assert row["operator_id"] == "MA07TEST1" and row["station_id"] == "S1"
+    assert 90 <= row["distance_m"] <= 110
+    assert (row["connectors"], row["free_connectors"]) == (1, 1)
+    assert row["lowest_price"]["total_price"] == "0.9943"
+    far = client.get(
+        "/api/mp/v1/hlht/stations", query_string={"lat": 23.53, "lng": 113.95}, headers=headers
+    ).get_json()
+    assert far["total"] == 0 and far["items"] == []
+    assert client.get("/api/mp/v1/hlht/stations", query_string=near).status_code == 401

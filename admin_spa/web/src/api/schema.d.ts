@@ -4404,6 +4404,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/mp/v1/hlht/stations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 附近的合作运营商电站（互联互通同步），按距离排序、分页，含空闲枪数与当前最低价 */
+        get: {
+            parameters: {
+                query: {
+                    page?: number;
+                    page_size?: number;
+                    lat: number;
+                    lng: number;
+                    radius_m?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MpHlhtStationPage"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/mp/v1/jssdk-config": {
         parameters: {
             query?: never;
@@ -6188,6 +6232,29 @@ export interface components {
         };
         MpHlhtStartIn: {
             qr: string;
+        };
+        MpHlhtStationOut: {
+            address?: string;
+            connectors?: number;
+            distance_m?: number;
+            /** @description 最近一次同步的空闲枪数 */
+            free_connectors?: number;
+            latitude?: string;
+            longitude?: string;
+            lowest_price?: (Record<string, never> | null) | components["schemas"]["MpHlhtPriceOut"];
+            name?: string;
+            /** @description 合作方 OperatorID */
+            operator_id?: string;
+            /** @description 标注：合作运营商的电站 */
+            partner_name?: string;
+            /** @description 合作方 StationID */
+            station_id?: string;
+        };
+        MpHlhtStationPage: {
+            items?: components["schemas"]["MpHlhtStationOut"][];
+            page: number;
+            page_size: number;
+            total: number;
         };
         MpJsSdkOut: {
             appId?: string;
