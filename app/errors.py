@@ -721,3 +721,11 @@ SUBSCRIBE_TEMPLATE_INVALID = _entry(
     "订阅消息模板 ID 不合格式（字母、数字、- 和 _），或消息类型不存在",
     "订阅消息模板：details 按消息类型指出哪个 ID 不合格式，details.unknown_kinds 不存在的类型",
 )  # fmt: skip
+HLHT_CONNECTOR_NOT_SYNCED = _entry(
+    NotFound, "HLHT_CONNECTOR_NOT_SYNCED", "暂未获取到该充电枪的信息，请稍后再试或换一台充电桩",
+    "扫码的合作方充电枪不在已同步的合作方站点中：details.operator_id、details.connector_id",
+)  # fmt: skip
+HLHT_PRICE_UNKNOWN = _entry(
+    Conflict, "HLHT_PRICE_UNKNOWN", "暂未获取到该充电枪的价格，请稍后再试或换一台充电桩",
+    "合作方充电枪没有已同步的计费策略（query_equip_business_policy），不能估算费用",
+)  # fmt: skip

@@ -24,8 +24,13 @@ bp = blueprint("orders", "扫码充电与订单")
 @bp.arguments(s.MpScanIn)
 @bp.response(200, s.MpScanOut)
 def scan(body: dict[str, Any]) -> Any:
-    """扫码：识别充电枪，返回状态、本人价格、能否启动及原因"""
-    return qr.scan(current_driver(), body["qr"])
+    """扫码：识别充电枪，返回状态、本人价格、能否启动及原因；合作平台的 hlht:// 二维码
+    返回 partner（合作方、枪的同步状态、当前价格），按 partner.start_path 启动"""
+    driver = current_driver()
+    code = qr.partner_code(body["qr"])
+    if code is not None:
+        return s.partner_scan(customer.scan(driver, code.connector_id, code.operator_id))
+    return qr.scan(driver, body["qr"])
 
 
 @bp.route("/orders")
@@ -45,20 +50,50 @@ class OrderList(MethodView):
         return driver_orders.start(driver, body["connector_id"], body["client_request_id"])
 
 
-@bp.route("/hlht/orders", methods=["POST"])
-@bp.arguments(s.MpHlhtStartIn)
-@bp.response(201, s.MpHlhtOrderOut)
-def hlht_start(body: dict[str, Any]) -> Any:
-    """扫合作平台的 hlht:// 二维码启动充电（本平台作为客户方）"""
-    driver = current_driver()
-    rate_limit("start", str(driver.id), "START_RATE_LIMIT")
-    code = qr.parse(body["qr"])
-    if not isinstance(code, qr.HlhtCode):
-        raise QR_UNKNOWN()
-    return customer.start(driver, code.connector_id, code.operator_id, code.custom)
+@bp.route("/hlht/orders")
+class HlhtOrders(MethodView):
+    @bp.arguments(s.MpHlhtOrderQuery, location="query")
+    @bp.response(200, page_of(s.MpHlhtOrderSummaryOut, "MpHlhtOrderPage"))
+    def get(self, args: dict[str, Any]) -> Page:
+        """我在合作平台充电桩上的订单（最新在前）"""
+        return customer.list_orders(current_driver(), **args)
+
+    @bp.arguments(s.MpHlhtStartIn)
+    @bp.response(201, s.MpHlhtOrderOut)
+    def post(self, body: dict[str, Any]) -> Any:
+        """扫合作平台的 hlht:// 二维码启动充电（本平台作为客户方）"""
+        driver = current_driver()
+        rate_limit("start", str(driver.id), "START_RATE_LIMIT")
+        code = qr.parse(body["qr"])
+        if not isinstance(code, qr.HlhtCode):
+            raise QR_UNKNOWN()
+        return customer.start(driver, code.connector_id, code.operator_id, code.custom)
 
 
 ORDER_NO = "<string(maxlength=32):order_no>"
+
+
+@bp.route("/hlht/stations")
+@bp.arguments(s.MpHlhtNearbyQuery, location="query")
+@bp.response(200, page_of(s.MpHlhtStationOut, "MpHlhtStationPage"))
+def hlht_stations(args: dict[str, Any]) -> Page:
+    """附近的合作运营商电站（互联互通同步），按距离排序、分页，含空闲枪数与当前最低价"""
+    current_driver()
+    return customer.nearby_stations(**args)
+
+
+@bp.route(f"/hlht/orders/{ORDER_NO}")
+@bp.response(200, s.MpHlhtLiveOut)
+def hlht_order(order_no: str) -> Any:
+    """合作平台订单的实时数据：状态、电量、至今费用、时长、能否停止；结算后给出账单"""
+    return customer.live(current_driver(), order_no)
+
+
+@bp.route(f"/hlht/orders/{ORDER_NO}/stop", methods=["POST"])
+@bp.response(200, s.MpHlhtLiveOut)
+def hlht_stop(order_no: str) -> Any:
+    """停止合作平台订单（只发一次；应答丢失时查询状态，不重发）"""
+    return customer.stop_and_show(current_driver(), order_no)
 
 
 @bp.route(f"/orders/{ORDER_NO}")

@@ -94,6 +94,24 @@ def _no_such_gun(pile: Pile, number: int | None) -> DomainError:
     )
 
 
+def partner_code(payload: str) -> HlhtCode | None:
+    """The partner's ``hlht://`` code a payload is, or None (ours, one of our connectors'
+    own payloads, or not a code at all: :func:`resolve` says which). The HTTP layer
+    hands a partner's code to the interconnection context (app/drivers stays out of it)."""
+    text = (payload or "").strip()
+    if text[:7].lower() != "hlht://":
+        return None
+    if len(text) <= 200 and db.session.scalar(
+        select(Connector.id).where(Connector.qr_payload == text)
+    ):
+        return None
+    try:
+        parsed = parse(text)
+    except DomainError:
+        return None
+    return parsed if isinstance(parsed, HlhtCode) else None
+
+
 def resolve(payload: str) -> Connector:
     """The connector a QR code names. QR_UNKNOWN for a code that is not ours;
     PILE_UNKNOWN / CONNECTOR_UNKNOWN for ours naming a pile or a gun the platform does not

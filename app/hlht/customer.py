@@ -13,6 +13,7 @@ late order info reconciles the difference (case #14)."""
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -23,19 +24,26 @@ from sqlalchemy import select
 
 from app.charging.models import ACTIVE_STATES, ChargeOrder
 from app.charging.orders import new_order_no
-from app.charging.starts import min_start_balance_fen
+from app.charging.starts import StartBlocker, min_start_balance_fen
 from app.config import setting
 from app.db import utcnow
+from app.drivers.station_info import MAX_RADIUS_M, haversine_m
 from app.errors import (
+    CONNECTOR_BUSY,
+    CONNECTOR_FAULTED,
     HLHT_AUTH_REFUSED,
+    HLHT_CONNECTOR_NOT_SYNCED,
     HLHT_ORDER_RUNNING,
     HLHT_PARTNER_UNKNOWN,
     HLHT_PARTNER_UNREACHABLE,
+    HLHT_PRICE_UNKNOWN,
     HLHT_START_FAILED,
     HLHT_STOP_FAILED,
     ORDER_NOT_FOUND,
     ORDER_NOT_STOPPABLE,
+    PILE_OFFLINE,
     WALLET_INSUFFICIENT,
+    DomainError,
 )
 from app.extensions import db
 from app.hlht import envelope
@@ -52,6 +60,7 @@ from app.hlht.models import (
 from app.hlht.pile_owner import BusinessError
 from app.ledger import wallet
 from app.money import fee_fen, round_half_up_fen
+from app.paging import Page, paginate
 from app.tenancy.models import Driver
 from app.uow import transactional
 
@@ -623,3 +632,302 @@ def estimate_lost_orders(now: datetime | None = None) -> int:
         order.stopped_at = order.stopped_at or moment
         done += 1
     return done
+
+
+# --------------------------------------------------------------------------- scan / live
+
+START_PATH = "/api/mp/v1/hlht/orders"
+
+# 102.2 ConnectorStatus: 0 离网, 1 空闲, 2 占用（未充电，已插枪）, 3 占用（充电中),
+# 4 占用（预约锁定）, 255 故障 → what our drivers see; 2 can start (the gun is in)
+_CONNECTOR_STATUS = {0: "offline", 1: "free", 2: "free", 3: "busy", 4: "busy", 255: "faulted"}
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerPrice:
+    """The partner's period in force now (yuan per kWh as the policy gives it)."""
+
+    start_minute: int
+    end_minute: int
+    electricity_price: Decimal
+    service_price: Decimal
+
+    @property
+    def total_price(self) -> Decimal:
+        return self.electricity_price + self.service_price
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerScan:
+    """What scanning a partner's ``hlht://`` code shows: the partner, the connector as
+    the last sync saw it, its price now, the wallet and whether a start can go ahead
+    (start through :data:`START_PATH`)."""
+
+    operator_id: str
+    partner_name: str | None
+    connector_code: str
+    station_name: str | None
+    station_address: str | None
+    status: str  # free | busy | offline | faulted | unknown
+    connector_status: int | None  # the partner's ConnectorStatus as synced
+    power_w: int | None
+    synced_at: datetime | None
+    price: PartnerPrice | None
+    balance_fen: int
+    can_start: bool
+    reason: StartBlocker | None
+    start_path: str = START_PATH
+
+
+def price_now(policy: list[dict[str, Any]], at: datetime) -> PartnerPrice | None:
+    period = _period_at(policy, at)
+    if period is None:
+        return None
+    later = [p["start_minute"] for p in policy if p["start_minute"] > period["start_minute"]]
+    return PartnerPrice(
+        start_minute=period["start_minute"], end_minute=min(later) if later else 24 * 60,
+        electricity_price=Decimal(period["elec"]), service_price=Decimal(period["service"]),
+    )  # fmt: skip
+
+
+def scan(driver: Driver, connector_code: str, operator_id: str) -> PartnerScan:
+    """The scan answer for a partner's connector, from what we synced (no call to the
+    partner: the start asks it with query_equip_auth). Never raises for the partner's or
+    the connector's state: ``reason`` says why a start cannot go ahead."""
+    balance = wallet.balance_of(driver.id)
+    try:
+        partner = partner_by_operator(operator_id)
+    except DomainError as err:
+        return PartnerScan(
+            operator_id=operator_id, partner_name=None, connector_code=connector_code,
+            station_name=None, station_address=None, status="unknown", connector_status=None,
+            power_w=None, synced_at=None, price=None, balance_fen=balance, can_start=False,
+            reason=StartBlocker.of(err),
+        )  # fmt: skip
+    row = db.session.scalar(
+        select(PartnerConnector).where(
+            PartnerConnector.partner_id == partner.id,
+            PartnerConnector.connector_code == connector_code,
+        )
+    )
+    station = db.session.get(PartnerStation, row.station_id) if row is not None else None
+    status = "unknown" if row is None else _CONNECTOR_STATUS.get(row.status, "unknown")
+    price = price_now(row.policy or [], utcnow()) if row is not None else None
+    blocker: DomainError | None = None
+    where = {"operator_id": operator_id, "connector_id": connector_code}
+    if row is None:
+        blocker = HLHT_CONNECTOR_NOT_SYNCED(details=where)
+    elif status == "offline":
+        blocker = PILE_OFFLINE("合作运营商的充电桩离线，请换一台充电桩", details=where)
+    elif status == "faulted":
+        blocker = CONNECTOR_FAULTED(details=where)
+    elif status != "free":
+        blocker = CONNECTOR_BUSY(details={**where, "connector_status": row.status})
+    elif price is None:
+        blocker = HLHT_PRICE_UNKNOWN(details=where)
+    else:
+        try:
+            _check_driver(driver)
+        except DomainError as err:
+            blocker = err
+    return PartnerScan(
+        operator_id=operator_id, partner_name=partner.name, connector_code=connector_code,
+        station_name=station.name if station is not None else None,
+        station_address=station.address if station is not None else None,
+        status=status, connector_status=row.status if row is not None else None,
+        power_w=row.power_w if row is not None else None,
+        synced_at=row.updated_at if row is not None else None, price=price,
+        balance_fen=balance, can_start=blocker is None,
+        reason=None if blocker is None else StartBlocker.of(blocker),
+    )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerLive:
+    """A driver's order on a partner's pile as the app follows it: the energy and the
+    amount so far (the partner's, or ours from its policy — never 0 for energy taken),
+    the bill once the partner's order info (or our estimate) settled it."""
+
+    order: CustomerOrder
+    partner_name: str
+    station_name: str | None
+    amount_fen: int
+    elapsed_seconds: int
+    can_stop: bool
+    final: bool
+    hint: str | None
+
+    @property
+    def bill(self) -> CustomerOrder | None:
+        """The settled order (its totals are the bill), else None."""
+        return self.order if self.final else None
+
+
+_HINTS = {
+    CustomerState.STARTING: "正在启动，请稍候",
+    CustomerState.STOPPING: "正在停止，等待合作运营商确认",
+    CustomerState.FINISHED: "已停止，等待合作运营商的账单",
+    CustomerState.FAILED: "启动未成功，未扣费",
+}
+
+
+def live_view(order: CustomerOrder, now: datetime | None = None) -> PartnerLive:
+    moment = now or utcnow()
+    partner = db.session.get(Partner, order.partner_id)
+    row = _connector_row(order)
+    station = db.session.get(PartnerStation, row.station_id) if row is not None else None
+    final = order.state == CustomerState.SETTLED
+    elapsed = 0
+    if order.started_at is not None:
+        elapsed = max(0, int(((order.stopped_at or moment) - order.started_at).total_seconds()))
+    hint = _HINTS.get(CustomerState(order.state))
+    if final and order.estimated:
+        hint = "合作运营商的账单未到，按其价格预估结算；账单到达后多退少补"
+    return PartnerLive(
+        order=order, partner_name=partner.name if partner is not None else "",
+        station_name=station.name if station is not None else None,
+        amount_fen=order.charged_fen if final else running_amount_fen(order),
+        elapsed_seconds=elapsed,
+        can_stop=order.state in (CustomerState.STARTING, CustomerState.CHARGING),
+        final=final, hint=hint,
+    )  # fmt: skip
+
+
+def live(driver: Driver, order_no: str) -> PartnerLive:
+    """The driver's own partner order (ORDER_NOT_FOUND for anyone else's), from what the
+    partner told us; no call to the partner."""
+    return live_view(own_order(driver, order_no))
+
+
+def stop_and_show(
+    driver: Driver, order_no: str, http: requests.Session | None = None
+) -> PartnerLive:
+    """:func:`stop` (once: a lost answer is followed by a status query), then the order."""
+    return live_view(stop(driver, order_no, http=http))
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerOrderSummary:
+    order: CustomerOrder
+    partner_name: str
+    station_name: str | None
+    amount_fen: int  # charged once settled, else the running amount
+
+
+def _listed_amount_fen(order: CustomerOrder) -> int:
+    if order.state == CustomerState.SETTLED:
+        return order.charged_fen
+    if order.state == CustomerState.FAILED:
+        return 0
+    return running_amount_fen(order)
+
+
+def list_orders(
+    driver: Driver, *, page: int = 1, page_size: int = 20, state: str | None = None
+) -> Page:
+    """The driver's orders on partners' piles, newest first (names read per page)."""
+    stmt = select(CustomerOrder).where(CustomerOrder.driver_id == driver.id)
+    if state:
+        stmt = stmt.where(CustomerOrder.state == state)
+    result = paginate(stmt.order_by(CustomerOrder.id.desc()), page, page_size)
+    orders: list[CustomerOrder] = result.items
+    partner_names: dict[int, str] = {
+        pid: name
+        for pid, name in db.session.execute(
+            select(Partner.id, Partner.name).where(Partner.id.in_({o.partner_id for o in orders}))
+        )
+    }
+    station_names: dict[tuple[int, str], str] = {
+        (pid, code): name
+        for pid, code, name in db.session.execute(
+            select(PartnerConnector.partner_id, PartnerConnector.connector_code,
+                   PartnerStation.name)
+            .join(PartnerStation, PartnerStation.id == PartnerConnector.station_id)
+            .where(PartnerConnector.partner_id.in_({o.partner_id for o in orders}),
+                   PartnerConnector.connector_code.in_({o.connector_code for o in orders}))
+        )
+    }  # fmt: skip
+    items = [
+        PartnerOrderSummary(
+            o,
+            partner_names.get(o.partner_id, ""),
+            station_names.get((o.partner_id, o.connector_code)),
+            _listed_amount_fen(o),
+        )
+        for o in orders
+    ]
+    return Page(items=items, total=result.total, page=result.page, page_size=result.page_size)
+
+
+# --------------------------------------------------------------------------- nearby
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerStationNear:
+    """A partner's station near the driver, marked as the partner's, with its connectors
+    as the last sync saw them and the lowest price in force now."""
+
+    station: PartnerStation
+    operator_id: str
+    partner_name: str
+    distance_m: int
+    connectors: int
+    free_connectors: int
+    lowest_price: PartnerPrice | None
+
+
+def _coordinate(text: str) -> float | None:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def nearby_stations(
+    *, lat: float, lng: float, radius_m: int = 5000, page: int = 1, page_size: int = 20,
+    now: datetime | None = None,
+) -> Page:  # fmt: skip
+    """Partners' synced stations within ``radius_m``, nearest first (ties by id), paged.
+    Read from the synced tables on each call (partners' stations are few next to ours;
+    coordinates are the partner's text, so the distance is computed here)."""
+    moment = now or utcnow()
+    radius_m = min(max(int(radius_m), 1), MAX_RADIUS_M)
+    page, page_size = max(page, 1), min(max(page_size, 1), 100)
+    partners = {p.id: p for p in customer_partners()}
+    hits: list[tuple[int, PartnerStation]] = []
+    for station in db.session.scalars(
+        select(PartnerStation).where(PartnerStation.partner_id.in_(partners))
+    ):
+        slat, slng = _coordinate(station.latitude), _coordinate(station.longitude)
+        if slat is None or slng is None:
+            continue
+        distance = round(haversine_m(lat, lng, slat, slng))
+        if distance <= radius_m:
+            hits.append((distance, station))
+    hits.sort(key=lambda hit: (hit[0], hit[1].id))
+    shown = hits[(page - 1) * page_size : page * page_size]
+    by_station: dict[int, list[PartnerConnector]] = {}
+    for row in db.session.scalars(
+        select(PartnerConnector).where(
+            PartnerConnector.station_id.in_([station.id for _, station in shown])
+        )
+    ):
+        by_station.setdefault(row.station_id, []).append(row)
+    items = []
+    for distance, station in shown:
+        rows = by_station.get(station.id, [])
+        prices = [p for p in (price_now(r.policy or [], moment) for r in rows) if p is not None]
+        partner = partners[station.partner_id]
+        items.append(
+            PartnerStationNear(
+                station=station,
+                operator_id=partner.operator_id,
+                partner_name=partner.name,
+                distance_m=distance,
+                connectors=len(rows),
+                free_connectors=sum(_CONNECTOR_STATUS.get(r.status) == "free" for r in rows),
+                lowest_price=min(prices, key=lambda p: p.total_price) if prices else None,
+            )
+        )
+    return Page(items=items, total=len(hits), page=page, page_size=page_size)

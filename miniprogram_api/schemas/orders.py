@@ -7,7 +7,8 @@ from typing import Any
 from marshmallow import fields, validate
 
 from app.charging.models import OrderState
-from app.openapi import DECIMAL_STRING, Schema
+from app.hlht.models import CustomerState
+from app.openapi import DECIMAL_STRING, ClockField, Schema
 from miniprogram_api.schemas.common import MpBrandOut, MpPageQuery, Text, decimal_str, ident
 from miniprogram_api.schemas.stations import MpConnectorOut, MpPriceOut, MpReasonOut
 
@@ -23,14 +24,62 @@ class MpStationBrief(Schema):
     brand = fields.Nested(MpBrandOut, attribute="operator")
 
 
+class MpHlhtPriceOut(Schema):
+    start = ClockField(attribute="start_minute")
+    end = ClockField(attribute="end_minute")
+    electricity_price = fields.Decimal(
+        as_string=True, metadata={**DECIMAL_STRING, "description": "元/kWh"}
+    )
+    service_price = fields.Decimal(
+        as_string=True, metadata={**DECIMAL_STRING, "description": "服务费 元/kWh"}
+    )
+    total_price = fields.Decimal(as_string=True, metadata=DECIMAL_STRING)
+
+
+class MpHlhtScanOut(Schema):
+    operator_id = fields.String(metadata={"description": "合作方 OperatorID"})
+    name = fields.String(attribute="partner_name", allow_none=True)
+    connector_id = fields.String(attribute="connector_code")
+    station_name = fields.String(allow_none=True)
+    station_address = fields.String(allow_none=True)
+    status = fields.String(
+        metadata={"description": "free | busy | offline | faulted | unknown（最近一次同步）"}
+    )
+    connector_status = fields.Integer(
+        allow_none=True, metadata={"description": "合作方 ConnectorStatus（T/CEC 102.2）"}
+    )
+    power_w = fields.Integer(allow_none=True)
+    synced_at = fields.DateTime(allow_none=True)
+    price = fields.Nested(MpHlhtPriceOut, allow_none=True)
+    start_path = fields.String(
+        metadata={"description": "启动：POST 此路径，body {qr}（互联互通订单）"}
+    )
+
+
 class MpScanOut(Schema):
-    connector = fields.Nested(MpConnectorOut)
+    connector = fields.Nested(
+        MpConnectorOut, allow_none=True, metadata={"description": "合作方二维码时为 null"}
+    )
     station = fields.Nested(MpStationBrief, allow_none=True)
     price = fields.Nested(MpPriceOut, allow_none=True)
     service_discount_rate = fields.Decimal(as_string=True, allow_none=True, metadata=DECIMAL_STRING)
     balance_fen = fields.Integer()
     can_start = fields.Boolean()
     reason = fields.Nested(MpReasonOut, allow_none=True)
+    partner = fields.Nested(
+        MpHlhtScanOut,
+        allow_none=True,
+        metadata={"description": "合作平台的 hlht:// 二维码（本平台作为客户方）；否则 null"},
+    )
+
+
+def partner_scan(scan: Any) -> dict[str, Any]:
+    """A partner's scan in the shape of :class:`MpScanOut` (``partner`` filled)."""
+    return {
+        "connector": None, "station": None, "price": None, "service_discount_rate": None,
+        "balance_fen": scan.balance_fen, "can_start": scan.can_start, "reason": scan.reason,
+        "partner": scan,
+    }  # fmt: skip
 
 
 class MpStartIn(Schema):
@@ -223,3 +272,80 @@ class MpHlhtOrderOut(Schema):
     connector_code = fields.String()
     energy_wh = fields.Integer()
     charged_fen = fields.Integer()
+
+
+class MpHlhtBillOut(Schema):
+    estimated = fields.Boolean(
+        metadata={"description": "合作方账单未到，按其价格预估（到达后多退少补）"}
+    )
+    energy_wh = fields.Integer()
+    energy_kwh = fields.Function(lambda o: _kwh(o.energy_wh))
+    electricity_fen = fields.Integer(attribute="partner_elec_fen", allow_none=True)
+    service_fen = fields.Integer(attribute="partner_service_fen", allow_none=True)
+    total_fen = fields.Integer(attribute="charged_fen")
+    settled_at = fields.DateTime(allow_none=True)
+
+
+class MpHlhtLiveOut(Schema):
+    order_no = fields.String(attribute="order.order_no")
+    state = fields.String(
+        attribute="order.state",
+        metadata={"description": "starting | charging | stopping | finished | settled | failed"},
+    )
+    partner_name = fields.String()
+    station_name = fields.String(allow_none=True)
+    connector_code = fields.String(attribute="order.connector_code")
+    energy_wh = fields.Integer(attribute="order.energy_wh")
+    energy_kwh = fields.Function(lambda v: _kwh(v.order.energy_wh))
+    amount_fen = fields.Integer(
+        metadata={"description": "至今费用：合作方给出的，或按其价格计算（不为 0）；结算后为实扣"}
+    )
+    elapsed_seconds = fields.Integer()
+    can_stop = fields.Boolean()
+    hint = fields.String(allow_none=True)
+    started_at = fields.DateTime(attribute="order.started_at", allow_none=True)
+    stopped_at = fields.DateTime(attribute="order.stopped_at", allow_none=True)
+    bill = fields.Nested(
+        MpHlhtBillOut, allow_none=True, metadata={"description": "已结算的账单；未结算为 null"}
+    )
+
+
+class MpHlhtOrderQuery(MpPageQuery):
+    state = fields.String(validate=validate.OneOf(tuple(CustomerState)))
+
+
+class MpHlhtOrderSummaryOut(Schema):
+    order_no = fields.String(attribute="order.order_no")
+    state = fields.String(attribute="order.state")
+    partner_name = fields.String()
+    station_name = fields.String(allow_none=True)
+    connector_code = fields.String(attribute="order.connector_code")
+    energy_wh = fields.Integer(attribute="order.energy_wh")
+    energy_kwh = fields.Function(lambda v: _kwh(v.order.energy_wh))
+    amount_fen = fields.Integer(metadata={"description": "结算后为实扣，否则为至今费用"})
+    estimated = fields.Boolean(attribute="order.estimated")
+    created_at = fields.DateTime(attribute="order.created_at")
+    started_at = fields.DateTime(attribute="order.started_at", allow_none=True)
+    stopped_at = fields.DateTime(attribute="order.stopped_at", allow_none=True)
+
+
+class MpHlhtNearbyQuery(MpPageQuery):
+    lat = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
+    lng = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
+    radius_m = fields.Integer(load_default=5000, validate=validate.Range(min=1, max=100_000))
+
+
+class MpHlhtStationOut(Schema):
+    station_id = fields.String(
+        attribute="station.station_code", metadata={"description": "合作方 StationID"}
+    )
+    name = fields.String(attribute="station.name")
+    address = fields.String(attribute="station.address")
+    latitude = fields.String(attribute="station.latitude")
+    longitude = fields.String(attribute="station.longitude")
+    operator_id = fields.String(metadata={"description": "合作方 OperatorID"})
+    partner_name = fields.String(metadata={"description": "标注：合作运营商的电站"})
+    distance_m = fields.Integer()
+    connectors = fields.Integer()
+    free_connectors = fields.Integer(metadata={"description": "最近一次同步的空闲枪数"})
+    lowest_price = fields.Nested(MpHlhtPriceOut, allow_none=True)

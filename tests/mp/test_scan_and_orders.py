@@ -33,6 +33,7 @@ from app.drivers.live import live_bill_cache
 from app.extensions import db
 from app.hlht import customer
 from app.hlht.client import PartnerClient
+from app.hlht.models import CustomerOrder
 from app.ledger import wallet
 from app.promotions import coupons, member_pricing
 from app.tenancy.admin_auth import actor_for_user
@@ -41,7 +42,7 @@ from app.tenancy.scope import SYSTEM
 from app.uow import unit_of_work
 from miniprogram_api.schemas.orders import MpLiveOrderOut, dump_live_order
 from tests.support.drivers import Login
-from tests.support.hlht import FakePartnerPlatform, register_partner
+from tests.support.hlht import FakePartnerPlatform, PartnerCaller, register_partner
 from tests.support.ports import FakePort, pile_events
 
 OCPP = "DEMO-OCPP-01"
@@ -122,8 +123,6 @@ def test_case2_scan_names_the_missing_base_data(
 @pytest.mark.parametrize(
     ("qr", "status", "code"),
     [
-        ("hlht://3702120244102.MA59B8J4X/1", 409, "HLHT_NOT_AVAILABLE"),  # case #14
-        ("HLHT://000000000000001.ABCDEFGHI", 409, "HLHT_NOT_AVAILABLE"),
         ("hlht://broken", 404, "QR_UNKNOWN"),
         # ours, naming what the platform does not know: said specifically (issue 14)
         ("https://charge.test/q/NO-SUCH-PILE-1", 409, "PILE_UNKNOWN"),
@@ -140,8 +139,6 @@ def test_scan_refuses_codes_it_cannot_serve(
 ) -> None:
     resp = _scan(client, mp_login("kate"), qr)
     assert resp.status_code == status and resp.get_json()["error"]["code"] == code
-    if code == "HLHT_NOT_AVAILABLE":
-        assert resp.get_json()["error"]["message"] == "互联互通暂未开通"
     if code == "CONNECTOR_UNKNOWN":
         error = resp.get_json()["error"]
         assert error["details"]["numbers"] == [1, 2]
@@ -603,3 +600,303 @@ def test_hlht_start_checks_the_wallet_then_starts_on_the_partner(
     assert ok.get_json()["state"] == "starting" and ok.get_json()["connector_code"] == "P1-1"
     assert platform.interfaces()[-2:] == ["query_equip_auth", "query_start_charge"]
     assert platform.received[-1][1]["QRCode"] == "custom-7"
+
+
+PARTNER_STATION = {
+    "StationID": "S1", "OperatorID": "MA07TEST1", "StationName": "合作方一号站",
+    "Address": "深圳市南山区", "StationLng": 113.95, "StationLat": 22.53, "StationStatus": 50,
+    "EquipmentInfos": [{"EquipmentID": "P1", "Power": 60.0,
+                        "ConnectorInfos": [{"ConnectorID": "P1-1", "Power": 60.0}]}],
+}  # fmt: skip
+
+
+def _partner_synced(
+    monkeypatch: pytest.MonkeyPatch, status: int = 1, policy: bool = True
+) -> FakePartnerPlatform:
+    """A partner MA07TEST1 with one station and connector P1-1 synced (status, policy)."""
+    platform = FakePartnerPlatform()
+    monkeypatch.setattr(
+        customer, "_client", lambda partner, http: PartnerClient(partner, http=platform.session())
+    )
+    partner = register_partner("MA07TEST1", base_url="http://partner.test")
+    platform.answers["query_stations_info"] = [
+        {"PageNo": 1, "PageCount": 1, "ItemSize": 1, "StationInfos": [PARTNER_STATION]}
+    ]
+    platform.answers["query_station_status"] = [
+        {"Total": 1, "StationStatusInfos": [
+            {"StationID": "S1", "ConnectorStatusInfos": [{"ConnectorID": "P1-1", "Status": status}]}
+        ]}
+    ]  # fmt: skip
+    platform.answers["query_equip_business_policy"] = [
+        {"SuccStat": 0, "FailReason": 0, "SumPeriod": 1,
+         "PolicyInfos": [{"StartTime": "000000", "ElecPrice": 0.6420, "SevicePrice": 0.3523}]}
+        if policy else {"SuccStat": 1, "FailReason": 1}
+    ]  # fmt: skip
+    customer.sync_partner(partner, None)
+    db.session.commit()
+    return platform
+
+
+HLHT_QR = "hlht://P1-1.MA07TEST1/custom-7"
+
+
+def test_scan_of_a_partners_code_shows_its_connector_price_and_how_to_start(
+    client: FlaskClient, mp_login: Login, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _partner_synced(monkeypatch)
+    headers = mp_login("ivan")
+    poor = _scan(client, headers, HLHT_QR)
+    assert poor.status_code == 200, poor.get_json()
+    body = poor.get_json()
+    assert body["can_start"] is False and body["reason"]["code"] == "WALLET_INSUFFICIENT"
+    assert body["connector"] is None and body["balance_fen"] == 0
+    partner = body["partner"]
+    assert partner["name"] == "测试互联平台" and partner["operator_id"] == "MA07TEST1"
+    assert partner["connector_id"] == "P1-1" and partner["status"] == "free"
+    assert partner["station_name"] == "合作方一号站" and partner["power_w"] == 60_000
+    assert partner["price"]["electricity_price"] == "0.6420"
+    assert partner["price"]["service_price"] == "0.3523"
+    assert partner["price"]["total_price"] == "0.9943"
+    assert partner["start_path"] == "/api/mp/v1/hlht/orders"
+    _fund("ivan")
+    ok = _scan(client, headers, HLHT_QR).get_json()
+    assert ok["can_start"] is True and ok["reason"] is None and ok["balance_fen"] == 5000
+    # what the scan says to do works: start there with the same code
+    started = client.post(ok["partner"]["start_path"], json={"qr": HLHT_QR}, headers=headers)
+    assert started.status_code == 201, started.get_json()
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [(0, "PILE_OFFLINE"), (3, "CONNECTOR_BUSY"), (4, "CONNECTOR_BUSY"),
+     (255, "CONNECTOR_FAULTED")],
+)  # fmt: skip
+def test_scan_of_a_partners_code_says_why_its_connector_cannot_start(
+    client: FlaskClient, mp_login: Login, monkeypatch: pytest.MonkeyPatch, status: int, code: str
+) -> None:
+    _partner_synced(monkeypatch, status=status)
+    headers = mp_login("ivan")
+    _fund("ivan")
+    body = _scan(client, headers, HLHT_QR).get_json()
+    assert body["can_start"] is False and body["reason"]["code"] == code
+    assert body["partner"]["connector_status"] == status
+
+
+def test_scan_of_a_partners_code_without_a_price_does_not_offer_a_start(
+    client: FlaskClient, mp_login: Login, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _partner_synced(monkeypatch, policy=False)
+    headers = mp_login("ivan")
+    _fund("ivan")
+    body = _scan(client, headers, HLHT_QR).get_json()
+    assert body["can_start"] is False and body["reason"]["code"] == "HLHT_PRICE_UNKNOWN"
+    assert body["partner"]["price"] is None
+
+
+def test_scan_of_a_connector_the_partner_never_listed_says_so(
+    client: FlaskClient, mp_login: Login, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _partner_synced(monkeypatch)
+    body = _scan(client, mp_login("ivan"), "hlht://P9-9.MA07TEST1/x").get_json()
+    assert body["can_start"] is False and body["reason"]["code"] == "HLHT_CONNECTOR_NOT_SYNCED"
+    assert body["partner"]["status"] == "unknown" and body["partner"]["name"] == "测试互联平台"
+
+
+@pytest.mark.parametrize(
+    ("qr", "operator_id"),
+    [("hlht://3702120244102.MA59B8J4X/1", "MA59B8J4X"),  # case #14
+     ("HLHT://000000000000001.ABCDEFGHI", "ABCDEFGHI")],
+)  # fmt: skip
+def test_scan_of_a_code_of_a_partner_the_platform_does_not_know(
+    client: FlaskClient, mp_login: Login, qr: str, operator_id: str
+) -> None:
+    resp = _scan(client, mp_login("kate"), qr)
+    assert resp.status_code == 200
+    body = resp.get_json()
+    assert body["can_start"] is False and body["reason"]["code"] == "HLHT_PARTNER_UNKNOWN"
+    assert body["reason"]["message"] == "该二维码所属运营商尚未与本平台互联，请换一台充电桩"
+    assert body["partner"]["name"] is None and body["partner"]["operator_id"] == operator_id
+
+
+def test_scan_of_our_own_connectors_hlht_payload_stays_ours(
+    client: FlaskClient, mp_login: Login
+) -> None:
+    conn = _connector()
+    conn.qr_payload = "hlht://DEMO-OCPP-01-1.MA5EVOP01/1"
+    db.session.commit()
+    body = _scan(client, mp_login("kate"), "hlht://DEMO-OCPP-01-1.MA5EVOP01/1").get_json()
+    assert body["connector"]["pile_code"] == OCPP and body.get("partner") is None
+
+
+def _partner_caller(client: FlaskClient) -> PartnerCaller:
+    caller = PartnerCaller(client)
+    caller.login()
+    return caller
+
+
+def _hlht_started(
+    client: FlaskClient, headers: dict[str, str], platform: FakePartnerPlatform
+) -> str:
+    platform.answers["query_start_charge"] = [
+        {"SuccStat": 0, "FailReason": 0, "StartChargeSeqStat": 1}
+    ]
+    started = client.post("/api/mp/v1/hlht/orders", json={"qr": HLHT_QR}, headers=headers)
+    assert started.status_code == 201, started.get_json()
+    return str(started.get_json()["order_no"])
+
+
+def _seq_of(order_no: str) -> str:
+    db.session.expire_all()
+    order = db.session.scalar(select(CustomerOrder).where(CustomerOrder.order_no == order_no))
+    assert order is not None
+    return order.start_charge_seq
+
+
+def test_a_partner_order_is_followed_stopped_and_billed_once(
+    client: FlaskClient, mp_login: Login, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform = _partner_synced(monkeypatch)
+    headers = mp_login("ivan")
+    driver = _fund("ivan")
+    order_no = _hlht_started(client, headers, platform)
+    url = f"/api/mp/v1/hlht/orders/{order_no}"
+    first = client.get(url, headers=headers).get_json()
+    assert first["state"] == "starting" and first["amount_fen"] == 0 and first["bill"] is None
+    assert first["partner_name"] == "测试互联平台" and first["station_name"] == "合作方一号站"
+    caller = _partner_caller(client)
+    seq = _seq_of(order_no)
+    ret, data = caller.call(
+        "notification_equip_charge_status",
+        {"StartChargeSeq": seq, "StartChargeSeqStat": 2, "ConnectorID": "P1-1",
+         "StartTime": "2026-12-04 10:00:00", "TotalPower": 1.76, "TotalMoney": 0},
+    )  # fmt: skip
+    assert ret == 0 and data["SuccStat"] == 0
+    charging = client.get(url, headers=headers).get_json()
+    assert charging["state"] == "charging" and charging["energy_wh"] == 1760
+    assert charging["energy_kwh"] == "1.76" and charging["can_stop"] is True
+    # case #18 2020: the partner said 0, the driver sees 1.76 kWh at 0.6420 + 0.3523
+    assert charging["amount_fen"] == 113 + 62 and charging["elapsed_seconds"] > 0
+    # the partner's own running amount, when it gives one, is shown as it is
+    caller.call(
+        "notification_equip_charge_status",
+        {"StartChargeSeq": seq, "StartChargeSeqStat": 2, "ConnectorID": "P1-1",
+         "TotalPower": 2.0, "TotalMoney": 2.10},
+    )  # fmt: skip
+    assert client.get(url, headers=headers).get_json()["amount_fen"] == 210
+    asked = len(platform.interfaces())
+    assert platform.interfaces()[asked - 1] == "query_start_charge"  # polling asks nothing
+    stopped = client.post(f"{url}/stop", headers=headers)
+    assert stopped.status_code == 200, stopped.get_json()
+    assert stopped.get_json()["state"] == "stopping" and stopped.get_json()["can_stop"] is False
+    assert platform.interfaces()[asked:] == ["query_stop_charge"]
+    assert platform.received[-1][1]["StartChargeSeq"] == seq
+    again = client.post(f"{url}/stop", headers=headers)  # a second tap sends nothing
+    assert again.status_code == 409 and again.get_json()["error"]["code"] == "ORDER_NOT_STOPPABLE"
+    assert platform.interfaces()[asked:] == ["query_stop_charge"]
+    before = wallet.balance_of(driver.id)
+    info = {
+        "StartChargeSeq": seq, "ConnectorID": "P1-1", "StartTime": "2026-12-04 10:00:00",
+        "EndTime": "2026-12-04 10:30:00", "TotalPower": 2.0, "TotalElecMoney": 1.28,
+        "TotalSeviceMoney": 0.82, "TotalMoney": 2.10, "StopReason": 0,
+    }  # fmt: skip
+    for _ in range(2):  # the partner repeats its order info: charged once
+        ret, data = caller.call("notification_charge_order_info", info)
+        assert ret == 0 and data["ConfirmResult"] == 0
+    db.session.expire_all()
+    assert wallet.balance_of(driver.id) == before - 210
+    billed = client.get(url, headers=headers).get_json()
+    assert billed["state"] == "settled" and billed["amount_fen"] == 210
+    assert billed["elapsed_seconds"] == 30 * 60 and billed["can_stop"] is False
+    assert billed["bill"] == {
+        "estimated": False, "energy_wh": 2000, "energy_kwh": "2.00", "electricity_fen": 128,
+        "service_fen": 82, "total_fen": 210, "settled_at": billed["bill"]["settled_at"],
+    }  # fmt: skip
+    assert billed["bill"]["settled_at"] is not None
+
+
+def test_a_partner_order_stop_whose_answer_is_lost_asks_the_status_never_stops_again(
+    client: FlaskClient, mp_login: Login, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform = _partner_synced(monkeypatch)
+    headers = mp_login("ivan")
+    _fund("ivan")
+    order_no = _hlht_started(client, headers, platform)
+    platform.answers["query_stop_charge"] = [500]
+    platform.answers["query_equip_charge_status"] = [
+        {"StartChargeSeq": _seq_of(order_no), "StartChargeSeqStat": 3, "TotalPower": 0.5}
+    ]
+    resp = client.post(f"/api/mp/v1/hlht/orders/{order_no}/stop", headers=headers)
+    assert resp.status_code == 200 and resp.get_json()["state"] == "stopping"
+    assert platform.interfaces().count("query_stop_charge") == 1
+    assert platform.interfaces()[-1] == "query_equip_charge_status"
+
+
+def test_a_partner_order_is_only_its_drivers(
+    client: FlaskClient, mp_login: Login, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform = _partner_synced(monkeypatch)
+    owner = mp_login("ivan")
+    _fund("ivan")
+    order_no = _hlht_started(client, owner, platform)
+    other = mp_login("kate")
+    for resp in (
+        client.get(f"/api/mp/v1/hlht/orders/{order_no}", headers=other),
+        client.post(f"/api/mp/v1/hlht/orders/{order_no}/stop", headers=other),
+    ):
+        assert resp.status_code == 404 and resp.get_json()["error"]["code"] == "ORDER_NOT_FOUND"
+    assert "query_stop_charge" not in platform.interfaces()
+
+
+def test_the_drivers_partner_orders_are_listed_newest_first_with_their_amounts(
+    client: FlaskClient, mp_login: Login, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform = _partner_synced(monkeypatch)
+    headers = mp_login("ivan")
+    _fund("ivan")
+    first = _hlht_started(client, headers, platform)
+    caller = _partner_caller(client)
+    caller.call(
+        "notification_charge_order_info",
+        {"StartChargeSeq": _seq_of(first), "ConnectorID": "P1-1", "TotalPower": 1.0,
+         "TotalElecMoney": 0.64, "TotalSeviceMoney": 0.35, "TotalMoney": 0.99,
+         "StartTime": "2026-12-04 10:00:00", "EndTime": "2026-12-04 10:10:00"},
+    )  # fmt: skip
+    second = _hlht_started(client, headers, platform)
+    caller.call(
+        "notification_equip_charge_status",
+        {"StartChargeSeq": _seq_of(second), "StartChargeSeqStat": 2, "ConnectorID": "P1-1",
+         "TotalPower": 1.76, "TotalMoney": 0},
+    )  # fmt: skip
+    page = client.get("/api/mp/v1/hlht/orders", headers=headers).get_json()
+    assert page["total"] == 2
+    rows = page["items"]
+    assert [r["order_no"] for r in rows] == [second, first]
+    assert [r["state"] for r in rows] == ["charging", "settled"]
+    assert [r["amount_fen"] for r in rows] == [175, 99]  # running from the policy; charged
+    assert rows[0]["station_name"] == "合作方一号站" and rows[0]["partner_name"] == "测试互联平台"
+    settled = client.get(
+        "/api/mp/v1/hlht/orders", query_string={"state": "settled"}, headers=headers
+    ).get_json()
+    assert [r["order_no"] for r in settled["items"]] == [first]
+    assert client.get("/api/mp/v1/hlht/orders", headers=mp_login("kate")).get_json()["total"] == 0
+
+
+def test_partner_stations_near_the_driver_are_listed_marked_as_the_partners(
+    client: FlaskClient, mp_login: Login, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _partner_synced(monkeypatch)
+    headers = mp_login("ivan")
+    near = {"lat": 22.53, "lng": 113.951}  # about 100 m from 合作方一号站
+    page = client.get("/api/mp/v1/hlht/stations", query_string=near, headers=headers).get_json()
+    assert page["total"] == 1
+    row = page["items"][0]
+    assert row["name"] == "合作方一号站" and row["partner_name"] == "测试互联平台"
+    assert row["operator_id"] == "MA07TEST1" and row["station_id"] == "S1"
+    assert 90 <= row["distance_m"] <= 110
+    assert (row["connectors"], row["free_connectors"]) == (1, 1)
+    assert row["lowest_price"]["total_price"] == "0.9943"
+    far = client.get(
+        "/api/mp/v1/hlht/stations", query_string={"lat": 23.53, "lng": 113.95}, headers=headers
+    ).get_json()
+    assert far["total"] == 0 and far["items"] == []
+    assert client.get("/api/mp/v1/hlht/stations", query_string=near).status_code == 401

@@ -4304,7 +4304,33 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** 我在合作平台充电桩上的订单（最新在前） */
+        get: {
+            parameters: {
+                query?: {
+                    page?: number;
+                    page_size?: number;
+                    state?: "starting" | "charging" | "stopping" | "finished" | "settled" | "failed";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MpHlhtOrderPage"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
         put?: never;
         /** 扫合作平台的 hlht:// 二维码启动充电（本平台作为客户方） */
         post: {
@@ -4333,6 +4359,132 @@ export interface paths {
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/mp/v1/hlht/orders/{order_no}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_no: string;
+            };
+            cookie?: never;
+        };
+        /** 合作平台订单的实时数据：状态、电量、至今费用、时长、能否停止；结算后给出账单 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    order_no: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MpHlhtLiveOut"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/mp/v1/hlht/orders/{order_no}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_no: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 停止合作平台订单（只发一次；应答丢失时查询状态，不重发） */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    order_no: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MpHlhtLiveOut"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/mp/v1/hlht/stations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 附近的合作运营商电站（互联互通同步），按距离排序、分页，含空闲枪数与当前最低价 */
+        get: {
+            parameters: {
+                query: {
+                    page?: number;
+                    page_size?: number;
+                    lat: number;
+                    lng: number;
+                    radius_m?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MpHlhtStationPage"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -4964,7 +5116,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** 扫码：识别充电枪，返回状态、本人价格、能否启动及原因 */
+        /**
+         * 扫码：识别充电枪，返回状态、本人价格、能否启动及原因；合作平台的 hlht:// 二维码
+         *     返回 partner（合作方、枪的同步状态、当前价格），按 partner.start_path 启动
+         */
         post: {
             parameters: {
                 query?: never;
@@ -6021,6 +6176,38 @@ export interface components {
             /** @description H5 页面网页授权所用的公众号 AppID */
             oa_app_id?: string;
         };
+        MpHlhtBillOut: {
+            electricity_fen?: number | null;
+            readonly energy_kwh?: unknown;
+            energy_wh?: number;
+            /** @description 合作方账单未到，按其价格预估（到达后多退少补） */
+            estimated?: boolean;
+            service_fen?: number | null;
+            /** Format: date-time */
+            settled_at?: string | null;
+            total_fen?: number;
+        };
+        MpHlhtLiveOut: {
+            /** @description 至今费用：合作方给出的，或按其价格计算（不为 0）；结算后为实扣 */
+            amount_fen?: number;
+            /** @description 已结算的账单；未结算为 null */
+            bill?: components["schemas"]["MpHlhtBillOut"] | (Record<string, never> | null);
+            can_stop?: boolean;
+            connector_code?: string;
+            elapsed_seconds?: number;
+            readonly energy_kwh?: unknown;
+            energy_wh?: number;
+            hint?: string | null;
+            order_no?: string;
+            partner_name?: string;
+            /** Format: date-time */
+            started_at?: string | null;
+            /** @description starting | charging | stopping | finished | settled | failed */
+            state?: string;
+            station_name?: string | null;
+            /** Format: date-time */
+            stopped_at?: string | null;
+        };
         MpHlhtOrderOut: {
             charged_fen?: number;
             connector_code?: string;
@@ -6028,8 +6215,89 @@ export interface components {
             order_no?: string;
             state?: string;
         };
+        MpHlhtOrderPage: {
+            items?: components["schemas"]["MpHlhtOrderSummaryOut"][];
+            page: number;
+            page_size: number;
+            total: number;
+        };
+        MpHlhtOrderSummaryOut: {
+            /** @description 结算后为实扣，否则为至今费用 */
+            amount_fen?: number;
+            connector_code?: string;
+            /** Format: date-time */
+            created_at?: string;
+            readonly energy_kwh?: unknown;
+            energy_wh?: number;
+            estimated?: boolean;
+            order_no?: string;
+            partner_name?: string;
+            /** Format: date-time */
+            started_at?: string | null;
+            state?: string;
+            station_name?: string | null;
+            /** Format: date-time */
+            stopped_at?: string | null;
+        };
+        MpHlhtPriceOut: {
+            /**
+             * Format: decimal
+             * @description 元/kWh
+             */
+            electricity_price?: string;
+            end?: string;
+            /**
+             * Format: decimal
+             * @description 服务费 元/kWh
+             */
+            service_price?: string;
+            start?: string;
+            /** Format: decimal */
+            total_price?: string;
+        };
+        MpHlhtScanOut: {
+            connector_id?: string;
+            /** @description 合作方 ConnectorStatus（T/CEC 102.2） */
+            connector_status?: number | null;
+            name?: string | null;
+            /** @description 合作方 OperatorID */
+            operator_id?: string;
+            power_w?: number | null;
+            price?: (Record<string, never> | null) | components["schemas"]["MpHlhtPriceOut"];
+            /** @description 启动：POST 此路径，body {qr}（互联互通订单） */
+            start_path?: string;
+            station_address?: string | null;
+            station_name?: string | null;
+            /** @description free | busy | offline | faulted | unknown（最近一次同步） */
+            status?: string;
+            /** Format: date-time */
+            synced_at?: string | null;
+        };
         MpHlhtStartIn: {
             qr: string;
+        };
+        MpHlhtStationOut: {
+            address?: string;
+            connectors?: number;
+            distance_m?: number;
+            /** @description 最近一次同步的空闲枪数 */
+            free_connectors?: number;
+            latitude?: string;
+            longitude?: string;
+            lowest_price?: (Record<string, never> | null) | components["schemas"]["MpHlhtPriceOut"];
+            name?: string;
+            /** @description 合作方 OperatorID */
+            operator_id?: string;
+            /** @description 标注：合作运营商的电站 */
+            partner_name?: string;
+            /** @description 合作方 StationID */
+            station_id?: string;
+        };
+        MpHlhtStationPage: {
+            items?: components["schemas"]["MpHlhtStationOut"][];
+            page: number;
+            page_size: number;
+            total: number;
         };
         MpJsSdkOut: {
             appId?: string;
@@ -6293,7 +6561,10 @@ export interface components {
         MpScanOut: {
             balance_fen?: number;
             can_start?: boolean;
-            connector?: components["schemas"]["MpConnectorOut"];
+            /** @description 合作方二维码时为 null */
+            connector?: components["schemas"]["MpConnectorOut"] | (Record<string, never> | null);
+            /** @description 合作平台的 hlht:// 二维码（本平台作为客户方）；否则 null */
+            partner?: components["schemas"]["MpHlhtScanOut"] | (Record<string, never> | null);
             price?: (Record<string, never> | null) | components["schemas"]["MpPriceOut"];
             reason?: (Record<string, never> | null) | components["schemas"]["MpReasonOut"];
             /** Format: decimal */
