@@ -49,3 +49,38 @@ def test_another_sub_operator_does_not_see_the_template(page: Page) -> None:
     page.goto("/admin/marketing/coupons")
     expect(page.get_by_test_id("coupon-templates-table")).to_be_visible()
     expect(page.get_by_test_id("coupon-templates-table")).not_to_contain_text(name)
+
+
+def test_an_operator_creates_a_coupon_through_the_dialog(page: Page) -> None:
+    """新建优惠券: a 满减 template with a fixed end date reads to 23:59:59 of the chosen day
+    (case #10); a missing field is said in Chinese and nothing is sent."""
+    login(page, "yc_admin", "yc123456")
+    name = f"对话框满减券-{uuid.uuid4().hex[:6]}"
+    page.get_by_test_id("menu-marketing-menu").click()
+    open_menu(page, "menu-coupon-templates", "marketing/coupons")
+    page.get_by_test_id("coupon-create").click()
+    dialog = page.get_by_test_id("coupon-dialog")
+    dialog.get_by_test_id("coupon-kind-threshold").click()
+    dialog.get_by_test_id("coupon-save").click()
+    expect(dialog).to_contain_text("请填写名称")
+    expect(dialog).to_contain_text("请填写大于 0 的门槛")
+    dialog.get_by_test_id("coupon-name").locator("input").fill(name)
+    dialog.get_by_test_id("coupon-threshold").locator("input").fill("30")
+    dialog.get_by_test_id("coupon-amount").locator("input").fill("5")
+    dialog.get_by_test_id("coupon-validity-until").click()
+    until = dialog.get_by_test_id("coupon-until-date").locator("input")
+    until.fill("2030-11-13")
+    until.press("Enter")
+    dialog.get_by_test_id("coupon-limit").locator("input").fill("2")
+    dialog.get_by_test_id("coupon-save").click()
+    expect(dialog).to_be_hidden()
+    row = page.get_by_test_id("coupon-templates-table").locator("tbody tr", has_text=name)
+    expect(row).to_contain_text("满减")
+    expect(row).to_contain_text("5.00")
+    expect(row).to_contain_text("30.00")
+    expect(row.get_by_test_id("coupon-template-validity")).to_have_text("至 2030-11-13 23:59:59")
+    shot(page, "coupon-template-created")
+    items = api(page, "GET", "/coupon-templates?page_size=100")["items"]
+    created = next(t for t in items if t["name"] == name)
+    assert created["per_driver_limit"] == 2
+    assert created["amount_fen"] == 500 and created["threshold_fen"] == 3000

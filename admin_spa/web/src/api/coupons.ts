@@ -12,3 +12,6 @@ export const listCouponTemplates = (query: CouponTemplateQuery = {}) =>
   http.get<Paged<CouponTemplate>>('/coupon-templates', { ...query })
 export const setCouponTemplateActive = (id: number, isActive: boolean) =>
   http.put<CouponTemplate>(`/coupon-templates/${id}/active`, { is_active: isActive })
+
+export type CouponTemplateBody = Schemas['CouponTemplateIn']
+export const createCouponTemplate = (body: CouponTemplateBody) => http.post<CouponTemplate>('/coupon-templates', body)
