@@ -15,3 +15,9 @@ export const setCouponTemplateActive = (id: number, isActive: boolean) =>
 
 export type CouponTemplateBody = Schemas['CouponTemplateIn']
 export const createCouponTemplate = (body: CouponTemplateBody) => http.post<CouponTemplate>('/coupon-templates', body)
+
+/** 营销 → 充值活动: top-up offers as the driver's top-up page states them (case #5). */
+export type TopupOffer = Schemas['OfferOut']
+export type TopupOfferBody = Schemas['OfferIn']
+export const listTopupOffers = () => http.get<{ items: TopupOffer[] }>('/topup-offers')
+export const createTopupOffer = (body: TopupOfferBody) => http.post<TopupOffer>('/topup-offers', body)
