@@ -21,3 +21,5 @@ export type TopupOffer = Schemas['OfferOut']
 export type TopupOfferBody = Schemas['OfferIn']
 export const listTopupOffers = () => http.get<{ items: TopupOffer[] }>('/topup-offers')
 export const createTopupOffer = (body: TopupOfferBody) => http.post<TopupOffer>('/topup-offers', body)
+export const setTopupOfferActive = (id: number, isActive: boolean) =>
+  http.put<TopupOffer>(`/topup-offers/${id}/active`, { is_active: isActive })
