@@ -79,3 +79,13 @@ def list_offers() -> dict[str, Any]:
 def create_offer(body: dict[str, Any]) -> Any:
     """新建充值赠券活动"""
     return coupons.offer_summary(coupons.create_offer(current_actor(), body))
+
+
+@bp.route("/topup-offers/<int:offer_id>/active", methods=["PUT"])
+@bp.arguments(s.ActiveIn)
+@bp.response(200, s.OfferOut)
+def set_offer_active(body: dict[str, Any], offer_id: int) -> Any:
+    """停用 / 启用充值赠券活动（已赠出的券照常可用，记审计）"""
+    return coupons.offer_summary(
+        coupons.set_offer_active(current_actor(), offer_id, body["is_active"])
+    )

@@ -405,6 +405,7 @@ class OfferSummary:
     total_fen: int
     total_is_upper_bound: bool
     items: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    is_active: bool = True
 
     @property
     def text(self) -> str:
@@ -438,7 +439,7 @@ def offer_summary(offer: TopUpOffer) -> OfferSummary:
              "quantity": item.quantity, "face_value_fen": value}
         )  # fmt: skip
     return OfferSummary(offer.id, offer.name, offer.min_topup_fen, count, total, upper,
-                        tuple(items))  # fmt: skip
+                        tuple(items), offer.is_active)  # fmt: skip
 
 
 def _active_offers(operator_id: int, at: datetime) -> list[TopUpOffer]:
@@ -741,6 +742,21 @@ def list_member_coupons(
     actor.require(COUPON_READ)
     driver = get_scoped(Driver, driver_id, actor, what="会员")
     return driver_coupons(driver.id, status=status)
+
+
+@transactional
+def set_offer_active(actor: Actor, offer_id: int, active: bool) -> TopUpOffer:
+    """Stop (or restart) a top-up offer: a stopped one grants nothing to later top-ups; the
+    coupons it already granted stay valid. Audited."""
+    actor.require(COUPON_WRITE)
+    offer = get_scoped(TopUpOffer, offer_id, actor, what="充值活动")
+    before = {"is_active": offer.is_active}
+    offer.is_active = active
+    audit.record(
+        actor, "topup_offer.set_active", "topup_offer", offer.id,
+        operator_id=offer.operator_id, before=before, after={"is_active": active},
+    )  # fmt: skip
+    return offer
 
 
 def list_offer_summaries(actor: Actor) -> list[OfferSummary]:

@@ -141,3 +141,34 @@ def test_a_coupon_template_shows_its_last_valid_local_second(
     texts = {t["name"]: t["validity_text"] for t in listed}
     assert texts["月券"] == "领取当日起 1 个月（至最后一天 23:59:59）"
     assert texts["双十一券"] == "至 2019-11-13 23:59:59"
+
+
+def test_a_topup_offer_is_stopped_and_restarted_audited_and_in_scope(
+    client: FlaskClient, as_yc: dict[str, str], as_kc: dict[str, str]
+) -> None:
+    """营销 → 充值活动 停用: a stopped offer is listed as inactive (drivers no longer see it),
+    another sub-operator cannot touch it, and each change is audited."""
+    body = {"name": "充值券", "kind": "fixed", "amount_fen": 500, "validity_days": 30}
+    template = client.post(f"{API}/coupon-templates", json=body, headers=as_yc).get_json()
+    offer = client.post(
+        f"{API}/topup-offers",
+        json={"min_topup_fen": 10_000, "items": [{"template_id": template["id"], "quantity": 2}]},
+        headers=as_yc,
+    ).get_json()
+    assert offer["is_active"] is True
+    path = f"{API}/topup-offers/{offer['offer_id']}/active"
+    assert client.put(path, json={"is_active": False}, headers=as_kc).status_code == 404
+    resp = client.put(path, json={"is_active": False}, headers=as_yc)
+    assert resp.status_code == 200, resp.get_json()
+    assert resp.get_json()["is_active"] is False
+    listed = client.get(f"{API}/topup-offers", headers=as_yc).get_json()["items"]
+    assert [o["is_active"] for o in listed if o["offer_id"] == offer["offer_id"]] == [False]
+    assert client.put(path, json={}, headers=as_yc).status_code == 422
+    client.put(path, json={"is_active": True}, headers=as_yc)
+    actions = db.session.scalars(
+        select(AuditLog.after).where(
+            AuditLog.action == "topup_offer.set_active",
+            AuditLog.target_id == str(offer["offer_id"]),
+        )
+    ).all()
+    assert actions == [{"is_active": False}, {"is_active": True}]

@@ -125,6 +125,7 @@ class OfferOut(Schema):
     total_is_upper_bound = fields.Boolean()
     text = fields.String()
     items = fields.List(fields.Dict())
+    is_active = fields.Boolean(metadata={"description": "停用的活动不再赠券"})
 
 
 class OfferList(Schema):

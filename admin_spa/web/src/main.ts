@@ -21,6 +21,9 @@ import {
   Sort,
   User,
   UserFilled,
+  Discount,
+  Tickets,
+  Wallet,
 } from '@element-plus/icons-vue'
 import 'element-plus/dist/index.css'
 import './styles/index.css'
@@ -35,7 +38,7 @@ app.use(pinia)
 app.use(createAppRouter(pinia))
 app.use(ElementPlus, { locale: zhCn })
 // Icons are referred to by name (menu meta, `icon="Search"` props): register those in use.
-const icons = { ArrowDown, Avatar, DataLine, Delete, Document, Key, Lightning, Lock, OfficeBuilding, Plus, PriceTag, Refresh, Search, Share, Shop, Sort, User, UserFilled }
+const icons = { ArrowDown, Avatar, DataLine, Delete, Document, Key, Lightning, Lock, OfficeBuilding, Plus, PriceTag, Refresh, Search, Share, Shop, Sort, User, UserFilled, Discount, Tickets, Wallet }
 for (const [name, component] of Object.entries(icons)) {
   app.component(name, component)
 }

@@ -12,3 +12,14 @@ export const listCouponTemplates = (query: CouponTemplateQuery = {}) =>
   http.get<Paged<CouponTemplate>>('/coupon-templates', { ...query })
 export const setCouponTemplateActive = (id: number, isActive: boolean) =>
   http.put<CouponTemplate>(`/coupon-templates/${id}/active`, { is_active: isActive })
+
+export type CouponTemplateBody = Schemas['CouponTemplateIn']
+export const createCouponTemplate = (body: CouponTemplateBody) => http.post<CouponTemplate>('/coupon-templates', body)
+
+/** 营销 → 充值活动: top-up offers as the driver's top-up page states them (case #5). */
+export type TopupOffer = Schemas['OfferOut']
+export type TopupOfferBody = Schemas['OfferIn']
+export const listTopupOffers = () => http.get<{ items: TopupOffer[] }>('/topup-offers')
+export const createTopupOffer = (body: TopupOfferBody) => http.post<TopupOffer>('/topup-offers', body)
+export const setTopupOfferActive = (id: number, isActive: boolean) =>
+  http.put<TopupOffer>(`/topup-offers/${id}/active`, { is_active: isActive })

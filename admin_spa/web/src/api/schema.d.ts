@@ -3894,6 +3894,52 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/v1/topup-offers/{offer_id}/active": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                offer_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /** 停用 / 启用充值赠券活动（已赠出的券照常可用，记审计） */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    offer_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ActiveIn"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OfferOut"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/mp/v1/auth/login": {
         parameters: {
             query?: never;
@@ -6736,6 +6782,8 @@ export interface components {
         };
         OfferOut: {
             coupon_count?: number;
+            /** @description 停用的活动不再赠券 */
+            is_active?: boolean;
             items?: {
                 [key: string]: unknown;
             }[];

@@ -90,6 +90,18 @@ export const layoutChildren: RouteRecordRaw[] = [
         component: () => import('@/pages/marketing/CouponTemplateListPage.vue'),
         meta: { title: '优惠券', icon: 'Tickets', permission: 'member.read' },
       },
+      {
+        path: 'topup-offers',
+        name: 'topup-offers',
+        component: () => import('@/pages/marketing/TopupOfferListPage.vue'),
+        meta: { title: '充值活动', icon: 'Wallet', permission: 'member.read' },
+      },
+      {
+        path: 'member-pricing',
+        name: 'member-pricing',
+        component: () => import('@/pages/marketing/MemberPricingPage.vue'),
+        meta: { title: '会员价', icon: 'Discount', permission: 'tariff.read' },
+      },
     ],
   },
   {

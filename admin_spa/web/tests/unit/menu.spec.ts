@@ -18,7 +18,7 @@ describe('routeAllowed', () => {
 
 describe('buildMenu', () => {
   it('shows only the pages whose permission /me lists', () => {
-    expect(titles(['station.read', 'tariff.read'])).toEqual(['站点', '电价'])
+    expect(titles(['station.read', 'tariff.read'])).toEqual(['站点', '电价', '营销'])
     expect(titles([])).toEqual([])
   })
 
@@ -32,10 +32,15 @@ describe('buildMenu', () => {
     expect(titles(all)).not.toContain('无权访问')
     const orders = buildMenu(layoutChildren, all, '/').find((m) => m.title === '订单')
     expect(orders?.children?.map((c) => c.title)).toEqual(['充电订单', '异常订单'])
+    const marketing = buildMenu(layoutChildren, all, '/').find((m) => m.title === '营销')
+    expect(marketing?.children?.map((c) => c.title)).toEqual(['优惠券', '充值活动', '会员价'])
   })
 
   it('shows the orders, the overview and 运维 (电量损耗) with order.read, not with member.read alone', () => {
     expect(titles(['member.read'])).toEqual(['会员', '营销'])
+    const marketing = (perms: string[]) => buildMenu(layoutChildren, perms, '/').find((m) => m.title === '营销')?.children?.map((c) => c.title)
+    expect(marketing(['member.read'])).toEqual(['优惠券', '充值活动'])
+    expect(marketing(['tariff.read'])).toEqual(['会员价'])
     expect(titles(['order.read'])).toEqual(['概览', '订单', '运维'])
   })
 
