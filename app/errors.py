@@ -716,3 +716,12 @@ EXPORT_TOO_MANY_ROWS = _entry(
     "导出的行数超过上限，请缩小筛选范围（如时间段、站点）后再导出",
     "导出匹配的行数超过上限：details.rows 匹配行数，details.limit 上限",
 )  # fmt: skip
+STATEMENT_DATE_INVALID = _entry(
+    ValidationFailed, "STATEMENT_DATE_INVALID",
+    "对账日期不正确：应为 YYYY-MM-DD，且是今天（北京时间）之前的日期",
+    "对账日期不是 YYYY-MM-DD、不是过去的一天，或日期范围起止颠倒",
+)  # fmt: skip
+STATEMENT_RUN_NOT_FOUND = _entry(
+    NotFound, "STATEMENT_RUN_NOT_FOUND", "对账记录不存在",
+    "没有这条对账记录，或它不属于当前运营商",
+)  # fmt: skip
