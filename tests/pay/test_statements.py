@@ -169,3 +169,41 @@ def test_refund_amount_differs_and_refund_missing_ours() -> None:
     kinds = {(m.kind, m.out_refund_no, m.our_fen, m.wechat_fen) for m in result.mismatches}
     assert kinds == {("amount_differs", "R1", 500, 400), ("missing_ours", "R2", None, 100)}
     assert result.our_total_fen == -500 and result.wechat_total_fen == -500
+
+
+def test_job_reconciles_yesterday_for_ready_operators_after_ten(pay: Pay, day_of_money) -> None:
+    from datetime import time
+
+    today = datetime.now(CST).date()
+    early = datetime.combine(today, time(9, 59), CST)
+    assert statements.reconcile_yesterday(early) == 0
+    assert db.session.scalar(select(func.count()).select_from(StatementRun)) == 0
+    late = datetime.combine(today, time(10, 1), CST)
+    pay.ops.kc.wechat_mch_private_key = ""  # kc's merchant is not ready: left out
+    db.session.commit()
+    assert statements.reconcile_yesterday(late) == 1
+    (run,) = db.session.scalars(select(StatementRun)).all()
+    assert (run.operator_id, run.bill_date, run.state) == (pay.ops.yc.id, today - DAY, "ok")
+    assert statements.reconcile_yesterday(late) == 0  # done for the day: not again
+
+
+def test_job_retries_a_day_whose_bill_was_not_ready(pay: Pay, day_of_money) -> None:
+    from datetime import time
+
+    today = datetime.now(CST).date()
+    late = datetime.combine(today, time(10, 1), CST)
+    with pay.fake.lock:
+        hidden = dict(pay.fake.orders)
+        pay.fake.orders.clear()
+        refunds = dict(pay.fake.refunds)
+        pay.fake.refunds.clear()
+    statements.reconcile_yesterday(late)
+    run = db.session.scalar(select(StatementRun).where(StatementRun.operator_id == pay.ops.yc.id))
+    assert run is not None and run.state == "not_ready"
+    with pay.fake.lock:
+        pay.fake.orders.update(hidden)
+        pay.fake.refunds.update(refunds)
+    statements.reconcile_yesterday(late)
+    db.session.expire_all()
+    again = db.session.get(StatementRun, run.id)
+    assert again is not None and again.state == "ok"
