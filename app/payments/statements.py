@@ -13,13 +13,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from app.db import utcnow
-from app.errors import STATEMENT_DATE_INVALID, STATEMENT_RUN_NOT_FOUND, DomainError
+from app.errors import NOT_FOUND, STATEMENT_DATE_INVALID, STATEMENT_RUN_NOT_FOUND, DomainError
 from app.extensions import db
 from app.money import fen_to_yuan_str
 from app.paging import Page, paginate
@@ -281,7 +280,7 @@ def reconcile(operator_id: int, day: date, *, actor: Actor = SYSTEM) -> Statemen
     earlier result. Needs the merchant configured (else 409 MERCHANT_NOT_CONFIGURED)."""
     op = db.session.get(Operator, operator_id)
     if op is None:
-        raise STATEMENT_RUN_NOT_FOUND(details={"operator_id": operator_id})
+        raise NOT_FOUND("运营商不存在", details={"operator_id": operator_id})
     fetched = _fetch(op, day)
     with unit_of_work():
         run = db.session.scalar(
@@ -351,7 +350,7 @@ def run_now(actor: Actor, operator_id: int | None, day_text: str) -> StatementRu
     check_past_day(day)
     target = operator_id if actor.is_platform and operator_id else actor.operator_id
     if target is None or not actor.sees_operator(target):
-        raise STATEMENT_RUN_NOT_FOUND(details={"operator_id": operator_id})
+        raise NOT_FOUND("运营商不存在", details={"operator_id": operator_id})
     return reconcile(target, day, actor=actor)
 
 
@@ -389,10 +388,6 @@ def get_run(actor: Actor, run_id: int) -> StatementRun:
     return run
 
 
-def mismatches(actor: Actor, run_id: int) -> list[StatementMismatch]:
-    return list(get_run(actor, run_id).mismatches)
-
-
 # -- the daily job -----------------------------------------------------------------------
 
 
@@ -428,18 +423,3 @@ def reconcile_yesterday(now: datetime | None = None) -> int:
         except DomainError as exc:
             log.warning("statement job: operator %s %s: %s", operator_id, day, exc.code)
     return made
-
-
-def mismatch_rows(actor: Actor, run_id: int) -> tuple[StatementRun, list[dict[str, Any]]]:
-    run = get_run(actor, run_id)
-    return run, [
-        {
-            "kind": m.kind,
-            "out_trade_no": m.out_trade_no,
-            "out_refund_no": m.out_refund_no,
-            "our_fen": m.our_fen,
-            "wechat_fen": m.wechat_fen,
-            "note": m.note,
-        }
-        for m in run.mismatches
-    ]

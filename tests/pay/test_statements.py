@@ -207,3 +207,76 @@ def test_job_retries_a_day_whose_bill_was_not_ready(pay: Pay, day_of_money) -> N
     db.session.expire_all()
     again = db.session.get(StatementRun, run.id)
     assert again is not None and again.state == "ok"
+
+
+# -- the console's API -------------------------------------------------------------------
+
+API = "/api/admin/v1/statements/runs"
+
+
+def test_api_run_now_lists_runs_and_mismatches_audited(
+    client: FlaskClient, pay: Pay, day_of_money, as_yc: dict[str, str], as_kc: dict[str, str]
+) -> None:
+    from app.tenancy.models import AuditLog
+
+    (first, _, _), _ = day_of_money
+    day = _yesterday().date().isoformat()
+    pay.fake.statement_alter_amount(first, 4000, pay.yc.mch_id)
+    resp = client.post(API, json={"bill_date": day}, headers=as_yc)
+    assert resp.status_code == 200, resp.get_json()
+    run = resp.get_json()
+    assert (run["state"], run["mismatch_count"], run["bill_date"]) == ("mismatch", 1, day)
+    assert run["operator_id"] == pay.ops.yc.id
+    audit = db.session.scalars(select(AuditLog).where(AuditLog.action == "statement.run")).all()
+    assert len(audit) == 1 and audit[0].target_id == str(run["id"])
+
+    listed = client.get(API, query_string={"date_from": day, "date_to": day}, headers=as_yc)
+    assert listed.status_code == 200
+    assert [r["id"] for r in listed.get_json()["items"]] == [run["id"]]
+    older = client.get(API, query_string={"date_to": "2020-01-01"}, headers=as_yc).get_json()
+    assert older["items"] == [] and older["total"] == 0
+    detail = client.get(f"{API}/{run['id']}/mismatches", headers=as_yc).get_json()
+    assert [(m["kind"], m["our_fen"], m["wechat_fen"]) for m in detail["items"]] == [
+        ("amount_differs", 5000, 4000)
+    ]
+    # another sub-operator neither sees nor lists it
+    assert client.get(f"{API}/{run['id']}/mismatches", headers=as_kc).status_code == 404
+    assert client.get(API, headers=as_kc).get_json()["items"] == []
+
+
+def test_api_export_mismatches_xlsx(
+    client: FlaskClient, pay: Pay, day_of_money, as_yc: dict[str, str], as_kc: dict[str, str]
+) -> None:
+    import io
+
+    import openpyxl
+
+    (first, second, _), _ = day_of_money
+    day = _yesterday().date().isoformat()
+    pay.fake.statement_alter_amount(first, 4000, pay.yc.mch_id)
+    pay.fake.statement_drop_line(second, pay.yc.mch_id)
+    run = client.post(API, json={"bill_date": day}, headers=as_yc).get_json()
+    resp = client.get(f"{API}/{run['id']}/mismatches/export", headers=as_yc)
+    assert resp.status_code == 200
+    assert resp.headers["X-Export-Rows"] == "2"
+    sheet = openpyxl.load_workbook(io.BytesIO(resp.data)).active
+    rows = [tuple(c.value for c in row) for row in sheet.iter_rows()]
+    body = [r for r in rows if r and r[0] in ("金额不一致", "微信缺单")]
+    assert {(r[0], r[1], r[3], r[4]) for r in body} == {
+        ("金额不一致", first, 50, 40),
+        ("微信缺单", second, 30, None),
+    }
+    assert client.get(f"{API}/{run['id']}/mismatches/export", headers=as_kc).status_code == 404
+
+
+def test_api_run_now_refuses_today_and_bad_dates(
+    client: FlaskClient, pay: Pay, as_yc: dict[str, str]
+) -> None:
+    today = datetime.now(CST).date().isoformat()
+    for bad in (today, "2026-13-01", "yesterday!"):
+        resp = client.post(API, json={"bill_date": bad}, headers=as_yc)
+        assert resp.status_code == 422, (bad, resp.get_json())
+        assert resp.get_json()["error"]["code"] in ("STATEMENT_DATE_INVALID", "VALIDATION_FAILED")
+    resp = client.post(API, json={"bill_date": today}, headers=as_yc)
+    assert resp.get_json()["error"]["code"] == "STATEMENT_DATE_INVALID"
+    assert db.session.scalar(select(func.count()).select_from(StatementRun)) == 0
