@@ -100,3 +100,28 @@ def test_download_link_is_the_merchants_own(day_fake, merchant, other_merchant, 
     with pytest.raises(WeChatPayError) as exc:
         pay.download_bill(other, answer["download_url"], answer["hash_value"])
     assert exc.value.code == "INVALID_REQUEST"
+
+
+def test_bill_download_works_where_the_demo_mounts_the_sandbox(fake, merchant, creds) -> None:
+    """Regression: the download URL carries the mount prefix and is signed with it."""
+    from flask import Flask
+    from werkzeug.serving import make_server
+
+    from app.wechat.config import WeChatEndpoints
+    from app.wechat.sandbox.server import MOUNT_PREFIX, mount
+
+    host = Flask("demo-host")
+    mount(host, fake)
+    server = make_server("127.0.0.1", 0, host, threaded=True)
+    import threading
+
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.port}{MOUNT_PREFIX}"
+        _paid(fake, merchant, "T500001", 1000, NOON - 86400)
+        lines, _ = _bill(creds, WeChatEndpoints(api_base=base, pay_base=base), YESTERDAY)
+        assert [ln.out_trade_no for ln in lines] == ["T500001"]
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)

@@ -74,8 +74,11 @@ def _pay_failure_response(fake: FakeWeChat, exc: _PayFailure) -> Response:
     return Response(body, status=exc.status, content_type="application/json")
 
 
-def _authenticate(fake: FakeWeChat) -> DemoMerchant:
-    """Check the merchant's Authorization as WeChat Pay does (「签名生成」 in reverse)."""
+def _authenticate(fake: FakeWeChat, *, absolute: bool = False) -> DemoMerchant:
+    """Check the merchant's Authorization as WeChat Pay does (「签名生成」 in reverse).
+
+    ``absolute``: the merchant signed the full path of a URL the fake handed out (the bill
+    ``download_url``), which includes the mount prefix when the demo serves the fake."""
     auth = request.headers.get("Authorization", "")
     scheme, _, rest = auth.partition(" ")
     if scheme != SIGNATURE_TYPE:
@@ -96,8 +99,9 @@ def _authenticate(fake: FakeWeChat) -> DemoMerchant:
         raise _PayFailure(401, "SIGN_ERROR", "时间戳格式错误", signed=False) from None
     if abs(fake.clock() - ts) > 300:
         raise _PayFailure(401, "SIGN_ERROR", "请求时间戳已过期", signed=False)
+    target = (request.script_root if absolute else "") + _signed_url()
     message = (
-        f"{request.method}\n{_signed_url()}\n{ts}\n{params['nonce_str']}\n".encode()
+        f"{request.method}\n{target}\n{ts}\n{params['nonce_str']}\n".encode()
         + request.get_data()
         + b"\n"
     )
@@ -580,7 +584,7 @@ def create_fake_wechat(state: FakeWeChat | None = None) -> Flask:
 
     @app.get("/v3/billdownload/file")
     def billdownload() -> Response:
-        merchant = _authenticate(fake)
+        merchant = _authenticate(fake, absolute=True)
         with fake.lock:
             found = fake.bill_files.get(request.args.get("token", ""))
         if found is None or found[0] != merchant.mch_id:
