@@ -729,3 +729,12 @@ HLHT_PRICE_UNKNOWN = _entry(
     Conflict, "HLHT_PRICE_UNKNOWN", "暂未获取到该充电枪的价格，请稍后再试或换一台充电桩",
     "合作方充电枪没有已同步的计费策略（query_equip_business_policy），不能估算费用",
 )  # fmt: skip
+STATEMENT_DATE_INVALID = _entry(
+    ValidationFailed, "STATEMENT_DATE_INVALID",
+    "对账日期不正确：应为 YYYY-MM-DD，且是今天（北京时间）之前的日期",
+    "对账日期不是 YYYY-MM-DD、不是过去的一天，或日期范围起止颠倒",
+)  # fmt: skip
+STATEMENT_RUN_NOT_FOUND = _entry(
+    NotFound, "STATEMENT_RUN_NOT_FOUND", "对账记录不存在",
+    "没有这条对账记录，或它不属于当前运营商",
+)  # fmt: skip

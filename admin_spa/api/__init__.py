@@ -26,6 +26,7 @@ def register(app: Flask, api: Api) -> None:
         pile_history,
         piles,
         refunds,
+        statements,
         stations,
         tariffs,
     )
@@ -34,7 +35,7 @@ def register(app: Flask, api: Api) -> None:
     areas = (
         account, dashboard, operators, admin_users, tariffs, stations, piles, members, audit,
         abnormal_orders, coupons, member_pricing, pile_history, certifications,
-        customer_service, refunds, orders, hlht, energy_loss,
+        customer_service, refunds, orders, hlht, energy_loss, statements,
     )  # fmt: skip
     for area in areas:
         api.register_blueprint(area.bp)

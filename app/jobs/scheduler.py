@@ -35,7 +35,7 @@ from app.hlht import customer as hlht_customer
 from app.hlht import outbox as hlht_outbox
 from app.jobs.models import JobLease
 from app.notices import delivery
-from app.payments import merchants, refunds, topups
+from app.payments import merchants, refunds, statements, topups
 from app.promotions import coupons
 from app.uow import discard, transactional, unit_of_work
 
@@ -89,6 +89,9 @@ JOBS: list[Job] = [
         description="互联互通：拉取合作平台的充电站、设备状态和业务策略（本平台司机可用）"),
     Job("hlht-estimate", hlht_customer.estimate_lost_orders, interval=300,
         description="互联互通：合作方久未推送订单信息的本平台司机订单按策略和最后状态预估结算"),
+    Job("statement-reconcile", statements.reconcile_yesterday, interval=1800,
+        description="微信支付对账：北京时间 10:00 后下载昨日交易账单，逐笔核对充值和退款"
+                    "（账单未生成或失败的稍后重试）"),
 ]  # fmt: skip
 
 

@@ -4,9 +4,9 @@ that verify what WeChat Pay signs."""
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, BigId, Fen, UTCDateTime, utcnow
@@ -152,3 +152,70 @@ class RefundPart(Base):
             f"从退款 {fen_to_yuan_str(self.amount_fen)} 元中扣除，"
             f"原路退回 {fen_to_yuan_str(self.refund_fen)} 元"
         )
+
+
+class StatementRunState(enum.StrEnum):
+    OK = "ok"  # every line of WeChat's trade bill matches ours and the other way round
+    MISMATCH = "mismatch"  # see its mismatches
+    NOT_READY = "not_ready"  # WeChat has no bill for that day (yet): NO_STATEMENT_EXIST
+    FAILED = "failed"  # WeChat unreachable, refused, or the file failed its hash / format
+
+
+class MismatchKind(enum.StrEnum):
+    MISSING_OURS = "missing_ours"  # on WeChat's bill, not in our records of the day
+    MISSING_WECHAT = "missing_wechat"  # in our records of the day, not on WeChat's bill
+    AMOUNT_DIFFERS = "amount_differs"
+    STATE_DIFFERS = "state_differs"
+
+
+class StatementRun(Base):
+    """One reconciliation of an operator's WeChat Pay trade bill of a China-local day; a
+    re-run replaces its result (same row, mismatches replaced)."""
+
+    __tablename__ = "statement_runs"
+    __table_args__ = (
+        UniqueConstraint("operator_id", "bill_date", name="uq_statement_runs_operator_date"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), index=True)
+    bill_date: Mapped[date] = mapped_column(Date)  # the bill's day, China time
+    mch_id: Mapped[str] = mapped_column(String(32), default="")
+    state: Mapped[str] = mapped_column(String(16))
+    wechat_lines: Mapped[int] = mapped_column(default=0)
+    our_lines: Mapped[int] = mapped_column(default=0)
+    matched_lines: Mapped[int] = mapped_column(default=0)
+    mismatch_count: Mapped[int] = mapped_column(default=0)
+    # paid in minus refunded out, both sides (fen)
+    our_total_fen: Mapped[int] = mapped_column(Fen, default=0)
+    wechat_total_fen: Mapped[int] = mapped_column(Fen, default=0)
+    error_code: Mapped[str] = mapped_column(String(64), default="")
+    error_message: Mapped[str] = mapped_column(String(500), default="")
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("admin_users.id"))
+    ran_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    mismatches: Mapped[list[StatementMismatch]] = relationship(
+        back_populates="run",
+        cascade="all, delete-orphan",
+        order_by="StatementMismatch.id",
+        lazy="selectin",
+    )
+
+
+class StatementMismatch(Base):
+    """A line that does not match: missing on one side, or amount / state differ."""
+
+    __tablename__ = "statement_mismatches"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("statement_runs.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    out_trade_no: Mapped[str] = mapped_column(String(64), default="")
+    out_refund_no: Mapped[str] = mapped_column(String(64), default="")
+    our_fen: Mapped[int | None] = mapped_column(Fen)
+    wechat_fen: Mapped[int | None] = mapped_column(Fen)
+    note: Mapped[str] = mapped_column(String(200), default="")
+
+    run: Mapped[StatementRun] = relationship(back_populates="mismatches")

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0022_subscribe_templates"
-down_revision = "0016_driver_sessions"
+down_revision = "0021_statements"
 branch_labels = None
 depends_on = None
 

@@ -21,7 +21,7 @@ STABLE_IDS = {
     "occupancy-fees", "lost-bills", "coupon-expiry", "coupon-reminders", "offline-detection",
     "starting-timeout", "balance-guard", "arrears", "charge-started-notices", "topup-reconcile",
     "refund-reconcile", "deliver-notifications", "platform-certificates", "hlht-pushes",
-    "hlht-check-orders", "hlht-sync", "hlht-estimate",
+    "hlht-check-orders", "hlht-sync", "hlht-estimate", "statement-reconcile",
 }  # fmt: skip
 
 

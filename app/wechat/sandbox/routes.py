@@ -5,12 +5,14 @@ from a :class:`~app.wechat.sandbox.state.FakeWeChat`, checking requests as WeCha
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import json
 import re
 import secrets
 import uuid
 from collections.abc import Mapping
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -72,8 +74,11 @@ def _pay_failure_response(fake: FakeWeChat, exc: _PayFailure) -> Response:
     return Response(body, status=exc.status, content_type="application/json")
 
 
-def _authenticate(fake: FakeWeChat) -> DemoMerchant:
-    """Check the merchant's Authorization as WeChat Pay does (「签名生成」 in reverse)."""
+def _authenticate(fake: FakeWeChat, *, absolute: bool = False) -> DemoMerchant:
+    """Check the merchant's Authorization as WeChat Pay does (「签名生成」 in reverse).
+
+    ``absolute``: the merchant signed the full path of a URL the fake handed out (the bill
+    ``download_url``), which includes the mount prefix when the demo serves the fake."""
     auth = request.headers.get("Authorization", "")
     scheme, _, rest = auth.partition(" ")
     if scheme != SIGNATURE_TYPE:
@@ -94,8 +99,9 @@ def _authenticate(fake: FakeWeChat) -> DemoMerchant:
         raise _PayFailure(401, "SIGN_ERROR", "时间戳格式错误", signed=False) from None
     if abs(fake.clock() - ts) > 300:
         raise _PayFailure(401, "SIGN_ERROR", "请求时间戳已过期", signed=False)
+    target = (request.script_root if absolute else "") + _signed_url()
     message = (
-        f"{request.method}\n{_signed_url()}\n{ts}\n{params['nonce_str']}\n".encode()
+        f"{request.method}\n{target}\n{ts}\n{params['nonce_str']}\n".encode()
         + request.get_data()
         + b"\n"
     )
@@ -545,6 +551,49 @@ def create_fake_wechat(state: FakeWeChat | None = None) -> Flask:
             if refund is None:
                 raise _PayFailure(404, "RESOURCE_NOT_EXISTS", "退款单不存在")
             return _signed_response(fake, 200, refund.resource())
+
+    @app.get("/v3/bill/tradebill")
+    def tradebill() -> Response:
+        merchant = _authenticate(fake)
+        bill_date = request.args.get("bill_date", "")
+        try:
+            day = date.fromisoformat(bill_date)
+        except ValueError:
+            raise _PayFailure(400, "PARAM_ERROR", "bill_date 格式错误") from None
+        if request.args.get("bill_type", "ALL") not in ("ALL", "SUCCESS", "REFUND"):
+            raise _PayFailure(400, "PARAM_ERROR", "bill_type 参数错误")
+        today = datetime.fromtimestamp(fake.clock(), CST).date()
+        data = fake.trade_bill(merchant.mch_id, day.isoformat()) if day < today else b""
+        if not data:
+            raise _PayFailure(400, "NO_STATEMENT_EXIST", "账单文件不存在")
+        token = new_nonce(32)
+        with fake.lock:
+            fake.bill_files[token] = (merchant.mch_id, data)
+        gzip_wanted = request.args.get("tar_type", "") == "GZIP"
+        url = f"{request.host_url.rstrip('/')}{request.script_root}/v3/billdownload/file"
+        url += f"?token={token}" + ("&tartype=gzip" if gzip_wanted else "")
+        return _signed_response(
+            fake,
+            200,
+            {
+                "hash_type": "SHA1",
+                "hash_value": hashlib.sha1(data).hexdigest(),
+                "download_url": url,
+            },
+        )
+
+    @app.get("/v3/billdownload/file")
+    def billdownload() -> Response:
+        merchant = _authenticate(fake, absolute=True)
+        with fake.lock:
+            found = fake.bill_files.get(request.args.get("token", ""))
+        if found is None or found[0] != merchant.mch_id:
+            raise _PayFailure(400, "INVALID_REQUEST", "下载链接无效或已过期")
+        data = found[1]
+        if request.args.get("tartype") == "gzip":
+            data = gzip.compress(data)
+        # the file itself is not signed: the SHA1 from the apply answer is the proof
+        return Response(data, status=200, content_type="application/octet-stream")
 
     @app.get("/v3/certificates")
     def certificates() -> Response:

@@ -14,6 +14,7 @@ from typing import Any
 
 import requests
 
+from app.wechat.bills import TRADE_BILL_ALL_COLUMNS
 from app.wechat.config import MerchantCredentials
 from app.wechat.sandbox.signing import (
     CST,
@@ -115,6 +116,27 @@ _TRADE_STATE_DESC = {
     "NOTPAY": "订单未支付",
     "CLOSED": "订单已关闭",
 }
+
+
+@dataclass(frozen=True)
+class BillTweak:
+    """A mismatch injected into a statement: ``alter`` an order's amount, ``add`` a line
+    WeChat has and the merchant does not, ``drop`` an order's line."""
+
+    kind: str  # alter | add | drop
+    mch_id: str
+    out_trade_no: str
+    bill_date: str = ""  # add: the China-local day the line is on
+    amount_fen: int = 0
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text).astimezone(CST) if text else None
+
+
+def _yuan(fen: int) -> str:
+    sign = "-" if fen < 0 else ""
+    return f"{sign}{abs(fen) // 100}.{abs(fen) % 100:02d}"
 
 
 @dataclass
@@ -239,6 +261,9 @@ class FakeWeChat:
         self.refund_initial_status = "PROCESSING"
         self._refund_failures: list[tuple[int, str, str]] = []
         self._corrupt_signatures = 0
+        # daily statements: download tokens handed out, and the mismatches tests inject
+        self.bill_files: dict[str, tuple[str, bytes]] = {}  # token -> (mch_id, file)
+        self.bill_tweaks: list[BillTweak] = []
 
     # -- set-up and scripts -------------------------------------------------------------
 
@@ -400,6 +425,100 @@ class FakeWeChat:
                     order.trade_state = "REFUND"
         return refund
 
+    # -- daily statements (「下载交易账单」) ----------------------------------------------
+
+    def statement_alter_amount(self, out_trade_no: str, amount_fen: int, mch_id: str) -> None:
+        """The statement shows this order with another amount than it was paid."""
+        with self.lock:
+            self.bill_tweaks.append(BillTweak("alter", mch_id, out_trade_no, "", amount_fen))
+
+    def statement_add_line(
+        self, mch_id: str, bill_date: str, out_trade_no: str, amount_fen: int
+    ) -> None:
+        """The statement of ``bill_date`` has a paid order the merchant never placed."""
+        with self.lock:
+            self.bill_tweaks.append(BillTweak("add", mch_id, out_trade_no, bill_date, amount_fen))
+
+    def statement_drop_line(self, out_trade_no: str, mch_id: str) -> None:
+        """The statement leaves out this order's payment line."""
+        with self.lock:
+            self.bill_tweaks.append(BillTweak("drop", mch_id, out_trade_no))
+
+    def trade_bill_rows(self, mch_id: str, bill_date: str) -> list[list[str]]:
+        """The rows (column values of ``TRADE_BILL_ALL_COLUMNS``) of a China-local day:
+        one per order paid that day, one per refund that succeeded that day."""
+        with self.lock:
+            tweaks = [t for t in self.bill_tweaks if t.mch_id == mch_id]
+            altered = {t.out_trade_no: t.amount_fen for t in tweaks if t.kind == "alter"}
+            dropped = {t.out_trade_no for t in tweaks if t.kind == "drop"}
+            rows: list[tuple[datetime, list[str]]] = []
+            for order in self.orders.values():
+                paid = _parse_time(order.success_time)
+                if order.mch_id != mch_id or paid is None:
+                    continue
+                if paid.date().isoformat() != bill_date or order.out_trade_no in dropped:
+                    continue
+                fen = altered.get(order.out_trade_no, order.total_fen)
+                rows.append((paid, _trade_row(paid, order, fen)))
+            for tweak in tweaks:
+                if tweak.kind == "add" and tweak.bill_date == bill_date:
+                    at = datetime.fromisoformat(bill_date + "T12:00:00").replace(tzinfo=CST)
+                    ghost = FakeOrder(
+                        mch_id=mch_id,
+                        app_id=self.merchants[mch_id].app_id if mch_id in self.merchants else "",
+                        out_trade_no=tweak.out_trade_no,
+                        total_fen=tweak.amount_fen,
+                        openid="o-unknown",
+                        description="充值",
+                        notify_url="",
+                        prepay_id="",
+                        trade_state="SUCCESS",
+                        transaction_id=f"42000{bill_date.replace('-', '')}{0:015d}",
+                    )
+                    rows.append((at, _trade_row(at, ghost, tweak.amount_fen)))
+            for refund in self.refunds.values():
+                done = _parse_time(refund.success_time)
+                if refund.mch_id != mch_id or refund.status != "SUCCESS" or done is None:
+                    continue
+                if done.date().isoformat() != bill_date:
+                    continue
+                refunded = self.orders.get((mch_id, refund.out_trade_no))
+                if refunded is None:
+                    continue
+                rows.append((done, _refund_row(done, refunded, refund)))
+        rows.sort(key=lambda r: r[0])
+        return [r for _, r in rows]
+
+    def trade_bill(self, mch_id: str, bill_date: str) -> bytes:
+        """The trade bill file (bill_type ALL) in WeChat's backtick CSV, or b"" when the
+        day has nothing (WeChat then answers NO_STATEMENT_EXIST)."""
+        rows = self.trade_bill_rows(mch_id, bill_date)
+        if not rows:
+            return b""
+        cols = TRADE_BILL_ALL_COLUMNS
+        paid = sum(_fen(r[cols.index("应结订单金额")]) for r in rows)
+        refunded = sum(_fen(r[cols.index("退款金额")]) for r in rows)
+        lines = [",".join(cols)]
+        lines += [",".join("`" + v for v in row) for row in rows]
+        lines.append(
+            "总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额"
+        )
+        lines.append(
+            ",".join(
+                "`" + v
+                for v in (
+                    str(len(rows)),
+                    _yuan(paid),
+                    _yuan(refunded),
+                    "0.00",
+                    "0.00",
+                    _yuan(paid),
+                    _yuan(refunded),
+                )
+            )
+        )
+        return ("\r\n".join(lines) + "\r\n").encode()
+
     # -- signing and notifies -----------------------------------------------------------
 
     def signing_serial_and_key(self) -> tuple[str, str]:
@@ -530,3 +649,65 @@ class FakeWeChat:
     def _prepay_id(self) -> str:
         stamp = datetime.fromtimestamp(self.clock(), CST).strftime("%d%H%M%S")
         return f"wx{stamp}{self.next_seq():010d}{new_nonce(8)}"
+
+
+def _fen(yuan: str) -> int:
+    whole, _, cents = yuan.partition(".")
+    sign = -1 if whole.startswith("-") else 1
+    return sign * (abs(int(whole)) * 100 + int((cents + "00")[:2]))
+
+
+def _trade_row(at: datetime, order: FakeOrder, fen: int) -> list[str]:
+    values = {
+        "交易时间": at.strftime("%Y-%m-%d %H:%M:%S"),
+        "公众账号ID": order.app_id,
+        "商户号": order.mch_id,
+        "微信订单号": order.transaction_id or "",
+        "商户订单号": order.out_trade_no,
+        "用户标识": order.openid,
+        "交易类型": "JSAPI",
+        "交易状态": "SUCCESS",
+        "付款银行": "OTHERS",
+        "货币种类": "CNY",
+        "应结订单金额": _yuan(fen),
+        "代金券金额": "0.00",
+        "退款金额": "0.00",
+        "充值券退款金额": "0.00",
+        "商品名称": order.description,
+        "商户数据包": order.attach,
+        "手续费": "0.00",
+        "费率": "0.60%",
+        "订单金额": _yuan(fen),
+        "申请退款金额": "0.00",
+    }
+    return [values.get(c, "") for c in TRADE_BILL_ALL_COLUMNS]
+
+
+def _refund_row(at: datetime, order: FakeOrder, refund: FakeRefund) -> list[str]:
+    values = {
+        "交易时间": at.strftime("%Y-%m-%d %H:%M:%S"),
+        "公众账号ID": order.app_id,
+        "商户号": order.mch_id,
+        "微信订单号": order.transaction_id or "",
+        "商户订单号": order.out_trade_no,
+        "用户标识": order.openid,
+        "交易类型": "JSAPI",
+        "交易状态": "REFUND",
+        "付款银行": "OTHERS",
+        "货币种类": "CNY",
+        "应结订单金额": "0.00",
+        "代金券金额": "0.00",
+        "微信退款单号": refund.refund_id,
+        "商户退款单号": refund.out_refund_no,
+        "退款金额": _yuan(refund.refund_fen),
+        "充值券退款金额": "0.00",
+        "退款类型": "ORIGINAL",
+        "退款状态": "SUCCESS",
+        "商品名称": order.description,
+        "商户数据包": order.attach,
+        "手续费": "0.00",
+        "费率": "0.60%",
+        "订单金额": _yuan(order.total_fen),
+        "申请退款金额": _yuan(refund.refund_fen),
+    }
+    return [values.get(c, "") for c in TRADE_BILL_ALL_COLUMNS]

@@ -3305,6 +3305,162 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/v1/statements/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 对账记录：每个运营商每个账单日一条（按账单日倒序，可按日期范围筛选） */
+        get: {
+            parameters: {
+                query?: {
+                    page?: number;
+                    page_size?: number;
+                    /** @description 账单日（北京时间）起，含 */
+                    date_from?: string;
+                    /** @description 账单日（北京时间）止，含 */
+                    date_to?: string;
+                    /** @description 平台管理员按运营商筛选 */
+                    operator_id?: number;
+                    state?: "ok" | "mismatch" | "not_ready" | "failed";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StatementRunPage"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        /** 立即对账：下载该日微信交易账单并核对（重新对账替换该日结果；审计） */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["RunIn"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RunOut"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/v1/statements/runs/{run_id}/mismatches": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        /** 一次对账的差异明细 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    run_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MismatchList"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/v1/statements/runs/{run_id}/mismatches/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        /** 导出一次对账的差异明细（xlsx） */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    run_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description xlsx 文件 */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/v1/stations": {
         parameters: {
             query?: never;
@@ -6044,6 +6200,20 @@ export interface components {
             power_w?: number | null;
             soc_percent?: number | null;
         };
+        MismatchList: {
+            items: components["schemas"]["MismatchOut"][];
+            run: components["schemas"]["RunOut"];
+        };
+        MismatchOut: {
+            id: number;
+            /** @enum {string} */
+            kind: "missing_ours" | "missing_wechat" | "amount_differs" | "state_differs";
+            note: string;
+            our_fen?: number | null;
+            out_refund_no: string;
+            out_trade_no: string;
+            wechat_fen?: number | null;
+        };
         MpBillLineOut: {
             electricity_fen?: number;
             /** Format: decimal */
@@ -7306,6 +7476,36 @@ export interface components {
             name?: string;
             permissions?: string[];
         };
+        RunIn: {
+            /** @description 对账的账单日 YYYY-MM-DD（北京时间，须早于今天） */
+            bill_date: string;
+            /** @description 平台管理员指定运营商；运营商管理员只能对自己的 */
+            operator_id?: number;
+        };
+        RunOut: {
+            /** Format: date */
+            bill_date: string;
+            error_code: string;
+            error_message: string;
+            id: number;
+            matched_lines: number;
+            mch_id: string;
+            mismatch_count: number;
+            operator_id: number;
+            our_lines: number;
+            /** @description 我方当日收入减退款 */
+            our_total_fen: number;
+            /** Format: date-time */
+            ran_at: string;
+            /**
+             * @description ok 一致 / mismatch 有差异 / not_ready 账单未生成 / failed 失败
+             * @enum {string}
+             */
+            state: "ok" | "mismatch" | "not_ready" | "failed";
+            wechat_lines: number;
+            /** @description 微信账单收入减退款 */
+            wechat_total_fen: number;
+        };
         Segment: {
             /** Format: decimal */
             electricity_price: string;
@@ -7318,6 +7518,12 @@ export interface components {
         };
         SegmentsIn: {
             segments: components["schemas"]["Segment"][];
+        };
+        StatementRunPage: {
+            items?: components["schemas"]["RunOut"][];
+            page: number;
+            page_size: number;
+            total: number;
         };
         StationIn: {
             address?: string;

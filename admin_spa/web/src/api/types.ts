@@ -162,3 +162,10 @@ export type CouponGrantInput = Schemas['GrantIn']
 
 export type OccupancyPolicy = Schemas['OccupancyPolicyOut']
 export type OccupancyPolicyInput = Schemas['OccupancyPolicyIn']
+
+// --- WeChat Pay statement reconciliation (财务对账) ----------------------------------------
+
+export type StatementRun = Schemas['RunOut']
+export type StatementRunPage = Schemas['StatementRunPage']
+export type StatementMismatch = Schemas['MismatchOut']
+export type StatementMismatchList = Schemas['MismatchList']

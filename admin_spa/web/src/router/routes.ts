@@ -73,6 +73,12 @@ export const layoutChildren: RouteRecordRaw[] = [
     meta: { title: '退款审核', icon: 'Sort', permission: 'refund.read' },
   },
   {
+    path: 'statements',
+    name: 'statements',
+    component: () => import('@/pages/finance/StatementRunListPage.vue'),
+    meta: { title: '财务对账', icon: 'Money', permission: 'order.read' },
+  },
+  {
     path: 'certifications',
     name: 'certifications',
     component: () => import('@/pages/certifications/CertificationListPage.vue'),
