@@ -2,7 +2,7 @@
 message was not sent
 
 Revision ID: 0022_subscribe_templates
-Revises: 0016_driver_sessions
+Revises: 0021_statements
 Create Date: 2026-12-04 18:10:00
 
 """
