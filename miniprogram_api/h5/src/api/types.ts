@@ -86,3 +86,64 @@ export const TIER_LABELS: Record<string, string> = {
   flat: '平',
   valley: '谷',
 }
+
+export type ScanOut = {
+  connector: Connector
+  station: { id: number; name: string; address: string; brand: Brand } | null
+  price: Price | null
+  service_discount_rate: string | null
+  balance_fen: number
+  can_start: boolean
+  reason: { code: string; message: string } | null
+}
+
+export type Bill = {
+  final: boolean
+  estimated: boolean
+  energy_wh: number
+  electricity_fen: number
+  service_fen: number
+  service_discount_fen: number
+  occupancy_minutes: number
+  occupancy_fen: number
+  coupon_fen: number
+  total_fen: number
+}
+
+export type LiveOrder = {
+  order_no: string
+  state: 'created' | 'starting' | 'charging' | 'stopping' | 'finished' | 'settled' | 'failed' | 'abnormal' | string
+  station_id: number | null
+  station_name: string
+  pile_code: string
+  connector_number: number | null
+  pile_online: boolean
+  can_stop: boolean
+  hint: string | null
+  energy_wh: number
+  power_w: number | null
+  soc_percent: number | null
+  elapsed_seconds: number
+  failure_reason: string
+  bill: Bill | null
+}
+
+export type StartOut = {
+  order: LiveOrder
+  repeated: boolean
+  failure: { code: string; message: string } | null
+}
+
+export const ORDER_STATE_LABELS: Record<string, string> = {
+  created: '已下单',
+  starting: '启动中',
+  charging: '充电中',
+  stopping: '结束中',
+  finished: '已结束',
+  settled: '已结算',
+  failed: '启动失败',
+  abnormal: '异常',
+}
+
+/** the live page stops polling once the order is here */
+export const FINAL_STATES = ['finished', 'settled', 'failed', 'abnormal']

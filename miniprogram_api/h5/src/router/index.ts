@@ -22,6 +22,19 @@ export const routes: RouteRecordRaw[] = [
     props: (r) => ({ id: Number(r.params.id) }),
     meta: { title: '电站详情' },
   },
+  {
+    path: '/scan',
+    name: 'scan',
+    component: () => import('@/pages/ScanPage.vue'),
+    meta: { title: '扫码充电' },
+  },
+  {
+    path: '/orders/:orderNo',
+    name: 'order',
+    component: () => import('@/pages/OrderPage.vue'),
+    props: true,
+    meta: { title: '充电订单' },
+  },
   { path: '/:rest(.*)*', redirect: '/stations' },
 ]
 
