@@ -2,12 +2,14 @@
 without a token to the login page, whose 微信授权登录 goes through the WeChat sandbox's
 web-authorization page (pick the demo driver) and back with ?code=&state=; the driver then
 sees the nearby stations (by the browser's position, or the default city without it) and a
-station's tariff timeline. Screenshots go to tmp/artifacts/h5/ (not committed)."""
+station's tariff timeline; a scan of a simulated pile's gun starts a charge that the live
+order page shows and stops. Screenshots go to tmp/artifacts/h5/ (not committed)."""
 
 from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -26,10 +28,15 @@ NANSHAN = {"latitude": 22.531460, "longitude": 113.947830}  # the demo 南山科
 @pytest.fixture(scope="module")
 def sandbox_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Its own platform process: the shared live server runs without the WeChat sandbox,
-    which the H5 login needs (make run starts it the same way)."""
+    which the H5 login needs, and without the simulated piles the scan test charges at
+    (make run starts it the same way)."""
     if not H5_INDEX.is_file():
         pytest.fail("the H5 pages are not built: run `make h5` (make test does it)")
-    env = platform_env(tmp_path_factory.mktemp("e2e-h5") / "h5.sqlite3", EVOP_WECHAT_SANDBOX="1")
+    env = platform_env(
+        tmp_path_factory.mktemp("e2e-h5") / "h5.sqlite3",
+        EVOP_WECHAT_SANDBOX="1",
+        EVOP_DEMO_PILES="1",
+    )
     with live_platform(env) as base:
         yield base
 
@@ -121,3 +128,45 @@ def test_a_revoked_token_goes_back_to_login(browser: Browser, sandbox_server: st
         assert pg.evaluate("localStorage.getItem('evop.h5.token')") is None
     finally:
         context.close()
+
+
+def test_scan_start_watch_and_stop_a_charge(browser: Browser, sandbox_server: str) -> None:
+    context = _phone(browser, sandbox_server, located=True)
+    pg = context.new_page()
+    crashes = _crash_watch(pg)
+    try:
+        _login_as_demo_driver(pg)
+        pg.get_by_test_id("go-scan").click()
+        expect(pg).to_have_url(re.compile(r"/h5/scan$"))
+        pg.get_by_test_id("scan-pile").locator("input").fill("SIM-OCPP-01")
+        pg.get_by_test_id("scan-gun").locator("input").fill("1")
+        start = pg.get_by_test_id("start")
+        deadline = time.monotonic() + 20  # the simulated piles connect after the server starts
+        while True:
+            pg.get_by_test_id("scan-submit").click()
+            expect(pg.get_by_test_id("scan-result")).to_be_visible()
+            if start.is_enabled() or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        expect(pg.get_by_test_id("scan-result")).to_contain_text("¥")
+        pg.screenshot(path=str(ARTIFACTS / "scan.png"), full_page=True)
+        expect(start).to_be_enabled()
+        start.click()
+        expect(pg).to_have_url(re.compile(r"/h5/orders/[^/]+$"))
+        expect(pg.get_by_test_id("order-state")).to_have_text("充电中", timeout=20_000)
+        expect(pg.get_by_test_id("order-energy")).to_have_text(re.compile(r"^\d+\.\d{3} kWh$"))
+        pg.screenshot(path=str(ARTIFACTS / "order-charging.png"), full_page=True)
+
+        pg.get_by_test_id("stop").click()
+        pg.locator(".van-dialog__confirm").click()
+        expect(pg.get_by_test_id("order-state")).to_have_text(
+            re.compile("结束中|已结束|已结算"), timeout=20_000
+        )
+        expect(pg.get_by_test_id("order-state")).to_have_text(
+            re.compile("已结束|已结算"), timeout=30_000
+        )
+        expect(pg.get_by_test_id("order-total")).to_contain_text("¥")
+        pg.screenshot(path=str(ARTIFACTS / "order-done.png"), full_page=True)
+    finally:
+        context.close()
+    assert not crashes, f"uncaught errors in the page: {crashes}"
