@@ -12,17 +12,23 @@ NODE_STAMP := $(WEB)/node_modules/.installed-stamp
 SPA_INDEX := $(WEB)/dist/index.html
 SPA_SOURCES := $(shell find $(WEB)/src $(WEB)/public -type f 2>/dev/null) \
 	$(wildcard $(WEB)/index.html $(WEB)/vite.config.ts $(WEB)/package.json $(WEB)/package-lock.json $(WEB)/tsconfig*.json)
+H5 := miniprogram_api/h5
+H5_NODE_STAMP := $(H5)/node_modules/.installed-stamp
+H5_INDEX := $(H5)/dist/index.html
+H5_SOURCES := $(shell find $(H5)/src $(H5)/public -type f 2>/dev/null) \
+	$(wildcard $(H5)/index.html $(H5)/vite.config.ts $(H5)/package.json $(H5)/package-lock.json $(H5)/tsconfig*.json)
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 API_TYPES := $(WEB)/src/api/schema.d.ts
 export FLASK_APP := wsgi:compose
 
-.PHONY: wrk help run test deps lint test-sqlite test-postgres test-web test-e2e spa chromium \
+.PHONY: wrk help run test deps lint test-sqlite test-postgres test-web test-e2e spa h5 chromium \
 	migrate seed check-settings bench clean demo-piles demo-traffic types check-types
 
 help:
 	@echo "make run    - install what is missing, migrate, load demo data, start on http://127.0.0.1:5000"
-	@echo "make test   - install what is missing, lint, type-check, run every test (SQLite, PostgreSQL, SPA, browser)"
+	@echo "make test   - install what is missing, lint, type-check, run every test (SQLite, PostgreSQL, console + H5 vitest, browser)"
 	@echo "make spa    - build the admin console (admin_spa/web -> admin_spa/web/dist)"
+	@echo "make h5     - build the drivers' H5 pages ($(H5) -> $(H5)/dist, served at /h5/)"
 	@echo "make types  - regenerate the console's API types ($(API_TYPES)) from the OpenAPI document"
 	@echo "make bench  - run the benchmarks in bench/ (printed, never asserted)"
 	@echo "make demo-piles   - simulated demo piles that answer the app (run beside make run)"
@@ -46,9 +52,19 @@ $(SPA_INDEX): $(NODE_STAMP) $(SPA_SOURCES)
 	cd $(WEB) && npm run build
 	touch $@
 
+$(H5_NODE_STAMP): $(H5)/package.json $(H5)/package-lock.json
+	cd $(H5) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(H5_INDEX): $(H5_NODE_STAMP) $(H5_SOURCES)
+	cd $(H5) && npm run build
+	touch $@
+
 deps: $(STAMP)
 
 spa: $(SPA_INDEX)
+
+h5: $(H5_INDEX)
 
 # The console's API types from the OpenAPI document, which the app writes without a server or
 # a database; keys sorted, so the same code always gives the same document and the same types.
@@ -93,7 +109,7 @@ migrate: deps
 seed: migrate
 	EVOP_DEMO_MODE=1 $(VENV)/bin/flask seed-demo
 
-run: deps spa seed
+run: deps spa h5 seed
 	EVOP_DEMO_MODE=1 EVOP_WECHAT_SANDBOX=1 EVOP_DEMO_PILES=1 $(PY) wsgi.py
 
 demo-piles: deps
@@ -125,10 +141,11 @@ test-postgres: deps
 		echo "PostgreSQL at $(PG_TEST_URL) does not answer: skipping the PostgreSQL pass"; \
 	fi
 
-test-web: $(NODE_STAMP)
+test-web: $(NODE_STAMP) $(H5_NODE_STAMP)
 	cd $(WEB) && npm test
+	cd $(H5) && npm test
 
-test-e2e: deps spa chromium
+test-e2e: deps spa h5 chromium
 	$(VENV)/bin/pytest tests/e2e -q
 
 test: lint check-types test-sqlite test-postgres test-web test-e2e
@@ -147,4 +164,4 @@ bench: deps wrk
 	@for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
 clean:
-	rm -rf $(WEB)/dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(WEB)/dist $(H5)/dist .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,149 @@
+// The parts of the drivers' API the H5 pages read (miniprogram_api/schemas).
+
+export type H5Config = {
+  oa_app_id: string | null
+  authorize_url: string | null
+  cashier_url: string | null
+}
+
+export type LoginOut = {
+  access_token: string
+  token_type: string
+  expires_in: number
+  created: boolean
+  driver: { id: number; nickname?: string | null; balance_fen?: number }
+}
+
+export type Price = {
+  start: string
+  end: string
+  tier: 'sharp' | 'peak' | 'flat' | 'valley' | string
+  electricity_price: string
+  service_price: string
+  member_service_price: string
+  total_price: string
+}
+
+export type Brand = { id: number; name: string; brand_color: string | null; logo_url: string | null }
+
+export type NearbyStation = {
+  id: number
+  name: string
+  address: string
+  city: string
+  latitude: string
+  longitude: string
+  distance_m: number
+  brand: Brand
+  connectors: { ac_total: number; ac_free: number; dc_total: number; dc_free: number }
+  current_price: Price | null
+}
+
+export type Page<T> = { total: number; page: number; page_size: number; items: T[] }
+
+export type Connector = {
+  id: number
+  pile_id: number
+  pile_code: string
+  number: number
+  current_type: 'AC' | 'DC' | string
+  rated_power_w: number
+  pile_online: boolean
+  status: string
+  free: boolean
+}
+
+export type StationDetail = {
+  id: number
+  name: string
+  address: string
+  city: string
+  distance_m: number | null
+  brand: Brand
+  connectors: Connector[]
+  price: {
+    tariff_version_id: number
+    timezone: string
+    pricing_group: string
+    service_discount_rate: string | null
+    current: Price
+    segments: Price[]
+  } | null
+  price_unavailable: { code: string; message: string } | null
+  occupancy: { grace_minutes: number; price_per_minute: string; cap_fen: number | null } | null
+}
+
+export type CustomerService = {
+  phone: string | null
+  label: string | null
+  start: string | null
+  end: string | null
+}
+
+export const TIER_LABELS: Record<string, string> = {
+  sharp: '尖',
+  peak: '峰',
+  flat: '平',
+  valley: '谷',
+}
+
+export type ScanOut = {
+  connector: Connector
+  station: { id: number; name: string; address: string; brand: Brand } | null
+  price: Price | null
+  service_discount_rate: string | null
+  balance_fen: number
+  can_start: boolean
+  reason: { code: string; message: string } | null
+}
+
+export type Bill = {
+  final: boolean
+  estimated: boolean
+  energy_wh: number
+  electricity_fen: number
+  service_fen: number
+  service_discount_fen: number
+  occupancy_minutes: number
+  occupancy_fen: number
+  coupon_fen: number
+  total_fen: number
+}
+
+export type LiveOrder = {
+  order_no: string
+  state: 'created' | 'starting' | 'charging' | 'stopping' | 'finished' | 'settled' | 'failed' | 'abnormal' | string
+  station_id: number | null
+  station_name: string
+  pile_code: string
+  connector_number: number | null
+  pile_online: boolean
+  can_stop: boolean
+  hint: string | null
+  energy_wh: number
+  power_w: number | null
+  soc_percent: number | null
+  elapsed_seconds: number
+  failure_reason: string
+  bill: Bill | null
+}
+
+export type StartOut = {
+  order: LiveOrder
+  repeated: boolean
+  failure: { code: string; message: string } | null
+}
+
+export const ORDER_STATE_LABELS: Record<string, string> = {
+  created: '已下单',
+  starting: '启动中',
+  charging: '充电中',
+  stopping: '结束中',
+  finished: '已结束',
+  settled: '已结算',
+  failed: '启动失败',
+  abnormal: '异常',
+}
+
+/** the live page stops polling once the order is here */
+export const FINAL_STATES = ['finished', 'settled', 'failed', 'abnormal']
