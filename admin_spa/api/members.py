@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response
+
 from admin_spa.api.auth import current_actor
 from admin_spa.api.blueprints import blueprint
+from admin_spa.api.export_response import XLSX_RESPONSES, xlsx_download
 from admin_spa.api.schemas import members as s
 from admin_spa.api.schemas.common import PageQuery
-from app.drivers import driver_auth, members
+from app.db import utcnow
+from app.drivers import driver_auth, member_export, members
 from app.ledger import wallet
 from app.openapi import page_of
 from app.paging import Page
@@ -22,6 +26,15 @@ bp = blueprint("members", "会员与钱包")
 def list_members(args: dict[str, Any]) -> Page:
     """会员列表（按子运营商隔离）"""
     return members.list_members(current_actor(), **args)
+
+
+@bp.route("/members/export")
+@bp.arguments(s.MemberExportQuery, location="query")
+@bp.doc(responses=XLSX_RESPONSES)
+def export_members(args: dict[str, Any]) -> Response:
+    """导出会员（xlsx，筛选条件与列表相同；超过上限时 EXPORT_TOO_MANY_ROWS）"""
+    file, count = member_export.export_members(current_actor(), **args)
+    return xlsx_download(file, f"会员-{utcnow():%Y%m%d}", count)
 
 
 @bp.route("/members/<int:driver_id>")
