@@ -2802,6 +2802,53 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/v1/refunds/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 导出退款申请（xlsx，每笔充值一行，筛选条件与列表相同；超过上限时 EXPORT_TOO_MANY_ROWS） */
+        get: {
+            parameters: {
+                query?: {
+                    state?: "pending_review" | "approved" | "processing" | "succeeded" | "failed" | "rejected";
+                    driver_id?: number;
+                    operator_id?: number;
+                    phone?: string;
+                    /** @description 申请时间起（含） */
+                    since?: string;
+                    /** @description 申请时间止（不含） */
+                    until?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description xlsx 文件 */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/v1/refunds/{refund_id}": {
         parameters: {
             query?: never;
