@@ -50,6 +50,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/v1/abnormal-orders/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 导出异常订单（xlsx，筛选条件与列表相同；超过上限时 EXPORT_TOO_MANY_ROWS） */
+        get: {
+            parameters: {
+                query?: {
+                    kind?: "estimated" | "amount_mismatch" | "offline" | "failed" | "unknown_session" | "late_record" | "settlement_failed" | "no_tariff" | "arrears" | "occupancy_review" | "implausible_energy" | "superseded" | "pile_clock";
+                    station_id?: number;
+                    since?: string;
+                    until?: string;
+                    q?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description xlsx 文件 */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/v1/admin-users": {
         parameters: {
             query?: never;
