@@ -13,7 +13,7 @@ from admin_spa.api.schemas import members as s
 from admin_spa.api.schemas.common import PageQuery
 from app.db import utcnow
 from app.drivers import driver_auth, member_export, members
-from app.ledger import wallet
+from app.ledger import wallet, wallet_export
 from app.openapi import page_of
 from app.paging import Page
 
@@ -50,6 +50,14 @@ def get_member(driver_id: int) -> Any:
 def wallet_entries(args: dict[str, Any], driver_id: int) -> Page:
     """钱包流水"""
     return wallet.list_entries(current_actor(), driver_id, **args)
+
+
+@bp.route("/members/<int:driver_id>/wallet-entries/export")
+@bp.doc(responses=XLSX_RESPONSES)
+def export_wallet_entries(driver_id: int) -> Response:
+    """导出会员钱包流水（xlsx，与会员详情的流水相同；超过上限时 EXPORT_TOO_MANY_ROWS）"""
+    file, count = wallet_export.export_entries(current_actor(), driver_id)
+    return xlsx_download(file, f"钱包流水-{driver_id}-{utcnow():%Y%m%d}", count)
 
 
 @bp.route("/members/<int:driver_id>/wallet-adjustments", methods=["POST"])

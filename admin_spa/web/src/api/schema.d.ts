@@ -1714,6 +1714,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/v1/members/{driver_id}/wallet-entries/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                driver_id: number;
+            };
+            cookie?: never;
+        };
+        /** 导出会员钱包流水（xlsx，与会员详情的流水相同；超过上限时 EXPORT_TOO_MANY_ROWS） */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    driver_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description xlsx 文件 */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/v1/operators": {
         parameters: {
             query?: never;
