@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response
+
 from admin_spa.api.auth import current_actor
 from admin_spa.api.blueprints import blueprint
+from admin_spa.api.export_response import XLSX_RESPONSES, xlsx_download
 from admin_spa.api.schemas import abnormal_orders as s
-from app.billing import abnormal_orders, corrections
+from app.billing import abnormal_export, abnormal_orders, corrections
+from app.db import utcnow
 from app.paging import Page
 
 bp = blueprint("money_orders", "异常订单与账单更正")
@@ -19,6 +23,15 @@ bp = blueprint("money_orders", "异常订单与账单更正")
 def list_abnormal(args: dict[str, Any]) -> Page:
     """异常订单（预估结算、金额不符、离线、启动失败、未知会话、迟到记录、欠费……）"""
     return abnormal_orders.list_abnormal_orders(current_actor(), **args)
+
+
+@bp.route("/abnormal-orders/export")
+@bp.arguments(s.AbnormalExportQuery, location="query")
+@bp.doc(responses=XLSX_RESPONSES)
+def export_abnormal(args: dict[str, Any]) -> Response:
+    """导出异常订单（xlsx，筛选条件与列表相同；超过上限时 EXPORT_TOO_MANY_ROWS）"""
+    file, count = abnormal_export.export_abnormal_orders(current_actor(), **args)
+    return xlsx_download(file, f"异常订单-{utcnow():%Y%m%d}", count)
 
 
 @bp.route("/orders/<int:order_id>/bill")

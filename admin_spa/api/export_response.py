@@ -24,3 +24,12 @@ def xlsx_download(file: IO[bytes], name: str, rows: int) -> Response:
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Export-Rows"] = str(rows)
     return response
+
+
+# ``@bp.doc(responses=XLSX_RESPONSES)`` on an export route: the OpenAPI answer is a file
+XLSX_RESPONSES = {
+    "200": {
+        "description": "xlsx 文件",
+        "content": {MIMETYPE: {"schema": {"type": "string", "format": "binary"}}},
+    }
+}

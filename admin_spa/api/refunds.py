@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response
+
 from admin_spa.api.auth import current_actor
 from admin_spa.api.blueprints import blueprint
+from admin_spa.api.export_response import XLSX_RESPONSES, xlsx_download
 from admin_spa.api.schemas import refunds as s
+from app.db import utcnow
 from app.openapi import ID, page_of
 from app.paging import Page
-from app.payments import refunds
+from app.payments import refund_export, refunds
 
 bp = blueprint("refunds", "余额退款审核（微信原路退回）")
 
@@ -24,6 +28,15 @@ bp = blueprint("refunds", "余额退款审核（微信原路退回）")
 def list_refunds(args: dict[str, Any]) -> Page:
     """退款申请列表（按子运营商隔离）"""
     return refunds.list_requests(current_actor(), **args)
+
+
+@bp.route("/refunds/export")
+@bp.arguments(s.RefundExportQuery, location="query")
+@bp.doc(responses=XLSX_RESPONSES)
+def export_refunds(args: dict[str, Any]) -> Response:
+    """导出退款申请（xlsx，每笔充值一行，筛选条件与列表相同；超过上限时 EXPORT_TOO_MANY_ROWS）"""
+    file, count = refund_export.export_refunds(current_actor(), **args)
+    return xlsx_download(file, f"退款申请-{utcnow():%Y%m%d}", count)
 
 
 @bp.route(f"/refunds/<{ID}:refund_id>")

@@ -13,7 +13,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, or_, select
+from sqlalchemy import ColumnElement, Select, exists, or_, select
 
 from app.billing.models import Bill, BillAdjustment, OccupancySession
 from app.charging.models import (
@@ -94,8 +94,23 @@ def list_abnormal_orders(
     page: int = 1,
     page_size: int = 20,
 ) -> Page:
-    """Orders needing review, newest first; ``kind`` one of :data:`ABNORMAL_KINDS`, or
-    every kind when None (plus any order with a review reason or in state ``abnormal``)."""
+    """Orders needing review, newest first (:func:`abnormal_filter`)."""
+    stmt = abnormal_filter(actor, kind=kind, station_id=station_id, since=since, until=until, q=q)
+    return paginate(stmt.order_by(ChargeOrder.id.desc()), page, page_size)
+
+
+def abnormal_filter(
+    actor: Actor,
+    *,
+    kind: str | None = None,
+    station_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    q: str | None = None,
+) -> Select[tuple[ChargeOrder]]:
+    """The abnormal-orders queue's one filter (its page and its export), unordered,
+    permission checked; ``kind`` one of :data:`ABNORMAL_KINDS`, or every kind when None
+    (plus any order with a review reason or in state ``abnormal``)."""
     actor.require(ORDER_READ)
     if kind:
         condition = _kind_condition(kind)
@@ -114,7 +129,19 @@ def list_abnormal_orders(
         stmt = stmt.where(ChargeOrder.requested_at < until)
     if q:
         stmt = stmt.where(ChargeOrder.order_no.contains(q))
-    return paginate(stmt.order_by(ChargeOrder.id.desc()), page, page_size)
+    return stmt
+
+
+def reasons_by_order(order_ids: list[int]) -> dict[int, list[str]]:
+    """Every review kind that applies to each of these orders (one query per kind)."""
+    found: dict[int, list[str]] = {i: [] for i in order_ids}
+    for kind in ABNORMAL_KINDS:
+        hits = db.session.scalars(
+            select(ChargeOrder.id).where(ChargeOrder.id.in_(order_ids), _kind_condition(kind))
+        )
+        for order_id in hits:
+            found[order_id].append(kind)
+    return found
 
 
 def reasons_of(order: ChargeOrder) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from app.errors import CARD_TAKEN, PRICING_GROUP_INVALID
 from app.extensions import db
@@ -62,6 +62,19 @@ def list_members(
     page: int = 1,
     page_size: int = 20,
 ) -> Page:
+    stmt = member_filter(actor, q=q, operator_id=operator_id, pricing_group=pricing_group)
+    return paginate(stmt.order_by(Driver.id.desc()), page, page_size)
+
+
+def member_filter(
+    actor: Actor,
+    *,
+    q: str | None = None,
+    operator_id: int | None = None,
+    pricing_group: str | None = None,
+) -> Select[tuple[Driver]]:
+    """The members list's one filter (its page and its export): the members in the
+    actor's view matching the filters given (permission checked), unordered."""
     actor.require("member.read")
     stmt = scoped(select(Driver), Driver.operator_id, actor)
     if q:
@@ -70,7 +83,7 @@ def list_members(
         stmt = stmt.where(Driver.operator_id == operator_id)
     if pricing_group:
         stmt = stmt.where(Driver.pricing_group == pricing_group)
-    return paginate(stmt.order_by(Driver.id.desc()), page, page_size)
+    return stmt
 
 
 def get_member(actor: Actor, driver_id: int) -> Driver:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from app.db import utcnow
 from app.errors import AMOUNT_INVALID, REASON_REQUIRED, WALLET_INSUFFICIENT, WALLET_NOT_FOUND
@@ -150,11 +150,13 @@ def admin_adjust(actor: Actor, driver_id: int, amount_fen: int, reason: str) -> 
 
 
 def list_entries(actor: Actor, driver_id: int, *, page: int = 1, page_size: int = 20) -> Page:
+    stmt = entry_filter(actor, driver_id).order_by(WalletEntry.id.desc())
+    return paginate(stmt, page, page_size)
+
+
+def entry_filter(actor: Actor, driver_id: int) -> Select[tuple[WalletEntry]]:
+    """A member's wallet ledger (its page and its export), unordered: member.read, and a
+    member of another sub-operator is absent (404)."""
     actor.require("member.read")
     driver = get_scoped(Driver, driver_id, actor, what="会员")
-    stmt = (
-        select(WalletEntry)
-        .where(WalletEntry.wallet_id == wallet_of(driver.id).id)
-        .order_by(WalletEntry.id.desc())
-    )
-    return paginate(stmt, page, page_size)
+    return select(WalletEntry).where(WalletEntry.wallet_id == wallet_of(driver.id).id)

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from app.config import setting
 from app.db import utcnow
@@ -202,8 +202,27 @@ def list_requests(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> Page:
-    """Refund requests newest first; ``phone`` every driver with that number (exact),
-    ``since``/``until`` the time they were asked for."""
+    """Refund requests newest first (:func:`refund_filter`)."""
+    stmt = refund_filter(
+        actor, state=state, driver_id=driver_id, operator_id=operator_id, phone=phone,
+        since=since, until=until,
+    )  # fmt: skip
+    return paginate(stmt.order_by(RefundRequest.id.desc()), page, page_size)
+
+
+def refund_filter(
+    actor: Actor,
+    *,
+    state: str | None = None,
+    driver_id: int | None = None,
+    operator_id: int | None = None,
+    phone: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Select[tuple[RefundRequest]]:
+    """The refund review list's one filter (its page and its export), unordered,
+    permission checked: ``phone`` every driver with that number (exact), ``since``/``until``
+    the time they were asked for."""
     actor.require("refund.read")
     stmt = scoped(select(RefundRequest), RefundRequest.operator_id, actor)
     if phone and phone.strip():
@@ -220,7 +239,7 @@ def list_requests(
         stmt = stmt.where(RefundRequest.driver_id == driver_id)
     if operator_id:
         stmt = stmt.where(RefundRequest.operator_id == operator_id)
-    return paginate(stmt.order_by(RefundRequest.id.desc()), page, page_size)
+    return stmt
 
 
 def get_request(actor: Actor, request_id: int) -> RefundRequest:

@@ -1,5 +1,6 @@
 """订单 → 充电订单 in a real Chromium: find an order by its number, open its itemised bill,
-timeline and meter curve; another sub-operator's admin sees none of it.
+timeline and meter curve; another sub-operator's admin sees none of it; 导出 downloads the
+search's orders as xlsx (read back with openpyxl).
 
 Screenshots at 1440×900 go to tmp/artifacts/ (not committed)."""
 
@@ -11,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import openpyxl
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -144,3 +146,42 @@ def test_another_sub_operator_sees_only_its_overview(page: Page, orders: dict[st
     top = page.get_by_test_id("dashboard-top-stations")
     expect(top).to_contain_text("E2E-KC-ORD-01 站")
     expect(top).not_to_contain_text("E2E-YC-ORD-01 站")
+
+
+def _downloaded_rows(page: Page, testid: str, tmp_path: Path) -> tuple[str, list[tuple]]:
+    """Click an 导出 button, wait for the browser's download, read it back with openpyxl."""
+    with page.expect_download() as info:
+        page.get_by_test_id(testid).click()
+    download = info.value
+    saved = tmp_path / "export.xlsx"
+    download.save_as(saved)
+    book = openpyxl.load_workbook(saved)
+    return download.suggested_filename, list(book.active.iter_rows(values_only=True))
+
+
+def test_export_the_orders_the_search_finds_from_the_console(
+    page: Page, orders: dict[str, str], tmp_path: Path
+) -> None:
+    login(page, "yc_admin", "yc123456")
+    page.goto("/admin/orders/charge")
+    table = page.get_by_test_id("orders-table")
+    expect(table).to_contain_text(orders["yc"])
+    name, rows = _downloaded_rows(page, "orders-export", tmp_path)
+    assert name.startswith("充电订单-") and name.endswith(".xlsx")  # the Chinese name kept
+    head = rows[1]
+    assert head[:5] == ("订单号", "站点", "充电桩", "枪", "会员手机号")
+    numbers = [r[0] for r in rows[2:]]
+    assert orders["yc"] in numbers and orders["yc_estimated"] in numbers
+    assert orders["kc"] not in numbers  # another sub-operator's order never
+    line = rows[2 + numbers.index(orders["yc"])]
+    assert line[head.index("电量(kWh)")] == 12.345
+    assert line[head.index("状态")] == "已结算"
+    assert isinstance(line[head.index("实付(元)")], float | int)
+
+    # the search's filter goes into the file: the one order by its number
+    page.get_by_test_id("orders-no").fill(orders["yc"])
+    page.get_by_test_id("orders-no").press("Enter")
+    expect(table.locator("tbody tr")).to_have_count(1)
+    _, rows = _downloaded_rows(page, "orders-export", tmp_path)
+    assert [r[0] for r in rows[2:]] == [orders["yc"]]
+    assert f"order_no={orders['yc']}" in str(rows[0][0])

@@ -13,12 +13,22 @@ from app.billing.abnormal_orders import ABNORMAL_KINDS
 from app.openapi import DECIMAL_STRING, Schema, page_of
 
 
-class AbnormalQuery(PageQuery):
+class AbnormalFilter(Schema):
+    """The abnormal-orders queue's filters (its page and its export)."""
+
     kind = fields.String(validate=validate.OneOf(ABNORMAL_KINDS))
     station_id = fields.Integer()
     since = fields.AwareDateTime()
     until = fields.AwareDateTime()
     q = fields.String()
+
+
+class AbnormalQuery(AbnormalFilter, PageQuery):
+    pass
+
+
+class AbnormalExportQuery(AbnormalFilter):
+    pass
 
 
 class OrderOut(Schema):

@@ -9,10 +9,20 @@ from app.ledger import wallet
 from app.openapi import Schema
 
 
-class MemberQuery(PageQuery):
+class MemberFilter(Schema):
+    """The members list's filters (its page and its export)."""
+
     q = fields.String()
     operator_id = fields.Integer()
     pricing_group = fields.String()
+
+
+class MemberQuery(MemberFilter, PageQuery):
+    pass
+
+
+class MemberExportQuery(MemberFilter):
+    pass
 
 
 class MemberOut(Schema):

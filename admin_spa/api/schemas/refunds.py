@@ -10,13 +10,23 @@ from app.payments import refunds
 from app.payments.models import RefundState
 
 
-class RefundQuery(PageQuery):
+class RefundFilter(Schema):
+    """The refund review list's filters (its page and its export)."""
+
     state = fields.String(validate=validate.OneOf(tuple(RefundState)))
     driver_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
     operator_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
     phone = fields.String(validate=validate.Length(max=20))
     since = fields.AwareDateTime(metadata={"description": "申请时间起（含）"})
     until = fields.AwareDateTime(metadata={"description": "申请时间止（不含）"})
+
+
+class RefundQuery(RefundFilter, PageQuery):
+    pass
+
+
+class RefundExportQuery(RefundFilter):
+    pass
 
 
 class RefundPartAdminOut(Schema):

@@ -50,6 +50,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/v1/abnormal-orders/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 导出异常订单（xlsx，筛选条件与列表相同；超过上限时 EXPORT_TOO_MANY_ROWS） */
+        get: {
+            parameters: {
+                query?: {
+                    kind?: "estimated" | "amount_mismatch" | "offline" | "failed" | "unknown_session" | "late_record" | "settlement_failed" | "no_tariff" | "arrears" | "occupancy_review" | "implausible_energy" | "superseded" | "pile_clock";
+                    station_id?: number;
+                    since?: string;
+                    until?: string;
+                    q?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description xlsx 文件 */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/v1/admin-users": {
         parameters: {
             query?: never;
@@ -1332,6 +1376,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/v1/members/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 导出会员（xlsx，筛选条件与列表相同；超过上限时 EXPORT_TOO_MANY_ROWS） */
+        get: {
+            parameters: {
+                query?: {
+                    q?: string;
+                    operator_id?: number;
+                    pricing_group?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description xlsx 文件 */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/v1/members/{driver_id}": {
         parameters: {
             query?: never;
@@ -1617,6 +1703,47 @@ export interface paths {
                     };
                 };
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/v1/members/{driver_id}/wallet-entries/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                driver_id: number;
+            };
+            cookie?: never;
+        };
+        /** 导出会员钱包流水（xlsx，与会员详情的流水相同；超过上限时 EXPORT_TOO_MANY_ROWS） */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    driver_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description xlsx 文件 */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -2746,6 +2873,53 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["RefundPage"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/v1/refunds/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 导出退款申请（xlsx，每笔充值一行，筛选条件与列表相同；超过上限时 EXPORT_TOO_MANY_ROWS） */
+        get: {
+            parameters: {
+                query?: {
+                    state?: "pending_review" | "approved" | "processing" | "succeeded" | "failed" | "rejected";
+                    driver_id?: number;
+                    operator_id?: number;
+                    phone?: string;
+                    /** @description 申请时间起（含） */
+                    since?: string;
+                    /** @description 申请时间止（不含） */
+                    until?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description xlsx 文件 */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
                     };
                 };
                 422: components["responses"]["UNPROCESSABLE_ENTITY"];
