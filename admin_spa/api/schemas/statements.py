@@ -6,9 +6,10 @@ from marshmallow import fields, validate
 
 from admin_spa.api.schemas.common import PageQuery
 from app.openapi import Schema
+from app.payments.models import MismatchKind, StatementRunState
 
-STATES = ("ok", "mismatch", "not_ready", "failed")
-KINDS = ("missing_ours", "missing_wechat", "amount_differs", "state_differs")
+STATES = tuple(s.value for s in StatementRunState)
+KINDS = tuple(k.value for k in MismatchKind)
 
 
 class RunQuery(PageQuery):
