@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import os
 
-from flask import Blueprint, Flask, Response, current_app, send_from_directory
+from flask import Blueprint, Flask, Response, current_app
 from flask_smorest import Api
 
 from app.errors import H5_NOT_BUILT
+from app.http_spa import serve_built
 
 _DEFAULT_DIST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "h5", "dist")
 
@@ -23,21 +24,7 @@ def _dist() -> str:
 @bp.get("/h5/")
 @bp.get("/h5/<path:path>")
 def pages(path: str = "") -> Response:
-    dist = _dist()
-    index = os.path.join(dist, "index.html")
-    if not os.path.isfile(index):
-        raise H5_NOT_BUILT(details={"dist": dist})
-    if path and os.path.isfile(os.path.join(dist, path)):
-        resp = send_from_directory(dist, path)
-        if path.startswith("assets/"):
-            resp.cache_control.max_age = 31536000  # hashed file names
-            resp.cache_control.immutable = True
-        return resp
-    if path.startswith("assets/"):
-        return send_from_directory(dist, path)  # a 404 through the error contract
-    resp = send_from_directory(dist, "index.html")
-    resp.cache_control.no_cache = True
-    return resp
+    return serve_built(_dist(), path, H5_NOT_BUILT)
 
 
 def register(app: Flask, api: Api) -> None:
