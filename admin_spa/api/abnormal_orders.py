@@ -8,10 +8,9 @@ from flask import Response
 
 from admin_spa.api.auth import current_actor
 from admin_spa.api.blueprints import blueprint
-from admin_spa.api.export_response import XLSX_RESPONSES, xlsx_download
+from admin_spa.api.export_response import XLSX_RESPONSES, dated, xlsx_download
 from admin_spa.api.schemas import abnormal_orders as s
 from app.billing import abnormal_export, abnormal_orders, corrections
-from app.db import utcnow
 from app.paging import Page
 
 bp = blueprint("money_orders", "异常订单与账单更正")
@@ -31,7 +30,7 @@ def list_abnormal(args: dict[str, Any]) -> Page:
 def export_abnormal(args: dict[str, Any]) -> Response:
     """导出异常订单（xlsx，筛选条件与列表相同；超过上限时 EXPORT_TOO_MANY_ROWS）"""
     file, count = abnormal_export.export_abnormal_orders(current_actor(), **args)
-    return xlsx_download(file, f"异常订单-{utcnow():%Y%m%d}", count)
+    return xlsx_download(file, dated("异常订单"), count)
 
 
 @bp.route("/orders/<int:order_id>/bill")

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import io
 from typing import IO
+from zoneinfo import ZoneInfo
 
-from flask import Response, send_file
+from flask import Response, current_app, send_file
 
+from app.db import utcnow
 from app.xlsx_export import MIMETYPE
 
 
@@ -24,6 +26,13 @@ def xlsx_download(file: IO[bytes], name: str, rows: int) -> Response:
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Export-Rows"] = str(rows)
     return response
+
+
+def dated(stem: str) -> str:
+    """``充电订单`` -> ``充电订单-20261204``: the date the operator sees on the wall clock
+    (the platform's time zone), not UTC's, so an export at 07:30 in Shanghai is today's."""
+    zone = ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])
+    return f"{stem}-{utcnow().astimezone(zone):%Y%m%d}"
 
 
 # ``@bp.doc(responses=XLSX_RESPONSES)`` on an export route: the OpenAPI answer is a file

@@ -8,10 +8,9 @@ from flask import Response
 
 from admin_spa.api.auth import current_actor
 from admin_spa.api.blueprints import blueprint
-from admin_spa.api.export_response import XLSX_RESPONSES, xlsx_download
+from admin_spa.api.export_response import XLSX_RESPONSES, dated, xlsx_download
 from admin_spa.api.schemas import members as s
 from admin_spa.api.schemas.common import PageQuery
-from app.db import utcnow
 from app.drivers import driver_auth, member_export, members
 from app.ledger import wallet, wallet_export
 from app.openapi import page_of
@@ -34,7 +33,7 @@ def list_members(args: dict[str, Any]) -> Page:
 def export_members(args: dict[str, Any]) -> Response:
     """导出会员（xlsx，筛选条件与列表相同；超过上限时 EXPORT_TOO_MANY_ROWS）"""
     file, count = member_export.export_members(current_actor(), **args)
-    return xlsx_download(file, f"会员-{utcnow():%Y%m%d}", count)
+    return xlsx_download(file, dated("会员"), count)
 
 
 @bp.route("/members/<int:driver_id>")
@@ -57,7 +56,7 @@ def wallet_entries(args: dict[str, Any], driver_id: int) -> Page:
 def export_wallet_entries(driver_id: int) -> Response:
     """导出会员钱包流水（xlsx，与会员详情的流水相同；超过上限时 EXPORT_TOO_MANY_ROWS）"""
     file, count = wallet_export.export_entries(current_actor(), driver_id)
-    return xlsx_download(file, f"钱包流水-{driver_id}-{utcnow():%Y%m%d}", count)
+    return xlsx_download(file, dated(f"钱包流水-{driver_id}"), count)
 
 
 @bp.route("/members/<int:driver_id>/wallet-adjustments", methods=["POST"])

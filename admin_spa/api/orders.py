@@ -8,13 +8,11 @@ from flask import Response
 
 from admin_spa.api.auth import current_actor
 from admin_spa.api.blueprints import blueprint
-from admin_spa.api.export_response import xlsx_download
+from admin_spa.api.export_response import XLSX_RESPONSES, dated, xlsx_download
 from admin_spa.api.schemas import orders as s
 from app.billing import order_detail, order_export
 from app.charging import order_search
-from app.db import utcnow
 from app.paging import Page
-from app.xlsx_export import MIMETYPE
 
 bp = blueprint("orders", "充电订单")
 
@@ -34,13 +32,10 @@ def get_order(order_no: str) -> dict[str, Any]:
     return order_detail.order_detail(current_actor(), order_no)
 
 
-XLSX = {"type": "string", "format": "binary"}
-
-
 @bp.route("/orders/export")
 @bp.arguments(s.OrderExportQuery, location="query")
-@bp.doc(responses={"200": {"description": "xlsx 文件", "content": {MIMETYPE: {"schema": XLSX}}}})
+@bp.doc(responses=XLSX_RESPONSES)
 def export_orders(args: dict[str, Any]) -> Response:
     """导出充电订单（xlsx，筛选条件与查询相同；超过上限时 EXPORT_TOO_MANY_ROWS）"""
     file, count = order_export.export_orders(current_actor(), **args)
-    return xlsx_download(file, f"充电订单-{utcnow():%Y%m%d}", count)
+    return xlsx_download(file, dated("充电订单"), count)

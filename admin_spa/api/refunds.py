@@ -12,9 +12,8 @@ from flask import Response
 
 from admin_spa.api.auth import current_actor
 from admin_spa.api.blueprints import blueprint
-from admin_spa.api.export_response import XLSX_RESPONSES, xlsx_download
+from admin_spa.api.export_response import XLSX_RESPONSES, dated, xlsx_download
 from admin_spa.api.schemas import refunds as s
-from app.db import utcnow
 from app.openapi import ID, page_of
 from app.paging import Page
 from app.payments import refund_export, refunds
@@ -36,7 +35,7 @@ def list_refunds(args: dict[str, Any]) -> Page:
 def export_refunds(args: dict[str, Any]) -> Response:
     """导出退款申请（xlsx，每笔充值一行，筛选条件与列表相同；超过上限时 EXPORT_TOO_MANY_ROWS）"""
     file, count = refund_export.export_refunds(current_actor(), **args)
-    return xlsx_download(file, f"退款申请-{utcnow():%Y%m%d}", count)
+    return xlsx_download(file, dated("退款申请"), count)
 
 
 @bp.route(f"/refunds/<{ID}:refund_id>")

@@ -6,23 +6,19 @@ paid and arrears in yuan; streamed ``BATCH`` orders at a time, audited."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from typing import IO, Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
 from app.billing.abnormal_orders import ReviewKind, abnormal_filter, reasons_by_order
 from app.billing.models import Bill
-from app.billing.order_export import STATE_LABELS
+from app.billing.order_export import STATE_LABELS, bill_value, local_time
 from app.charging.models import ChargeOrder
 from app.charging.order_search import with_names
 from app.extensions import db
-from app.tenancy.exports import audited_export
+from app.tenancy.exports import audited_export, in_batches
 from app.tenancy.scope import Actor
 from app.xlsx_export import Column, Kind
-
-BATCH = 1000
 
 REASON_LABELS: dict[str, str] = {
     ReviewKind.ESTIMATED: "预估结算",
@@ -49,17 +45,6 @@ def reasons_text(order: ChargeOrder, kinds: list[str]) -> str:
     return "、".join(labels)
 
 
-def _local(at: datetime | None, order: ChargeOrder) -> datetime | None:
-    if at is None:
-        return None
-    return at.astimezone(ZoneInfo(order.timezone)).replace(tzinfo=None)
-
-
-def _bill(row: dict[str, Any], name: str) -> int | None:
-    bill = row["bill"]
-    return None if bill is None else getattr(bill, name)
-
-
 COLUMNS = [
     Column("订单号", lambda r: r["order"].order_no, width=22),
     Column("异常原因", lambda r: r["reasons"], width=24),
@@ -67,13 +52,13 @@ COLUMNS = [
     Column("充电桩", lambda r: r["pile_code"], width=18),
     Column("枪", lambda r: r["order"].connector_number, Kind.INT, 5),
     Column("会员手机号", lambda r: r["driver_phone"], width=13),
-    Column("下单时间", lambda r: _local(r["order"].requested_at, r["order"]), Kind.TIME, 19),
-    Column("开始时间", lambda r: _local(r["order"].started_at, r["order"]), Kind.TIME, 19),
-    Column("结束时间", lambda r: _local(r["order"].stopped_at, r["order"]), Kind.TIME, 19),
+    Column("下单时间", lambda r: local_time(r["order"].requested_at, r["order"]), Kind.TIME, 19),
+    Column("开始时间", lambda r: local_time(r["order"].started_at, r["order"]), Kind.TIME, 19),
+    Column("结束时间", lambda r: local_time(r["order"].stopped_at, r["order"]), Kind.TIME, 19),
     Column("电量(kWh)", lambda r: r["order"].energy_wh, Kind.WH, 11),
-    Column("应付(元)", lambda r: _bill(r, "total_fen"), Kind.FEN, 10),
-    Column("实付(元)", lambda r: _bill(r, "paid_fen"), Kind.FEN, 10),
-    Column("欠费(元)", lambda r: _bill(r, "arrears_fen"), Kind.FEN, 10),
+    Column("应付(元)", lambda r: bill_value(r, "total_fen"), Kind.FEN, 10),
+    Column("实付(元)", lambda r: bill_value(r, "paid_fen"), Kind.FEN, 10),
+    Column("欠费(元)", lambda r: bill_value(r, "arrears_fen"), Kind.FEN, 10),
     Column("状态", lambda r: STATE_LABELS.get(r["order"].state, r["order"].state), width=14),
 ]
 
@@ -81,14 +66,7 @@ COLUMNS = [
 def abnormal_rows(actor: Actor, **filters: Any) -> Iterator[dict[str, Any]]:
     """The orders the queue finds with these filters, newest first, one batch in memory."""
     stmt = abnormal_filter(actor, **filters).order_by(ChargeOrder.id.desc())
-    batch: list[ChargeOrder] = []
-    for order in db.session.scalars(stmt.execution_options(yield_per=BATCH)):
-        batch.append(order)
-        if len(batch) == BATCH:
-            yield from _complete(actor, batch)
-            batch = []
-    if batch:
-        yield from _complete(actor, batch)
+    return in_batches(stmt, lambda orders: _complete(actor, orders))
 
 
 def _complete(actor: Actor, orders: list[ChargeOrder]) -> list[dict[str, Any]]:

@@ -13,19 +13,15 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import lazyload, load_only
+from typing_extensions import Unpack
 
 from app.billing.models import Bill
 from app.charging.models import ChargeOrder, OrderState
-from app.charging.order_search import order_filter, with_names
-from app.errors import EXPORT_TOO_MANY_ROWS
+from app.charging.order_search import OrderQuery, order_filter, with_names
 from app.extensions import db
-from app.tenancy import audit
+from app.tenancy.exports import audited_export, in_batches
 from app.tenancy.scope import Actor
-from app.uow import transactional
-from app.xlsx_export import Column, Kind, write_xlsx
-
-BATCH = 1000
-MAX_ROWS = 300_000  # an export above this is refused: the operator narrows the filter
+from app.xlsx_export import Column, Kind
 
 STATE_LABELS = {
     OrderState.CREATED: "已创建",
@@ -67,14 +63,15 @@ def stop_reason_label(order: ChargeOrder) -> str:
     return raw
 
 
-def _local(at: datetime | None, order: ChargeOrder) -> datetime | None:
+def local_time(at: datetime | None, order: ChargeOrder) -> datetime | None:
     """A UTC moment as the station's wall clock (the xlsx cell has no zone)."""
     if at is None:
         return None
     return at.astimezone(ZoneInfo(order.timezone)).replace(tzinfo=None)
 
 
-def _bill(row: dict[str, Any], name: str) -> int | None:
+def bill_value(row: dict[str, Any], name: str) -> int | None:
+    """A bill's figure of an export row (None where the order has no bill yet)."""
     bill = row["bill"]
     return None if bill is None else getattr(bill, name)
 
@@ -85,15 +82,15 @@ COLUMNS = [
     Column("充电桩", lambda r: r["pile_code"], width=18),
     Column("枪", lambda r: r["order"].connector_number, Kind.INT, 5),
     Column("会员手机号", lambda r: r["driver_phone"], width=13),
-    Column("开始时间", lambda r: _local(r["order"].started_at, r["order"]), Kind.TIME, 19),
-    Column("结束时间", lambda r: _local(r["order"].stopped_at, r["order"]), Kind.TIME, 19),
+    Column("开始时间", lambda r: local_time(r["order"].started_at, r["order"]), Kind.TIME, 19),
+    Column("结束时间", lambda r: local_time(r["order"].stopped_at, r["order"]), Kind.TIME, 19),
     Column("电量(kWh)", lambda r: r["order"].energy_wh, Kind.WH, 11),
-    Column("电费(元)", lambda r: _bill(r, "electricity_fen"), Kind.FEN, 10),
-    Column("服务费(元)", lambda r: _bill(r, "service_fen"), Kind.FEN, 10),
-    Column("会员优惠(元)", lambda r: _bill(r, "service_discount_fen"), Kind.FEN, 12),
-    Column("占位费(元)", lambda r: _bill(r, "occupancy_fen"), Kind.FEN, 10),
-    Column("优惠券(元)", lambda r: _bill(r, "coupon_fen"), Kind.FEN, 10),
-    Column("实付(元)", lambda r: _bill(r, "paid_fen"), Kind.FEN, 10),
+    Column("电费(元)", lambda r: bill_value(r, "electricity_fen"), Kind.FEN, 10),
+    Column("服务费(元)", lambda r: bill_value(r, "service_fen"), Kind.FEN, 10),
+    Column("会员优惠(元)", lambda r: bill_value(r, "service_discount_fen"), Kind.FEN, 12),
+    Column("占位费(元)", lambda r: bill_value(r, "occupancy_fen"), Kind.FEN, 10),
+    Column("优惠券(元)", lambda r: bill_value(r, "coupon_fen"), Kind.FEN, 10),
+    Column("实付(元)", lambda r: bill_value(r, "paid_fen"), Kind.FEN, 10),
     Column("状态", lambda r: STATE_LABELS.get(r["order"].state, r["order"].state), width=14),
     Column("停止原因", lambda r: stop_reason_label(r["order"]), width=20),
 ]
@@ -112,22 +109,15 @@ _BILL_FIELDS = (
 )  # fmt: skip
 
 
-def order_rows(actor: Actor, **filters: Any) -> Iterator[dict[str, Any]]:
+def order_rows(actor: Actor, **query: Unpack[OrderQuery]) -> Iterator[dict[str, Any]]:
     """The orders the search finds with these filters, newest first, as rows of
     :func:`with_names` plus their ``bill`` (or None): one batch in memory at a time."""
     stmt = (
-        order_filter(actor, **filters)
+        order_filter(actor, **query)
         .options(load_only(*_ORDER_FIELDS), lazyload("*"))
         .order_by(ChargeOrder.id.desc())
     )
-    batch: list[ChargeOrder] = []
-    for order in db.session.scalars(stmt.execution_options(yield_per=BATCH)):
-        batch.append(order)
-        if len(batch) == BATCH:
-            yield from _with_bills(actor, batch)
-            batch = []
-    if batch:
-        yield from _with_bills(actor, batch)
+    return in_batches(stmt, lambda orders: _with_bills(actor, orders))
 
 
 def _with_bills(actor: Actor, orders: list[ChargeOrder]) -> list[dict[str, Any]]:
@@ -143,34 +133,12 @@ def _with_bills(actor: Actor, orders: list[ChargeOrder]) -> list[dict[str, Any]]
     return rows
 
 
-def count_orders(actor: Actor, **filters: Any) -> int:
-    stmt = order_filter(actor, **filters).with_only_columns(func.count(ChargeOrder.id))
-    return db.session.scalar(stmt) or 0
-
-
-def export_orders(actor: Actor, **filters: Any) -> tuple[IO[bytes], int]:
+def export_orders(actor: Actor, **query: Unpack[OrderQuery]) -> tuple[IO[bytes], int]:
     """The xlsx of the search (a temporary file at its start) and its row count; refused
-    (EXPORT_TOO_MANY_ROWS) above ``MAX_ROWS`` before anything is written."""
-    matched = count_orders(actor, **filters)
-    if matched > MAX_ROWS:
-        raise EXPORT_TOO_MANY_ROWS(details={"rows": matched, "limit": MAX_ROWS})
-    title = "充电订单" + (f"（筛选：{_describe(filters)}）" if filters else "")
-    file, count = write_xlsx("充电订单", COLUMNS, order_rows(actor, **filters), title=title)
-    _audit(actor, filters, count)
-    return file, count
-
-
-@transactional
-def _audit(actor: Actor, filters: dict[str, Any], count: int) -> None:
-    audit.record(
-        actor, "order.export", "charge_order", "",
-        operator_id=actor.operator_id, after={"filters": _plain(filters), "rows": count},
+    (EXPORT_TOO_MANY_ROWS) above the ceiling before anything is written."""
+    count = order_filter(actor, **query).with_only_columns(func.count(ChargeOrder.id))
+    return audited_export(
+        actor, sheet="充电订单", columns=COLUMNS, rows=order_rows(actor, **query),
+        matched=db.session.scalar(count) or 0, action="order.export",
+        target_type="charge_order", filters=dict(query),
     )  # fmt: skip
-
-
-def _plain(filters: dict[str, Any]) -> dict[str, Any]:
-    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in filters.items()}
-
-
-def _describe(filters: dict[str, Any]) -> str:
-    return "，".join(f"{k}={v}" for k, v in _plain(filters).items())

@@ -8,9 +8,10 @@ are loaded in one query each, never per order."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import ColumnElement, Select, and_, or_, select
+from typing_extensions import Unpack
 
 from app.catalogue.models import Pile, Station, StationVisibility
 from app.charging.models import ChargeOrder, OrderState
@@ -44,18 +45,20 @@ def is_read_only(actor: Actor, order: ChargeOrder) -> bool:
     return not actor.sees_operator(order.operator_id)
 
 
-def order_filter(
-    actor: Actor,
-    *,
-    order_no: str | None = None,
-    phone: str | None = None,
-    openid: str | None = None,
-    station_id: int | None = None,
-    pile_code: str | None = None,
-    state: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> Select[tuple[ChargeOrder]]:
+class OrderQuery(TypedDict, total=False):
+    """The filters of the order search (list and export alike); each one given narrows."""
+
+    order_no: str | None
+    phone: str | None
+    openid: str | None
+    station_id: int | None
+    pile_code: str | None
+    state: str | None
+    since: datetime | None
+    until: datetime | None
+
+
+def order_filter(actor: Actor, **query: Unpack[OrderQuery]) -> Select[tuple[ChargeOrder]]:
     """The one filter of the order search, shared by the list and its export: the orders
     in the actor's view matching the filters given (permission checked)."""
     actor.require(ORDER_READ)
@@ -63,8 +66,9 @@ def order_filter(
     scope = visible_orders(actor)
     if scope is not None:
         stmt = stmt.where(scope)
-    if order_no:
+    if order_no := query.get("order_no"):
         stmt = stmt.where(ChargeOrder.order_no.contains(order_no.strip()))
+    phone, openid = query.get("phone"), query.get("openid")
     if phone or openid:
         drivers = select(Driver.id)
         if phone:
@@ -72,39 +76,25 @@ def order_filter(
         if openid:
             drivers = drivers.where(Driver.openid == openid.strip())
         stmt = stmt.where(ChargeOrder.driver_id.in_(drivers))
-    if station_id is not None:
+    if (station_id := query.get("station_id")) is not None:
         stmt = stmt.where(ChargeOrder.station_id == station_id)
-    if pile_code:
+    if pile_code := query.get("pile_code"):
         stmt = stmt.where(ChargeOrder.pile_id.in_(select(Pile.id).where(Pile.code == pile_code)))
-    if state:
+    if state := query.get("state"):
         stmt = stmt.where(ChargeOrder.state == OrderState(state))
-    if since is not None:
+    if (since := query.get("since")) is not None:
         stmt = stmt.where(ChargeOrder.requested_at >= since)
-    if until is not None:
+    if (until := query.get("until")) is not None:
         stmt = stmt.where(ChargeOrder.requested_at < until)
     return stmt
 
 
 def search_orders(
-    actor: Actor,
-    *,
-    order_no: str | None = None,
-    phone: str | None = None,
-    openid: str | None = None,
-    station_id: int | None = None,
-    pile_code: str | None = None,
-    state: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    page: int = 1,
-    page_size: int = 20,
+    actor: Actor, *, page: int = 1, page_size: int = 20, **query: Unpack[OrderQuery]
 ) -> Page:
     """Orders newest first; each item a dict with the order and its station, pile and
     driver for the list."""
-    stmt = order_filter(
-        actor, order_no=order_no, phone=phone, openid=openid, station_id=station_id,
-        pile_code=pile_code, state=state, since=since, until=until,
-    )  # fmt: skip
+    stmt = order_filter(actor, **query)
     found = paginate(stmt.order_by(ChargeOrder.id.desc()), page, page_size)
     return Page(
         items=[row for row in with_names(actor, found.items)],

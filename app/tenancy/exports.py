@@ -6,17 +6,41 @@ wallet's ledger) describes its columns and rows; the filter is always the list's
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
-from typing import IO, Any
+from typing import IO, Any, TypeVar
+
+from sqlalchemy import Select
 
 from app.errors import EXPORT_TOO_MANY_ROWS
+from app.extensions import db
 from app.tenancy import audit
 from app.tenancy.scope import Actor
 from app.uow import transactional
 from app.xlsx_export import Column, write_xlsx
 
 MAX_ROWS = 300_000
+BATCH = 1000
+
+T = TypeVar("T")
+
+
+def in_batches(
+    stmt: Select[tuple[T]],
+    complete: Callable[[list[T]], list[dict[str, Any]]],
+    batch: int = BATCH,
+) -> Iterator[dict[str, Any]]:
+    """The entities ``stmt`` finds, streamed from the database ``batch`` at a time
+    (``yield_per``) and turned into rows by ``complete`` one batch at a time (its lookups
+    are one query per batch, never per row): one batch in memory, whatever the count."""
+    pending: list[T] = []
+    for entity in db.session.scalars(stmt.execution_options(yield_per=batch)):
+        pending.append(entity)
+        if len(pending) == batch:
+            yield from complete(pending)
+            pending = []
+    if pending:
+        yield from complete(pending)
 
 
 def audited_export(
@@ -30,10 +54,11 @@ def audited_export(
     target_type: str,
     target_id: Any = "",
     filters: dict[str, Any],
-    limit: int = MAX_ROWS,
+    limit: int | None = None,
 ) -> tuple[IO[bytes], int]:
     """The xlsx (a temporary file at its start) and its row count. ``matched`` is the
     list filter's count; ``rows`` is consumed only when it is within ``limit``."""
+    limit = MAX_ROWS if limit is None else limit  # read at the call: one setting to change
     if matched > limit:
         raise EXPORT_TOO_MANY_ROWS(details={"rows": matched, "limit": limit})
     plain = plain_filters(filters)

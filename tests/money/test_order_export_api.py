@@ -4,7 +4,7 @@ times, Chinese state, audited, and a ceiling answered with EXPORT_TOO_MANY_ROWS.
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -12,11 +12,13 @@ import openpyxl
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from admin_spa.api import export_response
 from app.billing import order_export
 from app.billing.models import Bill
 from app.charging.models import ChargeOrder
 from app.charging.port import ConnectorState
 from app.extensions import db
+from app.tenancy import exports
 from app.tenancy.models import AuditLog, Operator
 from tests.support.money import World, build_world, recent
 
@@ -89,7 +91,7 @@ def test_order_export_above_the_ceiling_is_refused_with_a_chinese_message(
     yc.connect(_BASE - timedelta(hours=1))
     _settled(yc, 5, 1000)
     _settled(yc, 4, 1000)
-    monkeypatch.setattr(order_export, "MAX_ROWS", 1)
+    monkeypatch.setattr(exports, "MAX_ROWS", 1)
     resp = client.get(f"{API}/orders/export", headers=as_yc)
     assert resp.status_code == 422
     body = resp.get_json()["error"]
@@ -112,3 +114,14 @@ def test_stop_reason_labels_are_chinese_and_unknown_codes_kept() -> None:
     order.stop_reason = ""
     order.stop_requested_by = "driver"
     assert order_export.stop_reason_label(order) == "车主停止"
+
+
+def test_export_file_name_carries_the_operators_local_date_not_utcs(
+    client: FlaskClient, as_yc: dict[str, str], monkeypatch: Any
+) -> None:
+    """23:30 UTC on 3 December is 07:30 on 4 December in Shanghai: the file is the 4th's."""
+    late = datetime(2026, 12, 3, 23, 30, tzinfo=UTC)
+    monkeypatch.setattr(export_response, "utcnow", lambda: late)
+    resp = client.get(f"{API}/orders/export", headers=as_yc)
+    assert resp.status_code == 200
+    assert "20261204.xlsx" in resp.headers["Content-Disposition"]
