@@ -73,3 +73,30 @@ def test_export_download_keeps_the_chinese_name_and_leaves_no_open_file() -> Non
         assert response.mimetype == xlsx_export.MIMETYPE
         assert file.closed  # even a response nobody reads or closes leaves no open file
         response.close()
+
+
+def test_export_cells_carry_their_number_formats_widths_and_frozen_headings() -> None:
+    """The package is written by hand (speed): Excel's formats, widths and the frozen
+    heading rows must survive a round trip through another reader."""
+    file, _ = write_xlsx("订单<&>", COLUMNS, _rows(), title="筛选：a & <b>")
+    with file:
+        book = openpyxl.load_workbook(file)
+    ws = book.active
+    assert ws.title == "订单<&>"
+    assert ws["A1"].value == "筛选：a & <b>"
+    assert ws.freeze_panes == "A3"  # the title and the headings stay in view
+    assert ws["A2"].font.b and ws["A2"].fill.fgColor.rgb == "FFF2F3F5"
+    formats = {cell.column_letter: cell.number_format for cell in ws[3]}
+    assert formats["B"] == "0.000" and formats["C"] == "0.00"
+    assert formats["D"] == "yyyy-mm-dd hh:mm:ss" and formats["E"] == "yyyy-mm-dd"
+    assert formats["F"] == "0"
+    assert ws.column_dimensions["A"].width > 14
+
+
+def test_export_drops_characters_xml_cannot_hold_and_keeps_spaces() -> None:
+    rows = [{"no": " 备注\x07含控制符 ", "wh": 0, "fen": -150, "at": None, "day": None, "n": 0}]
+    file, _ = write_xlsx("订单", COLUMNS, rows)
+    with file:
+        got = _read(file)
+    assert got[1][:3] == [" 备注含控制符 ", 0, -1.5]
+    assert got[1][5] == 0  # zero is a value, not an empty cell
