@@ -12,14 +12,13 @@ from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import lazyload, load_only
 from typing_extensions import Unpack
 
 from app.billing.models import Bill
 from app.charging.models import ChargeOrder, OrderState
 from app.charging.order_search import OrderQuery, order_filter, with_names
 from app.extensions import db
-from app.tenancy.exports import audited_export, in_batches
+from app.tenancy.exports import BATCH, audited_export, in_batches
 from app.tenancy.scope import Actor
 from app.xlsx_export import Column, Kind
 
@@ -96,9 +95,10 @@ COLUMNS = [
 ]
 
 
-# only what the columns and the scope read: a full order or bill costs twice as much
+# only what the columns and the scope read, as plain rows
 _ORDER_FIELDS = (
-    ChargeOrder.order_no, ChargeOrder.operator_id, ChargeOrder.station_id, ChargeOrder.pile_id,
+    ChargeOrder.id, ChargeOrder.order_no, ChargeOrder.operator_id, ChargeOrder.station_id,
+    ChargeOrder.pile_id,
     ChargeOrder.driver_id, ChargeOrder.connector_number, ChargeOrder.started_at,
     ChargeOrder.stopped_at, ChargeOrder.energy_wh, ChargeOrder.state, ChargeOrder.stop_reason,
     ChargeOrder.stop_requested_by, ChargeOrder.timezone,
@@ -111,16 +111,19 @@ _BILL_FIELDS = (
 
 def order_rows(actor: Actor, **query: Unpack[OrderQuery]) -> Iterator[dict[str, Any]]:
     """The orders the search finds with these filters, newest first, as rows of
-    :func:`with_names` plus their ``bill`` (or None): one batch in memory at a time."""
+    :func:`with_names` plus their ``bill`` (or None): one batch in memory at a time. The
+    orders are plain rows of the columns the export reads, not ORM objects (measured: the
+    objects' bookkeeping was most of the time of 100,000 rows)."""
     stmt = (
         order_filter(actor, **query)
-        .options(load_only(*_ORDER_FIELDS), lazyload("*"))
+        .with_only_columns(*_ORDER_FIELDS)
         .order_by(ChargeOrder.id.desc())
+        .execution_options(yield_per=BATCH)
     )
-    return in_batches(stmt, lambda orders: _with_bills(actor, orders))
+    return in_batches(db.session.execute(stmt), lambda orders: _with_bills(actor, orders), BATCH)
 
 
-def _with_bills(actor: Actor, orders: list[ChargeOrder]) -> list[dict[str, Any]]:
+def _with_bills(actor: Actor, orders: list[Any]) -> list[dict[str, Any]]:
     bills = {
         b.order_id: b
         for b in db.session.execute(

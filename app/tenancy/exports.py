@@ -10,10 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import IO, Any, TypeVar
 
-from sqlalchemy import Select
-
 from app.errors import EXPORT_TOO_MANY_ROWS
-from app.extensions import db
 from app.tenancy import audit
 from app.tenancy.scope import Actor
 from app.uow import transactional
@@ -26,16 +23,16 @@ T = TypeVar("T")
 
 
 def in_batches(
-    stmt: Select[tuple[T]],
+    results: Iterable[T],
     complete: Callable[[list[T]], list[dict[str, Any]]],
     batch: int = BATCH,
 ) -> Iterator[dict[str, Any]]:
-    """The entities ``stmt`` finds, streamed from the database ``batch`` at a time
-    (``yield_per``) and turned into rows by ``complete`` one batch at a time (its lookups
-    are one query per batch, never per row): one batch in memory, whatever the count."""
+    """A query's results (streamed by the caller with ``yield_per=batch``) turned into rows
+    by ``complete`` one batch at a time, so that its lookups are one query per batch and
+    never per row: one batch in memory, whatever the count."""
     pending: list[T] = []
-    for entity in db.session.scalars(stmt.execution_options(yield_per=batch)):
-        pending.append(entity)
+    for item in results:
+        pending.append(item)
         if len(pending) == batch:
             yield from complete(pending)
             pending = []
