@@ -110,7 +110,7 @@ seed: migrate
 	EVOP_DEMO_MODE=1 $(VENV)/bin/flask seed-demo
 
 run: deps spa h5 seed
-	EVOP_DEMO_MODE=1 EVOP_WECHAT_SANDBOX=1 EVOP_DEMO_PILES=1 $(PY) wsgi.py
+	EVOP_DEMO_MODE=1 EVOP_WECHAT_SANDBOX=1 EVOP_HLHT_SANDBOX=1 EVOP_DEMO_PILES=1 $(PY) wsgi.py
 
 demo-piles: deps
 	$(PY) -m pile_link.simulator --piles DEMO-OCPP-01,55031412782305 --scenario idle

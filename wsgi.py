@@ -27,6 +27,7 @@ import miniprogram_api
 import miniprogram_api.h5_pages
 from app import create_app
 from app.config import RefusedToStart
+from app.demo import DEMO_PARTNER_ID
 from app.hlht import inbound as hlht_inbound
 from app.hlht.cli import register_cli as register_hlht_cli
 from app.openapi import HTTP_API
@@ -37,7 +38,16 @@ from pile_link.cli import register_cli as register_pile_link_cli
 from pile_link.runtime import install_routed_port
 
 if TYPE_CHECKING:
+    from app.hlht.sandbox import PartnerSandbox
     from pile_link.simulator.in_process import InProcessPiles
+
+
+def own_origin(app: Flask) -> str:
+    """Where this process's own HTTP server answers (the sandboxes call it back)."""
+    host = app.config["HTTP_HOST"]
+    if host in ("", "0.0.0.0", "::"):
+        host = "127.0.0.1"
+    return f"http://{host}:{app.config['HTTP_PORT']}"
 
 
 def attach_wechat_sandbox(app: Flask) -> list[int]:
@@ -53,10 +63,7 @@ def attach_wechat_sandbox(app: Flask) -> list[int]:
 
     fake = FakeWeChat()
     mount(app, fake)
-    host = app.config["HTTP_HOST"]
-    if host in ("", "0.0.0.0", "::"):
-        host = "127.0.0.1"
-    origin = f"http://{host}:{app.config['HTTP_PORT']}"
+    origin = own_origin(app)
     sandbox = origin + MOUNT_PREFIX
     app.config.update(
         WECHAT_API_BASE=sandbox,
@@ -69,6 +76,44 @@ def attach_wechat_sandbox(app: Flask) -> list[int]:
         app.config["DEEP_LINK_BASE_URL"] = origin + "/h5"
     with app.app_context():
         return demo_wechat_accounts(fake)
+
+
+def attach_hlht_sandbox(app: Flask) -> "PartnerSandbox | None":
+    """Demo mode with ``HLHT_SANDBOX`` only (``make run``): the demo partner platform
+    (演示互联平台) at /sandbox/hlht/ on this server and the demo partner's base URL pointed
+    at it, so that its stations sync and its ``hlht://`` codes charge. Its worker (the
+    pushes to our /evcs/v1/) is started by the caller once the server listens."""
+    if not (app.config["DEMO_MODE"] and app.config["HLHT_SANDBOX"]):
+        return None
+    from app.demo import demo_partner_sandbox
+    from app.hlht.sandbox import MOUNT_PREFIX, mount
+
+    origin = own_origin(app)
+    with app.app_context():
+        sandbox = demo_partner_sandbox(origin, origin + MOUNT_PREFIX)
+    if sandbox is not None:
+        mount(app, sandbox)
+    return sandbox
+
+
+def sync_demo_partner(app: Flask) -> None:
+    """The demo partner's stations, status and policies, synced once the server listens
+    (the hourly ``hlht-sync`` job keeps them after)."""
+    from app.hlht import customer, partners
+    from app.hlht.client import PartnerUnreachable
+
+    with app.app_context():
+        partner = partners.by_operator_id(DEMO_PARTNER_ID)
+        if partner is None:
+            return
+        try:
+            report = customer.sync_partner(partner)
+        except PartnerUnreachable as err:
+            print(f"互联沙箱同步失败: {err}", flush=True)
+            return
+        print(
+            f"互联沙箱  已同步 {report.stations} 个站点、{report.connectors} 个充电接口", flush=True
+        )
 
 
 def download_platform_keys(app: Flask, operator_ids: list[int]) -> None:
@@ -165,6 +210,7 @@ def main() -> None:
         print(refusal, file=sys.stderr, flush=True)
         raise SystemExit(2) from None
     sandbox_merchants = attach_wechat_sandbox(app)
+    partner_sandbox = attach_hlht_sandbox(app)
     gc.freeze()
     stops: list[Callable[[], None]] = []
     ready: list[Callable[[], None]] = []
@@ -172,6 +218,11 @@ def main() -> None:
     if app.config["DEMO_MODE"] and app.config["WECHAT_SANDBOX"]:
         lines.append(f"微信沙箱  {app.config['WECHAT_API_BASE']}/  （演示模式）")
         ready.append(lambda: download_platform_keys(app, sandbox_merchants))
+    if partner_sandbox is not None:
+        lines.append(f"互联沙箱  {partner_sandbox.platform_base}/sandbox/hlht/  （演示模式）")
+        partner_sandbox.start_worker()
+        stops.append(partner_sandbox.stop_worker)
+        ready.append(lambda: sync_demo_partner(app))
     if app.config["PILE_LINK_ENABLED"]:
         from pile_link.runtime import PileLinkRuntime
 

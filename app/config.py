@@ -31,6 +31,8 @@ class Config:
     # which the demo operators' WeChat calls go to; simulated piles in the process
     WECHAT_SANDBOX = False
     DEMO_PILES = False
+    # demo mode only: the demo partner platform (T/CEC 102) at /sandbox/hlht/ on the server
+    HLHT_SANDBOX = False
     ADMIN_SPA_DIST = ""  # empty: admin_spa/web/dist beside the package
     HTTP_HOST = "127.0.0.1"
     HTTP_PORT = 5000
@@ -258,6 +260,10 @@ def check_settings(config: Mapping[str, Any]) -> list[str]:
         )
     if config.get("DEMO_PILES"):
         problems.append("EVOP_DEMO_PILES: must be off in production (simulated piles)")
+    if config.get("HLHT_SANDBOX"):
+        problems.append(
+            "EVOP_HLHT_SANDBOX: must be off in production (a simulated partner platform)"
+        )
     if not 0 <= int(config.get("NEARBY_CACHE_SECONDS", 0)) <= 60:
         problems.append(
             "EVOP_NEARBY_CACHE_SECONDS: between 0 and 60 seconds (how stale free connectors "

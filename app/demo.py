@@ -14,6 +14,8 @@ from app.catalogue.models import Pile, PileProtocol, Station, Tariff
 from app.drivers import members
 from app.extensions import db
 from app.hlht import partners
+from app.hlht.sandbox import MOUNT_PREFIX as SANDBOX_PREFIX
+from app.hlht.sandbox import PartnerSandbox
 from app.ledger import wallet
 from app.pricing import Segment
 from app.tenancy.admin_auth import actor_for_user, hash_password
@@ -232,6 +234,24 @@ def _demo_partner() -> None:
             "data_iv": DEMO_PARTNER_IV, "sig_secret": DEMO_PARTNER_SECRET,
             "share_stations": "all",
         }
+    )  # fmt: skip
+
+
+@transactional
+def demo_partner_sandbox(platform_base: str, sandbox_base: str) -> PartnerSandbox | None:
+    """The demo partner played by the partner sandbox (make run): its base URL pointed at
+    the sandbox (unless the operator gave it a real one), and the sandbox made with its
+    secrets and keys (the demo's keys are the same both ways)."""
+    partner = partners.by_operator_id(DEMO_PARTNER_ID)
+    if partner is None:
+        return None
+    if partner.base_url and not partner.base_url.endswith(SANDBOX_PREFIX):
+        return None  # the demo partner now points at a real platform: no sandbox
+    partner.base_url = sandbox_base  # this run's port
+    return PartnerSandbox(
+        operator_id=DEMO_PARTNER_ID, keys=partners.outbound_keys(partner),
+        platform_secret=partner.our_operator_secret, own_secret=partner.operator_secret,
+        platform_base=platform_base,
     )  # fmt: skip
 
 
