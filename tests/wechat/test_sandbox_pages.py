@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from app.wechat.sandbox.routes import create_fake_wechat
-from app.wechat.sandbox.state import FakeWeChat, make_test_merchant
+from app.wechat.sandbox.state import FakeRefund, FakeWeChat, make_test_merchant
 
 OA = ("wxoa00000000000001", "oa-secret")
 AUTH = {
@@ -135,3 +135,66 @@ def test_merchant_takes_payments_in_a_bound_official_account() -> None:
     assert not fake.accepts_app(merchant, OA[0])
     fake.bind_app(merchant.mch_id, OA[0])
     assert fake.accepts_app(merchant, OA[0]) and fake.accepts_app(merchant, merchant.app_id)
+
+
+def _processing_refund(fake: FakeWeChat, notify_url: str = "http://m/refund-notify") -> FakeRefund:
+    merchant = make_test_merchant()
+    fake.register_merchant(merchant)
+    order = fake.add_order(merchant, "T0003", 5000, "openid-1")
+    fake.pay(order.out_trade_no, merchant.mch_id)
+    refund = FakeRefund(
+        mch_id=merchant.mch_id, out_refund_no="RF0000000001", refund_id="50300000001",
+        out_trade_no=order.out_trade_no, transaction_id=order.transaction_id or "",
+        refund_fen=5000, total_fen=5000, reason="钱包余额退款", notify_url=notify_url,
+        create_time="2026-12-04T19:30:00+08:00",
+    )  # fmt: skip
+    fake.refunds[(merchant.mch_id, refund.out_refund_no)] = refund
+    return refund
+
+
+def test_merchant_refunds_page_ends_a_refund_with_the_signed_notify(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake = _fake()
+    refund = _processing_refund(fake)
+    sent: list[tuple[str, bytes]] = []
+
+    class _Answer:
+        status_code = 200
+
+    def deliver(url: str, headers: dict[str, str], body: bytes, **kw: object) -> list[_Answer]:
+        assert headers["Wechatpay-Serial"] == fake.platform.cert_serial
+        sent.append((url, body))
+        return [_Answer()]
+
+    monkeypatch.setattr(fake, "deliver", deliver)
+    client = create_fake_wechat(fake).test_client()
+    page = client.get("/merchant/refunds")
+    assert page.status_code == 200
+    assert "RF0000000001" in page.text and "¥50.00" in page.text
+    assert "退款成功" in page.text and "退款异常" in page.text and "退款关闭" in page.text
+    form = {"out_refund_no": refund.out_refund_no, "mch_id": refund.mch_id}
+    ended = client.post("/merchant/refunds", data={**form, "status": "ABNORMAL"})
+    assert ended.status_code == 303 and ended.location.startswith("./refunds?message=")
+    assert refund.status == "ABNORMAL"
+    [(url, body)] = sent
+    assert url == "http://m/refund-notify"
+    assert re.search(rb'"event_type":\s*"REFUND.ABNORMAL"', body)
+    after = client.get("/merchant/refunds", query_string={"message": "已通知商户"})
+    assert 'data-refund-status="ABNORMAL"' in after.text and "已通知商户" in after.text
+    assert 'name="status"' not in after.text  # an ended refund has no buttons
+
+
+def test_merchant_refunds_page_refuses_unknown_ended_and_bad_endings() -> None:
+    fake = _fake()
+    refund = _processing_refund(fake)
+    client = create_fake_wechat(fake).test_client()
+    form = {"out_refund_no": refund.out_refund_no, "mch_id": refund.mch_id}
+    unknown = client.post("/merchant/refunds", data={**form, "out_refund_no": "RFnope"})
+    assert unknown.status_code == 404
+    assert client.post("/merchant/refunds", data={**form, "status": "x"}).status_code == 409
+    assert refund.status == "PROCESSING"
+    fake.complete_refund(refund.out_refund_no)
+    again = client.post("/merchant/refunds", data={**form, "status": "CLOSED"})
+    assert again.status_code == 409 and refund.status == "SUCCESS"
+    assert client.get("/merchant/refunds").status_code == 200

@@ -1,5 +1,6 @@
 """The sandbox's pages for people: WeChat's web-authorization screen (pick or create a demo
-driver) and the WeChat Pay cashier ("确认支付" / "取消"). Plain HTML, phone-sized."""
+driver), the WeChat Pay cashier ("确认支付" / "取消") and the merchant's refunds, where one
+ends a refund as WeChat would (退款成功 / 退款异常 / 退款关闭). Plain HTML, phone-sized."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from html import escape
 from flask import Response
 
 from app.money import fen_to_yuan_str
-from app.wechat.sandbox.state import FakeOrder
+from app.wechat.sandbox.state import FakeOrder, FakeRefund
 
 _STYLE = """
 body{margin:0;font:16px/1.5 -apple-system,"PingFang SC","Microsoft YaHei",sans-serif;
@@ -83,3 +84,34 @@ def pay_page(order: FakeOrder, back: str) -> Response:
 
 def result_page(message: str, status: int = 200) -> Response:
     return _page("提示", f'<div class="card"><p>{escape(message)}</p></div>', status)
+
+
+# how WeChat ends a refund that is PROCESSING (the refund notify's REFUND.<status>)
+REFUND_ENDINGS = {"SUCCESS": "退款成功", "ABNORMAL": "退款异常", "CLOSED": "退款关闭"}
+
+
+def refunds_page(refunds: list[FakeRefund], message: str = "") -> Response:
+    """「商户平台 · 退款」: the refunds WeChat holds, newest first; a PROCESSING one can be
+    ended, which sends the signed, encrypted refund notify to the refund's notify_url."""
+    cards = []
+    for r in refunds:
+        head = (
+            f'<div class="amount">¥{fen_to_yuan_str(r.refund_fen)}</div>'
+            f'<p class="muted">退款单 {escape(r.out_refund_no)} · 商户号 {escape(r.mch_id)} · '
+            f"原订单 {escape(r.out_trade_no)}</p>"
+            f'<p data-refund-status="{escape(r.status)}">状态：{escape(r.status)}</p>'
+        )
+        actions = ""
+        if r.status == "PROCESSING":
+            keep = _hidden({"out_refund_no": r.out_refund_no, "mch_id": r.mch_id})
+            actions = f'<form method="post">{keep}' + "".join(
+                f'<button name="status" value="{s}"'
+                f'{"" if s == "SUCCESS" else " class=secondary"}>{escape(label)}</button>'
+                for s, label in REFUND_ENDINGS.items()
+            ) + "</form>"  # fmt: skip
+        cards.append(
+            f'<div class="card" data-refund="{escape(r.out_refund_no)}">{head}{actions}</div>'
+        )
+    note = f'<div class="card"><p>{escape(message)}</p></div>' if message else ""
+    empty = '<div class="card"><p class="muted">还没有退款</p></div>'
+    return _page("商户平台 · 退款", note + ("".join(cards) or empty))

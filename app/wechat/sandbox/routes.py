@@ -19,7 +19,13 @@ from urllib.parse import quote
 from cryptography import x509
 from flask import Flask, Response, redirect, request
 
-from app.wechat.sandbox.pages import authorize_page, pay_page, result_page
+from app.wechat.sandbox.pages import (
+    REFUND_ENDINGS,
+    authorize_page,
+    pay_page,
+    refunds_page,
+    result_page,
+)
 from app.wechat.sandbox.signing import (
     CST,
     SIGNATURE_TYPE,
@@ -325,6 +331,34 @@ def create_fake_wechat(state: FakeWeChat | None = None) -> Flask:
             return result_page("支付成功" if outcome == "ok" else "已取消支付")
         sep = "&" if "?" in back else "?"
         return redirect(f"{back}{sep}pay={outcome}", 303)  # type: ignore[return-value]
+
+    # -- the merchant platform's refunds: a person ends a refund as WeChat would ----------
+
+    @app.get("/merchant/refunds")
+    def merchant_refunds() -> Response:
+        with fake.lock:
+            refunds = sorted(fake.refunds.values(), key=lambda r: r.create_time, reverse=True)
+        return refunds_page(refunds, request.args.get("message", "")[:200])
+
+    @app.post("/merchant/refunds")
+    def merchant_refund_end() -> Response:
+        out_refund_no, mch_id = request.form.get("out_refund_no", ""), request.form.get("mch_id")
+        status = request.form.get("status", "")
+        with fake.lock:
+            refund = fake.refunds.get((mch_id or "", out_refund_no))
+        if refund is None:
+            return result_page("退款单不存在", status=404)
+        if status not in REFUND_ENDINGS or refund.status != "PROCESSING":
+            return result_page("该退款已结束或状态不正确", status=409)
+        if not refund.notify_url:
+            return result_page("该退款没有通知地址（notify_url）", status=409)
+        # the signed, encrypted REFUND.<status> notify goes to the refund's notify_url
+        answers = fake.deliver_refund_notify(out_refund_no, status=status, mch_id=mch_id)
+        delivered = bool(answers) and answers[0].status_code < 300
+        message = f"{out_refund_no}：{REFUND_ENDINGS[status]}，" + (
+            "已通知商户" if delivered else "通知商户失败"
+        )
+        return redirect(f"./refunds?message={quote(message)}", 303)  # type: ignore[return-value]
 
     @app.post("/wxa/business/getuserphonenumber")
     def getuserphonenumber() -> Response:

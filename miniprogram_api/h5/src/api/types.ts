@@ -147,3 +147,72 @@ export const ORDER_STATE_LABELS: Record<string, string> = {
 
 /** the live page stops polling once the order is here */
 export const FINAL_STATES = ['finished', 'settled', 'failed', 'abnormal']
+
+// -- the wallet (issue 13): miniprogram_api/schemas/wallet.py -----------------------------
+
+export type Wallet = { balance_fen: number; balance_yuan: string; arrears_fen: number; arrears_yuan: string }
+
+export type WalletEntry = {
+  id: number
+  amount_fen: number
+  balance_after_fen: number
+  reason: string
+  ref_type: string
+  ref_id: string
+  note: string
+  created_at: string
+}
+
+export type TopUpOffer = {
+  offer_id: number
+  name: string
+  min_topup_fen: number
+  coupon_count: number
+  total_fen: number
+  total_is_upper_bound: boolean
+  text: string
+  items: { template_id: number; name: string; quantity: number; face_value_fen: number }[]
+}
+
+export type RequestPayment = {
+  appId: string
+  timeStamp: string
+  nonceStr: string
+  package: string
+  signType: string
+  paySign: string
+}
+
+export type TopUp = {
+  out_trade_no: string
+  amount_fen: number
+  offer_id: number | null
+  state: 'created' | 'paid' | 'closed' | string
+  paid_at?: string | null
+  created_at: string
+}
+
+export type TopUpStarted = TopUp & { payment: RequestPayment }
+
+export type RefundPart = {
+  out_refund_no: string
+  amount_fen: number
+  coupon_deduction_fen: number
+  refund_fen: number
+  coupon_deduction_note: string
+  state: string
+  fail_reason: string
+}
+
+export type Refund = {
+  id: number
+  amount_fen: number
+  reason: string
+  state: 'pending_review' | 'approved' | 'processing' | 'succeeded' | 'failed' | 'rejected' | string
+  reject_reason: string
+  fail_reason: string
+  succeeded_fen: number
+  created_at: string
+  finished_at: string | null
+  parts: RefundPart[]
+}

@@ -35,6 +35,18 @@ export const routes: RouteRecordRaw[] = [
     props: true,
     meta: { title: '充电订单' },
   },
+  {
+    path: '/wallet',
+    name: 'wallet',
+    component: () => import('@/pages/WalletPage.vue'),
+    meta: { title: '我的钱包' },
+  },
+  {
+    path: '/wallet/refunds',
+    name: 'refunds',
+    component: () => import('@/pages/RefundsPage.vue'),
+    meta: { title: '余额退款' },
+  },
   { path: '/:rest(.*)*', redirect: '/stations' },
 ]
 
