@@ -168,6 +168,20 @@ def test_scan_start_watch_and_stop_a_charge(browser: Browser, sandbox_server: st
         )
         expect(pg.get_by_test_id("order-total")).to_contain_text("¥")
         pg.screenshot(path=str(ARTIFACTS / "order-done.png"), full_page=True)
+        expect(pg.get_by_test_id("order-elapsed")).to_have_text(re.compile(r"^\d{2}:\d{2}:\d{2}$"))
+
+        # my orders, newest first, each opening its order page
+        order_path = "/h5/orders/" + pg.url.rsplit("/", 1)[1]
+        pg.goto("/h5/me")
+        pg.get_by_test_id("go-orders").click()
+        expect(pg).to_have_url(re.compile(r"/h5/orders$"))
+        newest = pg.get_by_test_id("order-row").first
+        expect(newest).to_contain_text(re.compile("已结束|已结算"))
+        expect(newest).to_contain_text(re.compile(r"\d+\.\d{3} kWh"))
+        pg.screenshot(path=str(ARTIFACTS / "orders.png"), full_page=True)
+        newest.click()
+        expect(pg).to_have_url(re.compile(re.escape(order_path) + "$"))
+        expect(pg.get_by_test_id("order-total")).to_contain_text("¥")
     finally:
         context.close()
     assert not crashes, f"uncaught errors in the page: {crashes}"
