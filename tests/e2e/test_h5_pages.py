@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import re
+import struct
 import time
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -197,6 +199,21 @@ PNG_1PX = bytes.fromhex(
 )
 
 
+def _camera_sized_png(side: int = 1300) -> bytes:
+    """A noisy PNG over the API's 5 MiB image limit, as a phone camera's photo can be."""
+    raw = b"".join(b"\x00" + os.urandom(side * 4) for _ in range(side))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", side, side, 8, 6, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw, 1)) + chunk(b"IEND", b"")
+    )  # fmt: skip
+
+
 def _driver_api(pg: Page, method: str, path: str) -> Any:
     """The drivers' API as the logged-in page calls it (its stored token)."""
     script = """async ([method, path]) => {
@@ -278,13 +295,14 @@ def test_coupon_list_shows_each_coupons_local_end_second_and_what_it_applies_to(
     assert not crashes, f"uncaught errors in the page: {crashes}"
 
 
-def _upload_certification(pg: Page) -> None:
+def _upload_certification(pg: Page, vehicle_photo: bytes = PNG_1PX) -> None:
     form = pg.get_by_test_id("cert-form")
     expect(form).to_be_visible()
     pg.get_by_text("出租车", exact=True).click()
     for role in ("id_card", "driving_licence", "vehicle_photo"):
+        image = vehicle_photo if role == "vehicle_photo" else PNG_1PX
         pg.get_by_test_id(f"cert-{role}").locator("input[type=file]").set_input_files(
-            {"name": f"{role}.png", "mimeType": "image/png", "buffer": PNG_1PX}
+            {"name": f"{role}.png", "mimeType": "image/png", "buffer": image}
         )
         expect(pg.get_by_test_id(f"cert-{role}").locator(".van-uploader__preview")).to_have_count(1)
     pg.get_by_test_id("cert-submit").click()
@@ -322,10 +340,16 @@ def test_certification_upload_then_its_rejection_reason_then_approval(
         expect(pg.get_by_test_id("cert-reject-reason")).to_contain_text("驾驶证照片不清晰")
         pg.screenshot(path=str(ARTIFACTS / "certification-rejected.png"), full_page=True)
 
-        _upload_certification(pg)  # a rejected driver submits again
-        expect(pg.get_by_test_id("cert-state")).to_have_text("审核中")
+        # a rejected driver submits again, the vehicle from the camera: over the API's limit
+        # as it is, shrunk to a JPEG in the page before upload
+        big = _camera_sized_png()
+        assert len(big) > 5 * 1024 * 1024
+        _upload_certification(pg, vehicle_photo=big)
+        expect(pg.get_by_test_id("cert-state")).to_have_text("审核中", timeout=20_000)
         again = _driver_api(pg, "GET", "/certifications/current")["application"]
         assert again["id"] != application["id"]
+        vehicle = next(f for f in again["files"] if f["role"] == "vehicle_photo")
+        assert vehicle["content_type"] == "image/jpeg" and vehicle["size_bytes"] < len(big)
         _admin(pg, "POST", f"/certifications/{again['id']}/approve")
         pg.reload()
         expect(pg.get_by_test_id("cert-state")).to_have_text("已通过")
