@@ -88,13 +88,26 @@ export const TIER_LABELS: Record<string, string> = {
 }
 
 export type ScanOut = {
-  connector: Connector
+  /** null for a partner's hlht:// code (see partner) */
+  connector: Connector | null
   station: { id: number; name: string; address: string; brand: Brand } | null
   price: Price | null
   service_discount_rate: string | null
   balance_fen: number
   can_start: boolean
   reason: { code: string; message: string } | null
+  /** a partner's hlht:// code: connector is null then */
+  partner?: PartnerScan | null
+}
+
+export type PartnerScan = {
+  operator_id: string
+  name: string | null
+  connector_id: string
+  station_name: string | null
+  station_address: string | null
+  status: string
+  start_path: string
 }
 
 export type Bill = {
