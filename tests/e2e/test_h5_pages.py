@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import os
 import re
+import struct
 import time
+import zlib
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
@@ -167,6 +170,222 @@ def test_scan_start_watch_and_stop_a_charge(browser: Browser, sandbox_server: st
         )
         expect(pg.get_by_test_id("order-total")).to_contain_text("¥")
         pg.screenshot(path=str(ARTIFACTS / "order-done.png"), full_page=True)
+        expect(pg.get_by_test_id("order-elapsed")).to_have_text(re.compile(r"^\d{2}:\d{2}:\d{2}$"))
+
+        # my orders, newest first, each opening its order page
+        order_path = "/h5/orders/" + pg.url.rsplit("/", 1)[1]
+        pg.goto("/h5/me")
+        pg.get_by_test_id("go-orders").click()
+        expect(pg).to_have_url(re.compile(r"/h5/orders$"))
+        newest = pg.get_by_test_id("order-row").first
+        expect(newest).to_contain_text(re.compile("已结束|已结算"))
+        expect(newest).to_contain_text(re.compile(r"\d+\.\d{3} kWh"))
+        pg.screenshot(path=str(ARTIFACTS / "orders.png"), full_page=True)
+        newest.click()
+        expect(pg).to_have_url(re.compile(re.escape(order_path) + "$"))
+        expect(pg.get_by_test_id("order-total")).to_contain_text("¥")
+    finally:
+        context.close()
+    assert not crashes, f"uncaught errors in the page: {crashes}"
+
+
+# --- issue 13: my coupons, driver certification, a station deep link (390×844) ---
+
+# a 1×1 PNG: the certification service knows an image by its magic bytes
+PNG_1PX = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360f8cfc0f01f0005fe02fea7d6a4"
+    "5c0000000049454e44ae426082"
+)
+
+
+def _camera_sized_png(side: int = 1300) -> bytes:
+    """A noisy PNG over the API's 5 MiB image limit, as a phone camera's photo can be."""
+    raw = b"".join(b"\x00" + os.urandom(side * 4) for _ in range(side))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", side, side, 8, 6, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw, 1)) + chunk(b"IEND", b"")
+    )  # fmt: skip
+
+
+def _driver_api(pg: Page, method: str, path: str) -> Any:
+    """The drivers' API as the logged-in page calls it (its stored token)."""
+    script = """async ([method, path]) => {
+      const t = localStorage.getItem('evop.h5.token')
+      const r = await fetch('/api/mp/v1' + path, {method, headers: {Authorization: 'Bearer ' + t}})
+      return {status: r.status, body: await r.json()}
+    }"""
+    out = pg.evaluate(script, [method, path])
+    assert out["status"] < 300, out
+    return out["body"]
+
+
+def _admin(pg: Page, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    """广东云创's console API (the demo driver is 广东云创's)."""
+    login = pg.request.post(
+        "/api/admin/v1/auth/login", data={"username": "yc_admin", "password": "yc123456"}
+    )
+    assert login.ok, login.text()
+    headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    resp = pg.request.fetch(f"/api/admin/v1{path}", method=method, headers=headers, data=body)
+    assert resp.ok, resp.text()
+    return resp.json()
+
+
+def test_coupon_list_shows_each_coupons_local_end_second_and_what_it_applies_to(
+    browser: Browser, sandbox_server: str
+) -> None:
+    context = _phone(browser, sandbox_server, located=True)
+    pg = context.new_page()
+    crashes = _crash_watch(pg)
+    try:
+        _login_as_demo_driver(pg)
+        me = _driver_api(pg, "GET", "/me")
+        driver_id = me["driver"]["id"]
+        tag = time.time_ns() % 1_000_000
+        name, service_name = f"H5满减券-{tag}", f"H5服务费券-{tag}"
+        # ends at local midnight (exclusive): the driver reads the last second (case #10)
+        template = _admin(pg, "POST", "/coupon-templates", {
+            "name": name, "kind": "threshold", "amount_fen": 1000, "threshold_fen": 10000,
+            "valid_until": "2030-11-13T16:00:00+00:00",
+        })  # fmt: skip
+        service = _admin(pg, "POST", "/coupon-templates", {
+            "name": service_name, "kind": "service_only", "amount_fen": 300, "validity_days": 7,
+        })  # fmt: skip
+        for t in (template, service):
+            _admin(pg, "POST", f"/members/{driver_id}/coupons",
+                   {"template_id": t["id"], "reason": "H5 e2e"})  # fmt: skip
+
+        pg.get_by_test_id("go-me").click()
+        pg.get_by_test_id("go-coupons").click()
+        expect(pg).to_have_url(re.compile(r"/h5/coupons"))
+        available = pg.get_by_test_id("coupons-available")
+        first = available.get_by_test_id("coupon").filter(has_text=name)
+        expect(first).to_be_visible()
+        expect(first).to_contain_text("满减")
+        expect(first.get_by_test_id("coupon-expiry")).to_have_text("有效期至 2030-11-13 23:59:59")
+        expect(first.get_by_test_id("coupon-applies")).to_have_text("适用：电费和服务费")
+        expect(first.get_by_test_id("coupon-amount")).to_have_text("¥10.00")
+        expect(first).to_contain_text("满100元可用")
+        only_service = available.get_by_test_id("coupon").filter(has_text=service_name)
+        expect(only_service.get_by_test_id("coupon-applies")).to_have_text("适用：服务费")
+        expect(only_service.get_by_test_id("coupon-expiry")).to_have_text(
+            re.compile(r"^有效期至 \d{4}-\d{2}-\d{2} 23:59:59$")
+        )
+        pg.screenshot(path=str(ARTIFACTS / "coupons.png"), full_page=True)
+
+        pg.get_by_role("tab", name="已过期").click()
+        expect(pg).to_have_url(re.compile(r"state=expired"))
+        expired = pg.get_by_test_id("coupons-expired")
+        expect(expired.get_by_test_id("coupons-empty")).to_be_visible()  # loaded, none expired
+        expect(expired.get_by_test_id("coupon").filter(has_text=name)).to_have_count(0)
+        pg.get_by_role("tab", name="已使用").click()
+        used = pg.get_by_test_id("coupons-used")
+        expect(used.locator(".van-list__finished-text")).to_be_visible()
+        expect(used.get_by_test_id("coupon").filter(has_text=name)).to_have_count(0)
+        expect(used.get_by_test_id("coupon").filter(has_text=service_name)).to_have_count(0)
+    finally:
+        context.close()
+    assert not crashes, f"uncaught errors in the page: {crashes}"
+
+
+def _upload_certification(pg: Page, vehicle_photo: bytes = PNG_1PX) -> None:
+    form = pg.get_by_test_id("cert-form")
+    expect(form).to_be_visible()
+    pg.get_by_text("出租车", exact=True).click()
+    for role in ("id_card", "driving_licence", "vehicle_photo"):
+        image = vehicle_photo if role == "vehicle_photo" else PNG_1PX
+        pg.get_by_test_id(f"cert-{role}").locator("input[type=file]").set_input_files(
+            {"name": f"{role}.png", "mimeType": "image/png", "buffer": image}
+        )
+        expect(pg.get_by_test_id(f"cert-{role}").locator(".van-uploader__preview")).to_have_count(1)
+    pg.get_by_test_id("cert-submit").click()
+
+
+def test_certification_upload_then_its_rejection_reason_then_approval(
+    browser: Browser, sandbox_server: str
+) -> None:
+    context = _phone(browser, sandbox_server, located=True)
+    pg = context.new_page()
+    crashes = _crash_watch(pg)
+    try:
+        _login_as_demo_driver(pg)
+        pg.get_by_test_id("go-me").click()
+        pg.get_by_test_id("go-certification").click()
+        expect(pg).to_have_url(re.compile(r"/h5/certification$"))
+
+        # nothing chosen: said in Chinese, nothing sent
+        expect(pg.get_by_test_id("cert-form")).to_be_visible()
+        pg.get_by_test_id("cert-submit").click()
+        expect(pg.locator(".van-toast")).to_contain_text("请上传身份证、驾驶证、车辆照片")
+
+        _upload_certification(pg)
+        expect(pg.get_by_test_id("cert-state")).to_have_text("审核中")
+        expect(pg.get_by_test_id("cert-status")).to_contain_text("出租车司机")
+        expect(pg.get_by_test_id("cert-form")).to_have_count(0)  # one pending application at a time
+        pg.screenshot(path=str(ARTIFACTS / "certification-pending.png"), full_page=True)
+        application = _driver_api(pg, "GET", "/certifications/current")["application"]
+        assert application["kind"] == "taxi" and len(application["files"]) == 3
+
+        _admin(pg, "POST", f"/certifications/{application['id']}/reject",
+               {"reason": "驾驶证照片不清晰"})  # fmt: skip
+        pg.reload()
+        expect(pg.get_by_test_id("cert-state")).to_have_text("已驳回")
+        expect(pg.get_by_test_id("cert-reject-reason")).to_contain_text("驾驶证照片不清晰")
+        pg.screenshot(path=str(ARTIFACTS / "certification-rejected.png"), full_page=True)
+
+        # a rejected driver submits again, the vehicle from the camera: over the API's limit
+        # as it is, shrunk to a JPEG in the page before upload
+        big = _camera_sized_png()
+        assert len(big) > 5 * 1024 * 1024
+        _upload_certification(pg, vehicle_photo=big)
+        expect(pg.get_by_test_id("cert-state")).to_have_text("审核中", timeout=20_000)
+        again = _driver_api(pg, "GET", "/certifications/current")["application"]
+        assert again["id"] != application["id"]
+        vehicle = next(f for f in again["files"] if f["role"] == "vehicle_photo")
+        assert vehicle["content_type"] == "image/jpeg" and vehicle["size_bytes"] < len(big)
+        _admin(pg, "POST", f"/certifications/{again['id']}/approve")
+        pg.reload()
+        expect(pg.get_by_test_id("cert-state")).to_have_text("已通过")
+        expect(pg.get_by_test_id("cert-reject-reason")).to_have_count(0)
+        pg.screenshot(path=str(ARTIFACTS / "certification-approved.png"), full_page=True)
+    finally:
+        context.close()
+    assert not crashes, f"uncaught errors in the page: {crashes}"
+
+
+def test_a_station_deep_link_opens_the_station_page_after_login(
+    browser: Browser, sandbox_server: str
+) -> None:
+    first = _phone(browser, sandbox_server, located=True)
+    pg = first.new_page()
+    try:
+        _login_as_demo_driver(pg)
+        pg.get_by_test_id("station").filter(has_text="南山科技园站").first.click()
+        expect(pg).to_have_url(re.compile(r"/h5/stations/\d+$"))
+        link = "/h5/stations/" + pg.url.rsplit("/", 1)[1]
+    finally:
+        first.close()
+
+    context = _phone(browser, sandbox_server, located=True)  # as from the menu: no token yet
+    pg = context.new_page()
+    crashes = _crash_watch(pg)
+    try:
+        pg.goto(link)
+        expect(pg).to_have_url(re.compile(r"/h5/login\?redirect="))
+        pg.get_by_test_id("oa-login").click()
+        pg.locator('button[data-user="demo-openid-0001"]').click()
+        expect(pg).to_have_url(re.compile(re.escape(link) + "$"))
+        expect(pg.get_by_test_id("station-name")).to_contain_text("南山科技园")
+        pg.goto(link)  # and straight there once logged in
+        expect(pg.get_by_test_id("station-name")).to_contain_text("南山科技园")
+        pg.screenshot(path=str(ARTIFACTS / "station-deep-link.png"), full_page=True)
     finally:
         context.close()
     assert not crashes, f"uncaught errors in the page: {crashes}"

@@ -900,3 +900,25 @@ def test_partner_stations_near_the_driver_are_listed_marked_as_the_partners(
     ).get_json()
     assert far["total"] == 0 and far["items"] == []
     assert client.get("/api/mp/v1/hlht/stations", query_string=near).status_code == 401
+
+
+def test_a_settled_orders_elapsed_time_is_started_to_stopped_not_zero_nor_growing(
+    client: FlaskClient, charging_order: tuple[dict[str, str], str, PileEventService]
+) -> None:
+    """The H5 order page showed 00:00:00 for a settled order (issue 13): the live poll and
+    the detail give the started→stopped duration, fixed once the order has ended."""
+    headers, order_no, svc = charging_order
+    order = db.session.scalar(select(ChargeOrder).where(ChargeOrder.order_no == order_no))
+    assert order is not None and order.started_at is not None and order.driver_id is not None
+    ref, started, driver_id = order.pile_session_ref, order.started_at, order.driver_id
+    assert ref is not None
+    stopped = started + timedelta(minutes=29, seconds=30)
+    svc.handle(SessionStopped(OCPP, ref, stopped, 1_003_500, "Local", connector_number=1))
+    db.session.expire_all()
+    polled = client.get(f"/api/mp/v1/orders/{order_no}/live", headers=headers).get_json()
+    assert polled["state"] == "settled" and polled["elapsed_seconds"] == 29 * 60 + 30
+    detail = client.get(f"/api/mp/v1/orders/{order_no}", headers=headers).get_json()
+    assert detail["elapsed_seconds"] == 29 * 60 + 30
+    assert detail["started_at"] and detail["stopped_at"]  # what the page computes it from
+    later = live.live(driver_id, order_no, now=stopped + timedelta(hours=3))
+    assert later.elapsed_seconds == 29 * 60 + 30

@@ -5,6 +5,7 @@ its cashier. Never mounted outside demo mode; production refuses it."""
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -155,3 +156,43 @@ def test_production_refuses_the_sandbox_and_demo_piles() -> None:
     assert any(p.startswith("EVOP_WECHAT_SANDBOX") for p in problems)
     assert any(p.startswith("EVOP_DEMO_PILES") for p in problems)
     assert not any("SANDBOX" in p for p in check_settings({}))
+
+
+def test_h5_scan_gets_a_jssdk_signature_over_the_sandboxs_jsapi_ticket(
+    served: tuple[Flask, str, list[int]],
+) -> None:
+    """Inside WeChat the H5 scan page calls wx.config with GET /jssdk-config?url=: signed
+    with the official account's jsapi_ticket, which the sandbox serves (issue 13 #2)."""
+    _, base, _ = served
+    http = requests.Session()
+    page_url = f"{base}/h5/scan?from=menu"
+    assert http.get(f"{base}{MP}/jssdk-config", params={"url": page_url}).status_code == 401
+    config = http.get(
+        f"{base}{MP}/h5/config", params={"redirect_uri": f"{base}/h5/login", "state": "/h5/scan"}
+    ).json()
+    form = parse_qs(urlsplit(config["authorize_url"]).query)
+    chosen = http.post(
+        f"{base}/sandbox/wechat/connect/oauth2/authorize",
+        data={**{k: v[0] for k, v in form.items()}, "user": "demo-openid-0001"},
+        allow_redirects=False,
+    )
+    code = parse_qs(urlsplit(chosen.headers["Location"]).query)["code"][0]
+    login = http.post(f"{base}{MP}/auth/oa-login", json={"code": code, "app_id": YC_OA}).json()
+    http.headers["Authorization"] = f"Bearer {login['access_token']}"
+
+    signed = http.get(f"{base}{MP}/jssdk-config", params={"url": page_url + "#top"})
+    assert signed.status_code == 200, signed.text
+    out = signed.json()
+    assert set(out) == {"appId", "timestamp", "nonceStr", "signature"}
+    assert out["appId"] == YC_OA and out["nonceStr"]
+    # 「JS-SDK使用权限签名算法」, written out here: the ticket the sandbox gave, the URL without #
+    raw = (
+        f"jsapi_ticket=fake-ticket-{YC_OA}&noncestr={out['nonceStr']}"
+        f"&timestamp={out['timestamp']}&url={page_url}"
+    )
+    assert out["signature"] == hashlib.sha1(raw.encode()).hexdigest()
+    again = http.get(f"{base}{MP}/jssdk-config", params={"url": page_url}).json()
+    assert again["nonceStr"] != out["nonceStr"]  # a fresh nonce each time
+
+    missing = http.get(f"{base}{MP}/jssdk-config")
+    assert missing.status_code == 422

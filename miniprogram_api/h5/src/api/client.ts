@@ -50,6 +50,8 @@ export type RequestOptions = {
   method?: string
   query?: Record<string, string | number | boolean | null | undefined>
   body?: unknown
+  /** a multipart body (file uploads): sent as it is, the browser sets its boundary */
+  form?: FormData
   /** false: the caller shows the error itself (no toast) */
   toast?: boolean
 }
@@ -82,8 +84,10 @@ export async function request<T>(path: string, opts: RequestOptions = {}): Promi
   const headers: Record<string, string> = { Accept: 'application/json' }
   const token = getToken()
   if (token) headers.Authorization = `Bearer ${token}`
-  let body: string | undefined
-  if (opts.body !== undefined) {
+  let body: string | FormData | undefined
+  if (opts.form !== undefined) {
+    body = opts.form
+  } else if (opts.body !== undefined) {
     headers['Content-Type'] = 'application/json'
     body = JSON.stringify(opts.body)
   }
@@ -113,4 +117,6 @@ export const api = {
     request<T>(path, { ...opts, query }),
   post: <T>(path: string, body?: unknown, opts: RequestOptions = {}) =>
     request<T>(path, { ...opts, method: 'POST', body: body ?? {} }),
+  upload: <T>(path: string, form: FormData, opts: RequestOptions = {}) =>
+    request<T>(path, { ...opts, method: 'POST', form }),
 }

@@ -88,13 +88,26 @@ export const TIER_LABELS: Record<string, string> = {
 }
 
 export type ScanOut = {
-  connector: Connector
+  /** null for a partner's hlht:// code (see partner) */
+  connector: Connector | null
   station: { id: number; name: string; address: string; brand: Brand } | null
   price: Price | null
   service_discount_rate: string | null
   balance_fen: number
   can_start: boolean
   reason: { code: string; message: string } | null
+  /** a partner's hlht:// code: connector is null then */
+  partner?: PartnerScan | null
+}
+
+export type PartnerScan = {
+  operator_id: string
+  name: string | null
+  connector_id: string
+  station_name: string | null
+  station_address: string | null
+  status: string
+  start_path: string
 }
 
 export type Bill = {
@@ -124,6 +137,9 @@ export type LiveOrder = {
   power_w: number | null
   soc_percent: number | null
   elapsed_seconds: number
+  requested_at?: string
+  started_at?: string | null
+  stopped_at?: string | null
   failure_reason: string
   bill: Bill | null
 }
@@ -216,3 +232,67 @@ export type Refund = {
   finished_at: string | null
   parts: RefundPart[]
 }
+
+// --- issue 13: my orders, coupons, certification, JS-SDK ---
+
+export type OrderSummary = {
+  order_no: string
+  state: string
+  station_name: string
+  energy_wh: number
+  energy_kwh: string
+  total_fen: number | null
+  requested_at: string
+  started_at: string | null
+  stopped_at: string | null
+}
+
+export type CouponListState = 'available' | 'used' | 'expired'
+
+export type OwnCoupon = {
+  id: number
+  name: string
+  kind: string
+  kind_name: string
+  amount_fen: number | null
+  threshold_fen: number | null
+  state: CouponListState | string
+  state_name: string
+  applies_to: string
+  station_names: string[]
+  expires_at: string
+  /** the local last second, e.g. "2019-11-13 23:59:59" (case #10) */
+  expires_local: string
+  used_order_no: string | null
+}
+
+export type CertificationKind = 'ride_hailing' | 'taxi'
+export type CertificationRole = 'id_card' | 'driving_licence' | 'vehicle_photo'
+
+export type Certification = {
+  id: number
+  kind: CertificationKind | string
+  state: 'pending' | 'approved' | 'rejected' | 'revoked' | string
+  reject_reason: string
+  revoke_reason: string
+  submitted_at: string
+  reviewed_at: string | null
+  revoked_at: string | null
+  files: { id: number; role: CertificationRole | string; content_type: string; size_bytes: number }[]
+}
+
+export type CurrentCertification = { pricing_group: string; application: Certification | null }
+
+export const CERTIFICATION_KIND_LABELS: Record<string, string> = {
+  ride_hailing: '网约车司机',
+  taxi: '出租车司机',
+}
+
+export const CERTIFICATION_STATE_LABELS: Record<string, string> = {
+  pending: '审核中',
+  approved: '已通过',
+  rejected: '已驳回',
+  revoked: '已撤销',
+}
+
+export type JsSdkConfig = { appId: string; timestamp: number; nonceStr: string; signature: string }

@@ -47,6 +47,30 @@ export const routes: RouteRecordRaw[] = [
     component: () => import('@/pages/RefundsPage.vue'),
     meta: { title: '余额退款' },
   },
+  {
+    path: '/me',
+    name: 'me',
+    component: () => import('@/pages/MePage.vue'),
+    meta: { title: '我的' },
+  },
+  {
+    path: '/orders',
+    name: 'orders',
+    component: () => import('@/pages/OrdersPage.vue'),
+    meta: { title: '我的订单' },
+  },
+  {
+    path: '/coupons',
+    name: 'coupons',
+    component: () => import('@/pages/CouponsPage.vue'),
+    meta: { title: '我的优惠券' },
+  },
+  {
+    path: '/certification',
+    name: 'certification',
+    component: () => import('@/pages/CertificationPage.vue'),
+    meta: { title: '司机认证' },
+  },
   { path: '/:rest(.*)*', redirect: '/stations' },
 ]
 
