@@ -280,3 +280,54 @@ def test_api_run_now_refuses_today_and_bad_dates(
     resp = client.post(API, json={"bill_date": today}, headers=as_yc)
     assert resp.get_json()["error"]["code"] == "STATEMENT_DATE_INVALID"
     assert db.session.scalar(select(func.count()).select_from(StatementRun)) == 0
+
+
+def test_refund_requested_2359_succeeded_0001_is_on_the_day_it_succeeded(
+    client: FlaskClient, pay: Pay, mp_login: Login, as_yc: dict[str, str]
+) -> None:
+    """Regression (issue 14): a refund belongs to the statement day of WeChat's success
+    time, not of its request nor of when we heard of it, so a refund asked at 23:59 and
+    paid back at 00:01 is not a false pair of mismatches on two days."""
+    from datetime import time
+
+    from app.wechat.sandbox.signing import rfc3339
+
+    headers = mp_login("alice")
+    no = funded(client, pay, headers, 5000)
+    before = datetime.now(CST).date() - 2 * DAY  # the day asked; the next day it succeeded
+    asked_at = datetime.combine(before, time(23, 59), CST)
+    done_at = datetime.combine(before + DAY, time(0, 1), CST)
+    paid_at = datetime.combine(before, time(12), CST)
+    with pay.fake.lock:
+        pay.fake.orders[(pay.yc.mch_id, no)].success_time = rfc3339(paid_at.timestamp())
+    payment = db.session.scalar(select(TopUpPayment).where(TopUpPayment.out_trade_no == no))
+    assert payment is not None
+    payment.paid_at = paid_at
+    db.session.commit()
+    refund = ask(client, headers, amount_fen=5000)
+    assert client.post(f"{ADMIN_REFUNDS}/{refund['id']}/approve", headers=as_yc).status_code == 200
+    (part_no,) = [p["out_refund_no"] for p in refund["parts"]]
+    part = db.session.scalar(select(RefundPart).where(RefundPart.out_refund_no == part_no))
+    assert part is not None
+    part.created_at = asked_at
+    db.session.commit()
+    # WeChat paid it back at 00:01; its notify (carrying that success_time) comes now
+    fake_refund = pay.fake.find_refund(part_no, pay.yc.mch_id)
+    with pay.fake.lock:
+        fake_refund.status = "SUCCESS"
+        fake_refund.success_time = rfc3339(done_at.timestamp())
+    merchant = pay.fake.merchants[pay.yc.mch_id]
+    body = pay.fake.notify_body(
+        merchant.apiv3_key, "REFUND.SUCCESS", "退款成功", "refund", fake_refund.notify_resource()
+    )
+    resp = post_notify(client, pay.yc.mch_id, pay.fake.sign(body), body, "refund-notify")
+    assert resp.status_code == 200
+    db.session.expire_all()
+    part = db.session.scalar(select(RefundPart).where(RefundPart.out_refund_no == part_no))
+    assert part is not None and part.finished_at == done_at
+    asked = statements.reconcile(pay.ops.yc.id, before)
+    assert asked.state == "ok", [m.note for m in asked.mismatches]
+    assert (asked.wechat_lines, asked.our_lines) == (1, 1)
+    succeeded = statements.reconcile(pay.ops.yc.id, before + DAY)
+    assert succeeded.state == "ok", [m.note for m in succeeded.mismatches]
+    assert (succeeded.our_lines, succeeded.our_total_fen) == (1, -5000)
