@@ -269,6 +269,30 @@ def test_api_export_mismatches_xlsx(
     assert client.get(f"{API}/{run['id']}/mismatches/export", headers=as_kc).status_code == 404
 
 
+def test_statement_export_is_audited_like_the_other_exports(
+    client: FlaskClient, pay: Pay, day_of_money, as_yc: dict[str, str], as_kc: dict[str, str]
+) -> None:
+    from app.tenancy.models import AuditLog
+
+    (first, _, _), _ = day_of_money
+    day = _yesterday().date().isoformat()
+    pay.fake.statement_alter_amount(first, 4000, pay.yc.mch_id)
+    run = client.post(API, json={"bill_date": day}, headers=as_yc).get_json()
+    resp = client.get(f"{API}/{run['id']}/mismatches/export", headers=as_yc)
+    assert resp.status_code == 200 and resp.headers["X-Export-Rows"] == "1"
+    assert client.get(f"{API}/{run['id']}/mismatches/export", headers=as_kc).status_code == 404
+    audit = db.session.scalars(select(AuditLog).where(AuditLog.action == "statement.export")).all()
+    assert len(audit) == 1  # the refused one wrote nothing
+    (row,) = audit
+    assert (row.target_type, row.target_id, row.operator_id) == (
+        "statement_run", str(run["id"]), pay.ops.yc.id,
+    )  # fmt: skip
+    assert row.after == {
+        "filters": {"run_id": run["id"], "bill_date": day, "operator_id": pay.ops.yc.id},
+        "rows": 1,
+    }
+
+
 def test_api_run_now_refuses_today_and_bad_dates(
     client: FlaskClient, pay: Pay, as_yc: dict[str, str]
 ) -> None:
