@@ -17,10 +17,14 @@ KIND_LABELS: dict[str, str] = {
     MismatchKind.MISSING_WECHAT: "微信缺单",
     MismatchKind.AMOUNT_DIFFERS: "金额不一致",
     MismatchKind.STATE_DIFFERS: "状态不一致",
+    MismatchKind.FUND_MISSING_OURS: "资金账单：我方缺单",
+    MismatchKind.FUND_MISSING_WECHAT: "资金账单：微信无资金变动",
+    MismatchKind.FUND_AMOUNT_DIFFERS: "资金账单：金额不一致",
+    MismatchKind.FUND_STATE_DIFFERS: "资金账单：状态不一致",
 }
 
 COLUMNS = [
-    Column("差异类型", lambda m: KIND_LABELS.get(m.kind, m.kind), width=12),
+    Column("差异类型", lambda m: KIND_LABELS.get(m.kind, m.kind), width=22),
     Column("商户订单号", lambda m: m.out_trade_no, width=34),
     Column("商户退款单号", lambda m: m.out_refund_no, width=34),
     Column("我方金额(元)", lambda m: m.our_fen, Kind.FEN),

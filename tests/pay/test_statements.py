@@ -106,7 +106,7 @@ def test_wechat_paid_what_we_never_credited_is_state_differs(pay: Pay, day_of_mo
     payment.state = "created"  # our side never saw the notify
     db.session.commit()
     run = statements.reconcile(pay.ops.yc.id, _yesterday().date())
-    (m,) = run.mismatches
+    m, fund = run.mismatches  # the trade bill's line, then the fund-flow bill's income
     assert (m.kind, m.out_trade_no, m.our_fen, m.wechat_fen) == (
         "state_differs",
         payment.out_trade_no,
@@ -114,6 +114,10 @@ def test_wechat_paid_what_we_never_credited_is_state_differs(pay: Pay, day_of_mo
         5000,
     )
     assert m.note == "微信支付成功，我方状态为“待支付”"
+    assert (fund.kind, fund.out_trade_no, fund.our_fen, fund.wechat_fen) == (
+        "fund_state", payment.out_trade_no, 5000, 5000,
+    )  # fmt: skip
+    assert fund.note == "微信资金账单有此笔收入（支付），我方状态为“待支付”"
 
 
 def test_rerun_replaces_the_days_result(pay: Pay, day_of_money) -> None:
@@ -355,3 +359,98 @@ def test_refund_requested_2359_succeeded_0001_is_on_the_day_it_succeeded(
     succeeded = statements.reconcile(pay.ops.yc.id, before + DAY)
     assert succeeded.state == "ok", [m.note for m in succeeded.mismatches]
     assert (succeeded.our_lines, succeeded.our_total_fen) == (1, -5000)
+
+
+# -- the fund-flow bill beside the trade bill ---------------------------------------------
+
+
+def test_fund_flow_mismatches_are_listed_with_their_own_kinds(pay: Pay, day_of_money) -> None:
+    (first, second, _third), (refund_no, *_) = day_of_money
+    mch = pay.yc.mch_id
+    day = _yesterday().date()
+    pay.fake.fund_flow_alter_amount(first, 4999, mch)
+    pay.fake.fund_flow_drop_line(refund_no, mch)
+    pay.fake.fund_flow_add_line(mch, day.isoformat(), "GHOSTPAY01", 800, expense=False)
+    pay.fake.fund_flow_add_line(mch, day.isoformat(), "GHOSTREF01", 300, expense=True)
+    pay.fake.fund_flow_add_line(mch, day.isoformat(), second, 3000, expense=True)  # not a refund
+    part = db.session.scalar(select(RefundPart).where(RefundPart.out_refund_no == refund_no))
+    assert part is not None
+    refunded = part.payment.out_trade_no
+    run = statements.reconcile(pay.ops.yc.id, day)
+    assert run.state == "mismatch"
+    assert (run.wechat_lines, run.matched_lines) == (4, 4)  # the trade bill matches
+    found = {
+        (m.kind, m.out_trade_no, m.out_refund_no): (m.our_fen, m.wechat_fen, m.note)
+        for m in run.mismatches
+    }
+    no_ours_in = "微信资金账单有此笔收入（支付），我方没有记录"
+    no_ours_out = "微信资金账单有此笔支出（退款），我方没有记录"
+    assert found == {
+        ("fund_amount", first, ""): (
+            5000, 4999, "资金账单收入（支付）金额不一致：我方 50.00 元，微信 49.99 元"
+        ),
+        ("fund_no_wechat", refunded, refund_no): (
+            2000, None, "我方当日退款成功，微信资金账单没有此笔资金变动"
+        ),
+        ("fund_no_ours", "GHOSTPAY01", ""): (None, 800, no_ours_in),
+        ("fund_no_ours", "", "GHOSTREF01"): (None, 300, no_ours_out),
+        ("fund_no_ours", "", second): (None, 3000, no_ours_out),
+    }  # fmt: skip
+    assert run.mismatch_count == 5
+
+
+def test_fund_flow_income_of_a_payment_we_booked_another_day_is_fund_state(
+    pay: Pay, day_of_money
+) -> None:
+    (first, _, _), _ = day_of_money
+    payment = db.session.scalar(select(TopUpPayment).where(TopUpPayment.out_trade_no == first))
+    assert payment is not None and payment.paid_at is not None
+    # WeChat's trade bill still lists it on the day; our clock says the day before
+    payment.paid_at = payment.paid_at - DAY
+    db.session.commit()
+    run = statements.reconcile(pay.ops.yc.id, _yesterday().date())
+    kinds = {(m.kind, m.out_trade_no, m.note) for m in run.mismatches}
+    note = "微信资金账单当日有此笔收入（支付），我方记录不在当日（状态：已入账）"
+    assert ("fund_state", first, note) in kinds
+    assert ("state_differs", first, "微信支付成功，我方记录不在当日（状态：已入账）") in kinds
+
+
+def test_fund_flow_bill_failing_its_hash_fails_the_run_with_its_reason(
+    pay: Pay, day_of_money, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.wechat import pay as wechat_pay
+
+    real = wechat_pay.apply_bill
+    asked: list[tuple[str, str | None]] = []
+
+    def wrong_fund_hash(creds, kind, *args, **kwargs):
+        asked.append((kind, kwargs.get("tar_type")))
+        answer = dict(real(creds, kind, *args, **kwargs))
+        if kind == "fundflow":
+            answer["hash_value"] = "0" * 40
+        return answer
+
+    monkeypatch.setattr(wechat_pay, "apply_bill", wrong_fund_hash)
+    run = statements.reconcile(pay.ops.yc.id, _yesterday().date())
+    assert asked == [("trade", None), ("fundflow", "GZIP")]
+    assert (run.state, run.error_code) == ("failed", "STATEMENT_HASH_MISMATCH")
+    assert run.error_message.startswith("资金账单：") and run.mismatches == []
+
+
+def test_no_fund_flow_bill_while_trades_exist_lists_every_line_missing(
+    pay: Pay, day_of_money, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.wechat import pay as wechat_pay
+    from app.wechat.errors import WeChatPayError
+
+    real = wechat_pay.apply_bill
+
+    def no_fund_flow(creds, kind, *args, **kwargs):
+        if kind == "fundflow":
+            raise WeChatPayError("NO_STATEMENT_EXIST", "账单文件不存在", status=400)
+        return real(creds, kind, *args, **kwargs)
+
+    monkeypatch.setattr(wechat_pay, "apply_bill", no_fund_flow)
+    run = statements.reconcile(pay.ops.yc.id, _yesterday().date())
+    assert run.state == "mismatch" and run.matched_lines == 4
+    assert sorted(m.kind for m in run.mismatches) == ["fund_no_wechat"] * 4

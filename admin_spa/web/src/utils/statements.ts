@@ -14,6 +14,10 @@ export const MISMATCH_KINDS: Record<string, string> = {
   missing_wechat: '微信缺单',
   amount_differs: '金额不一致',
   state_differs: '状态不一致',
+  fund_no_ours: '资金账单：我方缺单',
+  fund_no_wechat: '资金账单：微信无资金变动',
+  fund_amount: '资金账单：金额不一致',
+  fund_state: '资金账单：状态不一致',
 }
 
 export const statementState = (state: string) =>
