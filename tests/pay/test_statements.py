@@ -454,3 +454,12 @@ def test_no_fund_flow_bill_while_trades_exist_lists_every_line_missing(
     run = statements.reconcile(pay.ops.yc.id, _yesterday().date())
     assert run.state == "mismatch" and run.matched_lines == 4
     assert sorted(m.kind for m in run.mismatches) == ["fund_no_wechat"] * 4
+
+
+def test_every_mismatch_kind_has_its_export_label() -> None:
+    from app.payments.models import MismatchKind
+    from app.payments.statement_export import KIND_LABELS
+
+    assert set(KIND_LABELS) == set(MismatchKind)
+    assert len(set(KIND_LABELS.values())) == len(KIND_LABELS)
+    assert all(len(k.value) <= 16 for k in MismatchKind)  # statement_mismatches.kind
