@@ -270,8 +270,11 @@ def _ours_of_day(operator_id: int, day: date) -> list[OurLine]:
             RefundPart.finished_at < end,
         )
     )
+    # a part whose whole share went to coupons already spent never reached WeChat
     out += [
-        OurLine(p.payment.out_trade_no, p.out_refund_no, p.refund_fen, p.state, True) for p in parts
+        OurLine(p.payment.out_trade_no, p.out_refund_no, p.refund_fen, p.state, True)
+        for p in parts
+        if p.refund_fen > 0
     ]
     return out
 

@@ -463,3 +463,24 @@ def test_every_mismatch_kind_has_its_export_label() -> None:
     assert set(KIND_LABELS) == set(MismatchKind)
     assert len(set(KIND_LABELS.values())) == len(KIND_LABELS)
     assert all(len(k.value) <= 16 for k in MismatchKind)  # statement_mismatches.kind
+
+
+def test_a_refund_part_kept_back_whole_for_coupons_is_not_a_mismatch(
+    pay: Pay, day_of_money
+) -> None:
+    """Regression: a part whose share all went to coupons already spent is finished without
+    asking WeChat (refund_fen 0), so neither of WeChat's bills lists it."""
+    _, (refund_no, *_) = day_of_money
+    paid = db.session.scalar(select(RefundPart).where(RefundPart.out_refund_no == refund_no))
+    assert paid is not None
+    db.session.add(
+        RefundPart(
+            request_id=paid.request_id, payment_id=paid.payment_id, out_refund_no="R-COUPON-1",
+            amount_fen=500, coupon_deduction_fen=500, state="succeeded",
+            finished_at=paid.finished_at,
+        )
+    )  # fmt: skip
+    db.session.commit()
+    run = statements.reconcile(pay.ops.yc.id, _yesterday().date())
+    assert run.state == "ok", [(m.kind, m.note) for m in run.mismatches]
+    assert run.our_lines == 4
