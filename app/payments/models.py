@@ -166,6 +166,12 @@ class MismatchKind(enum.StrEnum):
     MISSING_WECHAT = "missing_wechat"  # in our records of the day, not on WeChat's bill
     AMOUNT_DIFFERS = "amount_differs"
     STATE_DIFFERS = "state_differs"
+    # the fund-flow bill (资金账单): its income lines against our paid payments, its
+    # expense lines against our refunds paid back
+    FUND_MISSING_OURS = "fund_no_ours"  # money moved at WeChat, no such record of ours
+    FUND_MISSING_WECHAT = "fund_no_wechat"  # ours of the day, no movement on the bill
+    FUND_AMOUNT_DIFFERS = "fund_amount"
+    FUND_STATE_DIFFERS = "fund_state"  # ours exists, but not paid / paid back that day
 
 
 class StatementRun(Base):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -397,12 +397,27 @@ def apply_refund_status(part_id: int, answer: Refund) -> None:
         if state == RefundPartState.SUCCEEDED
         else f"{answer.status}: {_WECHAT_REASON[answer.status]}"
     )
-    _finish_part(part, state, reason)
+    at = _success_at(answer) if state == RefundPartState.SUCCEEDED else None
+    _finish_part(part, state, reason, at=at)
 
 
-def _finish_part(part: RefundPart, state: RefundPartState, reason: str) -> None:
-    now = utcnow()
-    part.state, part.fail_reason, part.finished_at = state, reason[:500], now
+def _success_at(answer: Refund) -> datetime | None:
+    """WeChat's success time of a refund (RFC 3339 with an offset), as UTC; None when the
+    answer has none or it is unreadable. The statement day of a refund is this moment's."""
+    if not answer.success_time:
+        return None
+    try:
+        at = datetime.fromisoformat(answer.success_time)
+    except ValueError:
+        return None
+    return at.astimezone(UTC) if at.tzinfo is not None else None
+
+
+def _finish_part(
+    part: RefundPart, state: RefundPartState, reason: str, *, at: datetime | None = None
+) -> None:
+    """``at``: when the refund ended by WeChat's clock (its success_time), else now."""
+    part.state, part.fail_reason, part.finished_at = state, reason[:500], at or utcnow()
     request = part.request
     if state == RefundPartState.SUCCEEDED:
         payment = db.session.scalar(

@@ -1,6 +1,9 @@
 """WeChat Pay statement reconciliation (对账): an operator's trade bill of a China-local day,
 downloaded through the real client, matched line by line with our top-up payments and
 refund parts of that day; what does not match is kept as a mismatch for people to clear.
+The day's fund-flow bill (资金账单, basic account) is downloaded beside it: every income
+must be a payment of ours paid that day, every expense a refund of ours paid back that day
+(and the other way round); its mismatches have their own kinds (``fund_*``).
 
 A re-run replaces that day's result (the same run row, its mismatches replaced). A bill
 WeChat has not made yet (``NO_STATEMENT_EXIST``: today, the future, a day without trades)
@@ -187,6 +190,62 @@ def compare(
     )
 
 
+def compare_fund(
+    fund: list[bills.FundLine], ours_of_day: list[OurLine], known: dict[str, OurLine]
+) -> tuple[int, list[Found]]:
+    """Match the fund-flow bill's movements with ours of the day: an income's 业务凭证号 is
+    a payment's out_trade_no, an expense's a refund's out_refund_no. ``known`` is as for
+    :func:`compare`. Returns the matched count and the mismatches."""
+    pays = {o.out_trade_no: o for o in ours_of_day if not o.out_refund_no}
+    refunds = {o.out_refund_no: o for o in ours_of_day if o.out_refund_no}
+    found: list[Found] = []
+    seen: set[tuple[bool, str]] = set()
+    matched = 0
+    for line in fund:
+        expense = line.direction == bills.EXPENSE
+        what = "支出（退款）" if expense else "收入（支付）"
+        mine = (refunds if expense else pays).get(line.voucher_no)
+        if mine is None:
+            other = known.get(line.voucher_no)
+            if other is not None and bool(other.out_refund_no) == expense:
+                word = _OUR_STATE_WORDS.get(other.state, other.state)
+                note = (
+                    f"微信资金账单当日有此笔{what}，我方记录不在当日（状态：{word}）"
+                    if other.state in (TopUpState.PAID, RefundPartState.SUCCEEDED)
+                    else f"微信资金账单有此笔{what}，我方状态为“{word}”"
+                )
+                found.append(
+                    Found(MismatchKind.FUND_STATE_DIFFERS, other.out_trade_no,
+                          other.out_refund_no, other.fen, line.fen, note)
+                )  # fmt: skip
+            else:
+                found.append(
+                    Found(MismatchKind.FUND_MISSING_OURS,
+                          "" if expense else line.voucher_no, line.voucher_no if expense else "",
+                          None, line.fen, f"微信资金账单有此笔{what}，我方没有记录")
+                )  # fmt: skip
+            continue
+        seen.add((expense, line.voucher_no))
+        if mine.fen != line.fen:
+            found.append(
+                Found(MismatchKind.FUND_AMOUNT_DIFFERS, mine.out_trade_no, mine.out_refund_no,
+                      mine.fen, line.fen,
+                      f"资金账单{what}金额不一致：我方 {_yuan(mine.fen)}，微信 {_yuan(line.fen)}")
+            )  # fmt: skip
+        else:
+            matched += 1
+    for mine in ours_of_day:
+        expense = bool(mine.out_refund_no)
+        if (expense, mine.out_refund_no if expense else mine.out_trade_no) in seen:
+            continue
+        what = "退款" if expense else "支付"
+        found.append(
+            Found(MismatchKind.FUND_MISSING_WECHAT, mine.out_trade_no, mine.out_refund_no,
+                  mine.fen, None, f"我方当日{what}成功，微信资金账单没有此笔资金变动")
+        )  # fmt: skip
+    return matched, found
+
+
 # -- our side ----------------------------------------------------------------------------
 
 
@@ -211,8 +270,11 @@ def _ours_of_day(operator_id: int, day: date) -> list[OurLine]:
             RefundPart.finished_at < end,
         )
     )
+    # a part whose whole share went to coupons already spent never reached WeChat
     out += [
-        OurLine(p.payment.out_trade_no, p.out_refund_no, p.refund_fen, p.state, True) for p in parts
+        OurLine(p.payment.out_trade_no, p.out_refund_no, p.refund_fen, p.state, True)
+        for p in parts
+        if p.refund_fen > 0
     ]
     return out
 
@@ -250,29 +312,48 @@ class _Fetched:
     state: str = StatementRunState.OK
     error_code: str = ""
     error_message: str = ""
+    fund: list[bills.FundLine] | None = None
+
+
+_FUND_FLOW = "资金账单："
+
+
+def _download(op: Operator, kind: str, day: date) -> bytes:
+    creds = merchant_credentials(op)
+    tar = "GZIP" if kind == "fundflow" else None
+    answer = pay.apply_bill(creds, kind, day.isoformat(), tar_type=tar, endpoints=endpoints())
+    return pay.download_bill(
+        creds, str(answer["download_url"]), str(answer["hash_value"]), tar_type=tar
+    )
 
 
 def _fetch(op: Operator, day: date) -> _Fetched:
-    """WeChat's trade bill of ``day`` (no database work; the HTTP calls happen outside any
-    unit of work)."""
-    creds = merchant_credentials(op)
+    """WeChat's trade bill of ``day``, then its fund-flow bill (no database work; the HTTP
+    calls happen outside any unit of work). A fund-flow bill that does not exist while the
+    trade bill does means no money moved that day (an empty list, to be matched)."""
+    kind, prefix = "trade", ""
     try:
-        answer = pay.apply_bill(creds, "trade", day.isoformat(), endpoints=endpoints())
-        data = pay.download_bill(
-            creds, str(answer["download_url"]), str(answer["hash_value"]), tar_type=None
-        )
-        lines, _summary = bills.parse_trade_bill(data)
+        lines, _summary = bills.parse_trade_bill(_download(op, kind, day))
+        kind, prefix = "fundflow", _FUND_FLOW
+        try:
+            fund, _fund_summary = bills.parse_fund_flow_bill(_download(op, kind, day))
+        except WeChatPayError as exc:
+            if exc.code != NOT_READY_CODE:
+                raise
+            fund = []
     except WeChatPayError as exc:
         if exc.code == NOT_READY_CODE:
             return _Fetched(None, StatementRunState.NOT_READY, exc.code, str(exc)[:500])
-        log.warning("statement of operator %s for %s failed: %s", op.id, day, exc)
-        return _Fetched(None, StatementRunState.FAILED, exc.code, str(exc)[:500])
+        log.warning("statement (%s) of operator %s for %s failed: %s", kind, op.id, day, exc)
+        return _Fetched(None, StatementRunState.FAILED, exc.code, (prefix + str(exc))[:500])
     except DomainError as exc:  # hash mismatch, format invalid
-        log.warning("statement of operator %s for %s refused: %s", op.id, day, exc.code)
-        return _Fetched(None, StatementRunState.FAILED, exc.code, exc.message[:500])
+        log.warning("statement (%s) of operator %s for %s refused: %s", kind, op.id, day, exc.code)
+        return _Fetched(None, StatementRunState.FAILED, exc.code, (prefix + exc.message)[:500])
     except (KeyError, TypeError) as exc:
-        return _Fetched(None, StatementRunState.FAILED, "STATEMENT_ANSWER_INVALID", repr(exc))
-    return _Fetched(lines)
+        return _Fetched(
+            None, StatementRunState.FAILED, "STATEMENT_ANSWER_INVALID", (prefix + repr(exc))[:500]
+        )
+    return _Fetched(lines, fund=fund)
 
 
 def reconcile(operator_id: int, day: date, *, actor: Actor = SYSTEM) -> StatementRun:
@@ -315,12 +396,20 @@ def reconcile(operator_id: int, day: date, *, actor: Actor = SYSTEM) -> Statemen
                 for ln in fetched.lines
                 if ln.out_refund_no and (ln.out_trade_no, ln.out_refund_no) not in mine
             }
-            result = compare(fetched.lines, ours, _known(operator_id, trade_nos, refund_nos))
+            fund = fetched.fund or []
+            income = {ln.voucher_no for ln in fund if ln.direction == bills.INCOME}
+            expense = {ln.voucher_no for ln in fund if ln.direction == bills.EXPENSE}
+            trade_nos |= {no for no in income if (no, "") not in mine}
+            refund_nos |= {no for no in expense if no not in {o.out_refund_no for o in ours}}
+            known = _known(operator_id, trade_nos, refund_nos)
+            result = compare(fetched.lines, ours, known)
+            _fund_matched, fund_found = compare_fund(fund, ours, known)
+            found = result.mismatches + fund_found
             run.wechat_lines, run.matched_lines = result.wechat_lines, result.matched
             run.wechat_total_fen = result.wechat_total_fen
-            run.mismatch_count = len(result.mismatches)
-            run.state = StatementRunState.MISMATCH if result.mismatches else StatementRunState.OK
-            for m in result.mismatches:
+            run.mismatch_count = len(found)
+            run.state = StatementRunState.MISMATCH if found else StatementRunState.OK
+            for m in found:
                 run.mismatches.append(
                     StatementMismatch(kind=m.kind, out_trade_no=m.out_trade_no,
                                       out_refund_no=m.out_refund_no, our_fen=m.our_fen,

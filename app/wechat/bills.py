@@ -24,6 +24,15 @@ TRADE_BILL_ALL_COLUMNS = (
     "商品名称", "商户数据包", "手续费", "费率", "订单金额", "申请退款金额", "费率备注",
 )  # fmt: skip
 
+# 「申请资金账单」(account_type BASIC): one line per movement of the merchant's money
+FUND_FLOW_COLUMNS = (
+    "记账时间", "微信支付业务单号", "资金流水单号", "业务名称", "业务类型", "收支类型",
+    "收支金额（元）", "账户结余（元）", "资金变更提交申请人", "备注", "业务凭证号",
+)  # fmt: skip
+FUND_FLOW_SUMMARY_COLUMNS = ("资金流水总笔数", "收入笔数", "收入金额", "支出笔数", "支出金额")
+INCOME = "收入"
+EXPENSE = "支出"
+
 
 def verify_sha1(data: bytes, expected: str) -> None:
     """Refuse a downloaded bill whose SHA1 is not the one WeChat announced."""
@@ -123,3 +132,84 @@ def parse_trade_bill(data: bytes) -> tuple[list[TradeLine], dict[str, str]]:
             )
         )
     return out, bill.summary
+
+
+@dataclass(frozen=True)
+class FundLine:
+    """One movement of the merchant's basic account: income (a payment settled) or expense
+    (a refund paid back). ``voucher_no`` (业务凭证号) is the merchant's own number: the
+    order's out_trade_no for income, the refund's out_refund_no for an expense."""
+
+    booked_at: str  # 记账时间, China local "YYYY-MM-DD HH:MM:SS"
+    wechat_no: str  # 微信支付业务单号: transaction_id / refund_id
+    flow_no: str  # 资金流水单号
+    business_name: str
+    business_type: str  # 交易 / 退款 ...
+    direction: str  # 收入 / 支出
+    fen: int  # 收支金额, always positive; direction gives the sign
+    balance_fen: int  # 账户结余 after this movement
+    voucher_no: str
+
+    @property
+    def signed_fen(self) -> int:
+        return -self.fen if self.direction == EXPENSE else self.fen
+
+
+def parse_fund_flow_bill(data: bytes) -> tuple[list[FundLine], dict[str, str]]:
+    """Fund-flow bill -> typed lines plus the raw summary; a line neither income nor
+    expense, or a summary whose counts and sums disagree with the lines, is refused."""
+    bill = parse_bill(data)
+    needed = ("记账时间", "收支类型", "收支金额（元）", "业务凭证号")
+    missing = [c for c in needed if c not in bill.header]
+    if missing:
+        raise errors.STATEMENT_FORMAT_INVALID(details={"line": 1, "missing": missing})
+    out = []
+    for n, row in enumerate(bill.rows, start=2):
+        direction = row.get("收支类型", "")
+        if direction not in (INCOME, EXPENSE):
+            raise errors.STATEMENT_FORMAT_INVALID(details={"line": n, "收支类型": direction})
+        out.append(
+            FundLine(
+                booked_at=row.get("记账时间", ""),
+                wechat_no=row.get("微信支付业务单号", ""),
+                flow_no=row.get("资金流水单号", ""),
+                business_name=row.get("业务名称", ""),
+                business_type=row.get("业务类型", ""),
+                direction=direction,
+                fen=yuan_to_fen(row.get("收支金额（元）") or "0", line=n),
+                balance_fen=yuan_to_fen(row.get("账户结余（元）") or "0", line=n),
+                voucher_no=row.get("业务凭证号", ""),
+            )
+        )
+    _check_fund_summary(out, bill.summary, len(bill.rows) + 2)
+    return out, bill.summary
+
+
+def _check_fund_summary(lines: list[FundLine], summary: dict[str, str], line: int) -> None:
+    if not summary:
+        return
+    income = [ln.fen for ln in lines if ln.direction == INCOME]
+    expense = [ln.fen for ln in lines if ln.direction == EXPENSE]
+    expected = {
+        "资金流水总笔数": len(lines),
+        "收入笔数": len(income),
+        "收入金额": sum(income),
+        "支出笔数": len(expense),
+        "支出金额": sum(expense),
+    }
+    for name, value in expected.items():
+        if name not in summary:
+            continue
+        text = summary[name]
+        got = yuan_to_fen(text, line=line) if name.endswith("金额") else _count(text, line)
+        if got != value:
+            raise errors.STATEMENT_FORMAT_INVALID(
+                details={"line": line, "summary": name, "stated": text, "lines": value}
+            )
+
+
+def _count(text: str, line: int) -> int:
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise errors.STATEMENT_FORMAT_INVALID(details={"line": line, "count": text}) from None

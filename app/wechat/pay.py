@@ -417,11 +417,14 @@ def apply_bill(
     kind: str,
     bill_date: str,
     *,
+    tar_type: str | None = None,
     endpoints: WeChatEndpoints | None = None,
     http: requests.Session | None = None,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> dict[str, Any]:
-    """``GET /v3/bill/tradebill`` (kind ``trade``) or ``/v3/bill/fundflowbill`` (``fundflow``).
+    """``GET /v3/bill/tradebill`` (kind ``trade``) or ``/v3/bill/fundflowbill`` (``fundflow``,
+    the basic account). ``tar_type`` ``GZIP`` asks for the file gzipped (then download it
+    with the same ``tar_type``).
 
     Answers ``{hash_type, hash_value, download_url}``; a day not ready yet is WeChat's
     400 ``NO_STATEMENT_EXIST`` (raised as :class:`WeChatPayError`, for the caller to keep
@@ -431,6 +434,8 @@ def apply_bill(
         path, query = "/v3/bill/tradebill", {"bill_date": bill_date, "bill_type": "ALL"}
     else:
         path, query = "/v3/bill/fundflowbill", {"bill_date": bill_date, "account_type": "BASIC"}
+    if tar_type:
+        query["tar_type"] = tar_type
     return pay_request(
         creds, "GET", path, query=query, endpoints=endpoints, http=http, timeout=timeout
     )

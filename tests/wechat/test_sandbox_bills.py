@@ -125,3 +125,100 @@ def test_bill_download_works_where_the_demo_mounts_the_sandbox(fake, merchant, c
     finally:
         server.shutdown()
         thread.join(timeout=5)
+
+
+# -- the fund-flow bill (资金账单, basic account) ----------------------------------------
+
+
+def _fund(creds, endpoints, day):
+    answer = pay.apply_bill(creds, "fundflow", day, tar_type="GZIP", endpoints=endpoints)
+    assert answer["hash_type"] == "SHA1" and "tartype=gzip" in answer["download_url"]
+    data = pay.download_bill(creds, answer["download_url"], answer["hash_value"], tar_type="GZIP")
+    return data, *bills.parse_fund_flow_bill(data)
+
+
+def test_fund_flow_bill_lists_the_days_income_and_expense(day_fake, merchant, creds, endpoints):
+    yesterday = NOON - 86400
+    _paid(day_fake, merchant, "T600001", 700, yesterday - 13 * 3600)  # the day before
+    _paid(day_fake, merchant, "T600002", 1000, yesterday)
+    _paid(day_fake, merchant, "T600003", 2550, yesterday - 11 * 3600)  # 01:00 local
+    day_fake.refunds[(merchant.mch_id, "R100001")] = _refund(merchant, "T600002", 300, yesterday)
+    data, lines, summary = _fund(creds, endpoints, YESTERDAY)
+    assert data.decode().splitlines()[0].split(",") == list(bills.FUND_FLOW_COLUMNS)
+    got = [(ln.direction, ln.voucher_no, ln.fen, ln.balance_fen) for ln in lines]
+    # in booking order; the balance runs on from the day before (7.00)
+    assert got == [
+        ("收入", "T600003", 2550, 3250),
+        ("收入", "T600002", 1000, 4250),
+        ("支出", "R100001", 300, 3950),
+    ]
+    income = next(ln for ln in lines if ln.voucher_no == "T600002")
+    order = day_fake.orders[(merchant.mch_id, "T600002")]
+    assert (income.wechat_no, income.business_type) == (order.transaction_id, "交易")
+    assert income.booked_at.startswith(YESTERDAY + " 12:00")
+    expense = lines[-1]
+    assert (expense.wechat_no, expense.business_type, expense.signed_fen) == (
+        "503000001", "退款", -300,
+    )  # fmt: skip
+    assert summary == {
+        "资金流水总笔数": "3", "收入笔数": "2", "收入金额": "35.50", "支出笔数": "1",
+        "支出金额": "3.00",
+    }  # fmt: skip
+
+
+def test_fund_flow_bill_only_for_the_basic_account_and_a_past_day_with_money(
+    day_fake, merchant, creds, endpoints
+):
+    _paid(day_fake, merchant, "T700001", 100, NOON - 86400)
+    _paid(day_fake, merchant, "T700002", 100, NOON - 3600)  # today
+    for day in (TODAY.isoformat(), (TODAY - timedelta(days=3)).isoformat()):
+        with pytest.raises(WeChatPayError) as exc:
+            pay.apply_bill(creds, "fundflow", day, endpoints=endpoints)
+        assert exc.value.code == "NO_STATEMENT_EXIST"
+    # the fake's operation and fees accounts never move
+    for account in ("OPERATION", "FEES", "NOPE"):
+        with pytest.raises(WeChatPayError) as exc:
+            pay.pay_request(
+                creds, "GET", "/v3/bill/fundflowbill", endpoints=endpoints,
+                query={"bill_date": YESTERDAY, "account_type": account},
+            )  # fmt: skip
+        assert exc.value.code == ("PARAM_ERROR" if account == "NOPE" else "NO_STATEMENT_EXIST")
+
+
+def test_fund_flow_injected_mismatches_show_in_its_bill_only(day_fake, merchant, creds, endpoints):
+    yesterday = NOON - 86400
+    _paid(day_fake, merchant, "T800001", 1000, yesterday)
+    _paid(day_fake, merchant, "T800002", 2000, yesterday)
+    day_fake.fund_flow_alter_amount("T800001", 999, merchant.mch_id)
+    day_fake.fund_flow_drop_line("T800002", merchant.mch_id)
+    day_fake.fund_flow_add_line(merchant.mch_id, YESTERDAY, "RGHOST01", 500, expense=True)
+    _, lines, summary = _fund(creds, endpoints, YESTERDAY)
+    assert {(ln.voucher_no, ln.direction, ln.fen) for ln in lines} == {
+        ("T800001", "收入", 999),
+        ("RGHOST01", "支出", 500),
+    }
+    assert (summary["收入金额"], summary["支出金额"]) == ("9.99", "5.00")
+    trade, _ = _bill(creds, endpoints, YESTERDAY)  # the trade bill is untouched
+    assert {ln.out_trade_no: ln.amount_fen for ln in trade} == {"T800001": 1000, "T800002": 2000}
+
+
+def test_fund_flow_parser_refuses_a_summary_disagreeing_with_its_lines() -> None:
+    from app.errors import DomainError
+
+    head = ",".join(bills.FUND_FLOW_COLUMNS)
+    row = ",".join("`" + v for v in (
+        "2026-12-03 12:00:00", "4200", "1", "交易", "交易", "收入", "10.00", "10.00",
+        "system", "", "T1",
+    ))  # fmt: skip
+    summary_head = ",".join(bills.FUND_FLOW_SUMMARY_COLUMNS)
+    good = f"{head}\r\n{row}\r\n{summary_head}\r\n`1,`1,`10.00,`0,`0.00\r\n".encode()
+    lines, _ = bills.parse_fund_flow_bill(good)
+    assert [(ln.voucher_no, ln.signed_fen) for ln in lines] == [("T1", 1000)]
+    for bad in (
+        f"{head}\r\n{row}\r\n{summary_head}\r\n`1,`1,`10.01,`0,`0.00\r\n",
+        f"{head}\r\n{row}\r\n{summary_head}\r\n`2,`1,`10.00,`0,`0.00\r\n",
+        f"{head}\r\n{row.replace('收入', '冻结')}\r\n",
+    ):
+        with pytest.raises(DomainError) as exc:
+            bills.parse_fund_flow_bill(bad.encode())
+        assert exc.value.code == "STATEMENT_FORMAT_INVALID"

@@ -11,7 +11,7 @@ import json
 import re
 import secrets
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
@@ -586,18 +586,18 @@ def create_fake_wechat(state: FakeWeChat | None = None) -> Flask:
                 raise _PayFailure(404, "RESOURCE_NOT_EXISTS", "退款单不存在")
             return _signed_response(fake, 200, refund.resource())
 
-    @app.get("/v3/bill/tradebill")
-    def tradebill() -> Response:
-        merchant = _authenticate(fake)
+    def _bill_day() -> date:
         bill_date = request.args.get("bill_date", "")
         try:
-            day = date.fromisoformat(bill_date)
+            return date.fromisoformat(bill_date)
         except ValueError:
             raise _PayFailure(400, "PARAM_ERROR", "bill_date 格式错误") from None
-        if request.args.get("bill_type", "ALL") not in ("ALL", "SUCCESS", "REFUND"):
-            raise _PayFailure(400, "PARAM_ERROR", "bill_type 参数错误")
+
+    def _bill_answer(merchant: DemoMerchant, day: date, make: Callable[[], bytes]) -> Response:
+        """The apply answer of a bill: a download link (hash of the plain file), or
+        NO_STATEMENT_EXIST for today, the future, or a day with nothing on it."""
         today = datetime.fromtimestamp(fake.clock(), CST).date()
-        data = fake.trade_bill(merchant.mch_id, day.isoformat()) if day < today else b""
+        data = make() if day < today else b""
         if not data:
             raise _PayFailure(400, "NO_STATEMENT_EXIST", "账单文件不存在")
         token = new_nonce(32)
@@ -615,6 +615,31 @@ def create_fake_wechat(state: FakeWeChat | None = None) -> Flask:
                 "download_url": url,
             },
         )
+
+    @app.get("/v3/bill/tradebill")
+    def tradebill() -> Response:
+        merchant = _authenticate(fake)
+        day = _bill_day()
+        if request.args.get("bill_type", "ALL") not in ("ALL", "SUCCESS", "REFUND"):
+            raise _PayFailure(400, "PARAM_ERROR", "bill_type 参数错误")
+        return _bill_answer(merchant, day, lambda: fake.trade_bill(merchant.mch_id, str(day)))
+
+    @app.get("/v3/bill/fundflowbill")
+    def fundflowbill() -> Response:
+        """「申请资金账单」: the basic account's movements of the day (the operation and fees
+        accounts of the fake never move: no bill)."""
+        merchant = _authenticate(fake)
+        day = _bill_day()
+        account = request.args.get("account_type", "BASIC")
+        if account not in ("BASIC", "OPERATION", "FEES"):
+            raise _PayFailure(400, "PARAM_ERROR", "account_type 参数错误")
+        if request.args.get("tar_type", "GZIP") != "GZIP":
+            raise _PayFailure(400, "PARAM_ERROR", "tar_type 参数错误")
+
+        def make() -> bytes:
+            return fake.fund_flow_bill(merchant.mch_id, str(day)) if account == "BASIC" else b""
+
+        return _bill_answer(merchant, day, make)
 
     @app.get("/v3/billdownload/file")
     def billdownload() -> Response:

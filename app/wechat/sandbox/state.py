@@ -14,7 +14,13 @@ from typing import Any
 
 import requests
 
-from app.wechat.bills import TRADE_BILL_ALL_COLUMNS
+from app.wechat.bills import (
+    EXPENSE,
+    FUND_FLOW_COLUMNS,
+    FUND_FLOW_SUMMARY_COLUMNS,
+    INCOME,
+    TRADE_BILL_ALL_COLUMNS,
+)
 from app.wechat.config import MerchantCredentials
 from app.wechat.sandbox.signing import (
     CST,
@@ -121,13 +127,17 @@ _TRADE_STATE_DESC = {
 @dataclass(frozen=True)
 class BillTweak:
     """A mismatch injected into a statement: ``alter`` an order's amount, ``add`` a line
-    WeChat has and the merchant does not, ``drop`` an order's line."""
+    WeChat has and the merchant does not, ``drop`` an order's line. ``bill`` says which
+    file: the trade bill, or the fund-flow bill (where ``out_trade_no`` is the line's
+    业务凭证号: an order's out_trade_no or a refund's out_refund_no)."""
 
     kind: str  # alter | add | drop
     mch_id: str
     out_trade_no: str
     bill_date: str = ""  # add: the China-local day the line is on
     amount_fen: int = 0
+    bill: str = "trade"  # trade | fundflow
+    expense: bool = False  # fundflow add: an expense (支出) line rather than income
 
 
 def _parse_time(text: str | None) -> datetime | None:
@@ -448,7 +458,7 @@ class FakeWeChat:
         """The rows (column values of ``TRADE_BILL_ALL_COLUMNS``) of a China-local day:
         one per order paid that day, one per refund that succeeded that day."""
         with self.lock:
-            tweaks = [t for t in self.bill_tweaks if t.mch_id == mch_id]
+            tweaks = [t for t in self.bill_tweaks if t.mch_id == mch_id and t.bill == "trade"]
             altered = {t.out_trade_no: t.amount_fen for t in tweaks if t.kind == "alter"}
             dropped = {t.out_trade_no for t in tweaks if t.kind == "drop"}
             rows: list[tuple[datetime, list[str]]] = []
@@ -517,6 +527,94 @@ class FakeWeChat:
                 )
             )
         )
+        return ("\r\n".join(lines) + "\r\n").encode()
+
+    # -- daily fund-flow statements (「申请资金账单」, account_type BASIC) -----------------
+
+    def fund_flow_alter_amount(self, voucher_no: str, amount_fen: int, mch_id: str) -> None:
+        """The fund-flow bill shows this order's income (or refund's expense) with another
+        amount."""
+        with self.lock:
+            self.bill_tweaks.append(
+                BillTweak("alter", mch_id, voucher_no, "", amount_fen, bill="fundflow")
+            )
+
+    def fund_flow_add_line(
+        self, mch_id: str, bill_date: str, voucher_no: str, amount_fen: int, *, expense: bool
+    ) -> None:
+        """The fund-flow bill of ``bill_date`` has a movement the merchant never made."""
+        with self.lock:
+            self.bill_tweaks.append(
+                BillTweak("add", mch_id, voucher_no, bill_date, amount_fen, "fundflow", expense)
+            )
+
+    def fund_flow_drop_line(self, voucher_no: str, mch_id: str) -> None:
+        """The fund-flow bill leaves out this order's income (or refund's expense)."""
+        with self.lock:
+            self.bill_tweaks.append(BillTweak("drop", mch_id, voucher_no, bill="fundflow"))
+
+    def fund_flow_rows(self, mch_id: str, bill_date: str) -> list[list[str]]:
+        """The rows (values of ``FUND_FLOW_COLUMNS``) of a China-local day of the basic
+        account: an income per order paid, an expense per refund that succeeded, with the
+        account's balance after each (the balance runs over all the merchant's days)."""
+        with self.lock:
+            tweaks = [t for t in self.bill_tweaks if t.mch_id == mch_id and t.bill == "fundflow"]
+            moves: list[tuple[datetime, bool, int, str, str]] = []
+            for order in self.orders.values():
+                paid = _parse_time(order.success_time)
+                if order.mch_id == mch_id and paid is not None:
+                    wechat_no = order.transaction_id or ""
+                    moves.append((paid, False, order.total_fen, wechat_no, order.out_trade_no))
+            for refund in self.refunds.values():
+                done = _parse_time(refund.success_time)
+                if refund.mch_id == mch_id and refund.status == "SUCCESS" and done is not None:
+                    moves.append((done, True, refund.refund_fen, refund.refund_id,
+                                  refund.out_refund_no))  # fmt: skip
+        altered = {t.out_trade_no: t.amount_fen for t in tweaks if t.kind == "alter"}
+        dropped = {t.out_trade_no for t in tweaks if t.kind == "drop"}
+        noon = datetime.fromisoformat(bill_date + "T12:00:00").replace(tzinfo=CST)
+        for t in tweaks:
+            if t.kind == "add" and t.bill_date == bill_date:
+                moves.append((noon, t.expense, t.amount_fen, "", t.out_trade_no))
+        moves.sort(key=lambda m: m[0])
+        rows: list[list[str]] = []
+        balance = 0
+        for n, (at, expense, fen, wechat_no, voucher_no) in enumerate(moves, start=1):
+            balance += -fen if expense else fen
+            if at.date().isoformat() != bill_date or voucher_no in dropped:
+                continue
+            shown = altered.get(voucher_no, fen)
+            values = {
+                "记账时间": at.strftime("%Y-%m-%d %H:%M:%S"),
+                "微信支付业务单号": wechat_no,
+                "资金流水单号": f"{at:%Y%m%d}{n:020d}",
+                "业务名称": "退款" if expense else "交易",
+                "业务类型": "退款" if expense else "交易",
+                "收支类型": EXPENSE if expense else INCOME,
+                "收支金额（元）": _yuan(shown),
+                "账户结余（元）": _yuan(balance),
+                "资金变更提交申请人": mch_id if expense else "system",
+                "备注": f"退款总金额{_yuan(shown)}元;含手续费0.00元" if expense else "",
+                "业务凭证号": voucher_no,
+            }
+            rows.append([values[c] for c in FUND_FLOW_COLUMNS])
+        return rows
+
+    def fund_flow_bill(self, mch_id: str, bill_date: str) -> bytes:
+        """The fund-flow bill file in WeChat's backtick CSV, or b"" when the day moved no
+        money (WeChat then answers NO_STATEMENT_EXIST)."""
+        rows = self.fund_flow_rows(mch_id, bill_date)
+        if not rows:
+            return b""
+        kind = FUND_FLOW_COLUMNS.index("收支类型")
+        amount = FUND_FLOW_COLUMNS.index("收支金额（元）")
+        income = [_fen(r[amount]) for r in rows if r[kind] == INCOME]
+        expense = [_fen(r[amount]) for r in rows if r[kind] == EXPENSE]
+        lines = [",".join(FUND_FLOW_COLUMNS)]
+        lines += [",".join("`" + v for v in row) for row in rows]
+        lines.append(",".join(FUND_FLOW_SUMMARY_COLUMNS))
+        summary = (len(rows), len(income), _yuan(sum(income)), len(expense), _yuan(sum(expense)))
+        lines.append(",".join("`" + str(v) for v in summary))
         return ("\r\n".join(lines) + "\r\n").encode()
 
     # -- signing and notifies -----------------------------------------------------------

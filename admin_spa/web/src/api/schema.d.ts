@@ -6381,7 +6381,7 @@ export interface components {
         MismatchOut: {
             id: number;
             /** @enum {string} */
-            kind: "missing_ours" | "missing_wechat" | "amount_differs" | "state_differs";
+            kind: "missing_ours" | "missing_wechat" | "amount_differs" | "state_differs" | "fund_no_ours" | "fund_no_wechat" | "fund_amount" | "fund_state";
             note: string;
             our_fen?: number | null;
             out_refund_no: string;

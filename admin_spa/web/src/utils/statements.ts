@@ -1,6 +1,9 @@
 /** 财务对账: labels of a run's state and a mismatch's kind, and which days have a bill. */
 
+import type { components } from '@/api/schema'
+
 export type TagType = 'success' | 'danger' | 'info' | 'warning'
+type MismatchKind = components['schemas']['MismatchOut']['kind']
 
 export const STATEMENT_STATES: Record<string, { label: string; type: TagType }> = {
   ok: { label: '一致', type: 'success' },
@@ -9,11 +12,16 @@ export const STATEMENT_STATES: Record<string, { label: string; type: TagType }> 
   failed: { label: '失败', type: 'warning' },
 }
 
-export const MISMATCH_KINDS: Record<string, string> = {
+/** Every kind the API can answer (the type checker refuses a missing one). */
+export const MISMATCH_KINDS: Record<MismatchKind, string> & Record<string, string> = {
   missing_ours: '我方缺单',
   missing_wechat: '微信缺单',
   amount_differs: '金额不一致',
   state_differs: '状态不一致',
+  fund_no_ours: '资金账单：我方缺单',
+  fund_no_wechat: '资金账单：微信无资金变动',
+  fund_amount: '资金账单：金额不一致',
+  fund_state: '资金账单：状态不一致',
 }
 
 export const statementState = (state: string) =>

@@ -7,6 +7,8 @@ describe('statements', () => {
     expect(statementState('not_ready').label).toBe('账单未生成')
     expect(statementState('other').label).toBe('other')
     expect(MISMATCH_KINDS.missing_wechat).toBe('微信缺单')
+    expect(MISMATCH_KINDS.fund_no_wechat).toBe('资金账单：微信无资金变动')
+    expect(MISMATCH_KINDS.fund_amount).toBe('资金账单：金额不一致')
   })
   it('takes the bill day in China time', () => {
     expect(chinaDay(new Date('2026-12-04T15:59:59Z'))).toBe('2026-12-04')
