@@ -22,6 +22,11 @@ class PartnerOut(Schema):
     dialect = fields.String()
     share_all_stations = fields.Boolean()
     shared_station_ids = fields.List(fields.Integer())
+    grant_member_discount = fields.Boolean(
+        metadata={
+            "description": "本平台车主在其电站充电时，合作方价格是否享受本平台会员折扣（默认否）"
+        }
+    )
     secrets_set = fields.Function(
         lambda p: {name: bool(getattr(p, name)) for name in SECRET_FIELDS},
         metadata={"description": "各密钥是否已设置（密钥本身永不返回）"},
@@ -36,6 +41,11 @@ class _PartnerFields(Schema):
     dialect = fields.String(validate=validate.OneOf(("cec2016", "xiaoju")))
     share_all_stations = fields.Boolean()
     shared_station_ids = fields.List(fields.Integer(validate=validate.Range(min=1)))
+    grant_member_discount = fields.Boolean(
+        metadata={
+            "description": "本平台车主在其电站充电时，合作方价格是否享受本平台会员折扣（默认否）"
+        }
+    )
     operator_secret = fields.String(load_only=True, validate=validate.Length(max=64))
     our_operator_secret = fields.String(load_only=True, validate=validate.Length(max=64))
     in_data_secret = fields.String(load_only=True, validate=_KEY16)
