@@ -46,7 +46,7 @@ from app.errors import (
     DomainError,
 )
 from app.extensions import db
-from app.hlht import envelope
+from app.hlht import envelope, partners
 from app.hlht.client import PartnerClient, PartnerUnreachable, our_operator_id
 from app.hlht.envelope import CHINA, field
 from app.hlht.models import (
@@ -64,6 +64,7 @@ from app.paging import Page, paginate
 from app.pricing import member_discount_fen
 from app.promotions import member_pricing
 from app.tenancy.models import Driver
+from app.tenancy.scope import Actor
 from app.uow import transactional
 
 log = logging.getLogger(__name__)
@@ -1035,3 +1036,49 @@ def nearby_stations(
             )
         )
     return Page(items=items, total=len(hits), page=page, page_size=page_size)
+
+
+# --------------------------------------------------------------------------- the console
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleCustomerOrder:
+    """Our driver's partner order as the platform's operator reviews it."""
+
+    order: CustomerOrder
+    partner_name: str
+    operator_id: str
+
+
+def list_customer_orders(
+    actor: Actor, *, partner_id: int | None = None, state: str | None = None,
+    driver_id: int | None = None, disputed: bool | None = None,
+    estimated: bool | None = None, page: int = 1, page_size: int = 20,
+) -> Page:  # fmt: skip
+    """Our drivers' orders on partners' piles, newest first (the platform's only, as the
+    partners are): filter by partner, state, driver, disputed by the partner's
+    check_charge_orders, or settled on our estimate."""
+    partners._require(actor, "hlht.read")
+    stmt = select(CustomerOrder)
+    if partner_id is not None:
+        stmt = stmt.where(CustomerOrder.partner_id == partner_id)
+    if state:
+        stmt = stmt.where(CustomerOrder.state == state)
+    if driver_id is not None:
+        stmt = stmt.where(CustomerOrder.driver_id == driver_id)
+    if disputed is not None:
+        stmt = stmt.where(CustomerOrder.disputed.is_(disputed))
+    if estimated is not None:
+        stmt = stmt.where(CustomerOrder.estimated.is_(estimated))
+    result = paginate(stmt.order_by(CustomerOrder.id.desc()), page, page_size)
+    orders: list[CustomerOrder] = result.items
+    named = {
+        pid: (name, operator)
+        for pid, name, operator in db.session.execute(
+            select(Partner.id, Partner.name, Partner.operator_id).where(
+                Partner.id.in_({o.partner_id for o in orders})
+            )
+        )
+    }
+    items = [ConsoleCustomerOrder(o, *named.get(o.partner_id, ("", ""))) for o in orders]
+    return Page(items=items, total=result.total, page=result.page, page_size=result.page_size)
