@@ -59,7 +59,7 @@ from app.hlht.models import (
 )
 from app.hlht.pile_owner import BusinessError
 from app.ledger import wallet
-from app.money import fee_fen, round_half_up_fen
+from app.money import apply_rate_unit_price, fee_fen, round_half_up_fen
 from app.paging import Page, paginate
 from app.pricing import member_discount_fen
 from app.promotions import member_pricing
@@ -756,10 +756,13 @@ class PartnerPrice:
     end_minute: int
     electricity_price: Decimal
     service_price: Decimal
+    # what our driver pays of it: our member rate where the operator grants it (display
+    # only, as our stations show it; the bill discounts the rounded service fee)
+    member_service_price: Decimal
 
     @property
     def total_price(self) -> Decimal:
-        return self.electricity_price + self.service_price
+        return self.electricity_price + self.member_service_price
 
 
 @dataclass(frozen=True, slots=True)
@@ -784,14 +787,18 @@ class PartnerScan:
     start_path: str = START_PATH
 
 
-def price_now(policy: list[dict[str, Any]], at: datetime) -> PartnerPrice | None:
+def price_now(
+    policy: list[dict[str, Any]], at: datetime, rate: Decimal | None = None
+) -> PartnerPrice | None:
     period = _period_at(policy, at)
     if period is None:
         return None
     later = [p["start_minute"] for p in policy if p["start_minute"] > period["start_minute"]]
+    service = Decimal(period["service"])
     return PartnerPrice(
         start_minute=period["start_minute"], end_minute=min(later) if later else 24 * 60,
-        electricity_price=Decimal(period["elec"]), service_price=Decimal(period["service"]),
+        electricity_price=Decimal(period["elec"]), service_price=service,
+        member_service_price=service if rate is None else apply_rate_unit_price(service, rate),
     )  # fmt: skip
 
 
@@ -817,7 +824,8 @@ def scan(driver: Driver, connector_code: str, operator_id: str) -> PartnerScan:
     )
     station = db.session.get(PartnerStation, row.station_id) if row is not None else None
     status = "unknown" if row is None else _CONNECTOR_STATUS.get(row.status, "unknown")
-    price = price_now(row.policy or [], utcnow()) if row is not None else None
+    rate = member_rate(partner, driver)
+    price = price_now(row.policy or [], utcnow(), rate) if row is not None else None
     blocker: DomainError | None = None
     where = {"operator_id": operator_id, "connector_id": connector_code}
     if row is None:

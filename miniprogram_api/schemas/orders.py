@@ -40,6 +40,13 @@ class MpHlhtPriceOut(Schema):
     service_price = fields.Decimal(
         as_string=True, metadata={**DECIMAL_STRING, "description": "服务费 元/kWh"}
     )
+    member_service_price = fields.Decimal(
+        as_string=True,
+        metadata={
+            **DECIMAL_STRING,
+            "description": "本人所付服务费 元/kWh（运营方对该合作方开启会员折扣时按会员价）",
+        },
+    )
     total_price = fields.Decimal(as_string=True, metadata=DECIMAL_STRING)
 
 

@@ -218,6 +218,12 @@ def test_a_granted_member_discount_comes_off_the_partners_bill_once(
     _ride_hailing("ivan")
     _grant(True)
     driver = _fund("ivan")
+    scan = client.post(
+        "/api/mp/v1/scan", json={"qr": "hlht://P1-1.MA07TEST1/custom-7"}, headers=headers
+    ).get_json()
+    price = scan["partner"]["price"]  # what the scan shows is what the bill takes
+    assert (price["service_price"], price["member_service_price"]) == ("0.3523", "0.2466")
+    assert price["total_price"] == "0.8886" and scan["can_start"]
     order_no = _started(client, headers, platform)
     _grant(False)  # the rate was frozen at the start
     caller = _caller(app)

@@ -6736,6 +6736,11 @@ export interface components {
             end?: string;
             /**
              * Format: decimal
+             * @description 本人所付服务费 元/kWh（运营方对该合作方开启会员折扣时按会员价）
+             */
+            member_service_price?: string;
+            /**
+             * Format: decimal
              * @description 服务费 元/kWh
              */
             service_price?: string;
