@@ -57,7 +57,7 @@ class _Spot:
     lng: float
 
 
-_spots: tuple[float, list[_Spot]] | None = None  # (loaded at, monotonic seconds; spots)
+_spots: tuple[float, list[_Spot]] | None = None  # (good until, monotonic seconds; spots)
 
 
 def forget_partner_spots() -> None:
@@ -72,7 +72,7 @@ def _partner_spots() -> list[_Spot]:
     station is near."""
     global _spots
     moment = time.monotonic()
-    if _spots is not None and moment - _spots[0] < index_max_age():
+    if _spots is not None and moment < _spots[0]:
         return _spots[1]
     ids = [p.id for p in customer_partners()]
     spots = []
@@ -83,7 +83,7 @@ def _partner_spots() -> list[_Spot]:
         slat, slng = _coordinate(lat_text), _coordinate(lng_text)
         if slat is not None and slng is not None:
             spots.append(_Spot(sid, pid, slat, slng))
-    _spots = (moment, spots)
+    _spots = (moment + index_max_age(), spots)
     return spots
 
 
