@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
+import socket
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -223,19 +224,21 @@ def _hlht_entries(b: Side, driver_id: int) -> list[int]:
     )
 
 
-def test_a_driver_of_b_charges_on_as_pile_and_both_hold_one_order_with_equal_totals(
-    pair: tuple[Side, Side, str],
-) -> None:
-    a, b, ocpp_url = pair
-    driver_id, headers = _driver_headers(b)
-    balance = b.query(lambda: wallet.balance_of(driver_id))
+def _post(b: Side, headers: dict[str, str], path: str, body: dict[str, Any] | None = None) -> Any:
+    resp = requests.post(f"{b.base}{MP}{path}", json=body or {}, headers=headers, timeout=20)
+    assert resp.status_code in (200, 201), resp.text
+    return resp.json()
+
+
+def _charge_and_stop(
+    a: Side, b: Side, ocpp_url: str, headers: dict[str, str]
+) -> tuple[ScenarioResult, str]:
+    """B's driver scans A's code, charges until a meter sample reached B, stops; returns
+    once A has settled its order (what A tells B after that is the test's)."""
     stop_returned = asyncio.Event()
-    http = requests.Session()
 
     def post(path: str, body: dict[str, Any] | None = None) -> Any:
-        resp = http.post(f"{b.base}{MP}{path}", json=body or {}, headers=headers, timeout=20)
-        assert resp.status_code in (200, 201), resp.text
-        return resp.json()
+        return _post(b, headers, path, body)
 
     async def go() -> tuple[ScenarioResult, str]:
         async with SimulatedOcppPile(ocpp_url, PILE, config=FAST) as pile:
@@ -258,15 +261,23 @@ def test_a_driver_of_b_charges_on_as_pile_and_both_hold_one_order_with_equal_tot
             assert stopped["state"] == "stopping" and stopped["energy_wh"] > 0, stopped
             assert stopped["amount_fen"] > 0  # never 0 for energy taken (case #18 2020)
             stop_returned.set()
-            return await task, order_no
+            result = await task
+            await until(lambda: (_a_order(a) or ChargeOrder()).state == "settled", "A settled")
+            return result, order_no
 
     result, order_no = run(go())
     assert result.ok, result.detail
+    return result, order_no
 
-    async def settled_on_a() -> None:
-        await until(lambda: (_a_order(a) or ChargeOrder()).state == "settled", "A settled")
 
-    run(settled_on_a())
+def test_a_driver_of_b_charges_on_as_pile_and_both_hold_one_order_with_equal_totals(
+    pair: tuple[Side, Side, str],
+) -> None:
+    a, b, ocpp_url = pair
+    driver_id, headers = _driver_headers(b)
+    balance = b.query(lambda: wallet.balance_of(driver_id))
+    http = requests.Session()
+    result, order_no = _charge_and_stop(a, b, ocpp_url, headers)
     _tell(a)  # the stop result and the order info
     b_order = _b_order(b)
     assert b_order is not None and b_order.order_no == order_no and b_order.state == "settled"
@@ -324,3 +335,52 @@ def test_a_driver_of_b_charges_on_as_pile_and_both_hold_one_order_with_equal_tot
     assert a.query(checked) == ("delivered", False)
     final = _b_order(b)
     assert final is not None and not final.disputed
+
+
+def _a_bill_total(a: Side) -> int:
+    def load() -> int:
+        bill = db.session.scalar(select(Bill))
+        assert bill is not None
+        return bill.total_fen
+
+    return a.query(load)
+
+
+def test_a_lost_order_info_is_estimated_on_b_then_reconciled_when_as_retry_arrives(
+    pair: tuple[Side, Side, str],
+) -> None:
+    a, b, ocpp_url = pair
+    driver_id, headers = _driver_headers(b)
+    _result, order_no = _charge_and_stop(a, b, ocpp_url, headers)
+
+    def point_b_at(url: str) -> None:
+        partner_b = db.session.scalar(select(Partner).where(Partner.operator_id == B_ID))
+        assert partner_b is not None
+        partner_b.base_url = url
+        db.session.commit()
+
+    with socket.socket() as s:  # a port nobody listens on: A's pushes to B are lost
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    a.query(lambda: point_b_at(dead))
+    _tell(a)
+    waiting = _b_order(b)
+    assert waiting is not None and waiting.state == "stopping" and waiting.order_info_at is None
+    # B's estimate job, after the timeout: charged from A's policy and the last status
+    assert b.query(lambda: customer.estimate_lost_orders(utcnow() + timedelta(hours=1))) == 1
+    estimated = _b_order(b)
+    assert estimated is not None and estimated.estimated and estimated.state == "settled"
+    assert estimated.charged_fen > 0
+    assert _hlht_entries(b, driver_id) == [-estimated.charged_fen]
+    # A's outbox retries once B is reachable again: B reconciles to A's bill, once
+    a.query(lambda: point_b_at(b.base))
+    _tell(a, timedelta(hours=2))
+    final = _b_order(b)
+    total = _a_bill_total(a)
+    assert final is not None and final.order_no == order_no
+    assert not final.estimated and final.reconciled_at is not None
+    assert final.partner_total_fen == final.charged_fen == total
+    entries = _hlht_entries(b, driver_id)
+    assert sum(entries) == -total and len(entries) == (1 if estimated.charged_fen == total else 2)
+    _tell(a, timedelta(hours=3))
+    assert _hlht_entries(b, driver_id) == entries
