@@ -6,6 +6,7 @@ customer platform). The drivers' routes call these; the partners' data is what
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -251,15 +252,9 @@ def nearby_with_partners(
         return station_info.nearby(driver_id, page=page, page_size=page_size, **args)
     page, page_size = max(page, 1), min(max(page_size, 1), 100)
     wanted = page * page_size
-    ours: list[Any] = []
-    total_ours, chunk = 0, 1
-    while True:  # ours up to the end of the page asked (pages of 100, the index's limit)
-        part_page = station_info.nearby(driver_id, page=chunk, page_size=100, **args)
-        ours.extend(part_page.items)
-        total_ours = part_page.total
-        if len(ours) >= min(wanted, total_ours) or not part_page.items:
-            break
-        chunk += 1
+    total_ours, ours = _first(  # ours up to the end of the page asked
+        lambda n: station_info.nearby(driver_id, page=n, page_size=CHUNK, **args), wanted
+    )
     merged = sorted(
         [(it.distance_m, 0, it.station.id, it) for it in ours]
         + [(it.distance_m, 1, it.station.id, it) for it in hits],
@@ -370,6 +365,21 @@ class PartnerOrderLine:
     partner: PartnerMark
 
 
+CHUNK = 100  # app.paging's largest page
+
+
+def _first(fetch: Callable[[int], Page], wanted: int) -> tuple[int, list[Any]]:
+    """(total, the first ``wanted`` items) of a paged list, read a page of CHUNK at a time."""
+    items: list[Any] = []
+    number = 1
+    while True:
+        got = fetch(number)
+        items.extend(got.items)
+        if len(items) >= min(wanted, got.total) or not got.items:
+            return got.total, items[:wanted]
+        number += 1
+
+
 def orders_with_partners(
     driver: Driver, *, page: int = 1, page_size: int = 20, state: str | None = None
 ) -> Page:
@@ -383,8 +393,12 @@ def orders_with_partners(
         return driver_orders.list_orders(driver, page=page, page_size=page_size, state=state)
     page, page_size = max(page, 1), max(page_size, 1)
     wanted = page * page_size
-    ours = driver_orders.list_orders(driver, page=1, page_size=wanted, state=state)
-    theirs = list_orders(driver, page=1, page_size=wanted, state=state)
+    ours_total, ours = _first(
+        lambda n: driver_orders.list_orders(driver, page=n, page_size=CHUNK, state=state), wanted
+    )
+    theirs_total, theirs = _first(
+        lambda n: list_orders(driver, page=n, page_size=CHUNK, state=state), wanted
+    )
     lines = [
         PartnerOrderLine(
             _OrderFace(
@@ -399,11 +413,11 @@ def orders_with_partners(
             o.amount_fen,
             PartnerMark(_operator_of(o.order.partner_id), o.partner_name),
         )
-        for o in theirs.items
+        for o in theirs
     ]
-    merged = sorted([*ours.items, *lines], key=lambda it: it.order.requested_at, reverse=True)
+    merged = sorted([*ours, *lines], key=lambda it: it.order.requested_at, reverse=True)
     return Page(
-        items=merged[(page - 1) * page_size : wanted], total=ours.total + theirs.total,
+        items=merged[(page - 1) * page_size : wanted], total=ours_total + theirs_total,
         page=page, page_size=page_size,
     )  # fmt: skip
 

@@ -6,6 +6,7 @@ discount only where the operator grants it for that partner."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from app.db import utcnow
 from app.extensions import db
 from app.hlht import customer, listings
 from app.hlht.client import PartnerClient
@@ -275,3 +277,35 @@ def test_partner_orders_appear_in_the_normal_order_list_marked_as_the_partners(
         == 0
     )
     assert client.get("/api/mp/v1/orders", headers=mp_login("kate")).get_json()["total"] == 0
+
+
+def test_a_deep_page_of_the_merged_order_list_holds_the_right_orders(
+    client: FlaskClient, mp_login: Login, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beyond 100 orders (app.paging's largest page) the merge still reads every order
+    before the page asked: the pages together are the whole list, once each."""
+    _synced(monkeypatch)
+    mp_login("ivan")
+    driver = db.session.scalar(select(Driver).where(Driver.openid == "ivan"))
+    partner = db.session.scalar(select(Partner).where(Partner.operator_id == "MA07TEST1"))
+    assert driver is not None and partner is not None
+    base = utcnow() - timedelta(days=1)
+    for n in range(130):
+        db.session.add(
+            CustomerOrder(
+                order_no=f"HDEEP{n:04d}",
+                start_charge_seq=f"MA5EVOP01{n:018d}",
+                partner_id=partner.id,
+                driver_id=driver.id,
+                connector_code="P1-1",
+                state="settled",
+                created_at=base + timedelta(minutes=n),
+            )
+        )
+    db.session.commit()
+    seen: list[str] = []
+    for number in range(1, 4):
+        page = listings.orders_with_partners(driver, page=number, page_size=50)
+        assert page.total == 130
+        seen.extend(it.order.order_no for it in page.items)
+    assert seen == [f"HDEEP{n:04d}" for n in reversed(range(130))]
