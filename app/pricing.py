@@ -493,6 +493,15 @@ def _require_fen(name: str, value: int) -> int:
     return value
 
 
+def member_discount_fen(service_fen: int, service_discount_rate: Decimal | None) -> int:
+    """The member discount on a rounded service fee (case #7): ``service −
+    apply_rate_fen(service, rate)``; 0 without a rate. Every bill line takes it so, and so
+    does a partner's bill when the operator grants our discount on its prices."""
+    if service_discount_rate is None:
+        return 0
+    return service_fen - apply_rate_fen(service_fen, service_discount_rate)
+
+
 def _bill(
     split: list[tuple[SegmentWindow, int]],
     *,
@@ -511,11 +520,7 @@ def _bill(
         seg = window.segment
         e_fen = fee_fen(wh, seg.electricity_price)
         s_fen = fee_fen(wh, seg.service_price)
-        d_fen = (
-            0
-            if service_discount_rate is None
-            else s_fen - apply_rate_fen(s_fen, service_discount_rate)
-        )
+        d_fen = member_discount_fen(s_fen, service_discount_rate)
         lines.append(
             BillLine(
                 window.start,

@@ -9,7 +9,7 @@ from flask.views import MethodView
 
 from app.drivers import driver_orders, live, qr
 from app.errors import QR_UNKNOWN
-from app.hlht import customer
+from app.hlht import customer, listings
 from app.openapi import page_of
 from app.paging import Page
 from app.rate_limits import rate_limit
@@ -38,8 +38,8 @@ class OrderList(MethodView):
     @bp.arguments(s.MpOrderQuery, location="query")
     @bp.response(200, page_of(s.MpOrderSummaryOut, "MpOrderPage"))
     def get(self, args: dict[str, Any]) -> Page:
-        """我的充电订单"""
-        return driver_orders.list_orders(current_driver(), **args)
+        """我的充电订单（含合作运营商充电桩上的订单，partner 标注）"""
+        return listings.orders_with_partners(current_driver(), **args)
 
     @bp.arguments(s.MpStartIn)
     @bp.response(201, s.MpStartOut)

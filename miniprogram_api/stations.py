@@ -8,6 +8,7 @@ from typing import Any
 from flask import Response, jsonify
 
 from app.drivers import customer_service, station_info
+from app.hlht import listings
 from app.openapi import ID
 from miniprogram_api.auth import current_driver, current_driver_id
 from miniprogram_api.blueprints import blueprint
@@ -24,7 +25,8 @@ bp = blueprint("stations", "附近电站与电站详情")
 @bp.response(200, s.MpNearbyStationPage)
 def nearby(args: dict[str, Any]) -> Response:
     """附近电站，按距离排序、分页；可筛选空闲枪与交流/直流（空闲枪数至多滞后几秒）"""
-    page = station_info.nearby(current_driver_id(), **args)  # no driver row: see there
+    # no driver row: see station_info.nearby; partners' stations merged in (issue 11)
+    page = listings.nearby_with_partners(current_driver_id(), **args)
     # the search usually reads nothing from the database, so nothing here waits: under
     # gevent a keep-alive connection whose client sends its next request in time would
     # keep the worker, and the others would wait for a second. A sleep above zero passes
@@ -38,7 +40,10 @@ def nearby(args: dict[str, Any]) -> Response:
 @bp.arguments(s.MpStationDetailQuery, location="query")
 @bp.response(200, s.MpStationDetailOut)
 def station_detail(args: dict[str, Any], station_id: int) -> Any:
-    """电站详情：实时枪状态、分时电价（本人会员价）、占位费规则"""
+    """电站详情：实时枪状态、分时电价（本人会员价）、占位费规则；合作运营商的电站
+    （附近列表中 partner 非 null）加 ?partner=true"""
+    if args.pop("partner"):  # a partner's station (issue 11)
+        return listings.partner_station_detail(current_driver(), station_id, **args)
     return station_info.station_detail(current_driver(), station_id, **args)
 
 

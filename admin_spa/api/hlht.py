@@ -8,7 +8,7 @@ from admin_spa.api.auth import current_actor
 from admin_spa.api.blueprints import blueprint
 from admin_spa.api.schemas import hlht as s
 from admin_spa.api.schemas.common import PageQuery
-from app.hlht import outbox, partners
+from app.hlht import customer, outbox, partners
 from app.openapi import ID, page_of
 from app.paging import Page
 
@@ -68,3 +68,12 @@ def get_push(push_id: int) -> Any:
 def retry_push(push_id: int) -> Any:
     """重发一条发送失败的推送（记入审计）"""
     return outbox.retry_push(current_actor(), push_id)
+
+
+@bp.route("/hlht/customer-orders")
+@bp.arguments(s.CustomerOrderQuery, location="query")
+@bp.response(200, page_of(s.CustomerOrderOut, "HlhtCustomerOrderPage"))
+def list_customer_orders(args: dict[str, Any]) -> Page:
+    """本平台车主在合作运营商充电桩上的订单（本平台作为客户方），新的在前；可按合作方、
+    状态、车主、对账争议、预估结算筛选"""
+    return customer.list_customer_orders(current_actor(), **args)

@@ -46,7 +46,7 @@ from app.errors import (
     DomainError,
 )
 from app.extensions import db
-from app.hlht import envelope
+from app.hlht import envelope, partners
 from app.hlht.client import PartnerClient, PartnerUnreachable, our_operator_id
 from app.hlht.envelope import CHINA, field
 from app.hlht.models import (
@@ -59,9 +59,12 @@ from app.hlht.models import (
 )
 from app.hlht.pile_owner import BusinessError
 from app.ledger import wallet
-from app.money import fee_fen, round_half_up_fen
+from app.money import apply_rate_unit_price, fee_fen, round_half_up_fen
 from app.paging import Page, paginate
+from app.pricing import member_discount_fen
+from app.promotions import member_pricing
 from app.tenancy.models import Driver
+from app.tenancy.scope import Actor
 from app.uow import transactional
 
 log = logging.getLogger(__name__)
@@ -168,6 +171,9 @@ def _keep_stations(partner_id: int, infos: list[dict[str, Any]]) -> dict[str, in
                 row.station_id = station.id
                 row.equipment_code = str(field(equipment, "EquipmentID", ""))[:64]
                 row.power_w = int(Decimal(str(field(conn, "Power", 0) or 0)) * 1000)
+                row.current_type = (
+                    "AC" if str(field(equipment, "EquipmentType", 1)) == "2" else "DC"
+                )
                 db.session.flush()
                 connectors[cid] = row.id
     return connectors
@@ -272,15 +278,33 @@ def _period_at(policy: list[dict[str, Any]], at: datetime) -> dict[str, Any] | N
     return current
 
 
-def policy_amount_fen(policy: list[dict[str, Any]], energy_wh: int, at: datetime) -> int:
-    """What ``energy_wh`` costs at the partner's price in force at ``at`` (electricity and
-    service, each rounded half up to the fen as every tariff line)."""
+def policy_fees_fen(policy: list[dict[str, Any]], energy_wh: int, at: datetime) -> tuple[int, int]:
+    """(electricity, service) of ``energy_wh`` at the partner's price in force at ``at``,
+    each rounded half up to the fen as every tariff line."""
     period = _period_at(policy, at)
     if period is None or energy_wh <= 0:
-        return 0
-    return fee_fen(energy_wh, Decimal(period["elec"])) + fee_fen(
+        return 0, 0
+    return fee_fen(energy_wh, Decimal(period["elec"])), fee_fen(
         energy_wh, Decimal(period["service"])
     )
+
+
+def policy_amount_fen(policy: list[dict[str, Any]], energy_wh: int, at: datetime) -> int:
+    """What ``energy_wh`` costs at the partner's price in force at ``at``."""
+    return sum(policy_fees_fen(policy, energy_wh, at))
+
+
+def member_rate(partner: Partner, driver: Driver) -> Decimal | None:
+    """Our member discount on ``partner``'s prices: the pay-rate of the driver's pricing
+    group (operator-wide) when the operator grants it for this partner, else None."""
+    if not partner.grant_member_discount:
+        return None
+    return member_pricing.operator_rate(driver.pricing_group, driver.operator_id)
+
+
+def _discount_rate(order: CustomerOrder) -> Decimal | None:
+    rate = order.service_discount_rate
+    return None if rate is None else Decimal(rate)
 
 
 def _connector_row(order: CustomerOrder) -> PartnerConnector | None:
@@ -292,17 +316,29 @@ def _connector_row(order: CustomerOrder) -> PartnerConnector | None:
     )
 
 
-def running_amount_fen(order: CustomerOrder) -> int:
-    """The live order's amount: the partner's own when it sent one above 0, else ours
-    from its policy (case #18 2020: a roaming driver never sees 0 for energy taken)."""
-    if order.partner_total_fen is not None:
-        return order.partner_total_fen
-    if order.partner_running_fen:
-        return order.partner_running_fen
+def _partner_amount_fen(order: CustomerOrder) -> tuple[int, int]:
+    """(the partner's amount so far, its service part): the partner's own when it sent one
+    above 0 (service from its bill, else from its policy), else ours from its policy."""
+    if order.partner_total_fen is not None and order.partner_service_fen is not None:
+        return order.partner_total_fen, order.partner_service_fen
     row = _connector_row(order)
-    return policy_amount_fen(
+    elec, service = policy_fees_fen(
         row.policy if row is not None else [], order.energy_wh, order.started_at or utcnow()
     )
+    if order.partner_total_fen is not None:
+        return order.partner_total_fen, min(service, order.partner_total_fen)
+    if order.partner_running_fen:
+        return order.partner_running_fen, min(service, order.partner_running_fen)
+    return elec + service, service
+
+
+def running_amount_fen(order: CustomerOrder) -> int:
+    """The live order's amount for our driver: the partner's own when it sent one above 0,
+    else ours from its policy (case #18 2020: a roaming driver never sees 0 for energy
+    taken), less our member discount on the service fee when it was granted at the start
+    (:func:`app.pricing.member_discount_fen`, the rule of our own bills)."""
+    amount, service = _partner_amount_fen(order)
+    return amount - member_discount_fen(service, _discount_rate(order))
 
 
 # --------------------------------------------------------------------------- start / stop
@@ -337,11 +373,13 @@ def _check_driver(driver: Driver) -> None:
 
 
 @transactional
-def _open(driver_id: int, partner_id: int, connector: str, qr: str, seq: str) -> int:
+def _open(
+    driver_id: int, partner_id: int, connector: str, qr: str, seq: str, rate: Decimal | None
+) -> int:
     order = CustomerOrder(
         order_no=new_order_no(), start_charge_seq=seq, partner_id=partner_id,
         driver_id=driver_id, connector_code=connector, qr_code=qr,
-        state=CustomerState.STARTING,
+        state=CustomerState.STARTING, service_discount_rate=rate,
     )  # fmt: skip
     db.session.add(order)
     db.session.flush()
@@ -388,7 +426,7 @@ def start(
         )
     seq = envelope.sequence_number(ours, datetime.now(CHINA))
     qr = custom.lstrip("/")[:200]
-    order_id = _open(driver.id, partner.id, connector_code, qr, seq)
+    order_id = _open(driver.id, partner.id, connector_code, qr, seq, member_rate(partner, driver))
     payload = {"StartChargeSeq": seq, "ConnectorID": connector_code, "QRCode": qr}
     try:
         answer = client.call("query_start_charge", payload)
@@ -577,17 +615,81 @@ def notification_charge_order_info(partner: Partner, data: dict[str, Any]) -> di
     order.started_at = order.started_at or _local_time(field(data, "StartTime"))
     order.stopped_at = order.stopped_at or _local_time(field(data, "EndTime")) or utcnow()
     order.order_info_at = utcnow()
+    _, service = _partner_amount_fen(order)
+    order.member_discount_fen = member_discount_fen(service, _discount_rate(order))
+    payable = total - order.member_discount_fen
     if order.state == CustomerState.SETTLED and order.estimated:
-        _charge(order, total, estimated=False, version="reconcile")
+        _charge(order, payable, estimated=False, version="reconcile")
         order.reconciled_at = utcnow()
     else:
-        _charge(order, total, estimated=False, version="bill")
+        _charge(order, payable, estimated=False, version="bill")
         order.settled_at = utcnow()
     order.state = CustomerState.SETTLED
     return answer
 
 
+# DisputeReason of check_charge_orders' answer (102.3 推送订单对账结果信息)
+DISPUTE_UNKNOWN = 1  # 交易不存在
+DISPUTE_MONEY = 2  # 交易金额错误
+DISPUTE_ENERGY = 3  # 交易电量错误
+
+
+def _what_we_hold(order: CustomerOrder) -> tuple[int, int]:
+    """(the partner's amount, energy Wh) as we hold them: its order info when it came,
+    else our estimate before our member discount."""
+    if order.partner_total_fen is not None:
+        return order.partner_total_fen, (
+            order.partner_energy_wh if order.partner_energy_wh is not None else order.energy_wh
+        )
+    return order.charged_fen + order.member_discount_fen, order.energy_wh
+
+
+def check_charge_orders(partner: Partner, data: dict[str, Any]) -> dict[str, Any]:
+    """102.3 推送订单对账结果信息, the partner's daily reconciliation of the orders of our
+    drivers on its piles: each order it lists is held against ours (the amount and energy
+    of its order info, or our estimate); the ones that differ, or that we do not know, are
+    answered as DisputeOrders with our figures and marked disputed on our side for the
+    monthly statement (case #14). No money moves; a repeat answers the same."""
+    seq = str(field(data, "CheckOrderSeq", "") or "")
+    listed = field(data, "ChargeOrders")
+    if not seq or not isinstance(listed, list):
+        raise BusinessError("CheckOrderSeq、ChargeOrders 必填")
+    disputes: list[dict[str, Any]] = []
+    for item in listed:
+        if not isinstance(item, dict):
+            raise BusinessError("ChargeOrders 应为对象列表")
+        their_seq = str(field(item, "StartChargeSeq", "") or "")
+        money, energy = _yuan_fen(field(item, "TotalMoney")), _kwh_wh(field(item, "TotalPower"))
+        if not their_seq or money is None or energy is None:
+            raise BusinessError("ChargeOrders 每项须有 StartChargeSeq、TotalPower、TotalMoney")
+        order = db.session.scalar(
+            select(CustomerOrder)
+            .where(CustomerOrder.start_charge_seq == their_seq,
+                   CustomerOrder.partner_id == partner.id)
+            .with_for_update()
+        )  # fmt: skip
+        if order is None:
+            disputes.append({"StartChargeSeq": their_seq, "TotalPower": field(item, "TotalPower"),
+                             "TotalMoney": field(item, "TotalMoney"),
+                             "DisputeReason": DISPUTE_UNKNOWN})  # fmt: skip
+            continue
+        ours_fen, ours_wh = _what_we_hold(order)
+        reason = DISPUTE_MONEY if ours_fen != money else DISPUTE_ENERGY if ours_wh != energy else 0
+        if reason:
+            order.disputed, order.dispute_reason = True, f"check_orders:{reason}"
+            disputes.append({"StartChargeSeq": their_seq, "TotalPower": ours_wh / 1000,
+                             "TotalMoney": ours_fen / 100, "DisputeReason": reason})  # fmt: skip
+    return {
+        "CheckOrderSeq": seq, "StartTime": field(data, "StartTime", ""),
+        "EndTime": field(data, "EndTime", ""), "TotalDisputeOrder": len(disputes),
+        "TotalDisputePower": round(sum(float(d["TotalPower"] or 0) for d in disputes), 3),
+        "TotalDisputeMoney": round(sum(float(d["TotalMoney"] or 0) for d in disputes), 2),
+        "DisputeOrders": disputes,
+    }  # fmt: skip
+
+
 HANDLERS = {
+    "check_charge_orders": check_charge_orders,
     "notification_start_charge_result": notification_start_charge_result,
     "notification_equip_charge_status": notification_equip_charge_status,
     "notification_stop_charge_result": notification_stop_charge_result,
@@ -626,6 +728,9 @@ def estimate_lost_orders(now: datetime | None = None) -> int:
             continue  # still talking to us
         if last > cutoff:
             continue
+        order.member_discount_fen = member_discount_fen(
+            _partner_amount_fen(order)[1], _discount_rate(order)
+        )
         _charge(order, running_amount_fen(order), estimated=True, version="bill")
         order.state = CustomerState.SETTLED
         order.settled_at = moment
@@ -651,10 +756,13 @@ class PartnerPrice:
     end_minute: int
     electricity_price: Decimal
     service_price: Decimal
+    # what our driver pays of it: our member rate where the operator grants it (display
+    # only, as our stations show it; the bill discounts the rounded service fee)
+    member_service_price: Decimal
 
     @property
     def total_price(self) -> Decimal:
-        return self.electricity_price + self.service_price
+        return self.electricity_price + self.member_service_price
 
 
 @dataclass(frozen=True, slots=True)
@@ -679,14 +787,18 @@ class PartnerScan:
     start_path: str = START_PATH
 
 
-def price_now(policy: list[dict[str, Any]], at: datetime) -> PartnerPrice | None:
+def price_now(
+    policy: list[dict[str, Any]], at: datetime, rate: Decimal | None = None
+) -> PartnerPrice | None:
     period = _period_at(policy, at)
     if period is None:
         return None
     later = [p["start_minute"] for p in policy if p["start_minute"] > period["start_minute"]]
+    service = Decimal(period["service"])
     return PartnerPrice(
         start_minute=period["start_minute"], end_minute=min(later) if later else 24 * 60,
-        electricity_price=Decimal(period["elec"]), service_price=Decimal(period["service"]),
+        electricity_price=Decimal(period["elec"]), service_price=service,
+        member_service_price=service if rate is None else apply_rate_unit_price(service, rate),
     )  # fmt: skip
 
 
@@ -712,7 +824,8 @@ def scan(driver: Driver, connector_code: str, operator_id: str) -> PartnerScan:
     )
     station = db.session.get(PartnerStation, row.station_id) if row is not None else None
     status = "unknown" if row is None else _CONNECTOR_STATUS.get(row.status, "unknown")
-    price = price_now(row.policy or [], utcnow()) if row is not None else None
+    rate = member_rate(partner, driver)
+    price = price_now(row.policy or [], utcnow(), rate) if row is not None else None
     blocker: DomainError | None = None
     where = {"operator_id": operator_id, "connector_id": connector_code}
     if row is None:
@@ -931,3 +1044,49 @@ def nearby_stations(
             )
         )
     return Page(items=items, total=len(hits), page=page, page_size=page_size)
+
+
+# --------------------------------------------------------------------------- the console
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleCustomerOrder:
+    """Our driver's partner order as the platform's operator reviews it."""
+
+    order: CustomerOrder
+    partner_name: str
+    operator_id: str
+
+
+def list_customer_orders(
+    actor: Actor, *, partner_id: int | None = None, state: str | None = None,
+    driver_id: int | None = None, disputed: bool | None = None,
+    estimated: bool | None = None, page: int = 1, page_size: int = 20,
+) -> Page:  # fmt: skip
+    """Our drivers' orders on partners' piles, newest first (the platform's only, as the
+    partners are): filter by partner, state, driver, disputed by the partner's
+    check_charge_orders, or settled on our estimate."""
+    partners._require(actor, "hlht.read")
+    stmt = select(CustomerOrder)
+    if partner_id is not None:
+        stmt = stmt.where(CustomerOrder.partner_id == partner_id)
+    if state:
+        stmt = stmt.where(CustomerOrder.state == state)
+    if driver_id is not None:
+        stmt = stmt.where(CustomerOrder.driver_id == driver_id)
+    if disputed is not None:
+        stmt = stmt.where(CustomerOrder.disputed.is_(disputed))
+    if estimated is not None:
+        stmt = stmt.where(CustomerOrder.estimated.is_(estimated))
+    result = paginate(stmt.order_by(CustomerOrder.id.desc()), page, page_size)
+    orders: list[CustomerOrder] = result.items
+    named = {
+        pid: (name, operator)
+        for pid, name, operator in db.session.execute(
+            select(Partner.id, Partner.name, Partner.operator_id).where(
+                Partner.id.in_({o.partner_id for o in orders})
+            )
+        )
+    }
+    items = [ConsoleCustomerOrder(o, *named.get(o.partner_id, ("", ""))) for o in orders]
+    return Page(items=items, total=result.total, page=result.page, page_size=result.page_size)

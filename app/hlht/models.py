@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, BigId, Fen, UTCDateTime, utcnow
+from app.promotions.models import PayRate
 
 
 class Partner(Base):
@@ -41,6 +43,9 @@ class Partner(Base):
     # the AccessToken it issued us (query_token against it), while it lasts
     out_token: Mapped[str] = mapped_column(String(200), default="")
     out_token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # we are its customer: whether our drivers' member discount (their pricing group's
+    # operator-wide rate) applies to its prices — the operator's choice, off by default
+    grant_member_discount: Mapped[bool] = mapped_column(default=False)
 
     @property
     def role_set(self) -> set[str]:
@@ -188,6 +193,7 @@ class PartnerConnector(Base):
     connector_code: Mapped[str] = mapped_column(String(64))  # its ConnectorID
     equipment_code: Mapped[str] = mapped_column(String(64), default="")
     power_w: Mapped[int] = mapped_column(default=0)
+    current_type: Mapped[str] = mapped_column(String(2), default="DC")  # EquipmentType 2: AC
     status: Mapped[int] = mapped_column(default=0)  # 102.2 ConnectorStatus
     # [{"start_minute": 0, "elec": "0.8000", "service": "0.4000"}, ...]
     policy: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
@@ -237,6 +243,12 @@ class CustomerOrder(Base):
     # what the wallet was charged so far, and whether it was our estimate
     charged_fen: Mapped[int] = mapped_column(Fen, default=0)
     estimated: Mapped[bool] = mapped_column(default=False)
+    # the member pay-rate of the service fee frozen at the start (None: partner's price)
+    service_discount_rate: Mapped[Decimal | None] = mapped_column(PayRate)
+    member_discount_fen: Mapped[int] = mapped_column(Fen, default=0)
+    # the partner's check_charge_orders disagreed with what we hold (DisputeReason)
+    disputed: Mapped[bool] = mapped_column(default=False)
+    dispute_reason: Mapped[str] = mapped_column(String(64), default="")
     settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reconciled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

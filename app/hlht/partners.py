@@ -78,6 +78,7 @@ def add_partner(data: dict[str, Any]) -> Partner:
         dialect=dialect,
         share_all_stations=share == "all",
         shared_station_ids=[int(x) for x in str(share).split(",") if x.strip().isdigit()],
+        grant_member_discount=bool(data.get("grant_member_discount", False)),
         **keys,
     )
     db.session.add(partner)
@@ -135,7 +136,10 @@ SECRET_FIELDS = (
     "operator_secret", "our_operator_secret", "in_data_secret", "in_data_iv",
     "in_sig_secret", "out_data_secret", "out_data_iv", "out_sig_secret",
 )  # fmt: skip
-_PLAIN_FIELDS = ("name", "base_url", "roles", "dialect", "share_all_stations", "shared_station_ids")
+_PLAIN_FIELDS = (
+    "name", "base_url", "roles", "dialect", "share_all_stations", "shared_station_ids",
+    "grant_member_discount",
+)  # fmt: skip
 
 
 def _require(actor: Actor, permission: str) -> None:
@@ -199,6 +203,8 @@ def update_partner(actor: Actor, partner_id: int, data: dict[str, Any]) -> Partn
             setattr(partner, name, value.strip())
     if data.get("share_all_stations") is not None:
         partner.share_all_stations = bool(data["share_all_stations"])
+    if data.get("grant_member_discount") is not None:
+        partner.grant_member_discount = bool(data["grant_member_discount"])
     if data.get("shared_station_ids") is not None:
         partner.shared_station_ids = sorted({int(i) for i in data["shared_station_ids"]})
     changed_secrets = []

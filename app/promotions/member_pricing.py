@@ -65,6 +65,22 @@ def rate_at(group_code: str, station_id: int, operator_id: int) -> Decimal | Non
     return Decimal(best.rate)
 
 
+def operator_rate(group_code: str, operator_id: int) -> Decimal | None:
+    """The operator-wide rate of ``group_code`` (no station's own row): what applies off
+    our stations, on a partner's prices when the operator grants it (issue 11)."""
+    if not group_code or group_code == NO_GROUP:
+        return None
+    rate = db.session.scalar(
+        select(ServiceDiscount.rate).where(
+            ServiceDiscount.operator_id == operator_id,
+            ServiceDiscount.group_code == group_code,
+            ServiceDiscount.is_active.is_(True),
+            ServiceDiscount.station_id.is_(None),
+        )
+    )
+    return None if rate is None else Decimal(rate)
+
+
 @dataclass(frozen=True, slots=True)
 class SegmentPrice:
     start_minute: int

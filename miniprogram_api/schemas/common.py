@@ -41,6 +41,19 @@ class MpBrandOut(Schema):
     logo_url = fields.String()
 
 
+class MpPartnerMarkOut(Schema):
+    """Whose a station or an order is when it is a partner's (T/CEC 102 interconnection)."""
+
+    operator_id = fields.String(metadata={"description": "合作运营商的 9 位组织机构代码"})
+    name = fields.String(metadata={"description": "合作运营商名称（标注：合作运营商的）"})
+
+
+def partner_mark(item: Any) -> dict[str, str] | None:
+    """The ``partner`` of a list item: None for ours (which have no such attribute)."""
+    mark = getattr(item, "partner", None)
+    return None if mark is None else {"operator_id": mark.operator_id, "name": mark.name}
+
+
 def decimal_str(value: Decimal | None) -> str | None:
     """A decimal as ``fields.Decimal(as_string=True)`` writes it (for the hand-written dumps)."""
     return None if value is None else format(Decimal(value), "f")

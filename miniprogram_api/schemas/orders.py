@@ -9,7 +9,14 @@ from marshmallow import fields, validate
 from app.charging.models import OrderState
 from app.hlht.models import CustomerState
 from app.openapi import DECIMAL_STRING, ClockField, Schema
-from miniprogram_api.schemas.common import MpBrandOut, MpPageQuery, Text, decimal_str, ident
+from miniprogram_api.schemas.common import (
+    MpBrandOut,
+    MpPageQuery,
+    MpPartnerMarkOut,
+    Text,
+    decimal_str,
+    ident,
+)
 from miniprogram_api.schemas.stations import MpConnectorOut, MpPriceOut, MpReasonOut
 
 
@@ -32,6 +39,13 @@ class MpHlhtPriceOut(Schema):
     )
     service_price = fields.Decimal(
         as_string=True, metadata={**DECIMAL_STRING, "description": "服务费 元/kWh"}
+    )
+    member_service_price = fields.Decimal(
+        as_string=True,
+        metadata={
+            **DECIMAL_STRING,
+            "description": "本人所付服务费 元/kWh（运营方对该合作方开启会员折扣时按会员价）",
+        },
     )
     total_price = fields.Decimal(as_string=True, metadata=DECIMAL_STRING)
 
@@ -223,6 +237,15 @@ class MpOrderSummaryOut(Schema):
     requested_at = fields.DateTime(attribute="order.requested_at")
     started_at = fields.DateTime(attribute="order.started_at", allow_none=True)
     stopped_at = fields.DateTime(attribute="order.stopped_at", allow_none=True)
+    partner = fields.Nested(
+        MpPartnerMarkOut,
+        allow_none=True,
+        dump_default=None,
+        metadata={
+            "description": "合作运营商充电桩上的订单（互联互通）时为其运营商，详情见 "
+            "/hlht/orders/{order_no}；本平台的订单为 null"
+        },
+    )
 
 
 class MpPaymentOut(Schema):

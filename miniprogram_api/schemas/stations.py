@@ -7,7 +7,13 @@ from typing import TYPE_CHECKING, Any
 from marshmallow import fields, validate
 
 from app.openapi import DECIMAL_STRING, ClockField, PageMeta, Schema
-from miniprogram_api.schemas.common import MpBrandOut, MpPageQuery, decimal_str
+from miniprogram_api.schemas.common import (
+    MpBrandOut,
+    MpPageQuery,
+    MpPartnerMarkOut,
+    decimal_str,
+    partner_mark,
+)
 
 if TYPE_CHECKING:
     from app.paging import Page
@@ -58,6 +64,12 @@ class MpNearbyStationOut(Schema):
     brand = fields.Nested(MpBrandOut)
     connectors = fields.Nested(MpConnectorCountsOut)
     current_price = fields.Nested(MpPriceOut, attribute="price", allow_none=True)
+    partner = fields.Nested(
+        MpPartnerMarkOut,
+        allow_none=True,
+        dump_default=None,
+        metadata={"description": "合作运营商的电站（互联互通）时为其运营商；本平台的为 null"},
+    )
 
 
 class MpNearbyStationPage(PageMeta):
@@ -84,6 +96,7 @@ def dump_nearby_page(page: Page) -> dict[str, Any]:
                 "latitude": decimal_str(st.latitude),
                 "longitude": decimal_str(st.longitude),
                 "distance_m": it.distance_m,
+                "partner": partner_mark(it),
                 "brand": {
                     "id": brand.id,
                     "name": brand.name,
@@ -115,6 +128,10 @@ def dump_nearby_page(page: Page) -> dict[str, Any]:
 class MpStationDetailQuery(Schema):
     lat = fields.Float(validate=validate.Range(min=-90, max=90))
     lng = fields.Float(validate=validate.Range(min=-180, max=180))
+    partner = fields.Boolean(
+        load_default=False,
+        metadata={"description": "true：合作运营商的电站（附近列表中 partner 非 null 的项）"},
+    )
 
 
 class MpConnectorOut(Schema):
@@ -172,6 +189,14 @@ class MpStationDetailOut(Schema):
         MpOccupancyRuleOut,
         allow_none=True,
         metadata={"description": "占位费规则；站点未设置时为 null（case #19）"},
+    )
+    partner = fields.Nested(
+        MpPartnerMarkOut,
+        allow_none=True,
+        dump_default=None,
+        metadata={
+            "description": "合作运营商的电站时为其运营商（按 ?partner=true 查询）；本平台的为 null"
+        },
     )
 
 

@@ -305,3 +305,76 @@ def test_a_lost_order_info_is_estimated_then_reconciled(
     assert final is not None and not final.estimated and final.reconciled_at is not None
     caller.call("notification_charge_order_info", _order_info(order, 2.10, 2.11))
     assert [e.amount_fen for e in _entries()] == [-175, -35]
+
+
+def _check(seq: str, *orders: tuple[str, float, float]) -> dict:
+    return {
+        "CheckOrderSeq": seq, "StartTime": "2026-12-04 00:00:00",
+        "EndTime": "2026-12-04 23:59:59", "OrderCount": len(orders),
+        "TotalOrderPower": sum(o[1] for o in orders), "TotalOrderMoney": sum(o[2] for o in orders),
+        "ChargeOrders": [{"StartChargeSeq": s, "TotalPower": kwh, "TotalMoney": money}
+                         for s, kwh, money in orders],
+    }  # fmt: skip
+
+
+def test_the_partners_check_charge_orders_is_answered_with_our_disputes_and_moves_no_money(
+    partner: Partner, world: World, platform: FakePartnerPlatform, caller: PartnerCaller
+) -> None:
+    agreed = _start(world, platform)
+    caller.call("notification_charge_order_info", _order_info(agreed, 1.75, 1.76))
+    db.session.expire_all()
+    customer_order = db.session.get(CustomerOrder, agreed.id)
+    assert customer_order is not None
+    customer_order.state = "settled"  # the driver's next order may start
+    db.session.commit()
+    balance = wallet.balance_of(world.driver.id)
+    seq = "MA07TEST1" + "2026120500000001"[:18].ljust(18, "0")
+    check = _check(
+        seq,
+        (agreed.start_charge_seq, 1.76, 1.75),
+        ("MA07TEST1NOSUCHORDER0000001", 2.0, 3.0),
+    )
+    ret, data = caller.call("check_charge_orders", check)
+    assert ret == 0 and data["CheckOrderSeq"] == seq
+    assert data["TotalDisputeOrder"] == 1
+    assert data["DisputeOrders"] == [
+        {"StartChargeSeq": "MA07TEST1NOSUCHORDER0000001", "TotalPower": 2.0, "TotalMoney": 3.0,
+         "DisputeReason": customer.DISPUTE_UNKNOWN}
+    ]  # fmt: skip
+    db.session.expire_all()
+    held = db.session.get(CustomerOrder, agreed.id)
+    assert held is not None and not held.disputed
+    # the partner says more money than its own order info did: disputed with our figures
+    ret, data = caller.call(
+        "check_charge_orders", _check(seq, (agreed.start_charge_seq, 1.76, 1.95))
+    )
+    assert ret == 0 and data["TotalDisputeOrder"] == 1 and data["TotalDisputeMoney"] == 1.75
+    (dispute,) = data["DisputeOrders"]
+    assert dispute["DisputeReason"] == customer.DISPUTE_MONEY and dispute["TotalMoney"] == 1.75
+    ret, data = caller.call(
+        "check_charge_orders", _check(seq, (agreed.start_charge_seq, 1.80, 1.75))
+    )
+    assert data["DisputeOrders"][0]["DisputeReason"] == customer.DISPUTE_ENERGY
+    assert data["DisputeOrders"][0]["TotalPower"] == 1.76
+    db.session.expire_all()
+    held = db.session.get(CustomerOrder, agreed.id)
+    assert held is not None and held.disputed and held.dispute_reason == "check_orders:3"
+    assert wallet.balance_of(world.driver.id) == balance  # reconciliation moves no money
+    assert [e.amount_fen for e in _entries()] == [-175]
+
+
+def test_a_check_charge_orders_without_its_orders_is_4004_and_changes_nothing(
+    partner: Partner, world: World, platform: FakePartnerPlatform, caller: PartnerCaller
+) -> None:
+    order = _start(world, platform)
+    bad = {"CheckOrderSeq": "MA07TEST1" + "0" * 18, "ChargeOrders": [
+        {"StartChargeSeq": order.start_charge_seq, "TotalPower": 1.0, "TotalMoney": 9.0},
+        {"StartChargeSeq": order.start_charge_seq},
+    ]}  # fmt: skip
+    ret, _ = caller.call("check_charge_orders", bad)
+    assert ret == 4004
+    ret, _ = caller.call("check_charge_orders", {"CheckOrderSeq": "MA07TEST1" + "0" * 18})
+    assert ret == 4004
+    db.session.expire_all()
+    held = db.session.get(CustomerOrder, order.id)
+    assert held is not None and not held.disputed  # the first item's dispute rolled back

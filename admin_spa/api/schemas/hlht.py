@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from app.hlht.models import PushState
+from app.hlht.models import CustomerState, PushState
 from app.hlht.partners import SECRET_FIELDS
 from app.openapi import Schema
 
@@ -22,6 +22,11 @@ class PartnerOut(Schema):
     dialect = fields.String()
     share_all_stations = fields.Boolean()
     shared_station_ids = fields.List(fields.Integer())
+    grant_member_discount = fields.Boolean(
+        metadata={
+            "description": "本平台车主在其电站充电时，合作方价格是否享受本平台会员折扣（默认否）"
+        }
+    )
     secrets_set = fields.Function(
         lambda p: {name: bool(getattr(p, name)) for name in SECRET_FIELDS},
         metadata={"description": "各密钥是否已设置（密钥本身永不返回）"},
@@ -36,6 +41,11 @@ class _PartnerFields(Schema):
     dialect = fields.String(validate=validate.OneOf(("cec2016", "xiaoju")))
     share_all_stations = fields.Boolean()
     shared_station_ids = fields.List(fields.Integer(validate=validate.Range(min=1)))
+    grant_member_discount = fields.Boolean(
+        metadata={
+            "description": "本平台车主在其电站充电时，合作方价格是否享受本平台会员折扣（默认否）"
+        }
+    )
     operator_secret = fields.String(load_only=True, validate=validate.Length(max=64))
     our_operator_secret = fields.String(load_only=True, validate=validate.Length(max=64))
     in_data_secret = fields.String(load_only=True, validate=_KEY16)
@@ -104,3 +114,51 @@ class PushAttemptOut(Schema):
 
 class PushDetailOut(PushOut):
     attempt_log = fields.List(fields.Nested(PushAttemptOut))
+
+
+class CustomerOrderQuery(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    partner_id = fields.Integer(validate=validate.Range(min=1))
+    driver_id = fields.Integer(validate=validate.Range(min=1))
+    state = fields.String(validate=validate.OneOf([s.value for s in CustomerState]))
+    disputed = fields.Boolean(metadata={"description": "合作方对账（check_charge_orders）有争议"})
+    estimated = fields.Boolean(metadata={"description": "合作方账单未到，按其价格预估结算"})
+
+
+class CustomerOrderOut(Schema):
+    id = fields.Integer(attribute="order.id")
+    order_no = fields.String(attribute="order.order_no")
+    start_charge_seq = fields.String(
+        attribute="order.start_charge_seq", metadata={"description": "我方的 StartChargeSeq"}
+    )
+    partner_id = fields.Integer(attribute="order.partner_id")
+    partner_name = fields.String(metadata={"description": "合作运营商（桩属方）"})
+    operator_id = fields.String(metadata={"description": "合作运营商的 OperatorID"})
+    driver_id = fields.Integer(attribute="order.driver_id")
+    connector_code = fields.String(attribute="order.connector_code")
+    state = fields.String(
+        attribute="order.state",
+        metadata={"description": "starting | charging | stopping | finished | settled | failed"},
+    )
+    fail_reason = fields.String(attribute="order.fail_reason")
+    energy_wh = fields.Integer(attribute="order.energy_wh")
+    partner_total_fen = fields.Integer(
+        attribute="order.partner_total_fen",
+        allow_none=True,
+        metadata={"description": "合作方账单金额（分）；未到为 null"},
+    )
+    member_discount_fen = fields.Integer(
+        attribute="order.member_discount_fen", metadata={"description": "本平台会员折扣（分）"}
+    )
+    charged_fen = fields.Integer(
+        attribute="order.charged_fen", metadata={"description": "已从车主钱包扣除（分）"}
+    )
+    estimated = fields.Boolean(attribute="order.estimated")
+    disputed = fields.Boolean(attribute="order.disputed")
+    dispute_reason = fields.String(attribute="order.dispute_reason")
+    created_at = fields.DateTime(attribute="order.created_at")
+    started_at = fields.DateTime(attribute="order.started_at", allow_none=True)
+    stopped_at = fields.DateTime(attribute="order.stopped_at", allow_none=True)
+    settled_at = fields.DateTime(attribute="order.settled_at", allow_none=True)
+    reconciled_at = fields.DateTime(attribute="order.reconciled_at", allow_none=True)

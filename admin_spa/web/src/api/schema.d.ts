@@ -1033,6 +1033,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/v1/hlht/customer-orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 本平台车主在合作运营商充电桩上的订单（本平台作为客户方），新的在前；可按合作方、
+         *     状态、车主、对账争议、预估结算筛选
+         */
+        get: {
+            parameters: {
+                query?: {
+                    page?: number;
+                    page_size?: number;
+                    partner_id?: number;
+                    driver_id?: number;
+                    state?: "starting" | "charging" | "stopping" | "finished" | "settled" | "failed";
+                    /** @description 合作方对账（check_charge_orders）有争议 */
+                    disputed?: boolean;
+                    /** @description 合作方账单未到，按其价格预估结算 */
+                    estimated?: boolean;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HlhtCustomerOrderPage"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/v1/hlht/partners": {
         parameters: {
             query?: never;
@@ -4993,7 +5044,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** 我的充电订单 */
+        /** 我的充电订单（含合作运营商充电桩上的订单，partner 标注） */
         get: {
             parameters: {
                 query?: {
@@ -5583,12 +5634,17 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** 电站详情：实时枪状态、分时电价（本人会员价）、占位费规则 */
+        /**
+         * 电站详情：实时枪状态、分时电价（本人会员价）、占位费规则；合作运营商的电站
+         *     （附近列表中 partner 非 null）加 ?partner=true
+         */
         get: {
             parameters: {
                 query?: {
                     lat?: number;
                     lng?: number;
+                    /** @description true：合作运营商的电站（附近列表中 partner 非 null 的项） */
+                    partner?: boolean;
                 };
                 header?: never;
                 path: {
@@ -6148,6 +6204,42 @@ export interface components {
             page_size?: number;
             total?: number;
         };
+        CustomerOrderOut: {
+            /** @description 已从车主钱包扣除（分） */
+            charged_fen?: number;
+            connector_code?: string;
+            /** Format: date-time */
+            created_at?: string;
+            dispute_reason?: string;
+            disputed?: boolean;
+            driver_id?: number;
+            energy_wh?: number;
+            estimated?: boolean;
+            fail_reason?: string;
+            id?: number;
+            /** @description 本平台会员折扣（分） */
+            member_discount_fen?: number;
+            /** @description 合作运营商的 OperatorID */
+            operator_id?: string;
+            order_no?: string;
+            partner_id?: number;
+            /** @description 合作运营商（桩属方） */
+            partner_name?: string;
+            /** @description 合作方账单金额（分）；未到为 null */
+            partner_total_fen?: number | null;
+            /** Format: date-time */
+            reconciled_at?: string | null;
+            /** Format: date-time */
+            settled_at?: string | null;
+            /** @description 我方的 StartChargeSeq */
+            start_charge_seq?: string;
+            /** Format: date-time */
+            started_at?: string | null;
+            /** @description starting | charging | stopping | finished | settled | failed */
+            state?: string;
+            /** Format: date-time */
+            stopped_at?: string | null;
+        };
         CustomerServicePhoneIn: {
             /** @description 早于开始时间表示跨午夜（如 21:00-09:00）；相同表示全天 */
             end: string;
@@ -6304,6 +6396,12 @@ export interface components {
             removed_at?: string | null;
             serial_number?: string;
             vendor?: string;
+        };
+        HlhtCustomerOrderPage: {
+            items?: components["schemas"]["CustomerOrderOut"][];
+            page: number;
+            page_size: number;
+            total: number;
         };
         HlhtPartnerPage: {
             items?: components["schemas"]["PartnerOut"][];
@@ -6638,6 +6736,11 @@ export interface components {
             end?: string;
             /**
              * Format: decimal
+             * @description 本人所付服务费 元/kWh（运营方对该合作方开启会员折扣时按会员价）
+             */
+            member_service_price?: string;
+            /**
+             * Format: decimal
              * @description 服务费 元/kWh
              */
             service_price?: string;
@@ -6750,6 +6853,8 @@ export interface components {
             /** Format: decimal */
             longitude?: string;
             name?: string;
+            /** @description 合作运营商的电站（互联互通）时为其运营商；本平台的为 null */
+            partner?: components["schemas"]["MpPartnerMarkOut"] | (Record<string, never> | null);
         };
         MpNearbyStationPage: {
             items?: components["schemas"]["MpNearbyStationOut"][];
@@ -6812,6 +6917,8 @@ export interface components {
             readonly energy_kwh?: unknown;
             energy_wh?: number;
             order_no?: string;
+            /** @description 合作运营商充电桩上的订单（互联互通）时为其运营商，详情见 /hlht/orders/{order_no}；本平台的订单为 null */
+            partner?: components["schemas"]["MpPartnerMarkOut"] | (Record<string, never> | null);
             /** Format: date-time */
             requested_at?: string;
             /** Format: date-time */
@@ -6852,6 +6959,12 @@ export interface components {
             page: number;
             page_size: number;
             total: number;
+        };
+        MpPartnerMarkOut: {
+            /** @description 合作运营商名称（标注：合作运营商的） */
+            name?: string;
+            /** @description 合作运营商的 9 位组织机构代码 */
+            operator_id?: string;
         };
         MpPaymentOut: {
             arrears_fen?: number;
@@ -6991,6 +7104,8 @@ export interface components {
             name?: string;
             /** @description 占位费规则；站点未设置时为 null（case #19） */
             occupancy?: components["schemas"]["MpOccupancyRuleOut"] | (Record<string, never> | null);
+            /** @description 合作运营商的电站时为其运营商（按 ?partner=true 查询）；本平台的为 null */
+            partner?: components["schemas"]["MpPartnerMarkOut"] | (Record<string, never> | null);
             price?: (Record<string, never> | null) | components["schemas"]["MpDriverPriceOut"];
             price_unavailable?: (Record<string, never> | null) | components["schemas"]["MpReasonOut"];
         };
@@ -7315,6 +7430,8 @@ export interface components {
             base_url?: string;
             /** @enum {string} */
             dialect?: "cec2016" | "xiaoju";
+            /** @description 本平台车主在其电站充电时，合作方价格是否享受本平台会员折扣（默认否） */
+            grant_member_discount?: boolean;
             in_data_iv: string;
             in_data_secret: string;
             in_sig_secret: string;
@@ -7334,6 +7451,8 @@ export interface components {
             /** Format: date-time */
             created_at?: string;
             dialect?: string;
+            /** @description 本平台车主在其电站充电时，合作方价格是否享受本平台会员折扣（默认否） */
+            grant_member_discount?: boolean;
             id?: number;
             name?: string;
             /** @description 合作平台的 9 位组织机构代码 */
@@ -7349,6 +7468,8 @@ export interface components {
             base_url?: string;
             /** @enum {string} */
             dialect?: "cec2016" | "xiaoju";
+            /** @description 本平台车主在其电站充电时，合作方价格是否享受本平台会员折扣（默认否） */
+            grant_member_discount?: boolean;
             in_data_iv?: string;
             in_data_secret?: string;
             in_sig_secret?: string;
