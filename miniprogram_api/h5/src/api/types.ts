@@ -37,7 +37,11 @@ export type NearbyStation = {
   brand: Brand
   connectors: { ac_total: number; ac_free: number; dc_total: number; dc_free: number }
   current_price: Price | null
+  /** a partner platform's station (互联互通), null for ours: its detail is asked with ?partner=true */
+  partner?: PartnerMark | null
 }
+
+export type PartnerMark = { operator_id: string; name: string }
 
 export type Page<T> = { total: number; page: number; page_size: number; items: T[] }
 
