@@ -30,6 +30,7 @@ from app.config import RefusedToStart
 from app.demo import DEMO_PARTNER_ID
 from app.hlht import inbound as hlht_inbound
 from app.hlht.cli import register_cli as register_hlht_cli
+from app.hlht.sandbox import PartnerSandbox, connector_ids
 from app.openapi import HTTP_API
 from app.server import serve
 from app.startup import refuse_unsafe_start
@@ -38,7 +39,6 @@ from pile_link.cli import register_cli as register_pile_link_cli
 from pile_link.runtime import install_routed_port
 
 if TYPE_CHECKING:
-    from app.hlht.sandbox import PartnerSandbox
     from pile_link.simulator.in_process import InProcessPiles
 
 
@@ -78,7 +78,7 @@ def attach_wechat_sandbox(app: Flask) -> list[int]:
         return demo_wechat_accounts(fake)
 
 
-def attach_hlht_sandbox(app: Flask) -> "PartnerSandbox | None":
+def attach_hlht_sandbox(app: Flask) -> PartnerSandbox | None:
     """Demo mode with ``HLHT_SANDBOX`` only (``make run``): the demo partner platform
     (演示互联平台) at /sandbox/hlht/ on this server and the demo partner's base URL pointed
     at it, so that its stations sync and its ``hlht://`` codes charge. Its worker (the
@@ -219,7 +219,10 @@ def main() -> None:
         lines.append(f"微信沙箱  {app.config['WECHAT_API_BASE']}/  （演示模式）")
         ready.append(lambda: download_platform_keys(app, sandbox_merchants))
     if partner_sandbox is not None:
-        lines.append(f"互联沙箱  {partner_sandbox.platform_base}/sandbox/hlht/  （演示模式）")
+        lines.append(
+            f"互联沙箱  {partner_sandbox.platform_base}/sandbox/hlht/  （演示模式）扫码  "
+            f"hlht://{connector_ids()[0]}.{DEMO_PARTNER_ID}/demo"
+        )
         partner_sandbox.start_worker()
         stops.append(partner_sandbox.stop_worker)
         ready.append(lambda: sync_demo_partner(app))
