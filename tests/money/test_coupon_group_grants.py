@@ -10,6 +10,7 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from app.db import utcnow
 from app.drivers import members
 from app.extensions import db
 from app.promotions.models import Coupon
@@ -50,6 +51,9 @@ def test_a_group_grant_gives_each_member_one_coupon_once_per_request(
     kc = db.session.scalar(select(Operator).where(Operator.name == "深圳快充"))
     assert kc is not None
     _taxi_drivers(kc.id, 1)  # another sub-operator's taxi driver gets nothing
+    gone = members.create_driver(world.operator.id, openid="taxi-gone", pricing_group="taxi")
+    gone.disabled_at = utcnow()  # a disabled member gets nothing either
+    db.session.commit()
     template = _template(client, as_yc)
     path = f"{API}/coupon-templates/{template['id']}/group-grants"
     body = {"group_code": "taxi", "reason": "出租车节日关怀", "request_id": "req-0001-abcd"}
