@@ -738,3 +738,15 @@ STATEMENT_RUN_NOT_FOUND = _entry(
     NotFound, "STATEMENT_RUN_NOT_FOUND", "对账记录不存在",
     "没有这条对账记录，或它不属于当前运营商",
 )  # fmt: skip
+CARD_NUMBER_INVALID = _entry(
+    ValidationFailed, "CARD_NUMBER_INVALID", "卡号只能由 4 到 32 位字母和数字组成",
+    "发放充电卡：卡号为空、太长或含字母数字以外的字符",
+)  # fmt: skip
+CARD_NOT_FOUND = _entry(
+    NotFound, "CARD_NOT_FOUND", "充电卡或充电密码不存在", "没有这张卡或密码，或它不属于当前运营商"
+)
+COUPON_GROUP_GRANT_KEY_INVALID = _entry(
+    ValidationFailed, "COUPON_GROUP_GRANT_KEY_INVALID",
+    "发放请求编号不正确：应为 8 到 64 位字母、数字、- 或 _",
+    "按会员分组发券：request_id（同一请求重试时不重复发放）为空或不合格式",
+)  # fmt: skip

@@ -25,6 +25,7 @@ def register(app: Flask, api: Api) -> None:
         orders,
         pile_history,
         piles,
+        promotion_links,
         refunds,
         statements,
         stations,
@@ -35,7 +36,7 @@ def register(app: Flask, api: Api) -> None:
     areas = (
         account, dashboard, operators, admin_users, tariffs, stations, piles, members, audit,
         abnormal_orders, coupons, member_pricing, pile_history, certifications,
-        customer_service, refunds, orders, hlht, energy_loss, statements,
+        customer_service, refunds, orders, hlht, energy_loss, statements, promotion_links,
     )  # fmt: skip
     for area in areas:
         api.register_blueprint(area.bp)

@@ -8,6 +8,8 @@ from admin_spa.api.auth import current_actor
 from admin_spa.api.blueprints import blueprint
 from admin_spa.api.schemas import coupons as s
 from admin_spa.api.schemas.common import PageQuery
+from app.billing import coupon_history
+from app.openapi import page_of
 from app.paging import Page
 from app.promotions import coupons
 
@@ -36,6 +38,25 @@ def create_template(body: dict[str, Any]) -> Any:
 def set_template_active(body: dict[str, Any], template_id: int) -> Any:
     """启用 / 停用模板"""
     return coupons.set_template_active(current_actor(), template_id, body["is_active"])
+
+
+@bp.route("/coupon-templates/<int:template_id>/group-grants", methods=["POST"])
+@bp.arguments(s.GroupGrantIn)
+@bp.response(200, s.GroupGrantOut)
+def grant_to_group(body: dict[str, Any], template_id: int) -> Any:
+    """向一个会员分组的每位会员各发一张（须填原因，记审计；同一 request_id 重试不重复发放）"""
+    return coupons.grant_to_group(
+        current_actor(), template_id, body["group_code"], request_id=body["request_id"],
+        reason=body["reason"],
+    )  # fmt: skip
+
+
+@bp.route("/coupon-templates/<int:template_id>/coupons")
+@bp.arguments(s.CouponUsageQuery, location="query")
+@bp.response(200, page_of(s.CouponUseOut, "CouponUsePage"))
+def template_usage(args: dict[str, Any], template_id: int) -> Page:
+    """模板的使用记录（case #6）：谁持有、用在哪个订单、何时、抵扣多少"""
+    return coupon_history.template_usage(current_actor(), template_id, **args)
 
 
 @bp.route("/members/<int:driver_id>/coupons")

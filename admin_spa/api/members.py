@@ -11,7 +11,7 @@ from admin_spa.api.blueprints import blueprint
 from admin_spa.api.export_response import XLSX_RESPONSES, dated, xlsx_download
 from admin_spa.api.schemas import members as s
 from admin_spa.api.schemas.common import PageQuery
-from app.drivers import driver_auth, member_export, members
+from app.drivers import cards, driver_auth, member_export, members
 from app.ledger import wallet, wallet_export
 from app.openapi import page_of
 from app.paging import Page
@@ -81,3 +81,28 @@ def disable_member(body: dict[str, Any], driver_id: int) -> Any:
 def enable_member(body: dict[str, Any], driver_id: int) -> Any:
     """启用已停用的会员（记审计）：司机须重新登录"""
     return driver_auth.enable_driver(current_actor(), driver_id, body["reason"])
+
+
+@bp.route("/members/<int:driver_id>/cards")
+@bp.response(200, s.CardList)
+def member_cards(driver_id: int) -> dict[str, Any]:
+    """发给会员的充电卡与充电密码（密码不显示）"""
+    return {"items": cards.list_cards(current_actor(), driver_id)}
+
+
+@bp.route("/members/<int:driver_id>/cards", methods=["POST"])
+@bp.arguments(s.CardIssueIn)
+@bp.response(201, s.CardOut)
+def issue_card(body: dict[str, Any], driver_id: int) -> Any:
+    """发放充电卡（填卡号）或充电密码（平台生成，只显示一次；旧密码同时停用）；记审计"""
+    if body["kind"] == cards.KIND_PASSWORD:
+        return cards.issue_password(current_actor(), driver_id, reason=body["reason"])
+    return cards.issue_card(current_actor(), driver_id, body["card_number"], reason=body["reason"])
+
+
+@bp.route("/cards/<int:card_id>/disable", methods=["POST"])
+@bp.arguments(s.CardDisableIn)
+@bp.response(200, s.CardOut)
+def disable_card(body: dict[str, Any], card_id: int) -> Any:
+    """停用充电卡或充电密码（须填原因，记审计）：充电桩此后拒绝它"""
+    return cards.disable_card(current_actor(), card_id, reason=body["reason"])

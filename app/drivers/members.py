@@ -57,12 +57,15 @@ def list_members(
     actor: Actor,
     *,
     q: str | None = None,
+    phone: str | None = None,
     operator_id: int | None = None,
     pricing_group: str | None = None,
     page: int = 1,
     page_size: int = 20,
 ) -> Page:
-    stmt = member_filter(actor, q=q, operator_id=operator_id, pricing_group=pricing_group)
+    stmt = member_filter(
+        actor, q=q, phone=phone, operator_id=operator_id, pricing_group=pricing_group
+    )
     return paginate(stmt.order_by(Driver.id.desc()), page, page_size)
 
 
@@ -70,6 +73,7 @@ def member_filter(
     actor: Actor,
     *,
     q: str | None = None,
+    phone: str | None = None,
     operator_id: int | None = None,
     pricing_group: str | None = None,
 ) -> Select[tuple[Driver]]:
@@ -79,6 +83,8 @@ def member_filter(
     stmt = scoped(select(Driver), Driver.operator_id, actor)
     if q:
         stmt = stmt.where(Driver.nickname.contains(q) | Driver.phone.contains(q))
+    if phone and phone.strip():
+        stmt = stmt.where(Driver.phone.contains(phone.strip(), autoescape=True))
     if operator_id:
         stmt = stmt.where(Driver.operator_id == operator_id)
     if pricing_group:

@@ -7,6 +7,7 @@ with the bill and the wallet debit (case #6): no cache is the source of truth.""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -19,6 +20,7 @@ from app.catalogue.models import Station
 from app.config import setting
 from app.db import utcnow
 from app.errors import (
+    COUPON_GROUP_GRANT_KEY_INVALID,
     COUPON_KIND_INVALID,
     COUPON_LIMIT_REACHED,
     COUPON_NOT_FOUND,
@@ -30,6 +32,7 @@ from app.errors import (
     COUPON_VALIDITY_INVALID,
     DRIVER_NOT_FOUND,
     NAME_REQUIRED,
+    PRICING_GROUP_INVALID,
     QUANTITY_INVALID,
     REASON_REQUIRED,
     TIME_NAIVE,
@@ -49,6 +52,7 @@ from app.pricing import (
     validity_end,
     zone_for,
 )
+from app.promotions.member_pricing import NO_GROUP, group_exists
 from app.promotions.models import (
     Coupon,
     CouponState,
@@ -58,7 +62,7 @@ from app.promotions.models import (
     TopUpOfferItem,
 )
 from app.tenancy import audit
-from app.tenancy.models import Driver
+from app.tenancy.models import AuditLog, Driver
 from app.tenancy.operators import resolve_target_operator
 from app.tenancy.scope import SYSTEM, Actor, get_scoped, scoped
 from app.uow import transactional
@@ -336,6 +340,126 @@ def grant(
         reason=reason.strip(),
     )  # fmt: skip
     return coupons
+
+
+_REQUEST_ID = re.compile(r"^[0-9A-Za-z_-]{8,64}$")
+
+
+@dataclass(frozen=True, slots=True)
+class GroupGrantResult:
+    """A grant to a pricing group: ``granted`` members got one coupon each, ``skipped`` were
+    at the template's per-driver limit; ``repeated`` when this request was already done (its
+    first answer is given again and nothing more is granted)."""
+
+    template_id: int
+    group_code: str
+    request_id: str
+    granted: int
+    skipped: int
+    repeated: bool
+
+
+def _group_ref(template_id: int, request_id: str) -> str:
+    return f"group:{template_id}:{request_id}"
+
+
+@transactional
+def grant_to_group(
+    actor: Actor,
+    template_id: int,
+    group_code: str,
+    *,
+    request_id: str,
+    reason: str,
+    now: datetime | None = None,
+) -> GroupGrantResult:
+    """One coupon of the template to every active member of a pricing group of the
+    template's operator (issue 10), with a reason and one audit row. ``request_id`` (made by
+    the console for each grant it sends) makes a retried request grant nothing twice."""
+    actor.require(COUPON_WRITE)
+    if not reason.strip():
+        raise REASON_REQUIRED("请填写发放原因", details={"reason": ["必填"]})
+    if not _REQUEST_ID.match(request_id or ""):
+        raise COUPON_GROUP_GRANT_KEY_INVALID(details={"request_id": ["8 到 64 位"]})
+    template = get_scoped(CouponTemplate, template_id, actor, what="优惠券模板")
+    # serialises grants of this template: a retry waits for the first and then sees it
+    db.session.execute(
+        select(CouponTemplate.id).where(CouponTemplate.id == template.id).with_for_update()
+    )
+    ref = _group_ref(template.id, request_id)
+    done = db.session.scalar(
+        select(AuditLog).where(
+            AuditLog.action == "coupon.grant_group",
+            AuditLog.target_type == "coupon_template",
+            AuditLog.target_id == str(template.id),
+            AuditLog.after["source_ref"].as_string() == ref,
+        )
+    )
+    if done is not None:
+        after = done.after or {}
+        return GroupGrantResult(
+            template.id, str(after.get("group_code", group_code)), request_id,
+            int(after.get("granted", 0)), int(after.get("skipped", 0)), True,
+        )  # fmt: skip
+    if not template.is_active:
+        raise COUPON_TEMPLATE_INACTIVE()
+    code = group_code.strip()
+    if code != NO_GROUP and not group_exists(code, template.operator_id):
+        raise PRICING_GROUP_INVALID(details={"group_code": code})
+    members = select(Driver.id).where(
+        Driver.operator_id == template.operator_id,
+        Driver.pricing_group == code,
+        Driver.disabled_at.is_(None),
+    )
+    eligible = members
+    if template.per_driver_limit is not None:
+        held = (
+            select(func.count(Coupon.id))
+            .where(
+                Coupon.template_id == template.id,
+                Coupon.driver_id == Driver.id,
+                Coupon.status != CouponState.REVOKED,
+            )
+            .correlate(Driver)
+            .scalar_subquery()
+        )
+        eligible = members.where(held < template.per_driver_limit)
+    total = int(db.session.scalar(select(func.count()).select_from(members.subquery())) or 0)
+    at = now or utcnow()
+    valid_from, expires_at = coupon_validity(template, at)
+    status = CouponState.AVAILABLE if expires_at > at else CouponState.EXPIRED
+    columns = {
+        "template_id": literal(template.id), "operator_id": literal(template.operator_id),
+        "driver_id": Driver.id, "name": literal(template.name), "kind": literal(template.kind),
+        "amount_fen": literal(template.amount_fen),
+        "threshold_fen": literal(template.threshold_fen),
+        "percent": literal(template.percent, Coupon.__table__.c.percent.type),
+        "cap_fen": literal(template.cap_fen, Coupon.__table__.c.cap_fen.type),
+        "station_ids": literal(template.station_ids, Coupon.__table__.c.station_ids.type),
+        "status": literal(str(status)), "source": literal("group"), "source_ref": literal(ref),
+        "reason": literal(reason.strip()[:200]),
+        "granted_by_id": literal(actor.admin_id, Coupon.__table__.c.granted_by_id.type),
+        "granted_at": literal(at, Coupon.__table__.c.granted_at.type),
+        "valid_from": literal(valid_from, Coupon.__table__.c.valid_from.type),
+        "expires_at": literal(expires_at, Coupon.__table__.c.expires_at.type),
+        "timezone": literal(template.timezone), "used_amount_fen": literal(0),
+    }  # fmt: skip
+    picked = eligible.with_only_columns(*[c.label(k) for k, c in columns.items()])
+    granted = len(
+        db.session.execute(
+            insert(Coupon)
+            .from_select(list(columns), picked.order_by(Driver.id))
+            .returning(Coupon.id)
+        ).all()
+    )
+    audit.record(
+        actor, "coupon.grant_group", "coupon_template", template.id,
+        operator_id=template.operator_id,
+        after={"group_code": code, "granted": granted, "skipped": total - granted,
+               "source_ref": ref},
+        reason=reason.strip(),
+    )  # fmt: skip
+    return GroupGrantResult(template.id, code, request_id, granted, total - granted, False)
 
 
 def grant_on_registration(driver: Driver, *, now: datetime | None = None) -> list[Coupon]:

@@ -79,7 +79,7 @@ class CouponState(enum.StrEnum):
 
 COUPON_STATUSES = tuple(CouponState)
 
-COUPON_SOURCES = ("admin", "topup", "registration")
+COUPON_SOURCES = ("admin", "topup", "registration", "group")
 
 
 class CouponTemplate(Base):

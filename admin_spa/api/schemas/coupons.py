@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
+from admin_spa.api.schemas.common import PageQuery
 from app.openapi import DECIMAL_STRING, Schema
 from app.pricing import COUPON_KINDS
 from app.promotions.coupons import template_validity_text
+from app.promotions.models import COUPON_SOURCES, CouponState
 
 
 class CouponTemplateIn(Schema):
@@ -130,3 +132,46 @@ class OfferOut(Schema):
 
 class OfferList(Schema):
     items = fields.List(fields.Nested(OfferOut))
+
+
+class GroupGrantIn(Schema):
+    group_code = fields.String(
+        required=True, validate=validate.Length(min=1, max=32),
+        metadata={"description": "会员分组（价格分组）代码；none 为未分组的会员"},
+    )  # fmt: skip
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    request_id = fields.String(
+        required=True, validate=validate.Length(min=8, max=64),
+        metadata={"description": "本次发放的请求编号（控制台生成）：同一编号重试不会重复发放"},
+    )  # fmt: skip
+
+
+class GroupGrantOut(Schema):
+    template_id = fields.Integer()
+    group_code = fields.String()
+    request_id = fields.String()
+    granted = fields.Integer(metadata={"description": "发放张数（每位会员一张）"})
+    skipped = fields.Integer(metadata={"description": "已达每人限领数而未发放的会员数"})
+    repeated = fields.Boolean(metadata={"description": "此请求编号已发放过：未再发放"})
+
+
+class CouponUsageQuery(PageQuery):
+    status = fields.String(validate=validate.OneOf([s.value for s in CouponState]))
+
+
+class CouponUseOut(Schema):
+    coupon_id = fields.Integer()
+    driver_id = fields.Integer()
+    driver_nickname = fields.String()
+    driver_phone = fields.String()
+    status = fields.String(metadata={"enum": [s.value for s in CouponState]})
+    source = fields.String(metadata={"enum": list(COUPON_SOURCES)})
+    reason = fields.String()
+    granted_at = fields.DateTime()
+    valid_until = fields.String(metadata={"description": "有效期至（本地时间，精确到秒）"})
+    used_at = fields.DateTime(allow_none=True)
+    used_amount_fen = fields.Integer()
+    order_id = fields.Integer(allow_none=True)
+    order_no = fields.String(allow_none=True, metadata={"description": "使用该券的充电订单号"})
+    revoked_at = fields.DateTime(allow_none=True)
+    revoke_reason = fields.String()

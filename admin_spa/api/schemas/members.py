@@ -12,8 +12,11 @@ from app.openapi import Schema
 class MemberFilter(Schema):
     """The members list's filters (its page and its export)."""
 
-    q = fields.String()
-    operator_id = fields.Integer()
+    q = fields.String(metadata={"description": "昵称或手机号包含"})
+    phone = fields.String(
+        validate=validate.Length(max=20), metadata={"description": "手机号包含（如尾号）"}
+    )
+    operator_id = fields.Integer(metadata={"description": "子运营商（平台管理员可选）"})
     pricing_group = fields.String()
 
 
@@ -66,3 +69,32 @@ class MemberDisableIn(Schema):
 
 class MemberEnableIn(Schema):
     reason = fields.String(load_default="", validate=validate.Length(max=200))
+
+
+class CardOut(Schema):
+    id = fields.Integer()
+    driver_id = fields.Integer(attribute="card.driver_id")
+    kind = fields.String(attribute="card.kind", metadata={"enum": ["card", "password"]})
+    label = fields.String(metadata={"description": "卡号；充电密码不显示"})
+    is_active = fields.Boolean(attribute="card.is_active")
+    created_at = fields.DateTime(attribute="card.created_at")
+    password = fields.String(
+        allow_none=True, metadata={"description": "新充电密码，只在发放的应答中出现一次"}
+    )
+
+
+class CardList(Schema):
+    items = fields.List(fields.Nested(CardOut))
+
+
+class CardIssueIn(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(["card", "password"]))
+    card_number = fields.String(
+        load_default="", validate=validate.Length(max=32),
+        metadata={"description": "充电卡卡号（kind=card 时必填）；充电密码由平台生成"},
+    )  # fmt: skip
+    reason = fields.String(load_default="", validate=validate.Length(max=200))
+
+
+class CardDisableIn(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=200))

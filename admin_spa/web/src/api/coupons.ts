@@ -23,3 +23,17 @@ export const listTopupOffers = () => http.get<{ items: TopupOffer[] }>('/topup-o
 export const createTopupOffer = (body: TopupOfferBody) => http.post<TopupOffer>('/topup-offers', body)
 export const setTopupOfferActive = (id: number, isActive: boolean) =>
   http.put<TopupOffer>(`/topup-offers/${id}/active`, { is_active: isActive })
+
+/** One coupon to every member of a pricing group; `request_id` makes a retry grant nothing twice. */
+export type GroupGrantBody = Schemas['GroupGrantIn']
+export type GroupGrantResult = Schemas['GroupGrantOut']
+export const grantToGroup = (templateId: number, body: GroupGrantBody) =>
+  http.post<GroupGrantResult>(`/coupon-templates/${templateId}/group-grants`, body)
+
+/** The usage history of a template (case #6): holder, order, when, how much. */
+export type CouponUse = Schemas['CouponUseOut']
+export type CouponUseQuery = NonNullable<
+  paths['/api/admin/v1/coupon-templates/{template_id}/coupons']['get']['parameters']['query']
+>
+export const templateUsage = (templateId: number, query: CouponUseQuery = {}) =>
+  http.get<Paged<CouponUse>>(`/coupon-templates/${templateId}/coupons`, { ...query })

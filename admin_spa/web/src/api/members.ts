@@ -1,3 +1,4 @@
+import type { components } from './schema'
 import { http } from './http'
 import type {
   CouponGrantInput,
@@ -28,3 +29,11 @@ export const grantCoupons = (id: number, body: CouponGrantInput) =>
 export const revokeCoupon = (couponId: number, reason: string) =>
   http.post<MemberCoupon>(`/coupons/${couponId}/revoke`, { reason })
 export const listCouponTemplates = () => http.get<CouponTemplatePage>('/coupon-templates', { page: 1, page_size: 100 })
+
+/** Cards and pile passwords issued to a member; a password is in the answer to its issue only. */
+export type MemberCard = components['schemas']['CardOut']
+export type CardIssueInput = components['schemas']['CardIssueIn']
+export const memberCards = (id: number) => http.get<{ items: MemberCard[] }>(`/members/${id}/cards`)
+export const issueCard = (id: number, body: CardIssueInput) => http.post<MemberCard>(`/members/${id}/cards`, body)
+export const disableCard = (cardId: number, reason: string) =>
+  http.post<MemberCard>(`/cards/${cardId}/disable`, { reason })

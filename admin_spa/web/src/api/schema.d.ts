@@ -352,6 +352,52 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/v1/cards/{card_id}/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                card_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 停用充电卡或充电密码（须填原因，记审计）：充电桩此后拒绝它 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    card_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CardDisableIn"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CardOut"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/v1/certifications": {
         parameters: {
             query?: never;
@@ -758,6 +804,98 @@ export interface paths {
             };
         };
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/v1/coupon-templates/{template_id}/coupons": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                template_id: number;
+            };
+            cookie?: never;
+        };
+        /** 模板的使用记录（case #6）：谁持有、用在哪个订单、何时、抵扣多少 */
+        get: {
+            parameters: {
+                query?: {
+                    page?: number;
+                    page_size?: number;
+                    status?: "available" | "used" | "expired" | "revoked";
+                };
+                header?: never;
+                path: {
+                    template_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CouponUsePage"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/v1/coupon-templates/{template_id}/group-grants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                template_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 向一个会员分组的每位会员各发一张（须填原因，记审计；同一 request_id 重试不重复发放） */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    template_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["GroupGrantIn"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["GroupGrantOut"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -1396,7 +1534,11 @@ export interface paths {
                 query?: {
                     page?: number;
                     page_size?: number;
+                    /** @description 昵称或手机号包含 */
                     q?: string;
+                    /** @description 手机号包含（如尾号） */
+                    phone?: string;
+                    /** @description 子运营商（平台管理员可选） */
                     operator_id?: number;
                     pricing_group?: string;
                 };
@@ -1438,7 +1580,11 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
+                    /** @description 昵称或手机号包含 */
                     q?: string;
+                    /** @description 手机号包含（如尾号） */
+                    phone?: string;
+                    /** @description 子运营商（平台管理员可选） */
                     operator_id?: number;
                     pricing_group?: string;
                 };
@@ -1504,6 +1650,75 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/v1/members/{driver_id}/cards": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                driver_id: number;
+            };
+            cookie?: never;
+        };
+        /** 发给会员的充电卡与充电密码（密码不显示） */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    driver_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CardList"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        /** 发放充电卡（填卡号）或充电密码（平台生成，只显示一次；旧密码同时停用）；记审计 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    driver_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CardIssueIn"];
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CardOut"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -2883,6 +3098,47 @@ export interface paths {
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/v1/promotion-links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 每个子运营商的电站列表、扫码、电站详情链接（含二维码）与公众号菜单 JSON */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description 只看这个子运营商（平台管理员） */
+                    operator_id?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OperatorLinksList"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -6009,6 +6265,36 @@ export interface components {
             started_at?: string | null;
             total_fen?: number;
         };
+        CardDisableIn: {
+            reason: string;
+        };
+        CardIssueIn: {
+            /**
+             * @description 充电卡卡号（kind=card 时必填）；充电密码由平台生成
+             * @default
+             */
+            card_number?: string;
+            /** @enum {string} */
+            kind: "card" | "password";
+            /** @default  */
+            reason?: string;
+        };
+        CardList: {
+            items?: components["schemas"]["CardOut"][];
+        };
+        CardOut: {
+            /** Format: date-time */
+            created_at?: string;
+            driver_id?: number;
+            id?: number;
+            is_active?: boolean;
+            /** @enum {string} */
+            kind?: "card" | "password";
+            /** @description 卡号；充电密码不显示 */
+            label?: string;
+            /** @description 新充电密码，只在发放的应答中出现一次 */
+            password?: string | null;
+        };
         CertificationAdminOut: {
             driver_id?: number;
             files?: components["schemas"]["CertificationFileAdminOut"][];
@@ -6204,6 +6490,36 @@ export interface components {
             page_size?: number;
             total?: number;
         };
+        CouponUseOut: {
+            coupon_id?: number;
+            driver_id?: number;
+            driver_nickname?: string;
+            driver_phone?: string;
+            /** Format: date-time */
+            granted_at?: string;
+            order_id?: number | null;
+            /** @description 使用该券的充电订单号 */
+            order_no?: string | null;
+            reason?: string;
+            revoke_reason?: string;
+            /** Format: date-time */
+            revoked_at?: string | null;
+            /** @enum {string} */
+            source?: "admin" | "topup" | "registration" | "group";
+            /** @enum {string} */
+            status?: "available" | "used" | "expired" | "revoked";
+            used_amount_fen?: number;
+            /** Format: date-time */
+            used_at?: string | null;
+            /** @description 有效期至（本地时间，精确到秒） */
+            valid_until?: string;
+        };
+        CouponUsePage: {
+            items?: components["schemas"]["CouponUseOut"][];
+            page: number;
+            page_size: number;
+            total: number;
+        };
         CustomerOrderOut: {
             /** @description 已从车主钱包扣除（分） */
             charged_fen?: number;
@@ -6374,6 +6690,24 @@ export interface components {
             quantity?: number;
             reason: string;
             template_id: number;
+        };
+        GroupGrantIn: {
+            /** @description 会员分组（价格分组）代码；none 为未分组的会员 */
+            group_code: string;
+            reason: string;
+            /** @description 本次发放的请求编号（控制台生成）：同一编号重试不会重复发放 */
+            request_id: string;
+        };
+        GroupGrantOut: {
+            /** @description 发放张数（每位会员一张） */
+            granted?: number;
+            group_code?: string;
+            /** @description 此请求编号已发放过：未再发放 */
+            repeated?: boolean;
+            request_id?: string;
+            /** @description 已达每人限领数而未发放的会员数 */
+            skipped?: number;
+            template_id?: number;
         };
         HardwareIn: {
             firmware?: string;
@@ -7295,6 +7629,21 @@ export interface components {
             wechat_pay_public_key?: string;
             wechat_pay_public_key_id?: string;
         };
+        OperatorLinksList: {
+            items?: components["schemas"]["OperatorLinksOut"][];
+        };
+        OperatorLinksOut: {
+            links?: components["schemas"]["PromotionLinkOut"][];
+            /** @description 公众号菜单 JSON */
+            menu?: {
+                [key: string]: unknown;
+            } | null;
+            /** @description 没有菜单 JSON 的原因（如未配置小程序） */
+            menu_error?: string | null;
+            mini_program_app_id?: string;
+            operator_id?: number;
+            operator_name?: string;
+        };
         OperatorOut: {
             brand_color?: string;
             contact_name?: string;
@@ -7608,6 +7957,18 @@ export interface components {
             is_active?: boolean;
             name?: string;
             operator_id?: number | null;
+        };
+        PromotionLinkOut: {
+            /** @description station_list | scan | station */
+            key?: string;
+            /** @description 小程序页面路径 */
+            mp_path?: string;
+            name?: string;
+            /** @description url 的二维码，data:image/png;base64 */
+            qr_png?: string;
+            station_id?: number | null;
+            /** @description H5 页面地址（公众号菜单的「网页」链接） */
+            url?: string;
         };
         PushAttemptOut: {
             /** @description 对方应答的 Data（解密后） */

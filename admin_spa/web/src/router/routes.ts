@@ -178,6 +178,12 @@ export const layoutChildren: RouteRecordRaw[] = [
         component: () => import('@/pages/customer-service/CustomerServicePhoneListPage.vue'),
         meta: { title: '客服电话', icon: 'Document', permission: 'settings.customer_service' },
       },
+      {
+        path: 'promotion-links',
+        name: 'promotion-links',
+        component: () => import('@/pages/promotion-links/PromotionLinksPage.vue'),
+        meta: { title: '推广链接', icon: 'Share', permission: 'operator.read' },
+      },
     ],
   },
   {

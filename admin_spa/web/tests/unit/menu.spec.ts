@@ -27,7 +27,7 @@ describe('buildMenu', () => {
       'order.read', 'station.read', 'pile.read', 'tariff.read', 'member.read', 'operator.read',
       'admin_user.read', 'role.read', 'audit.read',
     ]
-    expect(titles(all)).toEqual(['概览', '订单', '站点', '充电桩', '电价', '会员', '财务对账', '营销', '运维', '运营商', '管理员', '角色', '审计日志'])
+    expect(titles(all)).toEqual(['概览', '订单', '站点', '充电桩', '电价', '会员', '财务对账', '营销', '运维', '运营商', '管理员', '角色', '审计日志', '设置'])
     expect(buildMenu(layoutChildren, all, '/').map((m) => m.path)).toContain('/operators')
     expect(titles(all)).not.toContain('无权访问')
     const orders = buildMenu(layoutChildren, all, '/').find((m) => m.title === '订单')
