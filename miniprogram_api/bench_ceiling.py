@@ -10,9 +10,9 @@ import os
 from functools import cache
 
 from flask import Response
-from marshmallow import Schema
 
 from app.config import setting
+from app.openapi import Schema
 from miniprogram_api.auth import current_driver_id
 from miniprogram_api.blueprints import blueprint
 
