@@ -28,7 +28,7 @@ from app.config import load_config
 from app.db_pool import ping_idle_connections
 from app.drivers import models as _drivers_models  # noqa: F401
 from app.drivers.certification import FILE_STORAGE, local_storage
-from app.drivers.live import LIVE_BILLS, LiveBillCache
+from app.drivers.live import LIVE_BILLS, live_bill_cache_for
 from app.drivers.sessions import DRIVER_SESSIONS, session_cache
 from app.drivers.station_index import STATION_INDEX, StationIndex
 from app.errors import DB_UNAVAILABLE, error_body
@@ -92,7 +92,7 @@ def _build_state(app: Flask) -> AppState:
     state = AppState()
     state[COMMAND_PORT] = NoPileLink()  # entry points that reach piles put their own port
     state[TARIFF_SNAPSHOTS] = {}
-    state[LIVE_BILLS] = LiveBillCache(float(cfg["LIVE_BILL_CACHE_SECONDS"]))
+    state[LIVE_BILLS] = live_bill_cache_for(cfg["REDIS_URL"], float(cfg["LIVE_BILL_CACHE_SECONDS"]))
     state[STATION_INDEX] = StationIndex()
     state[TOKEN_STORE] = _token_store(cfg["REDIS_URL"])
     state[DRIVER_SESSIONS] = session_cache(
