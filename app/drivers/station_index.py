@@ -20,15 +20,19 @@ applications on different databases in one process."""
 
 from __future__ import annotations
 
+import array
+import hashlib
 import itertools
 import logging
 import math
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select, text
 
@@ -381,6 +385,85 @@ def load_availability(now: float) -> Availability:
     return Availability(now, packed)
 
 
+class SharedAvailability:
+    """Connector counts shared by every worker through Redis (``REDIS_URL``): the worker
+    that finds them stale takes a short lock (``SET NX``), counts once and stores them with
+    the wall-clock time they were counted (the version); the others read that copy (one
+    GET and a decode, no query) instead of each counting on its own, and while one counts
+    they answer from the copy they hold (no stampede). Keyed by the database, so
+    applications on other databases sharing the Redis never see each other's counts.
+    Redis unreachable: each worker counts its own, as without Redis."""
+
+    LOCK_SECONDS = 10  # a counting worker that died frees the lock after this
+    RETRY_SECONDS = 0.25  # while another counts, look for its counts again after this
+
+    def __init__(self, client: Any, database: str, wall: Callable[[], float] = time.time):
+        self._redis = client
+        tag = hashlib.sha1(database.encode()).hexdigest()[:12]
+        self._key = f"evop:nearby-availability:{tag}"
+        self._lock = self._key + ":lock"
+        self._wall = wall
+        self.counted = 0  # counted here (tests, the benchmark)
+        self.shared = 0  # taken from another worker's count
+
+    @classmethod
+    def from_url(cls, url: str, database: str) -> SharedAvailability:
+        import redis
+
+        return cls(redis.Redis.from_url(url, socket_timeout=0.5), database)
+
+    def load(self, now: float, max_age: float, held: Availability | None) -> Availability:
+        """Counts at most ``max_age`` old: another worker's, else counted here; ``held``
+        (this worker's previous counts) while another worker is counting."""
+        import redis
+
+        try:
+            raw = self._redis.get(self._key)
+            found = _decode_counts(raw) if raw else None
+            if found is not None and self._wall() - found[0] < max_age:
+                self.shared += 1
+                return Availability(now, found[1])
+            if not self._redis.set(self._lock, b"1", nx=True, ex=self.LOCK_SECONDS):
+                if held is not None:  # another worker is counting: keep ours a moment
+                    held.built_at = now - max_age + min(self.RETRY_SECONDS, max_age / 4)
+                    return held
+                if found is not None:
+                    return Availability(now, found[1])
+                return self._count(now)
+            try:
+                counted = self._count(now)
+                self._redis.set(self._key, _encode_counts(self._wall(), counted.packed),
+                                ex=max(60, int(max_age * 10)))  # fmt: skip
+            finally:
+                self._redis.delete(self._lock)
+            return counted
+        except redis.RedisError:
+            log.warning("shared connector counts unavailable: counted in this worker")
+            return self._count(now)
+
+    def _count(self, now: float) -> Availability:
+        self.counted += 1
+        return load_availability(now)
+
+
+def _encode_counts(at: float, packed: dict[int, int]) -> bytes:
+    flat = array.array("q", itertools.chain.from_iterable(packed.items()))
+    return struct.pack("<d", at) + flat.tobytes()
+
+
+def _decode_counts(raw: bytes) -> tuple[float, dict[int, int]] | None:
+    if len(raw) < 8 or (len(raw) - 8) % 16:
+        return None
+    (at,) = struct.unpack_from("<d", raw)
+    flat = array.array("q")
+    flat.frombytes(raw[8:])
+    return at, dict(zip(flat[::2], flat[1::2], strict=True))
+
+
+def shared_availability_for(redis_url: str, database: str) -> SharedAvailability | None:
+    return SharedAvailability.from_url(redis_url, database) if redis_url else None
+
+
 @dataclass(frozen=True, slots=True)
 class DriverTerms:
     """What the search needs of a driver: whose stations they see, which price they pay."""
@@ -395,10 +478,15 @@ MAX_DRIVERS = 20_000  # drivers' terms kept at once (about 2 MB); then they are 
 
 class StationIndex:
     def __init__(
-        self, clock: Callable[[], float] = time.monotonic, *, background: bool = True
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        background: bool = True,
+        shared: SharedAvailability | None = None,
     ) -> None:
         self.clock = clock
         self.background = background  # refresh a stale index beside the searches
+        self.shared = shared  # connector counts shared by the workers (Redis)
         self._worker: threading.Thread | None = None
         self._lock = threading.Lock()
         self._stations: StationSnapshot | None = None
@@ -498,7 +586,10 @@ class StationIndex:
                 self._stations = load_stations(fingerprint)
             self._checked_at = now
         if self._availability is None or now - self._availability.built_at >= max_age:
-            self._availability = load_availability(now)
+            if self.shared is not None and max_age > 0:
+                self._availability = self.shared.load(now, max_age, self._availability)
+            else:
+                self._availability = load_availability(now)
 
 
 STATION_INDEX: Slot[StationIndex] = Slot("station index")
