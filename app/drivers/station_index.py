@@ -107,8 +107,19 @@ class TariffNow:
     segments: tuple[Segment, ...]
 
 
-# one station in the grid: id, latitude and longitude in radians, cos(latitude)
-Entry = tuple[int, float, float, float]
+EARTH_RADIUS_M = 6_371_008.8
+
+# one station in the grid: id, latitude and longitude in radians, cos(latitude), then the
+# sine and cosine of half its latitude and of half its longitude (the search's haversine
+# in multiplications only, see search)
+Entry = tuple[int, float, float, float, float, float, float, float]
+
+
+def entry_of(sid: int, lat: float, lng: float) -> Entry:
+    phi, lam = math.radians(lat), math.radians(lng)
+    return (sid, phi, lam, math.cos(phi), math.sin(phi / 2), math.cos(phi / 2),
+            math.sin(lam / 2), math.cos(lam / 2))  # fmt: skip
+
 
 Grid = dict[int, dict[int, list[Entry]]]  # latitude cell → longitude cell → stations
 
@@ -140,6 +151,59 @@ def cells(
                 entries = row.get(key)
                 if entries is not None:
                     yield entries
+
+
+def search(
+    grid: Grid, lat: float, lng: float, radius_m: int, box: tuple[float, float, float, float],
+    page: int, page_size: int,
+) -> tuple[list[tuple[int, int]], int]:  # fmt: skip
+    """The stations of ``grid`` within ``radius_m`` of (lat, lng) as (metres, id), nearest
+    first and ties by id, of one page; and how many there are in all. ``box``: the bounding
+    box (min_lat, max_lat, min_lng, max_lng); longitudes past ±180 take the whole band.
+
+    The haversine term h = sin²(Δφ/2) + cos φ1 cos φ2 sin²(Δλ/2) grows with the distance.
+    For every candidate it is taken from the precomputed half-angle sines and cosines
+    (sin(a - b) = sin a cos b - cos a sin b): multiplications, no call; the candidates are
+    sorted by it, those past the radius by the exact distance dropped from the end, and the
+    exact distance (as ``haversine_m``) computed only for the page, and for the stations
+    tied with its last one in whole metres, which the id orders."""
+    min_lat, max_lat, min_lng, max_lng = box
+    wraps = min_lng < -180 or max_lng > 180
+    p1, l1 = math.radians(lat), math.radians(lng)
+    cos_p1 = math.cos(p1)
+    sp1, cp1, sl1, cl1 = math.sin(p1 / 2), math.cos(p1 / 2), math.sin(l1 / 2), math.cos(l1 / 2)
+    # a hair of slack over the radius's own h: the exact distance decides
+    h_max = math.sin(min(math.pi / 2, radius_m * (1 + 1e-9) / (2 * EARTH_RADIUS_M))) ** 2
+    near: list[tuple[float, int, float, float, float]] = []
+    append = near.append
+    for entries in cells(
+        grid, min_lat, max_lat, None if wraps else min_lng, None if wraps else max_lng
+    ):
+        for sid, p2, l2, cos_p2, sp2, cp2, sl2, cl2 in entries:
+            a = sp2 * cp1 - cp2 * sp1
+            b = sl2 * cl1 - cl2 * sl1
+            h = a * a + cos_p1 * cos_p2 * b * b
+            if h <= h_max:
+                append((h, sid, p2, l2, cos_p2))
+    near.sort()
+    sin, asin, sqrt = math.sin, math.asin, math.sqrt
+
+    def metres(e: tuple[float, int, float, float, float]) -> float:
+        _, _, p2, l2, cos_p2 = e
+        h = sin((p2 - p1) / 2) ** 2 + cos_p1 * cos_p2 * sin((l2 - l1) / 2) ** 2
+        return 2 * EARTH_RADIUS_M * asin(min(1.0, sqrt(h)))
+
+    while near and metres(near[-1]) > radius_m:
+        near.pop()
+    end = page * page_size
+    ranked: list[tuple[int, int]] = []
+    for i, e in enumerate(near):
+        d = round(metres(e))
+        if i >= end and d != ranked[-1][0]:
+            break
+        ranked.append((d, e[1]))
+    ranked.sort()
+    return ranked[(page - 1) * page_size : end], len(near)
 
 
 _generations = itertools.count(1)  # tells snapshots apart (never reused, unlike id())
@@ -317,8 +381,7 @@ def load_stations(fingerprint: str | None) -> StationSnapshot:
     for sid, op_id, name, address, city, lat, lng, tz, tariff_id in rows:
         brand = operators[op_id]
         cards[sid] = StationCard(sid, op_id, name, address, city, lat, lng, tz, tariff_id, brand)
-        phi = math.radians(float(lat))
-        entry = (sid, phi, math.radians(float(lng)), math.cos(phi))
+        entry = entry_of(sid, float(lat), float(lng))
         grid.setdefault(cell_of(float(lat)), {}).setdefault(cell_of(float(lng)), []).append(entry)
         own.setdefault(op_id, set()).add(sid)
     shared: dict[int, set[int]] = {}
