@@ -28,9 +28,9 @@ from app.config import load_config
 from app.db_pool import ping_idle_connections
 from app.drivers import models as _drivers_models  # noqa: F401
 from app.drivers.certification import FILE_STORAGE, local_storage
-from app.drivers.live import LIVE_BILLS, LiveBillCache
+from app.drivers.live import LIVE_BILLS, live_bill_cache_for
 from app.drivers.sessions import DRIVER_SESSIONS, session_cache
-from app.drivers.station_index import STATION_INDEX, StationIndex
+from app.drivers.station_index import STATION_INDEX, StationIndex, shared_availability_for
 from app.errors import DB_UNAVAILABLE, error_body
 from app.extensions import db, limiter, migrate
 from app.hlht import models as _hlht_models  # noqa: F401
@@ -92,8 +92,10 @@ def _build_state(app: Flask) -> AppState:
     state = AppState()
     state[COMMAND_PORT] = NoPileLink()  # entry points that reach piles put their own port
     state[TARIFF_SNAPSHOTS] = {}
-    state[LIVE_BILLS] = LiveBillCache(float(cfg["LIVE_BILL_CACHE_SECONDS"]))
-    state[STATION_INDEX] = StationIndex()
+    state[LIVE_BILLS] = live_bill_cache_for(cfg["REDIS_URL"], float(cfg["LIVE_BILL_CACHE_SECONDS"]))
+    state[STATION_INDEX] = StationIndex(
+        shared=shared_availability_for(cfg["REDIS_URL"], cfg["SQLALCHEMY_DATABASE_URI"])
+    )
     state[TOKEN_STORE] = _token_store(cfg["REDIS_URL"])
     state[DRIVER_SESSIONS] = session_cache(
         cfg["REDIS_URL"], int(cfg["DRIVER_SESSION_CACHE_SECONDS"])

@@ -100,6 +100,11 @@ class Config:
     # the nearby-stations search answers from an in-memory index this many seconds old at
     # most (connector availability, station data); 0: read the database on every search
     NEARBY_CACHE_SECONDS = 5
+    # the drivers' benchmark only (issue 12): mounts GET /api/mp/v1/bench/ceiling, the same
+    # surface (middleware, token check) answering a constant body of this many bytes (the
+    # size of a live order); never in production (check_settings refuses it)
+    BENCH_CEILING = False
+    BENCH_CEILING_BYTES = 900
     LOGIN_RATE_LIMIT = 10  # logins per client address per window
     # the console's login: failed attempts per account lock it for the lockout; failed
     # attempts per address are refused for as long (a password-guessing script)
@@ -258,6 +263,8 @@ def check_settings(config: Mapping[str, Any]) -> list[str]:
             "EVOP_WECHAT_SANDBOX: must be off in production (the WeChat sandbox pays without "
             "money and logs anyone in as any driver)"
         )
+    if config.get("BENCH_CEILING"):
+        problems.append("EVOP_BENCH_CEILING: must be off in production (a benchmark's route)")
     if config.get("DEMO_PILES"):
         problems.append("EVOP_DEMO_PILES: must be off in production (simulated piles)")
     if config.get("HLHT_SANDBOX"):

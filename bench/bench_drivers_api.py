@@ -69,6 +69,7 @@ from app.ledger import wallet
 from app.state import state_of
 from app.tenancy.models import Driver
 from bench.bench_money import bulk
+from miniprogram_api.schemas import orders as mp_orders
 from tests.support.ports import pile_events
 from wsgi import compose
 
@@ -88,6 +89,7 @@ class Seeded:
     order_no: str
     stations: int
     fleet: list[tuple[str, str]]  # (order number, its driver's token)
+    live_bytes: int  # the size of a fleet order's live body (the ceiling answers as many)
 
 
 class _AcceptingPort(commands.NoPileLink):
@@ -173,6 +175,13 @@ def _seed(url: str, fleet_size: int) -> Seeded:
         total = int(db.session.scalar(text("SELECT count(*) FROM stations")) or 0)
         token = driver_auth.issue_token(driver)
         fleet = _seed_fleet(fleet_size, demo_station, first_pile)
+        fleet_order = db.session.scalar(
+            select(ChargeOrder).where(ChargeOrder.order_no == fleet[0][0])
+        )
+        assert fleet_order is not None
+        live_bytes = len(app.json.dumps(
+            mp_orders.dump_live_order(live.live(fleet_order.driver_id, fleet_order.order_no))
+        ).encode())  # fmt: skip
         print(
             f"  seeded {total:,} stations, {STATIONS:,} piles, {2 * STATIONS:,} connectors "
             f"in {seeded_in:.1f} s; order {order_no} ({state}); {len(fleet):,} drivers charging",
@@ -180,7 +189,7 @@ def _seed(url: str, fleet_size: int) -> Seeded:
         )
         db.session.remove()
         db.engine.dispose()
-    return Seeded(token, order_no, total, fleet)
+    return Seeded(token, order_no, total, fleet, live_bytes)
 
 
 FLEET_SAMPLES = 30  # one a minute so far
@@ -220,14 +229,23 @@ def _seed_fleet(n: int, demo_station: Station, first_pile: int) -> list[tuple[st
     db.session.commit()
     db.session.execute(text("ANALYZE"))
     rows = db.session.execute(
-        select(ChargeOrder.order_no, ChargeOrder.driver_id, Driver.operator_id)
+        select(
+            ChargeOrder.order_no, ChargeOrder.driver_id, Driver.operator_id, Driver.token_version
+        )
         .join(Driver, Driver.id == ChargeOrder.driver_id)
         .where(ChargeOrder.order_no.like("BF%"))
         .order_by(ChargeOrder.id)
     ).all()
     return [
-        (no, driver_auth.issue_token(SimpleNamespace(id=d, operator_id=o)))  # type: ignore[arg-type]
-        for no, d, o in rows
+        (
+            no,
+            driver_auth.issue_token(
+                SimpleNamespace(  # type: ignore[arg-type]
+                    id=d, operator_id=o, token_version=v, disabled_at=None
+                )
+            ),
+        )
+        for no, d, o, v in rows
     ]
 
 
@@ -273,14 +291,23 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+def _start_server(
+    url: str, port: int, workers: int, *, redis_url: str, ceiling_bytes: int,
+    profile_dir: str | None = None,
+) -> subprocess.Popen[bytes]:  # fmt: skip
     env = os.environ | {
         "EVOP_DATABASE_URL": url, "EVOP_SECRET_KEY": SECRET, "EVOP_LOG_LEVEL": "WARNING",
         "EVOP_SCHEDULER_ENABLED": "false", "EVOP_PILE_LINK_ENABLED": "false",
+        "EVOP_REDIS_URL": redis_url,
+        "EVOP_BENCH_CEILING": "true", "EVOP_BENCH_CEILING_BYTES": str(ceiling_bytes),
     }  # fmt: skip
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     cmd = [gunicorn, "-k", "gevent", "-w", str(workers), "-b", f"127.0.0.1:{port}",
-           "--worker-connections", "1000", "--log-level", "warning", "wsgi:app"]  # fmt: skip
+           "--worker-connections", "1000", "--log-level", "warning"]  # fmt: skip
+    if profile_dir:
+        env["EVOP_BENCH_PROFILE_DIR"] = profile_dir
+        cmd += ["-c", str(Path(__file__).with_name("_drivers_api_profile.py"))]
+    cmd.append("wsgi:app")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -293,6 +320,31 @@ def _start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
             time.sleep(0.2)
     _stop_server(proc)
     raise RuntimeError("gunicorn did not listen within 30 s")
+
+
+def _wait_for_workers(port: int, token: str, workers: int, timeout: float = 180) -> None:
+    """Until every worker has booted (each answers the ceiling with its pid): the master
+    listens at once, and a worker building the application (seconds of CPU on a busy
+    machine) would otherwise be measured as a stall of the route under test."""
+    import http.client
+
+    seen: set[str] = set()
+    deadline = time.monotonic() + timeout
+    while len(seen) < workers:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"only {len(seen)} of {workers} workers answered in {timeout} s")
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            conn.request("GET", "/api/mp/v1/bench/ceiling",
+                         headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+            resp = conn.getresponse()
+            resp.read()
+            if resp.status == 200:
+                seen.add(resp.headers.get("X-Bench-Worker", ""))
+        except OSError:
+            time.sleep(0.2)
+        finally:
+            conn.close()
 
 
 def _stop_server(proc: subprocess.Popen[bytes]) -> None:
@@ -338,20 +390,94 @@ def load_client() -> str:
     return "wrk (1 thread)" if shutil.which("wrk") else "Python asyncio client"
 
 
-def _line(name: str, r: dict[str, Any]) -> None:
+WORKERS: list[int] = []  # the gunicorn workers' pids (their CPU time per request)
+
+
+def _workers_cpu() -> float:
+    """CPU seconds the workers have used so far (user + system)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in WORKERS:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def _measured(
+    port: int, targets: list[tuple[str, str]], seconds: float, concurrency: int
+) -> dict[str, Any]:
+    """A load, with the workers' CPU time per answered request: on a machine shared with
+    other work the requests/s move with the neighbours, the CPU a request costs far less."""
+    before = _workers_cpu()
+    result = _load(port, targets, seconds, concurrency)
+    result["cpu_ms"] = (_workers_cpu() - before) * 1000 / max(result["requests"], 1)
+    return result
+
+
+def _line(name: str, r: dict[str, Any], ceiling: dict[str, Any] | None = None) -> None:
     statuses = ", ".join(f"{k}×{v}" for k, v in sorted(r["statuses"].items()))
+    share = f"{r['rps'] / ceiling['rps']:>5.0%} of ceiling" if ceiling else f"{'ceiling':>16}"
+    cpu = r.get("cpu_ms", 0.0)
+    cpu_share = f" ({ceiling.get('cpu_ms', 0) / cpu:>4.0%})" if ceiling and cpu else "       "
     print(
-        f"  {name:<44} {r['rps']:>6.0f} req/s  p50 {r['p50_ms']:>6.1f} ms  "
+        f"  {name:<44} {r['rps']:>6.0f} req/s {share}  CPU {cpu:>5.2f} ms/req{cpu_share}  "
+        f"p50 {r['p50_ms']:>6.1f} ms  "
         f"p99 {r['p99_ms']:>6.1f} ms  max {r['max_ms']:>6.1f} ms  "
         f"errors {r['errors']}  [{statuses}]",
         flush=True,
     )
 
 
+class Profiler:
+    """``--profile DIR``: a cProfile of each gunicorn worker over each case's measured load
+    (bench/_drivers_api_profile.py), its top printed and written to ``DIR``."""
+
+    def __init__(self, folder: str | None, proc: subprocess.Popen[bytes] | None = None) -> None:
+        self.folder = folder
+        self.proc = proc
+
+    def _workers(self) -> list[int]:
+        assert self.proc is not None
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
+        return [int(pid) for pid in children.split()]
+
+    def start(self, label: str) -> None:
+        if not self.folder:
+            return
+        slug = "".join(c if c.isalnum() else "-" for c in label).strip("-")
+        Path(self.folder, "label").write_text(slug)
+        self.slug = slug
+        for pid in self._workers():
+            os.kill(pid, signal.SIGRTMIN + 1)
+
+    def stop(self) -> None:
+        if not self.folder:
+            return
+        workers = self._workers()
+        for pid in workers:
+            os.kill(pid, signal.SIGRTMIN + 1)
+        done = [Path(self.folder, f"{self.slug}-{pid}.done") for pid in workers]
+        deadline = time.monotonic() + 30
+        while not all(d.exists() for d in done) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        import io
+        import pstats
+
+        out = io.StringIO()
+        stats = pstats.Stats(*(str(d.with_suffix(".prof")) for d in done), stream=out)
+        stats.sort_stats("tottime").print_stats(25)
+        Path(self.folder, f"{self.slug}.txt").write_text(out.getvalue())
+        print(f"  {'':<44} profile: {self.folder}/{self.slug}.txt", flush=True)
+
+
 def _case(
     port: int, db_url: str, seeded: Seeded, label: str, targets: list[tuple[str, str]],
-    seconds: float, connections: int, args: argparse.Namespace,
-) -> None:  # fmt: skip
+    seconds: float, connections: int, args: argparse.Namespace, ceiling: dict[str, Any],
+    profiler: Profiler,
+) -> dict[str, Any]:  # fmt: skip
     feeder = None
     if len(targets) > 1:
         # the rate this load reaches, so that the feeder keeps its polls per sample
@@ -359,14 +485,25 @@ def _case(
         rate = calibrated["rps"] / args.polls_per_sample
         feeder = MeterFeeder(db_url, [no for no, _ in seeded.fleet], rate)
         feeder.start()
-    result = _load(port, targets, seconds, connections)
-    _line(f"{label}, {connections} conn.", result)
+    profiler.start(f"{label}-{connections}")
+    result = _measured(port, targets, seconds, connections)
+    profiler.stop()
+    _line(f"{label}, {connections} conn.", result, ceiling)
     if feeder is not None:
         feeder.stop.set()
         feeder.join()
         print(f"  {'':<44} {result['requests'] / max(feeder.updated, 1):.1f} polls per meter "
               f"sample ({feeder.updated:,} samples fed); each order polled every "
               f"{len(targets) / max(result['rps'], 1):.1f} s", flush=True)  # fmt: skip
+    return result
+
+
+def _fresh_redis(url: str) -> None:
+    """The benchmark's Redis database starts empty (a previous run's driver sessions and
+    estimates name other databases' rows): ``--redis-url`` must be a database of its own."""
+    import redis
+
+    redis.Redis.from_url(url).flushdb()
 
 
 def main() -> None:
@@ -381,14 +518,25 @@ def main() -> None:
     parser.add_argument("--orders", type=int, help="drivers charging (fleet): 5,000; quick 300")
     parser.add_argument("--polls-per-sample", type=float, default=6.0,
                         help="polls of an order between two of its meter samples")  # fmt: skip
+    parser.add_argument("--redis-url", default=os.environ.get(
+                            "EVOP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/7"),
+                        help="the workers' shared Redis (EVOP_REDIS_URL), a database of the "
+                             "benchmark's own: it is emptied first")  # fmt: skip
+    parser.add_argument("--cases", default="", help="only the cases whose label has one of "
+                        "these comma-separated words (the ceiling always runs)")  # fmt: skip
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="cProfile each worker over each case's measured load into DIR",
+    )
     args = parser.parse_args()
     seconds = args.seconds or (5.0 if args.quick else 20.0)
     args.orders = args.orders or (300 if args.quick else 5000)
     url = os.environ.get("EVOP_BENCH_DATABASE_URL", DEFAULT_URL)
     print("drivers' API benchmark (printed, never asserted)")
     print(f"  {os.cpu_count()} CPU(s) shared by server and load client; "
-          f"gunicorn -k gevent -w {args.workers}; load from {load_client()}, "
-          f"{args.concurrency} connections; "
+          f"gunicorn -k gevent -w {args.workers}, Redis {args.redis_url}; "
+          f"load from {load_client()}, {args.concurrency} connections; "
           f"{seconds:g} s per endpoint")  # fmt: skip
     try:
         admin = psycopg.connect(url, connect_timeout=3, autocommit=True)
@@ -400,11 +548,21 @@ def main() -> None:
     db_url = _database_url(url, name)
     proc: subprocess.Popen[bytes] | None = None
     try:
+        _fresh_redis(args.redis_url)
         seeded = _seed(db_url, args.orders)
         port = _free_port()
-        proc = _start_server(db_url, port, args.workers)
+        if args.profile:
+            os.makedirs(args.profile, exist_ok=True)
+        proc = _start_server(db_url, port, args.workers, redis_url=args.redis_url,
+                             ceiling_bytes=seeded.live_bytes, profile_dir=args.profile)  # fmt: skip
+        _wait_for_workers(port, seeded.token, args.workers)
+        WORKERS[:] = [int(p) for p in Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+                      .read_text().split()]  # fmt: skip
+        profiler = Profiler(args.profile, proc)
         lat, lng = NEARBY_AT
         token = seeded.token
+        ceiling_label = f"ceiling (token check, {seeded.live_bytes} B constant)"
+        ceiling_targets = [("/api/mp/v1/bench/ceiling", t) for _, t in seeded.fleet]
         cases: list[tuple[str, list[tuple[str, str]]]] = [
             ("nearby, 5 km, page of 20",
              [(f"/api/mp/v1/stations?lat={lat}&lng={lng}&radius_m=5000", token)]),
@@ -416,15 +574,32 @@ def main() -> None:
             ("live polling, one order (best case)",
              [(f"/api/mp/v1/orders/{seeded.order_no}/live", token)]),
         ]  # fmt: skip
+        if args.cases:
+            words = [w.strip() for w in args.cases.split(",") if w.strip()]
+            cases = [c for c in cases if any(w in c[0] for w in words)]
         print(f"  PostgreSQL, database {name}, server on 127.0.0.1:{port}")
         levels = [int(c) for c in str(args.concurrency).split(",")]
+        # the ceiling, on every fleet driver's token in turn (the token check as polling's)
+        _load(port, ceiling_targets, 2.0, max(levels))
+        # every driver's session state once in the shared cache, as polling's warm-up does:
+        # a first request of a token reads it from the database (the ceiling measured 2.7
+        # ms of CPU a request cold, 1.3 ms warm)
+        _load(port, ceiling_targets, 300, max(levels), len(ceiling_targets))
+        ceilings: dict[int, dict[str, Any]] = {}
+        for level in levels:
+            ceilings[level] = _measured(port, ceiling_targets, seconds, level)
+            _line(f"{ceiling_label}, {level} conn.", ceilings[level])
         for label, targets in cases:
             # warm-up on every connection: both workers answer some (each builds its caches)
             _load(port, targets[:50], 2.0, max(levels))
             if len(targets) > 1:  # every driver has polled a few times: the steady state
                 _load(port, targets, 300, max(levels), 4 * len(targets))
             for level in levels:
-                _case(port, db_url, seeded, label, targets, seconds, level, args)
+                _case(port, db_url, seeded, label, targets, seconds, level, args,
+                      ceilings[level], profiler)  # fmt: skip
+        for level in levels:  # again: the machine is shared, the ceiling may have moved
+            _line(f"{ceiling_label} again, {level} conn.",
+                  _measured(port, ceiling_targets, seconds, level))  # fmt: skip
     finally:
         if proc is not None:
             _stop_server(proc)

@@ -86,6 +86,9 @@ def _sql_default(column: Any) -> str | None:
         if isinstance(value, int | float | Decimal):
             return str(value)
         return "'" + str(value).replace("'", "''") + "'"
+    made = getattr(default.arg, "__wrapped__", default.arg)  # SQLAlchemy wraps callables
+    if made in (list, dict):  # an empty JSON value
+        return "'[]'" if made is list else "'{}'"
     return "now()"  # utcnow and the like
 
 

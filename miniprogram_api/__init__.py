@@ -23,4 +23,8 @@ def register(app: Flask, api: Api) -> None:
     # in the order of the document's tags
     for area in (account, stations, links, orders, certifications, wallet, pay_notify):
         api.register_blueprint(area.bp)
+    if app.config["BENCH_CEILING"]:  # the drivers' benchmark only, never in production
+        from miniprogram_api import bench_ceiling
+
+        api.register_blueprint(bench_ceiling.bp)
     register_cli(app)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any, Protocol, cast
 from zoneinfo import ZoneInfo
 
+import redis
 from sqlalchemy import ColumnElement, Engine, Row, bindparam, exists, func, or_, select
 
 from app.billing import bills
@@ -24,6 +28,8 @@ from app.extensions import db
 from app.promotions.models import Coupon, CouponState
 from app.state import Slot, part
 from app.tenancy.models import Driver
+
+log = logging.getLogger(__name__)
 
 # case #15: the pile is unreachable, so the app cannot stop it; the pile itself can
 OFFLINE_HINT = (
@@ -239,6 +245,110 @@ class LiveBillCache:
 
     def forget(self, order_id: int) -> None:
         self._entries.pop(order_id, None)
+
+
+def _key_text(key: tuple[object, ...]) -> str:
+    """The estimate's key as text two processes spell alike (ints, strings, None, UTC
+    datetimes)."""
+    return "|".join("" if v is None else v.isoformat() if isinstance(v, datetime) else str(v)
+                    for v in key)  # fmt: skip
+
+
+def _bill_json(bill: bills.BillPreview) -> dict[str, Any]:
+    out = {name: getattr(bill, name) for name in bills.BillPreview.__dataclass_fields__}
+    rate = bill.service_discount_rate
+    out["service_discount_rate"] = None if rate is None else str(rate)
+    out["lines"] = [
+        {k: v.isoformat() if isinstance(v, datetime) else str(v) if isinstance(v, Decimal)
+         else v for k, v in line.items()}
+        for line in bill.lines
+    ]  # fmt: skip
+    return out
+
+
+_LINE_TIMES = ("segment_start", "segment_end")
+_LINE_PRICES = ("electricity_price", "service_price")
+
+
+def _bill_of(data: dict[str, Any]) -> bills.BillPreview:
+    rate = data["service_discount_rate"]
+    lines = []
+    for raw in data["lines"]:
+        line = dict(raw)
+        for k in _LINE_TIMES:
+            line[k] = datetime.fromisoformat(line[k])
+        for k in _LINE_PRICES:
+            line[k] = Decimal(line[k])
+        lines.append(line)
+    return bills.BillPreview(
+        **(data | {"service_discount_rate": None if rate is None else Decimal(rate),
+                   "lines": tuple(lines)})
+    )  # fmt: skip
+
+
+class SharedLiveBillCache(LiveBillCache):
+    """The estimates shared by every worker through Redis (``REDIS_URL``), in front of
+    each worker's own: an estimate one worker computed serves the polls any other worker
+    answers (the app's polls of one order land on any of them), the key stored beside it
+    (an entry serves only the key it was computed from, as in the worker's own cache).
+    Redis unreachable: each worker computes its own, as without Redis."""
+
+    def __init__(self, ttl_seconds: float, client: Any, *, prefix: str = "evop:live-bill:"):
+        super().__init__(ttl_seconds)
+        self._redis = client
+        self._prefix = prefix
+        self.shared_hits = 0
+
+    @classmethod
+    def from_url(cls, url: str, ttl_seconds: float) -> SharedLiveBillCache:
+        return cls(ttl_seconds, redis.Redis.from_url(url, socket_timeout=0.5))
+
+    def get(self, order_id: int, key: tuple[object, ...]) -> bills.BillPreview | None:
+        found = super().get(order_id, key)
+        if found is not None or self.ttl <= 0:
+            return found
+        try:
+            raw = self._redis.get(f"{self._prefix}{order_id}")
+        except redis.RedisError:
+            log.warning("live bill cache unavailable order_id=%s", order_id)
+            return None
+        if raw is None:
+            return None
+        try:
+            entry = json.loads(raw)
+            if entry.get("k") != _key_text(key):
+                return None
+            bill = _bill_of(entry["b"])
+        except (ValueError, KeyError, TypeError):
+            return None
+        self.misses -= 1
+        self.shared_hits += 1
+        super().put(order_id, key, bill)
+        return bill
+
+    def put(self, order_id: int, key: tuple[object, ...], bill: bills.BillPreview) -> None:
+        super().put(order_id, key, bill)
+        if self.ttl <= 0:
+            return
+        value = json.dumps({"k": _key_text(key), "b": _bill_json(bill)})
+        try:
+            self._redis.set(f"{self._prefix}{order_id}", value, ex=max(1, int(self.ttl)))
+        except redis.RedisError:
+            log.warning("live bill cache not updated order_id=%s", order_id)
+
+    def forget(self, order_id: int) -> None:
+        super().forget(order_id)
+        try:
+            self._redis.delete(f"{self._prefix}{order_id}")
+        except redis.RedisError:
+            log.warning("live bill cache not cleared order_id=%s", order_id)
+
+
+def live_bill_cache_for(redis_url: str, ttl_seconds: float) -> LiveBillCache:
+    """Shared through Redis when ``REDIS_URL`` is set, else the worker's own."""
+    if redis_url and ttl_seconds > 0:
+        return SharedLiveBillCache.from_url(redis_url, ttl_seconds)
+    return LiveBillCache(ttl_seconds)
 
 
 LIVE_BILLS: Slot[LiveBillCache] = Slot("live bill estimates")

@@ -20,15 +20,19 @@ applications on different databases in one process."""
 
 from __future__ import annotations
 
+import array
+import hashlib
 import itertools
 import logging
 import math
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select, text
 
@@ -103,8 +107,19 @@ class TariffNow:
     segments: tuple[Segment, ...]
 
 
-# one station in the grid: id, latitude and longitude in radians, cos(latitude)
-Entry = tuple[int, float, float, float]
+EARTH_RADIUS_M = 6_371_008.8
+
+# one station in the grid: id, latitude and longitude in radians, cos(latitude), then the
+# sine and cosine of half its latitude and of half its longitude (the search's haversine
+# in multiplications only, see search)
+Entry = tuple[int, float, float, float, float, float, float, float]
+
+
+def entry_of(sid: int, lat: float, lng: float) -> Entry:
+    phi, lam = math.radians(lat), math.radians(lng)
+    return (sid, phi, lam, math.cos(phi), math.sin(phi / 2), math.cos(phi / 2),
+            math.sin(lam / 2), math.cos(lam / 2))  # fmt: skip
+
 
 Grid = dict[int, dict[int, list[Entry]]]  # latitude cell → longitude cell → stations
 
@@ -136,6 +151,59 @@ def cells(
                 entries = row.get(key)
                 if entries is not None:
                     yield entries
+
+
+def search(
+    grid: Grid, lat: float, lng: float, radius_m: int, box: tuple[float, float, float, float],
+    page: int, page_size: int,
+) -> tuple[list[tuple[int, int]], int]:  # fmt: skip
+    """The stations of ``grid`` within ``radius_m`` of (lat, lng) as (metres, id), nearest
+    first and ties by id, of one page; and how many there are in all. ``box``: the bounding
+    box (min_lat, max_lat, min_lng, max_lng); longitudes past ±180 take the whole band.
+
+    The haversine term h = sin²(Δφ/2) + cos φ1 cos φ2 sin²(Δλ/2) grows with the distance.
+    For every candidate it is taken from the precomputed half-angle sines and cosines
+    (sin(a - b) = sin a cos b - cos a sin b): multiplications, no call; the candidates are
+    sorted by it, those past the radius by the exact distance dropped from the end, and the
+    exact distance (as ``haversine_m``) computed only for the page, and for the stations
+    tied with its last one in whole metres, which the id orders."""
+    min_lat, max_lat, min_lng, max_lng = box
+    wraps = min_lng < -180 or max_lng > 180
+    p1, l1 = math.radians(lat), math.radians(lng)
+    cos_p1 = math.cos(p1)
+    sp1, cp1, sl1, cl1 = math.sin(p1 / 2), math.cos(p1 / 2), math.sin(l1 / 2), math.cos(l1 / 2)
+    # a hair of slack over the radius's own h: the exact distance decides
+    h_max = math.sin(min(math.pi / 2, radius_m * (1 + 1e-9) / (2 * EARTH_RADIUS_M))) ** 2
+    near: list[tuple[float, int, float, float, float]] = []
+    append = near.append
+    for entries in cells(
+        grid, min_lat, max_lat, None if wraps else min_lng, None if wraps else max_lng
+    ):
+        for sid, p2, l2, cos_p2, sp2, cp2, sl2, cl2 in entries:
+            a = sp2 * cp1 - cp2 * sp1
+            b = sl2 * cl1 - cl2 * sl1
+            h = a * a + cos_p1 * cos_p2 * b * b
+            if h <= h_max:
+                append((h, sid, p2, l2, cos_p2))
+    near.sort()
+    sin, asin, sqrt = math.sin, math.asin, math.sqrt
+
+    def metres(e: tuple[float, int, float, float, float]) -> float:
+        _, _, p2, l2, cos_p2 = e
+        h = sin((p2 - p1) / 2) ** 2 + cos_p1 * cos_p2 * sin((l2 - l1) / 2) ** 2
+        return 2 * EARTH_RADIUS_M * asin(min(1.0, sqrt(h)))
+
+    while near and metres(near[-1]) > radius_m:
+        near.pop()
+    end = page * page_size
+    ranked: list[tuple[int, int]] = []
+    for i, e in enumerate(near):
+        d = round(metres(e))
+        if i >= end and d != ranked[-1][0]:
+            break
+        ranked.append((d, e[1]))
+    ranked.sort()
+    return ranked[(page - 1) * page_size : end], len(near)
 
 
 _generations = itertools.count(1)  # tells snapshots apart (never reused, unlike id())
@@ -313,8 +381,7 @@ def load_stations(fingerprint: str | None) -> StationSnapshot:
     for sid, op_id, name, address, city, lat, lng, tz, tariff_id in rows:
         brand = operators[op_id]
         cards[sid] = StationCard(sid, op_id, name, address, city, lat, lng, tz, tariff_id, brand)
-        phi = math.radians(float(lat))
-        entry = (sid, phi, math.radians(float(lng)), math.cos(phi))
+        entry = entry_of(sid, float(lat), float(lng))
         grid.setdefault(cell_of(float(lat)), {}).setdefault(cell_of(float(lng)), []).append(entry)
         own.setdefault(op_id, set()).add(sid)
     shared: dict[int, set[int]] = {}
@@ -381,6 +448,85 @@ def load_availability(now: float) -> Availability:
     return Availability(now, packed)
 
 
+class SharedAvailability:
+    """Connector counts shared by every worker through Redis (``REDIS_URL``): the worker
+    that finds them stale takes a short lock (``SET NX``), counts once and stores them with
+    the wall-clock time they were counted (the version); the others read that copy (one
+    GET and a decode, no query) instead of each counting on its own, and while one counts
+    they answer from the copy they hold (no stampede). Keyed by the database, so
+    applications on other databases sharing the Redis never see each other's counts.
+    Redis unreachable: each worker counts its own, as without Redis."""
+
+    LOCK_SECONDS = 10  # a counting worker that died frees the lock after this
+    RETRY_SECONDS = 0.25  # while another counts, look for its counts again after this
+
+    def __init__(self, client: Any, database: str, wall: Callable[[], float] = time.time):
+        self._redis = client
+        tag = hashlib.sha1(database.encode()).hexdigest()[:12]
+        self._key = f"evop:nearby-availability:{tag}"
+        self._lock = self._key + ":lock"
+        self._wall = wall
+        self.counted = 0  # counted here (tests, the benchmark)
+        self.shared = 0  # taken from another worker's count
+
+    @classmethod
+    def from_url(cls, url: str, database: str) -> SharedAvailability:
+        import redis
+
+        return cls(redis.Redis.from_url(url, socket_timeout=0.5), database)
+
+    def load(self, now: float, max_age: float, held: Availability | None) -> Availability:
+        """Counts at most ``max_age`` old: another worker's, else counted here; ``held``
+        (this worker's previous counts) while another worker is counting."""
+        import redis
+
+        try:
+            raw = self._redis.get(self._key)
+            found = _decode_counts(raw) if raw else None
+            if found is not None and self._wall() - found[0] < max_age:
+                self.shared += 1
+                return Availability(now, found[1])
+            if not self._redis.set(self._lock, b"1", nx=True, ex=self.LOCK_SECONDS):
+                if held is not None:  # another worker is counting: keep ours a moment
+                    held.built_at = now - max_age + min(self.RETRY_SECONDS, max_age / 4)
+                    return held
+                if found is not None:
+                    return Availability(now, found[1])
+                return self._count(now)
+            try:
+                counted = self._count(now)
+                self._redis.set(self._key, _encode_counts(self._wall(), counted.packed),
+                                ex=max(60, int(max_age * 10)))  # fmt: skip
+            finally:
+                self._redis.delete(self._lock)
+            return counted
+        except redis.RedisError:
+            log.warning("shared connector counts unavailable: counted in this worker")
+            return self._count(now)
+
+    def _count(self, now: float) -> Availability:
+        self.counted += 1
+        return load_availability(now)
+
+
+def _encode_counts(at: float, packed: dict[int, int]) -> bytes:
+    flat = array.array("q", itertools.chain.from_iterable(packed.items()))
+    return struct.pack("<d", at) + flat.tobytes()
+
+
+def _decode_counts(raw: bytes) -> tuple[float, dict[int, int]] | None:
+    if len(raw) < 8 or (len(raw) - 8) % 16:
+        return None
+    (at,) = struct.unpack_from("<d", raw)
+    flat = array.array("q")
+    flat.frombytes(raw[8:])
+    return at, dict(zip(flat[::2], flat[1::2], strict=True))
+
+
+def shared_availability_for(redis_url: str, database: str) -> SharedAvailability | None:
+    return SharedAvailability.from_url(redis_url, database) if redis_url else None
+
+
 @dataclass(frozen=True, slots=True)
 class DriverTerms:
     """What the search needs of a driver: whose stations they see, which price they pay."""
@@ -395,10 +541,15 @@ MAX_DRIVERS = 20_000  # drivers' terms kept at once (about 2 MB); then they are 
 
 class StationIndex:
     def __init__(
-        self, clock: Callable[[], float] = time.monotonic, *, background: bool = True
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        background: bool = True,
+        shared: SharedAvailability | None = None,
     ) -> None:
         self.clock = clock
         self.background = background  # refresh a stale index beside the searches
+        self.shared = shared  # connector counts shared by the workers (Redis)
         self._worker: threading.Thread | None = None
         self._lock = threading.Lock()
         self._stations: StationSnapshot | None = None
@@ -498,7 +649,10 @@ class StationIndex:
                 self._stations = load_stations(fingerprint)
             self._checked_at = now
         if self._availability is None or now - self._availability.built_at >= max_age:
-            self._availability = load_availability(now)
+            if self.shared is not None and max_age > 0:
+                self._availability = self.shared.load(now, max_age, self._availability)
+            else:
+                self._availability = load_availability(now)
 
 
 STATION_INDEX: Slot[StationIndex] = Slot("station index")

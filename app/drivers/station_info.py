@@ -18,15 +18,20 @@ from app.billing import occupancy
 from app.billing.models import OccupancyPolicy
 from app.catalogue.models import Connector, Pile, Station
 from app.catalogue.visibility import driver_operator, station_visible
-from app.drivers.station_index import Brand, StationCard, StationSnapshot, cells, station_index
+from app.drivers.station_index import (
+    EARTH_RADIUS_M,
+    Brand,
+    StationCard,
+    StationSnapshot,
+    search,
+    station_index,
+)
 from app.drivers.station_index import max_age as index_max_age
 from app.errors import AUTH_TOKEN_INVALID, NOT_FOUND, STATION_NOT_FOUND, MissingBaseData
 from app.extensions import db
 from app.paging import Page
 from app.promotions import member_pricing
 from app.tenancy.models import Driver, Operator
-
-EARTH_RADIUS_M = 6_371_008.8
 
 METRES_PER_DEGREE_LAT = EARTH_RADIUS_M * math.pi / 180  # on the haversine sphere
 
@@ -101,7 +106,7 @@ def nearby(
     station data and the driver's operator and pricing group at most
     ``NEARBY_CACHE_SECONDS`` old, so a search usually reads nothing from the database. The
     grid cells covering the bounding box give the candidates; the exact haversine distance
-    decides."""
+    decides (:func:`app.drivers.station_index.search`)."""
     radius_m = min(max(int(radius_m), 1), MAX_RADIUS_M)
     page, page_size = max(page, 1), min(max(page_size, 1), 100)
     index, max_age = station_index(), index_max_age()
@@ -111,27 +116,8 @@ def nearby(
     stations, availability = index.current(max_age)
     op = _operator_brand(driver.operator_id, stations)
     grid = availability.grid(stations, op, current_type, free_only)
-    min_lat, max_lat, min_lng, max_lng = bounding_box(lat, lng, radius_m)
-    wraps = min_lng < -180 or max_lng > 180  # near the antimeridian: the whole band
-    # haversine as in haversine_m, with each station's radians and cosine precomputed
-    p1, l1 = math.radians(lat), math.radians(lng)
-    cos_p1 = math.cos(p1)
-    # h grows with distance: stations beyond h_max are out (a hair of slack; d decides)
-    h_max = math.sin(min(math.pi / 2, radius_m * (1 + 1e-9) / (2 * EARTH_RADIUS_M))) ** 2
-    sin, asin, sqrt = math.sin, math.asin, math.sqrt
-    hits: list[tuple[int, int]] = []
-    for entries in cells(
-        grid, min_lat, max_lat, None if wraps else min_lng, None if wraps else max_lng
-    ):
-        for sid, p2, l2, cos_p2 in entries:
-            h = sin((p2 - p1) / 2) ** 2 + cos_p1 * cos_p2 * sin((l2 - l1) / 2) ** 2
-            if h > h_max:
-                continue
-            distance = 2 * EARTH_RADIUS_M * asin(min(1.0, sqrt(h)))
-            if distance <= radius_m:
-                hits.append((round(distance), sid))
-    hits.sort()
-    chosen = hits[(page - 1) * page_size : page * page_size]
+    box = bounding_box(lat, lng, radius_m)
+    chosen, total = search(grid, lat, lng, radius_m, box, page, page_size)
     group = driver.pricing_group
     items = []
     for distance, sid in chosen:
@@ -139,7 +125,7 @@ def nearby(
         counts = availability.counts(sid)
         price = stations.current_price(card, group, at)
         items.append(NearbyStation(card, distance, ConnectorCounts(*counts), price))
-    return Page(items=items, total=len(hits), page=page, page_size=page_size)
+    return Page(items=items, total=total, page=page, page_size=page_size)
 
 
 @dataclass(frozen=True, slots=True)

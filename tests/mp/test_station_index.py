@@ -19,7 +19,12 @@ from sqlalchemy import delete, select, update
 from app.catalogue.models import Connector, Pile, Station, StationVisibility, Tariff
 from app.config import check_settings, load_config
 from app.drivers import driver_auth, members, station_info
-from app.drivers.station_index import STATION_INDEX, StationIndex, station_index
+from app.drivers.station_index import (
+    STATION_INDEX,
+    SharedAvailability,
+    StationIndex,
+    station_index,
+)
 from app.extensions import db
 from app.ledger.models import Wallet
 from app.paging import Page
@@ -435,3 +440,81 @@ def test_nearby_finds_the_demo_stations_for_a_logged_in_driver(
     body = _search(client, mp_login("smoke"), radius_m=100_000)
     names = {item["name"] for item in body["items"]}
     assert "云创·深圳南山科技园站" in names
+
+
+def _redis_or_skip() -> Any:
+    import os
+
+    import redis
+
+    client = redis.Redis.from_url(os.environ.get("EVOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/9"))
+    try:
+        client.ping()
+    except redis.RedisError:
+        pytest.skip("no Redis at EVOP_TEST_REDIS_URL")
+    return client
+
+
+def test_workers_share_connector_counts_through_redis_and_count_once(
+    client: FlaskClient, ops: Ops, app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two workers (two indexes) on one Redis: the first to find the counts stale counts
+    them, the other takes its copy without a query; stale again, one counts again."""
+    import os
+
+    redis_client = _redis_or_skip()
+    clock, wall = Clock(), Clock()
+    database = f"test-{os.getpid()}-{random.random()}"
+    shares = [SharedAvailability(redis_client, database, wall=lambda: wall.now) for _ in "ab"]
+    workers = [StationIndex(clock, background=False, shared=s) for s in shares]
+    monkeypatch.setitem(app.config, "NEARBY_CACHE_SECONDS", 5)
+    st = _station(ops.yc.id, "共享站", LAT + 0.001, LNG)
+    pile = _pile(st, "SHARE-1", "AC", ["available", "available"])
+    db.session.commit()
+    headers = _headers(_driver(ops.yc.id, "share-driver"))
+
+    def ac_free(worker: StationIndex) -> int:
+        monkeypatch.setitem(state_of(app), STATION_INDEX, worker)
+        found = _search(client, headers, radius_m=500)["items"][0]["connectors"]
+        return int(found["ac_free"])
+
+    try:
+        assert [ac_free(w) for w in workers] == [2, 2]
+        assert [(s.counted, s.shared) for s in shares] == [(1, 0), (0, 1)]
+        db.session.execute(
+            update(Connector)
+            .where(Connector.pile_id == pile.id, Connector.number == 1)
+            .values(status="charging")
+        )
+        db.session.commit()
+        clock.now += 5
+        wall.now += 5
+        assert [ac_free(w) for w in reversed(workers)] == [1, 1]
+        assert [(s.counted, s.shared) for s in shares] == [(1, 1), (1, 1)]
+    finally:
+        redis_client.delete(shares[0]._key, shares[0]._lock)
+
+
+def test_a_worker_keeps_its_counts_while_another_counts(
+    client: FlaskClient, ops: Ops, app: Flask
+) -> None:
+    """No stampede: while one worker holds the counting lock, the others answer from what
+    they hold and look again a moment later; Redis down, each counts its own."""
+    import os
+
+    import redis
+
+    redis_client = _redis_or_skip()
+    shared = SharedAvailability(redis_client, f"test-{os.getpid()}-{random.random()}")
+    try:
+        first = shared.load(0.0, 5, None)
+        assert shared.counted == 1
+        redis_client.delete(shared._key)  # gone stale (expired), and another worker counts
+        redis_client.set(shared._lock, b"1")
+        held = shared.load(10.0, 5, first)
+        assert held is first and shared.counted == 1
+        assert 10.0 - held.built_at == pytest.approx(5 - SharedAvailability.RETRY_SECONDS)
+    finally:
+        redis_client.delete(shared._key, shared._lock)
+    down = SharedAvailability(redis.Redis(host="127.0.0.1", port=1, socket_timeout=0.2), "x")
+    assert down.load(0.0, 5, None).packed == first.packed and down.counted == 1

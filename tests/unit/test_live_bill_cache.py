@@ -3,11 +3,17 @@ cache never grows without bound."""
 
 from __future__ import annotations
 
+import os
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
 import pytest
 
 from app.billing.bills import BillPreview
 from app.drivers import live
-from app.drivers.live import LiveBillCache
+from app.drivers.live import LiveBillCache, SharedLiveBillCache
 
 
 def _bill(total: int) -> BillPreview:
@@ -61,3 +67,57 @@ def test_the_live_bill_cache_stays_bounded(
         cache.put(order_id, (), _bill(order_id))
     cache.put(7, (), _bill(7))  # full of live entries: start over
     assert list(cache._entries) == [7]
+
+
+def _redis_or_skip() -> Any:
+    import redis
+
+    client = redis.Redis.from_url(os.environ.get("EVOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/9"))
+    try:
+        client.ping()
+    except redis.RedisError:
+        pytest.skip("no Redis at EVOP_TEST_REDIS_URL")
+    return client
+
+
+def _priced_bill() -> BillPreview:
+    at = datetime(2026, 12, 4, 2, 0, tzinfo=UTC)
+    line = {
+        "segment_start": at, "segment_end": at + timedelta(hours=1), "tier": "peak",
+        "energy_wh": 3450, "electricity_price": Decimal("1.0238"),
+        "service_price": Decimal("0.8000"), "electricity_fen": 353, "service_fen": 276,
+        "service_discount_fen": 28,
+    }  # fmt: skip
+    return replace(_bill(629), service_discount_rate=Decimal("0.90"), lines=(line,))
+
+
+def test_an_estimate_one_worker_computed_serves_the_other_workers_polls() -> None:
+    client = _redis_or_skip()
+    prefix = f"evop-test:live-bill:{os.getpid()}:"
+    first, second = (SharedLiveBillCache(30, client, prefix=prefix) for _ in range(2))
+    key = ("charging", 3450, datetime(2026, 12, 4, 3, 0, tzinfo=UTC), None)
+    try:
+        first.put(7, key, _priced_bill())
+        assert second.get(7, key) == _priced_bill()  # decimals, datetimes and lines intact
+        assert second.shared_hits == 1 and second.misses == 0
+        assert second.get(7, ("charging", 3500, key[2], None)) is None  # the meter moved
+        assert SharedLiveBillCache(30, client, prefix=prefix).get(8, key) is None
+    finally:
+        for k in client.scan_iter(f"{prefix}*"):
+            client.delete(k)
+
+
+def test_the_shared_estimate_cache_computes_when_redis_is_down() -> None:
+    import redis
+
+    down = redis.Redis(host="127.0.0.1", port=1, socket_timeout=0.2, socket_connect_timeout=0.2)
+    cache = SharedLiveBillCache(30, down)
+    cache.put(7, ("charging", 1), _bill(5))  # logged, the worker's own cache still holds it
+    assert cache.get(7, ("charging", 1)) == _bill(5)
+    assert cache.get(8, ("charging", 1)) is None
+
+
+def test_without_redis_each_worker_keeps_its_own_estimates() -> None:
+    assert type(live.live_bill_cache_for("", 30)) is LiveBillCache
+    assert isinstance(live.live_bill_cache_for("redis://127.0.0.1:6379/9", 30), SharedLiveBillCache)
+    assert type(live.live_bill_cache_for("redis://127.0.0.1:6379/9", 0)) is LiveBillCache
