@@ -58,6 +58,7 @@ PILES_PER_STATION = 20
 SYSTEMS = {
     "pile-link": "pile link (gevent)",
     "ocpp": "ocpp + asyncio",
+    "ocpp-null": "ocpp, persist nothing",
 }
 
 
@@ -191,7 +192,12 @@ class Server:
         }
         script = "_pile_load_server.py" if system == "pile-link" else "_pile_load_ocpp_cs.py"
         cmd = [sys.executable, str(BENCH / script), "--control-port", str(self.control_port)]
-        if system == "ocpp":
+        if system == "ocpp-null":
+            cmd.append("--persist-nothing")
+        self.profile_dir = args.profile if system == "pile-link" else ""
+        if self.profile_dir:
+            cmd.append("--profile")
+        if system in ("ocpp", "ocpp-null"):
             cmd += ["--threads", str(args.ocpp_threads)]
             if args.ocpp_per_event:
                 cmd.append("--per-event")
@@ -225,6 +231,20 @@ class Server:
         if not line:
             raise RuntimeError(f"control connection closed: {self.log_tail()}")
         reply: dict[str, Any] = json.loads(line)
+        return reply
+
+    def profile_start(self) -> None:
+        if self.profile_dir:
+            self.ask(cmd="profile_start")
+
+    def profile_stop(self, name: str) -> dict[str, Any] | None:
+        """Dump the window's cProfile to ``<profile dir>/<name>.prof``; print where the
+        server's time went (top functions) and a meter value's waits."""
+        if not self.profile_dir:
+            return None
+        path = str(Path(self.profile_dir).resolve() / f"{name}.stacks")
+        reply = self.ask(timeout=120, cmd="profile_stop", path=path)
+        print_profile(path, name, reply)
         return reply
 
     def log_tail(self, lines: int = 5) -> str:
@@ -349,6 +369,38 @@ class CpuWindow:
         return out
 
 
+def print_profile(path: str, name: str, waits: dict[str, Any], top: int = 22) -> None:
+    """The sampled stacks (1 ms of server CPU each): functions by self and by inclusive
+    share, and the packages the CPU went to."""
+    counts: list[tuple[list[str], int]] = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            stack, _, n = line.rstrip("\n").rpartition(" ")
+            counts.append((stack.split(";"), int(n)))
+    total = sum(n for _, n in counts) or 1
+    own: dict[str, int] = {}
+    incl: dict[str, int] = {}
+    packages: dict[str, int] = {}
+    for stack, n in counts:
+        own[stack[-1]] = own.get(stack[-1], 0) + n
+        for fn in set(stack):
+            incl[fn] = incl.get(fn, 0) + n
+        pkg = stack[-1].split("/")[0]
+        packages[pkg] = packages.get(pkg, 0) + n
+    print(f"  profile {name}: {total} samples of 1 ms server CPU ({path})")
+    for title, table in (("self", own), ("inclusive", incl), ("package (self)", packages)):
+        print(f"    by {title}:")
+        for fn, n in sorted(table.items(), key=lambda kv: -kv[1])[:top]:
+            print(f"    {n / total * 100:5.1f}%  {fn}")
+    for key, v in waits.items():
+        if isinstance(v, dict) and "p50" in v:
+            unit = "" if key == "batch_size" else " ms"
+            print(
+                f"    wait {key}: n {v['n']} mean {v['mean']:.2f}{unit} "
+                f"p50 {v['p50']:.2f}{unit} p99 {v['p99']:.2f}{unit}"
+            )
+
+
 # --- the phases ----------------------------------------------------------------------------
 
 
@@ -375,10 +427,12 @@ def connections_phase(
             },
             work,
         )
+        server.profile_start()
         ramp_cpu = CpuWindow(server.pid, client.pid)
         ramped = client.expect("ramped", args.ramp_timeout + 90)
         out["ramp"] = ramped
         out["ramp_cpu"] = ramp_cpu.stop()
+        server.profile_stop(f"ramp-{args.piles}")
         out["rss_after_ramp"] = rss_kib(server.pid)
         out["server_connections"] = server.ask(cmd="status").get("connections")
         print(
@@ -519,11 +573,13 @@ def meter_phase(
         m0 = client.expect("measuring", 30)
         rows0, t_rows0 = count_meter_rows(db_url), time.monotonic()
         cpu = CpuWindow(server.pid, client.pid)
+        server.profile_start()
         time.sleep(args.meter_seconds)
         client.send("report")
         m1 = client.expect("report", 60)
         rows1, t_rows1 = count_meter_rows(db_url), time.monotonic()
         out.update(cpu.stop())
+        out["waits"] = server.profile_stop(f"meter-{args.meter_piles}-{db_name}")
         out["rows_per_s"] = (rows1 - rows0) / (t_rows1 - t_rows0)
         out["acks_per_s"] = (m1["acks"] - m0["acks"]) / (m1["t"] - m0["t"])
         out["lat"] = m1["lat"]
@@ -624,8 +680,8 @@ class Table:
 
     def row(self, label: str, values: list[str], raw: list[float | None] | None = None) -> None:
         line = f"{label:<{self.width}}" + "".join(f"{v:>{self.col}}" for v in values)
-        if raw is not None and len(raw) == 2:
-            line += f"{ratio(raw[0], raw[1]):>{self.col}}"
+        if raw is not None and len(raw) >= 2 and self.systems[0] == "pile-link":
+            line += "".join(f"{ratio(raw[0], other):>{self.col}}" for other in raw[1:])
         print(line)
 
     def section(self, title: str) -> None:
@@ -846,8 +902,8 @@ def print_meters(t: Table) -> None:
 def print_table(results: dict[str, Any], args: argparse.Namespace) -> None:
     t = Table(results, args)
     head = f"{'':<{t.width}}" + "".join(f"{SYSTEMS[s]:>{t.col}}" for s in t.systems)
-    if len(t.systems) == 2:
-        head += f"{'pile-link ÷ ocpp':>{t.col}}"
+    if len(t.systems) >= 2 and t.systems[0] == "pile-link":
+        head += "".join(f"{'pile-link ÷ ' + s:>{t.col}}" for s in t.systems[1:])
     print()
     print("=" * len(head))
     print(head)
@@ -886,6 +942,11 @@ def parse_args() -> argparse.Namespace:
         help="the asyncio CS commits each meter value alone (the pile link batches them)",
     )
     p.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/test")
+    p.add_argument(
+        "--pg-database",
+        default="",
+        help="database created (dropped first) on --pg-url's server; default evop_bench_<pid>",
+    )
     p.add_argument("--redis-url", default="redis://127.0.0.1:6379/14", help="'' for none")
     p.add_argument("--log-level", default="INFO", help="EVOP_LOG_LEVEL of the servers")
     p.add_argument(
@@ -896,6 +957,12 @@ def parse_args() -> argparse.Namespace:
         "--quick", action="store_true", help="300 piles, short windows, no SQLite (~1 minute)"
     )
     p.add_argument("--keep", action="store_true", help="keep the databases and logs")
+    p.add_argument(
+        "--profile",
+        default="",
+        help="directory: cProfile the pile link during the ramp and the meter window, "
+        "print the top functions and a meter value's waits",
+    )
     args = p.parse_args()
     if args.quick:
         args.piles = min(args.piles, 300)
@@ -959,7 +1026,7 @@ def main() -> None:
     if args.piles + 200 > nofile:
         print(f"RLIMIT_NOFILE is {nofile}: asking for {args.piles} piles may fail to open sockets")
     args.redis_url = check_redis(args.redis_url)
-    db_name = f"evop_bench_{os.getpid()}"
+    db_name = args.pg_database or f"evop_bench_{os.getpid()}"
     pg_url = args.pg_url.rsplit("/", 1)[0] + f"/{db_name}"
     admin_url = pg_admin_url(args.pg_url)
     print(
