@@ -257,8 +257,13 @@ class OcppSession:
         heartbeat_interval: int = 300,
         clock: Callable[[], datetime] = utcnow,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        admitted: bool = False,
     ) -> None:
         self.pile_code = pile_code
+        # the endpoint looked the pile up when it admitted the connection: the first boot
+        # need not ask again (the domain refuses a PileConnected of a pile deleted since);
+        # a boot again on the same connection asks
+        self._admitted = admitted
         self._events = events
         self._send = send
         self._heartbeat_interval = heartbeat_interval
@@ -381,7 +386,8 @@ class OcppSession:
         p = call.payload
         now = self._clock()
         info = {name: p[key] for key, name in _BOOT_INFO_FIELDS.items() if key in p}
-        if not self._events.is_registered(self.pile_code):
+        admitted, self._admitted = self._admitted, False
+        if not admitted and not self._events.is_registered(self.pile_code):
             log.warning("boot rejected: unknown pile", extra=self._extra(**info))
             self.boot_accepted = False
             return {
