@@ -39,6 +39,7 @@ from app.charging.port import (
 log = logging.getLogger(__name__)
 
 _STOP: Final = object()
+LINK_BATCH: Final = 16  # connection events per transaction
 T = TypeVar("T")
 RecordBatch = Callable[[list[Any]], list[EventReply | Exception]]
 
@@ -246,10 +247,13 @@ class GroupCommitEvents:
         # connections and disconnections are group-committed too (a reconnect storm is
         # thousands of them a second), when the domain records events in batches
         handle_events = getattr(events, "handle_events", None)
-        # their batches run one query after another: more of them in flight than of meter
-        # batches, or a storm would go at the pace of two connections at a time
+        # their batches run one event's queries after another: small batches, more of
+        # them in flight than of meter batches (a storm of 3,000 piles with batches of up
+        # to 500 held each pile past its 30 s open timeout)
         links_config = dataclasses.replace(
-            config or MeterWriterConfig(), max_in_flight=max(2, max_concurrent // 2)
+            config or MeterWriterConfig(),
+            max_batch=LINK_BATCH,
+            max_in_flight=max(2, max_concurrent // 2),
         )
         self.links = (
             MeterWriter(self._gated(handle_events), links_config)
