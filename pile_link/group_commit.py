@@ -10,7 +10,6 @@ error, which the protocol adapter turns into an error answer (the pile retries).
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 import time
@@ -29,8 +28,6 @@ from app.charging.port import (
     EventReply,
     MeterBatchHandler,
     MeterSample,
-    PileConnected,
-    PileDisconnected,
     PileEvent,
     PileEventHandler,
     PileTariff,
@@ -39,9 +36,8 @@ from app.charging.port import (
 log = logging.getLogger(__name__)
 
 _STOP: Final = object()
-LINK_BATCH: Final = 16  # connection events per transaction
 T = TypeVar("T")
-RecordBatch = Callable[[list[Any]], list[EventReply | Exception]]
+RecordBatch = Callable[[list[MeterSample]], list[EventReply | Exception]]
 
 
 class MeterWriterStopped(RuntimeError):
@@ -60,7 +56,7 @@ class MeterWriterConfig:
 
 @dataclass(slots=True)
 class _Waiting:
-    event: PileEvent
+    event: MeterSample
     result: gevent.event.AsyncResult
 
 
@@ -85,7 +81,7 @@ class MeterWriter:
 
     # --- callers ------------------------------------------------------------------------
 
-    def record(self, event: PileEvent) -> EventReply:
+    def record(self, event: MeterSample) -> EventReply:
         queue = self._queue_for_this_hub()
         if queue is None:
             return self._alone(event)
@@ -94,7 +90,7 @@ class MeterWriter:
         reply: EventReply = waiting.result.get()
         return reply
 
-    def _alone(self, event: PileEvent) -> EventReply:
+    def _alone(self, event: MeterSample) -> EventReply:
         [outcome] = self._record_batch([event])
         if isinstance(outcome, Exception):
             raise outcome
@@ -244,22 +240,6 @@ class GroupCommitEvents:
         self._events = events
         self._gate = gevent.lock.BoundedSemaphore(max_concurrent)
         self.writer = MeterWriter(self._gated(events.handle_meter_samples), config)
-        # connections and disconnections are group-committed too (a reconnect storm is
-        # thousands of them a second), when the domain records events in batches
-        handle_events = getattr(events, "handle_events", None)
-        # their batches run one event's queries after another: small batches, more of
-        # them in flight than of meter batches (a storm of 3,000 piles with batches of up
-        # to 500 held each pile past its 30 s open timeout)
-        links_config = dataclasses.replace(
-            config or MeterWriterConfig(),
-            max_batch=LINK_BATCH,
-            max_in_flight=max(2, max_concurrent // 2),
-        )
-        self.links = (
-            MeterWriter(self._gated(handle_events), links_config)
-            if handle_events is not None
-            else None
-        )
 
     def _gated(self, func: Callable[..., T]) -> Callable[..., T]:
         def call(*args: Any) -> T:
@@ -288,14 +268,10 @@ class GroupCommitEvents:
     def handle(self, event: PileEvent) -> EventReply:
         if isinstance(event, MeterSample):
             return self.writer.record(event)
-        if self.links is not None and isinstance(event, PileConnected | PileDisconnected):
-            return self.links.record(event)
         return self._gated(self._events.handle)(event)
 
     def tariff_for(self, pile_code: str) -> PileTariff | None:
         return self._gated(self._events.tariff_for)(pile_code)
 
     def stop(self, timeout: float = 10.0) -> None:
-        if self.links is not None:
-            self.links.stop(timeout)
         self.writer.stop(timeout)

@@ -171,40 +171,6 @@ class PileEventService:
                 )
                 raise
 
-    def handle_events(self, events: list[PileEvent]) -> list[EventReply | Exception]:
-        """Events of many piles (connections and disconnections of a reconnect storm) in
-        one transaction, each in its own savepoint: one that fails is rolled back alone and
-        then recorded alone, after the others have committed; if the transaction fails,
-        every event is recorded alone."""
-        replies: list[EventReply | None] = [None] * len(events)
-        with self.app.app_context():
-            try:
-                with unit_of_work():  # committed before any pile hears its answer
-                    # by pile code (stable: one pile's events keep their order): batches in
-                    # flight together lock their piles in one order
-                    for i in sorted(range(len(events)), key=lambda i: events[i].pile_code):
-                        event = events[i]
-                        try:
-                            with db.session.begin_nested():
-                                replies[i] = dispatch(event, self.outcomes, node=self.node)
-                        except Exception:
-                            replies[i] = None  # the per-event path below tells
-            except Exception:
-                log.exception(
-                    "event batch failed: recording one at a time", extra={"events": len(events)}
-                )
-                replies = [None] * len(events)
-        out: list[EventReply | Exception] = []
-        for event, reply in zip(events, replies, strict=True):
-            if reply is None:
-                try:
-                    reply = self.handle(event)
-                except Exception as exc:  # logged by handle
-                    out.append(exc)
-                    continue
-            out.append(reply)
-        return out
-
     def handle_meter_samples(self, events: list[MeterSample]) -> list[EventReply | Exception]:
         """Meter samples of many piles in one transaction (:mod:`app.charging.meter_batches`).
         If that transaction fails, each event is recorded alone, so that one bad sample never

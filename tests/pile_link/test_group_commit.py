@@ -17,13 +17,11 @@ from app.charging.port import (
     AuthorizeRequested,
     EventReply,
     MeterSample,
-    PileConnected,
     PileDisconnected,
     PileEvent,
     PileTariff,
 )
 from pile_link.group_commit import (
-    LINK_BATCH,
     GroupCommitEvents,
     MeterWriter,
     MeterWriterConfig,
@@ -212,38 +210,3 @@ def test_a_mass_disconnect_queues_before_the_domain_not_in_the_database_pool() -
     gevent.joinall(gone, timeout=10, raise_error=True)
     assert len(domain.single) == 60, "every offline event reaches the domain"
     assert domain.most == 4
-
-
-class BatchingLinksDomain(FakeDomain):
-    """A domain that also records connection events in batches."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.event_batches: list[list[PileEvent]] = []
-
-    def handle_events(self, events: list[PileEvent]) -> list[EventReply | Exception]:
-        self.event_batches.append(list(events))
-        return [EventReply(session_ref=e.pile_code) for e in events]
-
-
-def test_a_reconnect_storm_commits_connection_events_in_batches_answering_each_its_own() -> None:
-    domain = BatchingLinksDomain()
-    events = GroupCommitEvents(domain, MeterWriterConfig(max_delay=0.02))
-    callers = [
-        gevent.spawn(events.handle, PileConnected(f"P{i}", "ocpp16", T0, {})) for i in range(30)
-    ]
-    callers.append(gevent.spawn(events.handle, PileDisconnected("P99", T0, "closed")))
-    gevent.joinall(callers, timeout=5, raise_error=True)
-    assert [c.value.session_ref for c in callers] == [f"P{i}" for i in range(30)] + ["P99"]
-    # two transactions, not 31; small ones (each event's queries run one after another)
-    assert [len(b) for b in domain.event_batches] == [LINK_BATCH, 31 - LINK_BATCH]
-    assert domain.single == []  # nothing went the one-event-per-transaction way
-    assert events.handle(AuthorizeRequested("P1", "CARD")).reason == "direct"  # others do
-    events.stop()
-
-
-def test_connection_events_go_straight_to_a_domain_without_batches(domain: FakeDomain) -> None:
-    events = GroupCommitEvents(domain, MeterWriterConfig(max_delay=0.001))
-    assert events.links is None
-    assert events.handle(PileDisconnected("P1", T0, "closed")).reason == "direct"
-    events.stop()

@@ -255,36 +255,3 @@ def test_gun_returned_ends_occupancy_of_finished_order(svc: PileEventService) ->
     assert order.energy_ended_at == at(30) and order.gun_returned_at == at(95)
     conn = db.session.get(Connector, order.connector_id)
     assert conn is not None and conn.status == "available"
-
-
-def test_connection_events_in_one_batch_each_land_as_alone_and_a_bad_one_costs_no_other(
-    svc: PileEventService,
-) -> None:
-    # a reconnect storm's events in one transaction (pile_link.group_commit): the online
-    # periods are those of the same events one at a time; an unknown pile is refused alone
-    replies = svc.handle_events(
-        [
-            PileConnected(OCPP, "ocpp16", at(0), {"firmware": "1.6.4"}),
-            PileConnected("NO-SUCH-PILE", "ocpp16", at(0)),
-            PileConnected(YKC, "ykc", at(0)),
-            PileDisconnected(YKC, at(5), "closed"),
-        ]
-    )
-    assert [(r.accepted, r.reason) for r in replies] == [  # type: ignore[union-attr]
-        (True, None),
-        (False, "unknown_pile"),
-        (True, None),
-        (True, None),
-    ]
-    db.session.expire_all()
-    periods = {
-        (p.pile_id, p.offline_reason)
-        for p in db.session.scalars(
-            select(PileOnlinePeriod).where(PileOnlinePeriod.online_at == at(0))
-        )
-    }
-    ocpp = db.session.scalar(select(Pile).where(Pile.code == OCPP))
-    ykc = db.session.scalar(select(Pile).where(Pile.code == YKC))
-    assert ocpp is not None and ykc is not None
-    assert periods == {(ocpp.id, ""), (ykc.id, "closed")}
-    assert ocpp.online and ocpp.firmware == "1.6.4" and not ykc.online
