@@ -54,6 +54,7 @@ class Config:
     # meter values are committed in groups: a batch waits this long for more (0: none)
     METER_BATCH_DELAY_MS = 5
     METER_BATCH_SIZE = 500
+    METER_BATCHES_IN_FLIGHT = 2  # batches committing at once (pile_link/group_commit.py)
     # domain calls a pile-link process runs at once; below the database pool (10 + 20)
     PILE_LINK_DB_CONCURRENCY = 20
     # this pile-link process's name, stable across restarts (empty: host name and OCPP

@@ -56,6 +56,8 @@ class Stats:
         self.acks = 0
         self.started_tx = 0
         self.start_errors: list[str] = []
+        self.replayed = 0  # storm: piles whose buffered records were all acknowledged
+        self.replay_errors: list[str] = []
 
     def sample(self, seconds: float) -> None:
         if self.measuring and len(self.lat) < MAX_SAMPLES:
@@ -81,6 +83,12 @@ class LoadClient:
         self.cfg = cfg
         self.stats = Stats()
         self.piles = [Pile(cfg["code_format"].format(i), i) for i in range(cfg["count"])]
+        # storm: piles that had a transaction running when the network went, and replay
+        # its buffered records (a meter value, the stop, the stop again) once back
+        self.replay = [
+            Pile(cfg["replay_format"].format(i), i) for i in range(cfg.get("replay_count", 0))
+        ]
+        self.replay_tx: dict[str, dict[str, Any]] = {}
         self.closing = asyncio.Event()
         self.go = asyncio.Event()
         self.ramped = asyncio.Event()
@@ -173,6 +181,9 @@ class LoadClient:
     async def heartbeat_pile(self, pile: Pile, sem: asyncio.Semaphore, deadline: float) -> None:
         if not await self.open(pile, sem, deadline):
             return
+        await self.hold_pile(pile)
+
+    async def hold_pile(self, pile: Pile) -> None:
         ws = pile.ws
         assert ws is not None
         interval = float(self.cfg["heartbeat_interval"])
@@ -275,6 +286,85 @@ class LoadClient:
         finally:
             self.stats.held -= 1
 
+    # --- the reconnect storm ---------------------------------------------------------------
+
+    async def prepare_replays(self) -> None:
+        """Before the storm: each replay pile connects, boots, starts a transaction, and
+        loses its network (the socket cut, no close handshake)."""
+        sem = asyncio.Semaphore(50)
+        deadline = self.loop.time() + self.cfg["ramp_timeout"]
+        id_tag = self.cfg["replay_id_tag_format"]
+
+        async def one(pile: Pile) -> None:
+            if not await self.open(pile, sem, deadline):
+                self.stats.replay_errors.append("prepare: not connected")
+                return
+            try:
+                started = await self.call(
+                    pile,
+                    "StartTransaction",
+                    {
+                        "connectorId": 1,
+                        "idTag": id_tag.format(pile.index),
+                        "meterStart": 1000,
+                        "timestamp": now_iso(),
+                    },
+                    self.cfg["call_timeout"],
+                )
+                if started.get("idTagInfo", {}).get("status") != "Accepted":
+                    raise RuntimeError(f"start refused: {started}")
+                self.replay_tx[pile.code] = {"tx": int(started["transactionId"])}
+            except Exception as exc:
+                self.stats.replay_errors.append(f"prepare: {describe(exc)}")
+            finally:
+                assert pile.ws is not None
+                pile.ws.transport.abort()
+                pile.ws = None
+
+        self.finished_ramp = -len(self.replay)  # open() counts these too
+        await asyncio.gather(*(one(p) for p in self.replay))
+        self.stats = Stats()  # the storm is measured from here
+        self.finished_ramp = 0
+
+    async def replay_pile(self, pile: Pile, sem: asyncio.Semaphore, deadline: float) -> None:
+        """Reconnect in the storm, then send what was buffered while offline."""
+        if not await self.open(pile, sem, deadline):
+            return
+        record = self.replay_tx.get(pile.code)
+        if record is not None:
+            timeout = float(self.cfg["call_timeout"])
+            tx, stop_wh, at = record["tx"], 1000 + 4321, now_iso()
+            try:
+                await self.call(
+                    pile,
+                    "MeterValues",
+                    {
+                        "connectorId": 1,
+                        "transactionId": tx,
+                        "meterValue": [
+                            {
+                                "timestamp": at,
+                                "sampledValue": [
+                                    {
+                                        "value": str(stop_wh - 21),
+                                        "measurand": "Energy.Active.Import.Register",
+                                        "unit": "Wh",
+                                    }
+                                ],
+                            }
+                        ],
+                    },
+                    timeout,
+                )
+                stop = {"transactionId": tx, "meterStop": stop_wh, "timestamp": at}
+                for _ in range(2):  # the answer to the first was lost: the pile resends
+                    await self.call(pile, "StopTransaction", {**stop, "reason": "Local"}, timeout)
+                record["meter_stop"] = stop_wh
+                self.stats.replayed += 1
+            except Exception as exc:
+                self.stats.replay_errors.append(describe(exc))
+        await self.hold_pile(pile)
+
     # --- the run --------------------------------------------------------------------------
 
     def report(self) -> dict[str, Any]:
@@ -295,6 +385,10 @@ class LoadClient:
             "started_tx": s.started_tx,
             "start_errors": len(s.start_errors),
             "start_error_kinds": top_errors(s.start_errors),
+            "replayed": s.replayed,
+            "replay_errors": len(s.replay_errors),
+            "replay_error_kinds": top_errors(s.replay_errors),
+            "replay_tx": self.replay_tx,
             "t": time.monotonic(),
         }
 
@@ -305,11 +399,24 @@ class LoadClient:
     async def ramp(self) -> None:
         cfg = self.cfg
         sem = asyncio.Semaphore(cfg["connect_concurrency"])
+        if cfg["mode"] == "storm":
+            await self.prepare_replays()
+            self.emit("prepared", replay_tx=len(self.replay_tx))
+            await asyncio.sleep(float(cfg.get("storm_pause", 2.0)))  # offline seen
         self.ramp_started = self.loop.time()
         deadline = self.ramp_started + cfg["ramp_timeout"]
-        run = self.heartbeat_pile if cfg["mode"] == "heartbeat" else self.meter_pile
-        for pile in self.piles:
+        run = self.meter_pile if cfg["mode"] == "meter" else self.heartbeat_pile
+        replays = self.replay if cfg["mode"] == "storm" else []
+        every = max(1, len(self.piles) // max(1, len(replays)))
+        for i, pile in enumerate(self.piles):
             self.tasks.append(asyncio.create_task(run(pile, sem, deadline)))
+            if replays and i % every == 0:  # spread over the storm
+                self.tasks.append(
+                    asyncio.create_task(self.replay_pile(replays.pop(), sem, deadline))
+                )
+        for pile in replays:
+            self.tasks.append(asyncio.create_task(self.replay_pile(pile, sem, deadline)))
+        self.piles = self.piles + self.replay
         try:
             async with asyncio.timeout(cfg["ramp_timeout"] + cfg["open_timeout"] + 5):
                 await self.ramped.wait()

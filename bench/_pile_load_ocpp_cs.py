@@ -79,16 +79,40 @@ def number(value: Any) -> Decimal | None:
         return None
 
 
+class NullEvents:
+    """``--persist-nothing``: every event accepted at once, nothing stored (the server a
+    Python team writes first; the ceiling of the asyncio stack, not a central system)."""
+
+    def __init__(self) -> None:
+        self.next_tx = 0
+
+    def is_registered(self, pile_code: str) -> bool:
+        return True
+
+    def handle(self, event: Any) -> EventReply:
+        if isinstance(event, SessionStarted):
+            self.next_tx += 1
+            return EventReply(accepted=True, session_ref=str(self.next_tx))
+        return EventReply(accepted=True)
+
+
 class CentralSystem:
-    def __init__(self, threads: int, heartbeat_interval: int, group_commit: bool) -> None:
-        self.app = create_app()
-        self.events = PileEventService(self.app, Billing(), node="bench-ocpp-cs")
+    def __init__(
+        self, threads: int, heartbeat_interval: int, group_commit: bool, persist: bool = True
+    ) -> None:
+        self.persist = persist
+        self.app = create_app() if persist else None
+        self.events: Any = (
+            PileEventService(self.app, Billing(), node="bench-ocpp-cs") if persist else NullEvents()
+        )
         self.pool = concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="domain")
         self.heartbeat_interval = heartbeat_interval
         self.piles: dict[str, Pile] = {}
-        self.meters = MeterBatcher(self, self.app.config) if group_commit else None
+        self.meters = MeterBatcher(self, self.app.config) if group_commit and self.app else None
 
     async def domain(self, func: Any, *args: Any) -> Any:
+        if not self.persist:
+            return func(*args)  # no thread hop: nothing blocks
         return await asyncio.get_running_loop().run_in_executor(self.pool, func, *args)
 
     async def meter(self, event: MeterSample) -> EventReply:
@@ -303,6 +327,7 @@ async def amain(args: argparse.Namespace) -> None:
         args.threads,
         int(os.environ.get("EVOP_OCPP_HEARTBEAT_SECONDS", "300")),
         group_commit=not args.per_event,
+        persist=not args.persist_nothing,
     )
     # python-ocpp logs every frame at INFO: a production deployment turns that off
     logging.getLogger("ocpp").setLevel(logging.WARNING)
@@ -367,6 +392,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=30)
     parser.add_argument(
         "--per-event", action="store_true", help="one transaction per meter value (before issue 3)"
+    )
+    parser.add_argument(
+        "--persist-nothing", action="store_true", help="acknowledge everything, store nothing"
     )
     args = parser.parse_args()
     raise_nofile()

@@ -40,6 +40,112 @@ log = logging.getLogger("pile_link")
 MAX_COMMANDS = 100_000
 
 
+class Profiler:
+    """cProfile over a window of the bench (``profile_start`` / ``profile_stop``), plus
+    where a meter value's wall time goes: queued for the writer, waiting for the domain
+    gate, recording its batch (one transaction), and the answer's way back."""
+
+    def __init__(self, runtime: PileLinkRuntime) -> None:
+        self.runtime = runtime
+        self.prof: Any = None
+        self.waits: dict[str, list[float]] = {}
+        writer = runtime.events.writer
+        gate = runtime.events._gate
+        inner = writer._record_batch
+        record = writer.record
+        flush = writer._flush
+        waits = self.waits
+
+        def note(key: str, seconds: float) -> None:
+            bucket = waits.setdefault(key, [])
+            if len(bucket) < 200_000:
+                bucket.append(seconds)
+
+        def timed_batch(events: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return inner(events)
+            finally:
+                note("batch_record", time.perf_counter() - t0)
+                note("batch_size", float(len(events)))
+
+        queued_at: dict[int, float] = {}
+
+        def timed_flush(batch: Any) -> None:
+            now = time.perf_counter()
+            for w in batch:
+                queued = queued_at.pop(id(w.event), None)
+                if queued is not None:
+                    note("queued_until_flush", now - queued)
+            flush(batch)
+
+        def timed_record(event: Any) -> Any:
+            t0 = time.perf_counter()
+            queued_at[id(event)] = t0
+            try:
+                return record(event)
+            finally:
+                queued_at.pop(id(event), None)
+                note("record_total", time.perf_counter() - t0)
+
+        class TimedGate:
+            def __enter__(self) -> None:
+                t0 = time.perf_counter()
+                gate.acquire()
+                note("gate_wait", time.perf_counter() - t0)
+
+            def __exit__(self, *exc: Any) -> None:
+                gate.release()
+
+        writer._record_batch = timed_batch
+        writer._flush = timed_flush
+        writer.record = timed_record
+        runtime.events._gate = TimedGate()
+
+    def start(self) -> dict[str, Any]:
+        for bucket in self.waits.values():
+            bucket.clear()
+        self.samples: dict[tuple[str, ...], int] = {}
+
+        def sample(_signum: int, frame: Any) -> None:
+            stack = []
+            while frame is not None and len(stack) < 80:
+                code = frame.f_code
+                stack.append(f"{'/'.join(code.co_filename.split('/')[-2:])}:{code.co_name}")
+                frame = frame.f_back
+            key = tuple(stack)
+            self.samples[key] = self.samples.get(key, 0) + 1
+
+        # a sampling profiler on the process's CPU time (SIGPROF): whatever greenlet runs
+        # is sampled, waits cost nothing (cProfile charges a greenlet's waits to its caller)
+        signal.signal(signal.SIGPROF, sample)
+        signal.setitimer(signal.ITIMER_PROF, 0.001, 0.001)
+        self.prof = True
+        return {"ok": True}
+
+    def stop(self, path: str) -> dict[str, Any]:
+        if self.prof is None:
+            return {"error": "not profiling"}
+        signal.setitimer(signal.ITIMER_PROF, 0, 0)
+        self.prof = None
+        with open(path, "w", encoding="utf-8") as fh:  # collapsed stacks, root first
+            for stack, n in sorted(self.samples.items(), key=lambda kv: -kv[1]):
+                fh.write(";".join(reversed(stack)) + f" {n}\n")
+        out: dict[str, Any] = {"path": path}
+        for key, values in self.waits.items():
+            if not values:
+                continue
+            ordered = sorted(values)
+            scale = 1.0 if key == "batch_size" else 1000.0
+            out[key] = {
+                "n": len(values),
+                "mean": sum(values) / len(values) * scale,
+                "p50": ordered[len(ordered) // 2] * scale,
+                "p99": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * scale,
+            }
+        return out
+
+
 def remote_starts(runtime: PileLinkRuntime, request: dict[str, Any]) -> dict[str, Any]:
     """Send ``count`` RemoteStartTransaction commands to connected piles whose code starts
     with ``prefix``, ``concurrency`` at a time, round-robin over the piles."""
@@ -90,7 +196,9 @@ def probe_lag(probe: LagProbe) -> None:
         probe.record(time.perf_counter() - began - LAG_TICK)
 
 
-def serve_control(runtime: PileLinkRuntime, port: int, pauses: GcPauses) -> StreamServer:
+def serve_control(
+    runtime: PileLinkRuntime, port: int, pauses: GcPauses, profiler: Profiler | None = None
+) -> StreamServer:
     def handle(sock: Any, _address: Any) -> None:
         reader = sock.makefile("rb")
         try:
@@ -111,6 +219,10 @@ def serve_control(runtime: PileLinkRuntime, port: int, pauses: GcPauses) -> Stre
                     reply = {"codes": codes[:limit]}
                 elif cmd == "remote_start":
                     reply = remote_starts(runtime, request)
+                elif cmd == "profile_start" and profiler is not None:
+                    reply = profiler.start()
+                elif cmd == "profile_stop" and profiler is not None:
+                    reply = profiler.stop(str(request["path"]))
                 else:
                     reply = {"error": f"unknown command {cmd!r}"}
                 sock.sendall((dumps(reply) + "\n").encode())
@@ -128,6 +240,7 @@ def serve_control(runtime: PileLinkRuntime, port: int, pauses: GcPauses) -> Stre
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--control-port", type=int, required=True)
+    parser.add_argument("--profile", action="store_true", help="cProfile and wait timings")
     args = parser.parse_args()
     raise_nofile()
     # as pile_link/__main__.py from here on
@@ -136,7 +249,8 @@ def main() -> None:
     endpoints = runtime.start()
     print(f"OCPP 1.6J  ws://{endpoints.ocpp[0]}:{endpoints.ocpp[1]}/ocpp/<pile_code>", flush=True)
     done = gevent.event.Event()
-    control = serve_control(runtime, args.control_port, GcPauses())
+    profiler = Profiler(runtime) if args.profile else None
+    control = serve_control(runtime, args.control_port, GcPauses(), profiler)
 
     def _stop() -> None:
         log.info("pile link shutting down")

@@ -54,10 +54,14 @@ BENCH = Path(__file__).resolve().parent
 PILE_FORMAT = "BENCH{:05d}"  # piles of the connection load
 METER_FORMAT = "BMTR{:04d}"  # piles of the meter load, one driver card each
 CARD_FORMAT = "BCARD{:04d}"
+REPLAY_FORMAT = "BRPL{:04d}"  # piles of the storm that replay buffered transaction records
+REPLAY_CARD_FORMAT = "BRCARD{:04d}"
+YKC_FORMAT = "99120000{:06d}"  # YKC piles: 14 BCD digits
 PILES_PER_STATION = 20
 SYSTEMS = {
     "pile-link": "pile link (gevent)",
     "ocpp": "ocpp + asyncio",
+    "ocpp-null": "ocpp, persist nothing",
 }
 
 
@@ -83,7 +87,9 @@ def drop_pg_database(admin_url: str, name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def prepare_database(url: str, piles: int, meter_piles: int) -> float:
+def prepare_database(
+    url: str, piles: int, meter_piles: int, replay_piles: int = 0, ykc_piles: int = 0
+) -> float:
     """Schema (``db.create_all``), demo data, then the bench piles, stations, drivers and
     cards. Returns the seconds it took."""
     began = time.perf_counter()
@@ -105,7 +111,7 @@ def prepare_database(url: str, piles: int, meter_piles: int) -> float:
         tariff = db.session.scalar(select(Tariff).where(Tariff.operator_id == operator.id))
         qr_base = app.config["QR_BASE_URL"]
 
-        def add_piles(code_format: str, count: int, tag: str) -> None:
+        def add_piles(code_format: str, count: int, tag: str, protocol: str = "ocpp16") -> None:
             for first in range(0, count, 2000):
                 chunk = range(first, min(count, first + 2000))
                 stations: dict[int, Station] = {}
@@ -128,7 +134,7 @@ def prepare_database(url: str, piles: int, meter_piles: int) -> float:
                             code=code,
                             operator_id=operator.id,
                             station_id=stations[i // PILES_PER_STATION].id,
-                            protocol="ocpp16",
+                            protocol=protocol,
                             vendor="Bench",
                             model="Load-1",
                             current_type="AC",
@@ -143,10 +149,16 @@ def prepare_database(url: str, piles: int, meter_piles: int) -> float:
 
         add_piles(PILE_FORMAT, piles, "C")
         add_piles(METER_FORMAT, meter_piles, "M")
+        add_piles(REPLAY_FORMAT, replay_piles, "R")
+        add_piles(YKC_FORMAT, ykc_piles, "Y", "ykc")
         for i in range(meter_piles):
             driver = members.create_driver(operator.id, openid=f"bench-{i}", nickname=f"压测{i}")
             members.add_card(driver, CARD_FORMAT.format(i), kind="card")
             wallet.post_entry(driver.id, 10_000_000, "manual_credit", idempotency_key=f"bench:{i}")
+        for i in range(replay_piles):
+            driver = members.create_driver(operator.id, openid=f"bench-r{i}", nickname=f"重放{i}")
+            members.add_card(driver, REPLAY_CARD_FORMAT.format(i), kind="card")
+            wallet.post_entry(driver.id, 10_000_000, "manual_credit", idempotency_key=f"bench:r{i}")
         db.session.commit()
         db.session.remove()
         db.engine.dispose()
@@ -166,6 +178,53 @@ def count_meter_rows(url: str) -> int:
         return int(row[0]) if row else 0
 
 
+def replay_landed(url: str, replay_tx: dict[str, Any]) -> dict[str, Any]:
+    """Did every replayed transaction record land exactly once: per pile one order for the
+    transaction, closed with the stop's reading, one meter sample, and no other order on
+    the pile since the storm's transactions began."""
+    import psycopg
+
+    if not replay_tx:
+        return {"checked": 0}
+    codes = sorted(replay_tx)
+    first_tx = min(int(v["tx"]) for v in replay_tx.values())
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT p.code, o.id, o.state, o.meter_stop_wh, o.energy_wh, "
+            "(SELECT count(*) FROM meter_samples m WHERE m.order_id = o.id) "
+            "FROM charge_orders o JOIN piles p ON p.id = o.pile_id "
+            "WHERE p.code = ANY(%s) AND o.id >= %s",
+            (codes, first_tx),
+        ).fetchall()
+    by_pile: dict[str, list[Any]] = {}
+    for row in rows:
+        by_pile.setdefault(row[0], []).append(row)
+    exact = 0
+    states: dict[str, int] = {}
+    problems: list[str] = []
+    for code, record in replay_tx.items():
+        orders = by_pile.get(code, [])
+        for o in orders:
+            states[o[2]] = states.get(o[2], 0) + 1
+        ok = (
+            len(orders) == 1
+            and orders[0][1] == int(record["tx"])
+            and record.get("meter_stop") is not None
+            and orders[0][3] == record["meter_stop"]
+            and orders[0][5] == 1
+        )
+        if ok:
+            exact += 1
+        elif len(problems) < 5:
+            problems.append(f"{code}: {orders}")
+    return {
+        "checked": len(replay_tx),
+        "exactly_once": exact,
+        "states": states,
+        "problems": problems,
+    }
+
+
 # --- processes -----------------------------------------------------------------------------
 
 
@@ -175,6 +234,7 @@ class Server:
     def __init__(self, system: str, db_url: str, args: argparse.Namespace, work: Path) -> None:
         self.system = system
         self.port = free_port()
+        self.ykc_port = free_port()
         self.control_port = free_port()
         self.log_path = work / f"{system}-{int(time.time() * 1000)}.log"
         env = {
@@ -183,7 +243,7 @@ class Server:
             "EVOP_OCPP_HOST": "127.0.0.1",
             "EVOP_OCPP_PORT": str(self.port),
             "EVOP_YKC_HOST": "127.0.0.1",
-            "EVOP_YKC_PORT": str(free_port()),
+            "EVOP_YKC_PORT": str(self.ykc_port),
             "EVOP_OCPP_HEARTBEAT_SECONDS": str(max(1, int(args.heartbeat))),
             "EVOP_LOG_LEVEL": args.log_level,
             "EVOP_REDIS_URL": args.redis_url if system == "pile-link" else "",
@@ -191,7 +251,12 @@ class Server:
         }
         script = "_pile_load_server.py" if system == "pile-link" else "_pile_load_ocpp_cs.py"
         cmd = [sys.executable, str(BENCH / script), "--control-port", str(self.control_port)]
-        if system == "ocpp":
+        if system == "ocpp-null":
+            cmd.append("--persist-nothing")
+        self.profile_dir = args.profile if system == "pile-link" else ""
+        if self.profile_dir:
+            cmd.append("--profile")
+        if system in ("ocpp", "ocpp-null"):
             cmd += ["--threads", str(args.ocpp_threads)]
             if args.ocpp_per_event:
                 cmd.append("--per-event")
@@ -227,6 +292,20 @@ class Server:
         reply: dict[str, Any] = json.loads(line)
         return reply
 
+    def profile_start(self) -> None:
+        if self.profile_dir:
+            self.ask(cmd="profile_start")
+
+    def profile_stop(self, name: str) -> dict[str, Any] | None:
+        """Dump the window's cProfile to ``<profile dir>/<name>.prof``; print where the
+        server's time went (top functions) and a meter value's waits."""
+        if not self.profile_dir:
+            return None
+        path = str(Path(self.profile_dir).resolve() / f"{name}.stacks")
+        reply = self.ask(timeout=120, cmd="profile_stop", path=path)
+        print_profile(path, name, reply)
+        return reply
+
     def log_tail(self, lines: int = 5) -> str:
         """The last lines of the server's output, also after ``stop`` closed the log (a
         server that failed to start is stopped before its output is quoted)."""
@@ -255,11 +334,13 @@ class Server:
 class LoadClient:
     """The load generator process; events come back as JSON lines on its stdout."""
 
-    def __init__(self, config: dict[str, Any], work: Path) -> None:
+    def __init__(
+        self, config: dict[str, Any], work: Path, script: str = "_pile_load_client.py"
+    ) -> None:
         self.log_path = work / f"client-{int(time.time() * 1000)}.log"
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in finish()
         self.proc = subprocess.Popen(
-            [sys.executable, str(BENCH / "_pile_load_client.py"), "--config", json.dumps(config)],
+            [sys.executable, str(BENCH / script), "--config", json.dumps(config)],
             cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -349,6 +430,38 @@ class CpuWindow:
         return out
 
 
+def print_profile(path: str, name: str, waits: dict[str, Any], top: int = 22) -> None:
+    """The sampled stacks (1 ms of server CPU each): functions by self and by inclusive
+    share, and the packages the CPU went to."""
+    counts: list[tuple[list[str], int]] = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            stack, _, n = line.rstrip("\n").rpartition(" ")
+            counts.append((stack.split(";"), int(n)))
+    total = sum(n for _, n in counts) or 1
+    own: dict[str, int] = {}
+    incl: dict[str, int] = {}
+    packages: dict[str, int] = {}
+    for stack, n in counts:
+        own[stack[-1]] = own.get(stack[-1], 0) + n
+        for fn in set(stack):
+            incl[fn] = incl.get(fn, 0) + n
+        pkg = stack[-1].split("/")[0]
+        packages[pkg] = packages.get(pkg, 0) + n
+    print(f"  profile {name}: {total} samples of 1 ms server CPU ({path})")
+    for title, table in (("self", own), ("inclusive", incl), ("package (self)", packages)):
+        print(f"    by {title}:")
+        for fn, n in sorted(table.items(), key=lambda kv: -kv[1])[:top]:
+            print(f"    {n / total * 100:5.1f}%  {fn}")
+    for key, v in waits.items():
+        if isinstance(v, dict) and "p50" in v:
+            unit = "" if key == "batch_size" else " ms"
+            print(
+                f"    wait {key}: n {v['n']} mean {v['mean']:.2f}{unit} "
+                f"p50 {v['p50']:.2f}{unit} p99 {v['p99']:.2f}{unit}"
+            )
+
+
 # --- the phases ----------------------------------------------------------------------------
 
 
@@ -375,10 +488,12 @@ def connections_phase(
             },
             work,
         )
+        server.profile_start()
         ramp_cpu = CpuWindow(server.pid, client.pid)
         ramped = client.expect("ramped", args.ramp_timeout + 90)
         out["ramp"] = ramped
         out["ramp_cpu"] = ramp_cpu.stop()
+        server.profile_stop(f"ramp-{args.piles}")
         out["rss_after_ramp"] = rss_kib(server.pid)
         out["server_connections"] = server.ask(cmd="status").get("connections")
         print(
@@ -417,6 +532,123 @@ def connections_phase(
     finally:
         if client is not None:
             out["closed"] = client.finish(args.close_timeout + 30)
+        server.stop()
+    return out
+
+
+def storm_phase(system: str, args: argparse.Namespace, db_url: str, work: Path) -> dict[str, Any]:
+    """A reconnect storm: ``--storm-piles`` OCPP piles connect and boot at once (up to
+    ``--storm-concurrency`` handshakes in flight) while ``--storm-replays`` piles that lost
+    their network mid-transaction come back and replay its records."""
+    out: dict[str, Any] = {"asked": args.storm_piles}
+    server = Server(system, db_url, args, work)
+    client: LoadClient | None = None
+    try:
+        time.sleep(1.0)
+        out["rss_before"] = rss_kib(server.pid)
+        client = LoadClient(
+            {
+                "url": f"ws://127.0.0.1:{server.port}/ocpp",
+                "mode": "storm",
+                "code_format": PILE_FORMAT,
+                "count": args.storm_piles,
+                "replay_format": REPLAY_FORMAT,
+                "replay_id_tag_format": REPLAY_CARD_FORMAT,
+                "replay_count": args.storm_replays,
+                "connect_concurrency": args.storm_concurrency,
+                "heartbeat_interval": max(args.heartbeat, 30.0),
+                "ramp_timeout": args.ramp_timeout,
+                "close_timeout": args.close_timeout,
+                "max_seconds": args.ramp_timeout * 2 + 600,
+            },
+            work,
+        )
+        prepared = client.expect("prepared", args.ramp_timeout + 60)
+        out["prepared"] = prepared.get("replay_tx")
+        ramp_cpu = CpuWindow(server.pid, client.pid)
+        server.profile_start()
+        ramped = client.expect("ramped", args.ramp_timeout + 120)
+        out["ramp"] = ramped
+        out["ramp_cpu"] = ramp_cpu.stop()
+        server.profile_stop(f"storm-{args.storm_piles}")
+        time.sleep(2.0)  # the last replays' answers
+        client.send("report")
+        report = client.expect("report", 60)
+        out["report"] = report
+        out["rss_after"] = rss_kib(server.pid)
+        out["landed"] = replay_landed(db_url, report["replay_tx"]) if system != "ocpp-null" else {}
+        rate = ramped["connected"] / ramped["ramp_seconds"] if ramped["ramp_seconds"] else 0
+        print(
+            f"  {system}: storm {ramped['connected']:,} of "
+            f"{args.storm_piles + args.storm_replays:,} booted in {ramped['ramp_seconds']:.1f}s "
+            f"({rate:,.0f}/s); {ramped['connect_errors']} connect errors "
+            f"{ramped['connect_error_kinds'] or ''}; {ramped['boot_rejected']} rejected; "
+            f"replayed {report['replayed']}/{out['prepared']} "
+            f"({report['replay_errors']} errors {report['replay_error_kinds'] or ''}); "
+            f"landed {out['landed']}; CPU {cpu_text(out['ramp_cpu'])}",
+            flush=True,
+        )
+    except Exception as exc:
+        out["error"] = f"{type(exc).__name__}: {exc}"
+        print(f"  {system}: storm phase failed: {out['error']}", flush=True)
+    finally:
+        if client is not None:
+            out["closed"] = client.finish(args.close_timeout + 30)
+        server.stop()
+    return out
+
+
+def ykc_phase(args: argparse.Namespace, db_url: str, work: Path) -> dict[str, Any]:
+    """``--ykc-piles`` YKC piles log in (a login storm) and are held: the rate, and the
+    server's RSS per held connection."""
+    out: dict[str, Any] = {"asked": args.ykc_piles}
+    server = Server("pile-link", db_url, args, work)
+    client: LoadClient | None = None
+    try:
+        time.sleep(1.0)
+        out["rss_before"] = rss_kib(server.pid)
+        client = LoadClient(
+            {
+                "host": "127.0.0.1",
+                "port": server.ykc_port,
+                "code_format": YKC_FORMAT,
+                "count": args.ykc_piles,
+                "connect_concurrency": args.storm_concurrency,
+                "heartbeat_interval": 10.0,
+                "ramp_timeout": args.ramp_timeout,
+                "max_seconds": args.ramp_timeout + 300,
+            },
+            work,
+            "_pile_load_ykc.py",
+        )
+        cpu = CpuWindow(server.pid, client.pid)
+        ramped = client.expect("ramped", args.ramp_timeout + 60)
+        out["ramp"] = ramped
+        out["ramp_cpu"] = cpu.stop()
+        time.sleep(3.0)
+        out["rss_after"] = rss_kib(server.pid)
+        out["server_connections"] = server.ask(cmd="status").get("registry")
+        n = ramped["held"]
+        per = (out["rss_after"] - out["rss_before"]) / n if n else None
+        out["rss_per_conn"] = per
+        print(
+            f"  pile-link YKC: {n:,} of {args.ykc_piles:,} logged in in "
+            f"{ramped['ramp_seconds']:.1f}s ({n / ramped['ramp_seconds']:,.0f}/s); "
+            f"{ramped['connect_errors']} errors {ramped['connect_error_kinds'] or ''}; "
+            f"RSS per held connection {per if per is None else round(per, 1)} KiB; "
+            f"CPU {cpu_text(out['ramp_cpu'])}",
+            flush=True,
+        )
+    except Exception as exc:
+        out["error"] = f"{type(exc).__name__}: {exc}"
+        print(f"  pile-link YKC: phase failed: {out['error']}", flush=True)
+    finally:
+        if client is not None:
+            client.send("close")
+            with contextlib.suppress(Exception):
+                client.expect("closed", 60)
+            with contextlib.suppress(Exception):
+                client.proc.wait(10)
         server.stop()
     return out
 
@@ -485,9 +717,9 @@ def redis_remote_starts(args: argparse.Namespace, codes: list[str]) -> dict[str,
 
 
 def meter_phase(
-    system: str, args: argparse.Namespace, db_url: str, work: Path, db_name: str
+    system: str, args: argparse.Namespace, db_url: str, work: Path, db_name: str, piles: int
 ) -> dict[str, Any]:
-    out: dict[str, Any] = {"piles": args.meter_piles}
+    out: dict[str, Any] = {"piles": piles}
     server = Server(system, db_url, args, work)
     client: LoadClient | None = None
     try:
@@ -497,8 +729,8 @@ def meter_phase(
                 "mode": "meter",
                 "code_format": METER_FORMAT,
                 "id_tag_format": CARD_FORMAT,
-                "count": args.meter_piles,
-                "connect_concurrency": min(args.meter_piles, 50),
+                "count": piles,
+                "connect_concurrency": min(piles, 50),
                 "ramp_timeout": 120,
                 "call_timeout": 30,
                 "max_seconds": args.meter_seconds + args.meter_warmup + 300,
@@ -519,11 +751,13 @@ def meter_phase(
         m0 = client.expect("measuring", 30)
         rows0, t_rows0 = count_meter_rows(db_url), time.monotonic()
         cpu = CpuWindow(server.pid, client.pid)
+        server.profile_start()
         time.sleep(args.meter_seconds)
         client.send("report")
         m1 = client.expect("report", 60)
         rows1, t_rows1 = count_meter_rows(db_url), time.monotonic()
         out.update(cpu.stop())
+        out["waits"] = server.profile_stop(f"meter-{piles}-{db_name}")
         out["rows_per_s"] = (rows1 - rows0) / (t_rows1 - t_rows0)
         out["acks_per_s"] = (m1["acks"] - m0["acks"]) / (m1["t"] - m0["t"])
         out["lat"] = m1["lat"]
@@ -624,8 +858,8 @@ class Table:
 
     def row(self, label: str, values: list[str], raw: list[float | None] | None = None) -> None:
         line = f"{label:<{self.width}}" + "".join(f"{v:>{self.col}}" for v in values)
-        if raw is not None and len(raw) == 2:
-            line += f"{ratio(raw[0], raw[1]):>{self.col}}"
+        if raw is not None and len(raw) >= 2 and self.systems[0] == "pile-link":
+            line += "".join(f"{ratio(raw[0], other):>{self.col}}" for other in raw[1:])
         print(line)
 
     def section(self, title: str) -> None:
@@ -807,11 +1041,13 @@ def print_connections(t: Table) -> None:
 
 def print_meters(t: Table) -> None:
     row, section, get, systems, args = t.row, t.section, t.get, t.systems, t.args
-    for db_key, db_title in (("meter_pg", "PostgreSQL"), ("meter_sqlite", "SQLite (reference)")):
+    runs = [(f"meter_pg_{n}", "PostgreSQL", n) for n in args.meter_runs]
+    runs += [(f"meter_sqlite_{n}", "SQLite (reference)", n) for n in args.meter_runs]
+    for db_key, db_title, piles in runs:
         if not any(db_key in t.results[s] for s in systems):
             continue
         section(
-            f"meter values on {db_title}: {args.meter_piles} piles, each with an open "
+            f"meter values on {db_title}: {piles} piles, each with an open "
             f"transaction, MeterValues as fast as acknowledged, {args.meter_seconds:g} s"
         )
         for s in systems:
@@ -843,11 +1079,78 @@ def print_meters(t: Table) -> None:
         )
 
 
+def print_storm(t: Table) -> None:
+    row, section, get, systems, args = t.row, t.section, t.get, t.systems, t.args
+    section(
+        f"reconnect storm: {args.storm_piles:,} OCPP piles connect and boot at once "
+        f"({args.storm_concurrency} handshakes in flight) while {args.storm_replays} replay a "
+        f"transaction's buffered records (meter value, stop, the stop again); PostgreSQL"
+    )
+    for s in systems:
+        if get(s, "storm", "error"):
+            print(f"   {SYSTEMS[s]}: FAILED {get(s, 'storm', 'error')}")
+    held = [get(s, "storm", "ramp", "connected") for s in systems]
+    row("piles connected and booted", [fmt_num(v) for v in held], held)
+    secs = [get(s, "storm", "ramp", "ramp_seconds") for s in systems]
+    rate = [h / x if h and x else None for h, x in zip(held, secs, strict=True)]
+    row("connect + boot rate (piles/s)", [fmt_num(v, "/s") for v in rate], rate)
+    row("storm time", ["—" if v is None else f"{v:.1f} s" for v in secs], secs)
+    row(
+        "connect errors / boot rejected",
+        [
+            f"{fmt_num(get(s, 'storm', 'ramp', 'connect_errors'))} / "
+            f"{fmt_num(get(s, 'storm', 'ramp', 'boot_rejected'))}"
+            for s in systems
+        ],
+    )
+    p99 = [get(s, "storm", "ramp", "boot", "p99") for s in systems]
+    row("connect+boot p99", [fmt_ms(v) for v in p99], p99)
+    row(
+        "records replayed (acknowledged) / prepared",
+        [
+            f"{fmt_num(get(s, 'storm', 'report', 'replayed'))} / "
+            f"{fmt_num(get(s, 'storm', 'prepared'))}"
+            for s in systems
+        ],
+    )
+    row(
+        "landed exactly once (DB) / checked",
+        [
+            f"{fmt_num(get(s, 'storm', 'landed', 'exactly_once'))} / "
+            f"{fmt_num(get(s, 'storm', 'landed', 'checked'))}"
+            if get(s, "storm", "landed")
+            else "—"
+            for s in systems
+        ],
+    )
+    cpu = [get(s, "storm", "ramp_cpu", "server_cpu") for s in systems]
+    row("server CPU during storm (% of a core)", [fmt_num(v, " %") for v in cpu], cpu)
+    per = [
+        c / 100 * x / h * 1000 if c is not None and h and x else None
+        for c, h, x in zip(cpu, held, secs, strict=True)
+    ]
+    row("server CPU per connect + boot (ms)", [fmt_dec(v) for v in per], per)
+    per_conn = []
+    for s in systems:
+        before, after, n = (
+            get(s, "storm", "rss_before"),
+            get(s, "storm", "rss_after"),
+            get(s, "storm", "ramp", "connected"),
+        )
+        per_conn.append((after - before) / n if before and after and n else None)
+    row(
+        "RSS per held connection (KiB)",
+        ["—" if v is None else f"{v:.1f}" for v in per_conn],
+        per_conn,
+    )
+    cpu_rows(row, [get(s, "storm", "ramp_cpu") for s in systems], "during storm")
+
+
 def print_table(results: dict[str, Any], args: argparse.Namespace) -> None:
     t = Table(results, args)
     head = f"{'':<{t.width}}" + "".join(f"{SYSTEMS[s]:>{t.col}}" for s in t.systems)
-    if len(t.systems) == 2:
-        head += f"{'pile-link ÷ ocpp':>{t.col}}"
+    if len(t.systems) >= 2 and t.systems[0] == "pile-link":
+        head += "".join(f"{'pile-link ÷ ' + s:>{t.col}}" for s in t.systems[1:])
     print()
     print("=" * len(head))
     print(head)
@@ -855,6 +1158,23 @@ def print_table(results: dict[str, Any], args: argparse.Namespace) -> None:
     if any("conn" in results[s] for s in t.systems):
         print_connections(t)
     print_meters(t)
+    if any("storm" in results[s] for s in t.systems):
+        print_storm(t)
+    ykc = results.get("pile-link", {}).get("ykc")
+    if ykc:
+        ramp = ykc.get("ramp") or {}
+        t.section(f"YKC: {args.ykc_piles:,} piles log in (0x01) at once and are held (pile link)")
+        secs = ramp.get("ramp_seconds")
+        held = ramp.get("held")
+        per = ykc.get("rss_per_conn")
+        took = "—" if secs is None else f"{secs:.1f} s"
+        print(
+            f"logged in {fmt_num(held)} in {took} "
+            f"({fmt_num(held / secs if held and secs else None, '/s')}), errors "
+            f"{fmt_num(ramp.get('connect_errors'))} {ramp.get('connect_error_kinds') or ''}; "
+            f"login p99 {fmt_ms((ramp.get('login') or {}).get('p99'))}; RSS per held "
+            f"connection {'—' if per is None else f'{per:.1f}'} KiB"
+        )
     print("=" * len(head))
     notes = failure_notes(results)
     if notes:
@@ -876,7 +1196,15 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--close-timeout", type=float, default=60.0)
     p.add_argument("--remote-starts", type=int, default=2000, help="commands per measurement")
     p.add_argument("--remote-concurrency", type=int, default=20, help="commands in flight")
-    p.add_argument("--meter-piles", type=int, default=50, help="piles of the meter load")
+    p.add_argument(
+        "--meter-piles",
+        default="100,1000",
+        help="piles of the meter load, one run per value (comma-separated)",
+    )
+    p.add_argument("--storm-piles", type=int, default=10_000, help="piles of the storm")
+    p.add_argument("--storm-replays", type=int, default=100, help="storm piles replaying")
+    p.add_argument("--storm-concurrency", type=int, default=1000, help="storm handshakes")
+    p.add_argument("--ykc-piles", type=int, default=10_000, help="YKC piles logging in, held")
     p.add_argument("--meter-seconds", type=float, default=15.0)
     p.add_argument("--meter-warmup", type=float, default=3.0)
     p.add_argument("--ocpp-threads", type=int, default=30, help="DB threads of the asyncio CS")
@@ -886,27 +1214,44 @@ def parse_args() -> argparse.Namespace:
         help="the asyncio CS commits each meter value alone (the pile link batches them)",
     )
     p.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/test")
+    p.add_argument(
+        "--pg-database",
+        default="",
+        help="database created (dropped first) on --pg-url's server; default evop_bench_<pid>",
+    )
     p.add_argument("--redis-url", default="redis://127.0.0.1:6379/14", help="'' for none")
     p.add_argument("--log-level", default="INFO", help="EVOP_LOG_LEVEL of the servers")
     p.add_argument(
         "--systems", default="pile-link,ocpp", help="pile-link, ocpp, or both (comma-separated)"
     )
-    p.add_argument("--skip", default="", help="phases to skip: connections,meter,sqlite")
+    p.add_argument("--skip", default="", help="phases to skip: connections,meter,sqlite,storm,ykc")
     p.add_argument(
         "--quick", action="store_true", help="300 piles, short windows, no SQLite (~1 minute)"
     )
     p.add_argument("--keep", action="store_true", help="keep the databases and logs")
+    p.add_argument(
+        "--profile",
+        default="",
+        help="directory: cProfile the pile link during the ramp and the meter window, "
+        "print the top functions and a meter value's waits",
+    )
     args = p.parse_args()
+    args.meter_runs = [int(v) for v in str(args.meter_piles).split(",") if v.strip()]
     if args.quick:
         args.piles = min(args.piles, 300)
         args.hold = min(args.hold, 4.0)
         args.heartbeat = min(args.heartbeat, 2.0)
         args.remote_starts = min(args.remote_starts, 300)
-        args.meter_piles = min(args.meter_piles, 10)
+        args.meter_piles = "10"
+        args.storm_piles = min(args.storm_piles, 300)
+        args.storm_replays = min(args.storm_replays, 10)
+        args.ykc_piles = min(args.ykc_piles, 300)
         args.meter_seconds = min(args.meter_seconds, 4.0)
         args.meter_warmup = min(args.meter_warmup, 1.0)
         args.ramp_timeout = min(args.ramp_timeout, 30.0)
         args.skip = ",".join(filter(None, [args.skip, "sqlite"]))
+        args.meter_runs = [10]
+    args.meter_piles = max(args.meter_runs) if args.meter_runs else 0
     return args
 
 
@@ -959,7 +1304,7 @@ def main() -> None:
     if args.piles + 200 > nofile:
         print(f"RLIMIT_NOFILE is {nofile}: asking for {args.piles} piles may fail to open sockets")
     args.redis_url = check_redis(args.redis_url)
-    db_name = f"evop_bench_{os.getpid()}"
+    db_name = args.pg_database or f"evop_bench_{os.getpid()}"
     pg_url = args.pg_url.rsplit("/", 1)[0] + f"/{db_name}"
     admin_url = pg_admin_url(args.pg_url)
     print(
@@ -976,7 +1321,13 @@ def main() -> None:
         try:
             try:
                 create_pg_database(admin_url, db_name)
-                took = prepare_database(pg_url, args.piles, args.meter_piles)
+                took = prepare_database(
+                    pg_url,
+                    max(args.piles, 0 if "storm" in skip else args.storm_piles),
+                    args.meter_piles,
+                    0 if "storm" in skip else args.storm_replays,
+                    0 if "ykc" in skip else args.ykc_piles,
+                )
                 print(f"PostgreSQL database {db_name} ready in {took:.1f}s", flush=True)
             except Exception as exc:  # reported; the SQLite reference can still run
                 print(f"PostgreSQL setup failed, skipping its phases: {type(exc).__name__}: {exc}")
@@ -988,15 +1339,20 @@ def main() -> None:
                 if "connections" not in skip:
                     results[system]["conn"] = connections_phase(system, args, pg_url, work)
             for system in systems:
-                if not skip & {"meter", "meter_pg"}:
-                    results[system]["meter_pg"] = meter_phase(
-                        system, args, pg_url, work, "PostgreSQL"
+                for n in args.meter_runs if not skip & {"meter", "meter_pg"} else []:
+                    results[system][f"meter_pg_{n}"] = meter_phase(
+                        system, args, pg_url, work, "PostgreSQL", n
                     )
             for system in systems:
-                if "sqlite" not in skip and "meter" not in skip:
-                    results[system]["meter_sqlite"] = meter_phase(
-                        system, args, sqlite_url, work, "SQLite"
+                for n in args.meter_runs if not skip & {"sqlite", "meter"} else []:
+                    results[system][f"meter_sqlite_{n}"] = meter_phase(
+                        system, args, sqlite_url, work, "SQLite", n
                     )
+            for system in systems:
+                if "storm" not in skip:
+                    results[system]["storm"] = storm_phase(system, args, pg_url, work)
+            if "ykc" not in skip and "pile-link" in systems:
+                results["pile-link"]["ykc"] = ykc_phase(args, pg_url, work)
         finally:
             if not args.keep:
                 with contextlib.suppress(Exception):

@@ -20,6 +20,7 @@ from typing import Any, Final, Protocol, TypeVar
 import gevent
 import gevent.event
 import gevent.lock
+import gevent.pool
 import gevent.queue
 
 from app.charging.port import (
@@ -48,6 +49,9 @@ class MeterWriterConfig:
     # how long the writer waits for more samples after the first of a batch (seconds)
     max_delay: float = 0.005
     max_batch: int = 500
+    # batches recorded at once: while one commits, the next one gathers and goes as soon
+    # as a slot is free, without the delay (the delay only groups samples of an idle link)
+    max_in_flight: int = 2
 
 
 @dataclass(slots=True)
@@ -124,14 +128,18 @@ class MeterWriter:
 
     def _run(self, queue: gevent.queue.Queue[Any]) -> None:
         batch: list[_Waiting] = []
+        in_flight = gevent.pool.Pool(max(1, self.config.max_in_flight))
         try:
             while True:
                 item = queue.get()
                 if item is _STOP:
                     return
+                # adaptive: under load samples gather while the batches in flight commit,
+                # and a batch leaves as soon as a slot frees; an idle link waits max_delay
+                in_flight.wait_available()
                 batch = [item]
-                stop = self._collect(queue, batch)
-                self._flush(batch)
+                stop = self._collect(queue, batch, wait=in_flight.free_count() == in_flight.size)
+                in_flight.spawn(self._flush_or_fail, batch)
                 batch = []
                 if stop:
                     return
@@ -141,6 +149,10 @@ class MeterWriter:
             with self._lock:
                 if self._queue is queue:
                     self._queue = self._greenlet = None
+            if self._stopped:
+                in_flight.join()  # a stop lets the batches in flight commit
+            else:
+                in_flight.kill(block=True)  # a killed writer takes its batches along
             self._fail(batch, MeterWriterStopped("meter writer stopped"))
             while True:
                 try:
@@ -150,8 +162,9 @@ class MeterWriter:
                 if item is not _STOP:
                     item.result.set_exception(MeterWriterStopped("meter writer stopped"))
 
-    def _collect(self, queue: gevent.queue.Queue[Any], batch: list[_Waiting]) -> bool:
-        """Add to ``batch`` what arrives within ``max_delay``; True when told to stop."""
+    def _collect(self, queue: gevent.queue.Queue[Any], batch: list[_Waiting], wait: bool) -> bool:
+        """Add to ``batch`` what is queued, and when ``wait`` what arrives within
+        ``max_delay``; True when told to stop."""
         cfg = self.config
         deadline = time.monotonic() + cfg.max_delay
         while len(batch) < cfg.max_batch:
@@ -159,7 +172,7 @@ class MeterWriter:
                 item = queue.get_nowait()
             except gevent.queue.Empty:
                 left = deadline - time.monotonic()
-                if left <= 0:
+                if not wait or left <= 0:
                     return False
                 try:
                     item = queue.get(timeout=left)
@@ -169,6 +182,12 @@ class MeterWriter:
                 return True
             batch.append(item)
         return False
+
+    def _flush_or_fail(self, batch: list[_Waiting]) -> None:
+        try:
+            self._flush(batch)
+        finally:  # killed half-way: its callers hear it
+            self._fail(batch, MeterWriterStopped("meter writer stopped"))
 
     def _flush(self, batch: list[_Waiting]) -> None:
         try:

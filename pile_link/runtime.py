@@ -46,6 +46,7 @@ class PileLinkRuntime:
             MeterWriterConfig(
                 max_delay=float(cfg["METER_BATCH_DELAY_MS"]) / 1000,
                 max_batch=int(cfg["METER_BATCH_SIZE"]),
+                max_in_flight=int(cfg.get("METER_BATCHES_IN_FLIGHT", 2)),
             ),
             max_concurrent=int(cfg["PILE_LINK_DB_CONCURRENCY"]),
         )

@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import lazyload
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.catalogue.models import Pile, PileConnectionEvent, PileProtocol
+from app.catalogue.models import Pile, PileConnectionEvent, PileProtocol, Station
 from app.config import DEMO_PILE_CODES, setting
 from app.db import utcnow
 from app.errors import PILE_CREDENTIALS_REQUIRED, PILE_NETWORKS_INVALID
@@ -80,8 +80,9 @@ class _Verdict:
     proved: bool  # a password checked, or an allowed network matched
 
 
-def _verdict(pile: Pile, password: str | None, protocol: str, address: str | None) -> _Verdict:
-    networks = list(pile.station.pile_networks or []) if pile.station is not None else []
+def _verdict(
+    pile: Pile, networks: list[str], password: str | None, protocol: str, address: str | None
+) -> _Verdict:
     if networks and not _in_networks(address, networks):
         return _Verdict(NETWORK_NOT_ALLOWED, False)
     proved = bool(networks)
@@ -108,12 +109,18 @@ def admit(
 ) -> str:
     """The admission of one connection (an ``Admission`` value), one pile lookup; refusals
     of a known pile and replacements are recorded in its history."""
-    pile = db.session.scalar(
-        select(Pile).where(Pile.code == pile_code).options(lazyload(Pile.connectors))
-    )
-    if pile is None:
+    # one query: the pile alone and its station's networks, not the station's graph
+    # (operator, tariff and its version joined, segments and visibility: 3 queries)
+    row = db.session.execute(
+        select(Pile, Station.pile_networks)
+        .outerjoin(Station, Station.id == Pile.station_id)
+        .where(Pile.code == pile_code)
+        .options(lazyload("*"))
+    ).first()
+    if row is None:
         return UNKNOWN_PILE
-    verdict = _verdict(pile, password, protocol, address)
+    pile, networks = row
+    verdict = _verdict(pile, list(networks or []), password, protocol, address)
     answer = verdict.answer
     if answer == ADMITTED and replacing and not verdict.proved:
         answer = REPLACEMENT_REFUSED

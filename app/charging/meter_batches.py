@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, and_, bindparam, func, insert, literal_column, select, update
@@ -81,6 +81,8 @@ def record_meter_samples(events: Sequence[MeterSample]) -> list[EventReply | Non
     """
     if not events:
         return []
+    if db.session.get_bind().dialect.name == "postgresql":
+        return _PgPipeline(events).run()
     piles, orders_by_ref = _resolve_by_ref(events)
     orders: dict[int, _Order] = {o.id: o for o in orders_by_ref.values()}
     needs_connector = [
@@ -89,7 +91,24 @@ def record_meter_samples(events: Sequence[MeterSample]) -> list[EventReply | Non
         if e.pile_code in piles and (e.pile_code, e.session_ref or "") not in orders_by_ref
     ]
     by_connector = _resolve_by_connector(needs_connector, piles, orders) if needs_connector else {}
+    replies, rows, seen, changed = _plan(events, piles, orders_by_ref, orders, by_connector)
+    if seen:
+        db.session.execute(_UPDATE_PILE, seen)
+    if changed:
+        db.session.execute(_UPDATE_ORDER, [_order_params(o) for o in changed])
+    if rows:
+        db.session.execute(insert(_samples), rows)
+    return replies
 
+
+def _plan(
+    events: Sequence[MeterSample],
+    piles: dict[str, _Pile],
+    orders_by_ref: dict[tuple[str, str], _Order],
+    orders: dict[int, _Order],
+    by_connector: dict[tuple[int, int], _Order],
+) -> tuple[list[EventReply | None], list[dict[str, Any]], list[dict[str, Any]], list[_Order]]:
+    """The replies, the sample rows, the piles' last-seen updates and the orders changed."""
     replies: list[EventReply | None] = []
     rows: list[dict[str, Any]] = []
     tol = pile_clock.tolerance()
@@ -124,14 +143,63 @@ def record_meter_samples(events: Sequence[MeterSample]) -> list[EventReply | Non
         if p.seen_at is not None
         and (p.last_seen_at is None or p.seen_at - p.last_seen_at >= LAST_SEEN_EVERY)
     ]
-    if seen:
-        db.session.execute(_UPDATE_PILE, seen)
     changed = sorted((o for o in orders.values() if o.touched), key=lambda o: o.id)
-    if changed:
-        db.session.execute(_UPDATE_ORDER, [_order_params(o) for o in changed])
-    if rows:
-        db.session.execute(insert(_samples), rows)
-    return replies
+    return replies, rows, seen, changed
+
+
+class _PgPipeline:
+    """The batch on PostgreSQL in three round trips instead of five: BEGIN and the lookup
+    in one (psycopg's pipeline mode), every write in the next, then the unit of work's
+    COMMIT. Same statements, same order (piles, then orders, by id), same rules
+    (:func:`_plan`); the session's own connection and transaction."""
+
+    def __init__(self, events: Sequence[MeterSample]) -> None:
+        self.events = events
+
+    def run(self) -> list[EventReply | None]:
+        events = self.events
+        driver = db.session.connection().connection.driver_connection
+        assert driver is not None  # a checked-out connection
+        codes = sorted({e.pile_code for e in events})
+        refs = sorted({e.session_ref for e in events if e.session_ref})
+        with driver.pipeline():
+            cur = driver.cursor()
+            cur.execute(_PG_BY_REF, (refs, codes))
+            piles: dict[str, _Pile] = {}
+            orders_by_ref: dict[tuple[str, str], _Order] = {}
+            for pile_id, code, last_seen, order_id, ref, state, start, energy in cur.fetchall():
+                piles.setdefault(code, _Pile(pile_id, _utc(last_seen)))
+                if order_id is not None:
+                    orders_by_ref[(code, ref)] = _Order(order_id, state, start, energy)
+            orders: dict[int, _Order] = {o.id: o for o in orders_by_ref.values()}
+            pile_ids = sorted(
+                {
+                    piles[e.pile_code].id
+                    for e in events
+                    if e.pile_code in piles
+                    and (e.pile_code, e.session_ref or "") not in orders_by_ref
+                }
+            )
+            by_connector: dict[tuple[int, int], _Order] = {}
+            if pile_ids:
+                cur.execute(_PG_BY_CONNECTOR, (pile_ids, list(ACTIVE_STATES)))
+                for pile_id, number, order_id, state, start, energy in cur.fetchall():
+                    if (pile_id, number) in by_connector:
+                        continue
+                    order = orders.setdefault(order_id, _Order(order_id, state, start, energy))
+                    by_connector[(pile_id, number)] = order
+            replies, rows, seen, changed = _plan(events, piles, orders_by_ref, orders, by_connector)
+            if seen:
+                cur.executemany(_PG_UPDATE_PILE, [(p["b_seen"], p["b_id"]) for p in seen])
+            if changed:
+                cur.executemany(_PG_UPDATE_ORDER, [_order_params(o) for o in changed])
+            if rows:
+                cur.executemany(_PG_INSERT_SAMPLE, rows)
+        return replies
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return None if value is None else value.astimezone(UTC)
 
 
 # No meter reads a terawatt-hour: beyond it a value is a glitch (10**30 overflowed the
@@ -299,4 +367,34 @@ _UPDATE_PILE = (
     update(_piles)
     .where(_piles.c.id == bindparam("b_id"))
     .values(last_seen_at=bindparam("b_seen", type_=_piles.c.last_seen_at.type))
+)
+
+
+# the same statements in PostgreSQL's words, for the pipeline (constant texts: psycopg
+# prepares them after a few batches)
+_PG_BY_REF = (
+    "SELECT p.id, p.code, p.last_seen_at, o.id, o.pile_session_ref, o.state, "
+    "o.meter_start_wh, o.energy_wh FROM piles p LEFT OUTER JOIN charge_orders o "
+    "ON o.pile_id = p.id AND o.pile_session_ref = ANY(%s::text[]) WHERE p.code = ANY(%s::text[])"
+)
+_PG_BY_CONNECTOR = (
+    "SELECT c.pile_id, c.number, o.id, o.state, o.meter_start_wh, o.energy_wh "
+    "FROM connectors c JOIN charge_orders o ON o.connector_id = c.id "
+    "WHERE c.pile_id = ANY(%s::bigint[]) AND o.state = ANY(%s::text[]) ORDER BY o.id DESC"
+)
+_PG_UPDATE_PILE = "UPDATE piles SET last_seen_at = %s WHERE id = %s"
+_PG_UPDATE_ORDER = (
+    "UPDATE charge_orders SET "
+    "meter_start_wh = coalesce(meter_start_wh, %(b_start)s::bigint), "
+    "energy_wh = coalesce(%(b_energy)s::bigint, energy_wh), "
+    "last_meter_wh = coalesce(%(b_energy)s::bigint, last_meter_wh), "
+    "last_meter_at = coalesce(%(b_at)s::timestamptz, last_meter_at), "
+    "power_w = coalesce(%(b_power)s::integer, power_w), "
+    "soc_percent = coalesce(%(b_soc)s::integer, soc_percent) "
+    "WHERE id = %(b_id)s AND state IN (" + ", ".join(f"'{s}'" for s in _PLAIN_STATES) + ")"
+)
+_PG_INSERT_SAMPLE = (
+    "INSERT INTO meter_samples (order_id, at, energy_wh, power_w, voltage_dv, current_da, "
+    "soc_percent) VALUES (%(order_id)s, %(at)s, %(energy_wh)s, %(power_w)s, %(voltage_dv)s, "
+    "%(current_da)s, %(soc_percent)s)"
 )

@@ -182,6 +182,7 @@ class OcppConnection(Connection[codec.Call]):
             server.events,
             self._send_text,
             heartbeat_interval=self._ws_config.heartbeat_interval,
+            admitted=True,  # by OcppServer._check_request, before this connection exists
         )
 
     @property

@@ -91,6 +91,20 @@ _ACK_ONLY: Final = frozenset(
     }
 )
 
+# action -> the OcppSession method that answers it: one table for every session (a dict of
+# bound methods per session cost 1.3 KiB of each held connection)
+_ROUTES: Final[dict[str, str]] = {
+    "BootNotification": "_boot",
+    "Heartbeat": "_heartbeat",
+    "StatusNotification": "_status",
+    "Authorize": "_authorize",
+    "StartTransaction": "_start",
+    "MeterValues": "_meter_values",
+    "StopTransaction": "_stop",
+    "DataTransfer": "_data_transfer",
+    **{action: "_ack" for action in _ACK_ONLY},
+}
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -257,8 +271,13 @@ class OcppSession:
         heartbeat_interval: int = 300,
         clock: Callable[[], datetime] = utcnow,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        admitted: bool = False,
     ) -> None:
         self.pile_code = pile_code
+        # the endpoint looked the pile up when it admitted the connection: the first boot
+        # need not ask again (the domain refuses a PileConnected of a pile deleted since);
+        # a boot again on the same connection asks
+        self._admitted = admitted
         self._events = events
         self._send = send
         self._heartbeat_interval = heartbeat_interval
@@ -271,17 +290,6 @@ class OcppSession:
         self._faults: dict[int, str] = {}
         self._remote_starts: dict[tuple[int, str], float] = {}
         self.boot_accepted: bool | None = None
-        self._routes: dict[str, Callable[[Call], Payload]] = {
-            "BootNotification": self._boot,
-            "Heartbeat": self._heartbeat,
-            "StatusNotification": self._status,
-            "Authorize": self._authorize,
-            "StartTransaction": self._start,
-            "MeterValues": self._meter_values,
-            "StopTransaction": self._stop,
-            "DataTransfer": self._data_transfer,
-            **{action: self._ack for action in _ACK_ONLY},
-        }
 
     def _extra(self, **fields: Any) -> dict[str, Any]:
         return {"pile_code": self.pile_code, "protocol": "ocpp16", **fields}
@@ -355,7 +363,8 @@ class OcppSession:
             self.handle_call(call)
 
     def _dispatch(self, call: Call) -> Payload:
-        route = self._routes.get(call.action)
+        name = _ROUTES.get(call.action)
+        route: Callable[[Call], Payload] | None = getattr(self, name) if name else None
         if route is None:
             if call.action == "SignCertificate":
                 raise codec.NotSupported("SignCertificate is not supported")
@@ -381,7 +390,8 @@ class OcppSession:
         p = call.payload
         now = self._clock()
         info = {name: p[key] for key, name in _BOOT_INFO_FIELDS.items() if key in p}
-        if not self._events.is_registered(self.pile_code):
+        admitted, self._admitted = self._admitted, False
+        if not admitted and not self._events.is_registered(self.pile_code):
             log.warning("boot rejected: unknown pile", extra=self._extra(**info))
             self.boot_accepted = False
             return {

@@ -111,6 +111,31 @@ def test_boot_of_unknown_pile_is_rejected_without_event(
     assert domain.events == []
 
 
+def test_first_boot_of_an_admitted_connection_asks_the_domain_once_not_twice(
+    domain: Domain,
+) -> None:
+    # the endpoint admitted the pile at the upgrade: the first boot goes straight to
+    # PileConnected (issue 12: a storm's third pile lookup); a boot again asks
+    lookups: list[str] = []
+    domain.is_registered = lambda code: lookups.append(code) or True  # type: ignore[method-assign]
+    session = OcppSession(
+        CODE,
+        domain,
+        lambda f: domain.outbox.append(f) is None,
+        heartbeat_interval=120,
+        clock=lambda: NOW,
+        admitted=True,
+    )
+    session.on_message(json.dumps([2, "b1", "BootNotification", BOOT]))
+    assert lookups == [] and len(domain.events) == 1
+    assert json.loads(domain.outbox[-1])[2]["status"] == "Accepted"
+    domain.registered = False
+    domain.is_registered = lambda code: lookups.append(code) or False  # type: ignore[method-assign]
+    session.on_message(json.dumps([2, "b2", "BootNotification", BOOT]))
+    assert lookups == [CODE]
+    assert json.loads(domain.outbox[-1])[2]["status"] == "Rejected"
+
+
 def test_boot_rejected_by_the_domain(session: OcppSession, domain: Domain) -> None:
     domain.replies[PileConnected] = lambda e: EventReply(accepted=False, reason="disabled")
     assert result_of(session, domain, "BootNotification", BOOT)["status"] == "Rejected"
