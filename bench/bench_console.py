@@ -114,7 +114,7 @@ def seed(n: int) -> dict[str, Any]:
     bill_id = db.session.scalar(select(Bill.id).where(Bill.order_id == order_id))
     k = len(piles)
 
-    def pick(values: list[int]) -> str:
+    def pick(values: list[int | None]) -> str:
         return f"(ARRAY[{','.join(map(str, values))}])[1 + g % {k}]"
 
     driver_expr = (
@@ -123,9 +123,12 @@ def seed(n: int) -> dict[str, Any]:
     started = f"(TIMESTAMPTZ '{now.isoformat()}' - g * INTERVAL '30 seconds')"
     first = int(order_id or 0)
     wh = "(10000 + g % 30000)"
+    # the platform's own format (app.charging.orders.new_order_no): 'C', local time, 6 digits
+    number = (f"'C' || to_char({started} AT TIME ZONE 'Asia/Shanghai', 'YYMMDDHH24MISS') "
+              "|| lpad((g % 1000000)::text, 6, '0')")  # fmt: skip
     clone(
         ChargeOrder.__table__, first, n,  # type: ignore[arg-type]
-        {"id": f"{first} + g", "order_no": f"'B' || lpad(({first} + g)::text, 15, '0')",
+        {"id": f"{first} + g", "order_no": number,
          "pile_id": pick([p.id for p in piles]), "station_id": pick([p.station_id for p in piles]),
          "operator_id": pick([p.operator_id for p in piles]),
          "connector_id": pick([first_connector[p.id] for p in piles]),
@@ -137,7 +140,7 @@ def seed(n: int) -> dict[str, Any]:
     clone(
         Bill.__table__, int(bill_id or 0), n,  # type: ignore[arg-type]
         {"id": f"{bill_id} + g", "order_id": f"{first} + g",
-         "order_no": f"'B' || lpad(({first} + g)::text, 15, '0')",
+         "order_no": number,
          "operator_id": pick([p.operator_id for p in piles]),
          "station_id": pick([p.station_id for p in piles]), "driver_id": driver_expr,
          "energy_wh": wh, "electricity_fen": f"{wh} * 6 / 100", "service_fen": f"{wh} * 5 / 100",
@@ -150,7 +153,9 @@ def seed(n: int) -> dict[str, Any]:
     yc = piles[0].operator_id
     return {
         "phone": f"1{yc:02d}00001234",
-        "order_no": f"B{first + n // 2:015d}",
+        "order_no": db.session.scalar(
+            select(ChargeOrder.order_no).where(ChargeOrder.id == first + n // 2)
+        ),
         "station_id": piles[0].station_id,
     }
 
@@ -196,7 +201,10 @@ def run(app: Flask, n: int) -> None:
             ("概览, sub-operator admin", get(f"{API}/dashboard", yc)),
             ("orders, first page", get(f"{API}/orders", yc)),
             ("orders, by driver phone", get(f"{API}/orders?phone={found['phone']}", yc)),
-            ("orders, by order number", get(f"{API}/orders?order_no={found['order_no']}", yc)),
+            ("orders, by whole order number",
+             get(f"{API}/orders?order_no={found['order_no']}", yc)),
+            ("orders, by part of a number (7)",
+             get(f"{API}/orders?order_no={found['order_no'][-7:]}", yc)),
             ("orders, station + state + 7 days",
              get(f"{API}/orders?station_id={found['station_id']}&state=settled&since={since}", yc)),
             ("orders, page 500 (offset 9,980)", get(f"{API}/orders?page=500", yc)),

@@ -67,6 +67,24 @@ def test_order_search_filters_pages_and_scopes(
     assert bad.status_code == 422 and "订单状态无效" in str(bad.get_json())
 
 
+def test_order_number_search_finds_a_whole_number_exactly_a_part_inside_and_wildcards_literally(
+    app: Any, client: FlaskClient, as_yc: dict[str, str]
+) -> None:
+    yc = build_world(app, operator=_operator("广东云创"), code="YC-SEARCH-03")
+    yc.connect(_BASE - timedelta(hours=1))
+    first = _settled(yc, 5, 1000)
+    second = _settled(yc, 4, 2000)
+
+    def found(typed: str) -> list[str]:
+        resp = client.get(f"{API}/orders", query_string={"order_no": typed}, headers=as_yc)
+        return [r["order"]["order_no"] for r in resp.get_json()["items"]]
+
+    assert found(first) == [first]  # the whole number (through the unique index)
+    assert found(f"  {second} ") == [second]  # pasted with spaces
+    assert set(found(first[:7])) >= {first} and set(found(second[-6:])) == {second}
+    assert found("%") == [] and found("_") == []  # a typed % or _ is a character, not a wildcard
+
+
 def test_order_detail_itemised_bill_timeline_and_samples(
     app: Any, client: FlaskClient, as_yc: dict[str, str]
 ) -> None:
