@@ -750,3 +750,7 @@ COUPON_GROUP_GRANT_KEY_INVALID = _entry(
     "发放请求编号不正确：应为 8 到 64 位字母、数字、- 或 _",
     "按会员分组发券：request_id（同一请求重试时不重复发放）为空或不合格式",
 )  # fmt: skip
+HLHT_STATEMENT_MONTH_INVALID = _entry(
+    ValidationFailed, "HLHT_STATEMENT_MONTH_INVALID", "对账月份应为 YYYY-MM，例如 2026-11",
+    "导出互联互通对账单：month 为空或不是一个年月",
+)  # fmt: skip

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response
+
 from admin_spa.api.auth import current_actor
 from admin_spa.api.blueprints import blueprint
+from admin_spa.api.export_response import XLSX_RESPONSES, dated, xlsx_download
 from admin_spa.api.schemas import hlht as s
 from admin_spa.api.schemas.common import PageQuery
-from app.hlht import customer, outbox, partners
+from app.hlht import customer, outbox, partners, reconciliation
 from app.openapi import ID, page_of
 from app.paging import Page
 
@@ -77,3 +80,23 @@ def list_customer_orders(args: dict[str, Any]) -> Page:
     """本平台车主在合作运营商充电桩上的订单（本平台作为客户方），新的在前；可按合作方、
     状态、车主、对账争议、预估结算筛选"""
     return customer.list_customer_orders(current_actor(), **args)
+
+
+@bp.route("/hlht/roaming-orders")
+@bp.arguments(s.RoamingOrderQuery, location="query")
+@bp.response(200, page_of(s.RoamingOrderOut, "HlhtRoamingOrderPage"))
+def list_roaming_orders(args: dict[str, Any]) -> Page:
+    """合作平台车主在本平台充电桩上的订单（本平台作为桩属方），新的在前；可按合作方、
+    订单状态、争议、预估结算筛选"""
+    return reconciliation.list_roaming_orders(current_actor(), **args)
+
+
+@bp.route("/hlht/statement/export")
+@bp.arguments(s.StatementQuery, location="query")
+@bp.doc(responses=XLSX_RESPONSES)
+def export_statement(args: dict[str, Any]) -> Response:
+    """导出与一个合作平台的月度对账单（xlsx，两个方向：合作方车主在我方桩、我方车主在合作方桩，
+    各有合计行：订单数、电量、金额、争议数；按结算时间所在的自然月，平台时区）"""
+    partner = partners.get_partner(current_actor(), args["partner_id"])
+    file, count = reconciliation.export_statement(current_actor(), **args)
+    return xlsx_download(file, dated(f"互联互通对账单-{partner.name}-{args['month']}"), count)

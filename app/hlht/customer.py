@@ -728,9 +728,9 @@ def estimate_lost_orders(now: datetime | None = None) -> int:
             continue  # still talking to us
         if last > cutoff:
             continue
-        order.member_discount_fen = member_discount_fen(
-            _partner_amount_fen(order)[1], _discount_rate(order)
-        )
+        amount, service = _partner_amount_fen(order)
+        order.estimate_fen = amount
+        order.member_discount_fen = member_discount_fen(service, _discount_rate(order))
         _charge(order, running_amount_fen(order), estimated=True, version="bill")
         order.state = CustomerState.SETTLED
         order.settled_at = moment
@@ -1056,6 +1056,21 @@ class ConsoleCustomerOrder:
     order: CustomerOrder
     partner_name: str
     operator_id: str
+
+    @property
+    def estimate_fen(self) -> int | None:
+        return our_estimate_fen(self.order)
+
+
+def our_estimate_fen(order: CustomerOrder) -> int | None:
+    """Our estimate of the partner's amount (before our member discount) when its order
+    info was late: kept after its bill came; for an order estimated before the estimate was
+    kept, what the wallet holds on it."""
+    if order.estimate_fen is not None:
+        return order.estimate_fen
+    if order.estimated:
+        return order.charged_fen + order.member_discount_fen
+    return None
 
 
 def list_customer_orders(

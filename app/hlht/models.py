@@ -243,6 +243,9 @@ class CustomerOrder(Base):
     # what the wallet was charged so far, and whether it was our estimate
     charged_fen: Mapped[int] = mapped_column(Fen, default=0)
     estimated: Mapped[bool] = mapped_column(default=False)
+    # our estimate of the partner's amount (before our member discount) when its order
+    # info did not come in time; kept after its bill reconciles it (bill vs estimate)
+    estimate_fen: Mapped[int | None] = mapped_column(Fen)
     # the member pay-rate of the service fee frozen at the start (None: partner's price)
     service_discount_rate: Mapped[Decimal | None] = mapped_column(PayRate)
     member_discount_fen: Mapped[int] = mapped_column(Fen, default=0)

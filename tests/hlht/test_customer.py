@@ -293,6 +293,7 @@ def test_a_lost_order_info_is_estimated_then_reconciled(
     db.session.expire_all()
     estimated = db.session.get(CustomerOrder, order.id)
     assert estimated is not None and estimated.estimated and estimated.state == "settled"
+    assert estimated.estimate_fen == 175  # our estimate, kept for the statement
     assert wallet.balance_of(world.driver.id) == before - 175
     assert customer.estimate_lost_orders(utcnow() + timedelta(hours=2)) == 0  # once
     # the partner's order comes late, for more energy: the difference is taken
@@ -303,6 +304,7 @@ def test_a_lost_order_info_is_estimated_then_reconciled(
     assert [e.amount_fen for e in _entries()] == [-175, -35]
     final = db.session.get(CustomerOrder, order.id)
     assert final is not None and not final.estimated and final.reconciled_at is not None
+    assert (final.partner_total_fen, final.estimate_fen) == (210, 175)  # bill vs estimate
     caller.call("notification_charge_order_info", _order_info(order, 2.10, 2.11))
     assert [e.amount_fen for e in _entries()] == [-175, -35]
 

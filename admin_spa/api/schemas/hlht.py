@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
+from app.charging.models import OrderState
 from app.hlht.models import CustomerState, PushState
 from app.hlht.partners import SECRET_FIELDS
 from app.openapi import Schema
@@ -154,6 +155,10 @@ class CustomerOrderOut(Schema):
     charged_fen = fields.Integer(
         attribute="order.charged_fen", metadata={"description": "已从车主钱包扣除（分）"}
     )
+    estimate_fen = fields.Integer(
+        allow_none=True,
+        metadata={"description": "我方按合作方价格的预估（分，未扣会员折扣）；未预估为 null"},
+    )
     estimated = fields.Boolean(attribute="order.estimated")
     disputed = fields.Boolean(attribute="order.disputed")
     dispute_reason = fields.String(attribute="order.dispute_reason")
@@ -162,3 +167,58 @@ class CustomerOrderOut(Schema):
     stopped_at = fields.DateTime(attribute="order.stopped_at", allow_none=True)
     settled_at = fields.DateTime(attribute="order.settled_at", allow_none=True)
     reconciled_at = fields.DateTime(attribute="order.reconciled_at", allow_none=True)
+
+
+class RoamingOrderQuery(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    partner_id = fields.Integer(validate=validate.Range(min=1))
+    state = fields.String(validate=validate.OneOf([s.value for s in OrderState]))
+    disputed = fields.Boolean(
+        metadata={"description": "合作方对订单有异议（ConfirmResult 1 或对账不符）"}
+    )
+    estimated = fields.Boolean(metadata={"description": "桩的结算记录未到，按电价预估结算"})
+
+
+class RoamingOrderOut(Schema):
+    id = fields.Integer(attribute="order.id", metadata={"description": "充电订单 id"})
+    order_no = fields.String(attribute="order.order_no")
+    start_charge_seq = fields.String(
+        attribute="roaming.start_charge_seq", metadata={"description": "合作方的 StartChargeSeq"}
+    )
+    partner_id = fields.Integer(attribute="roaming.partner_id")
+    partner_name = fields.String(metadata={"description": "合作平台（车主所属方）"})
+    operator_id = fields.String(metadata={"description": "合作平台的 OperatorID"})
+    station_name = fields.String()
+    pile_code = fields.String()
+    connector_code = fields.String(
+        attribute="roaming.connector_code", metadata={"description": "对方所用 ConnectorID"}
+    )
+    state = fields.String(attribute="order.state", metadata={"description": "充电订单状态"})
+    energy_wh = fields.Integer(attribute="order.energy_wh")
+    total_fen = fields.Integer(
+        attribute="bill.total_fen", allow_none=True, metadata={"description": "账单金额（分）"}
+    )
+    bill_estimated = fields.Boolean(
+        attribute="bill.estimated", allow_none=True, metadata={"description": "账单为预估结算"}
+    )
+    confirm_result = fields.Integer(
+        attribute="roaming.confirm_result",
+        allow_none=True,
+        metadata={"description": "合作方对订单推送的 ConfirmResult（0 一致，1 有异议）"},
+    )
+    disputed = fields.Boolean(attribute="roaming.disputed")
+    dispute_reason = fields.String(attribute="roaming.dispute_reason")
+    created_at = fields.DateTime(attribute="roaming.created_at")
+    started_at = fields.DateTime(attribute="order.started_at", allow_none=True)
+    stopped_at = fields.DateTime(attribute="order.stopped_at", allow_none=True)
+    settled_at = fields.DateTime(attribute="bill.settled_at", allow_none=True)
+
+
+class StatementQuery(Schema):
+    partner_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    month = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"),
+        metadata={"description": "结算月份 YYYY-MM（按平台时区 Asia/Shanghai 的自然月）"},
+    )

@@ -21,3 +21,27 @@ export const listPushes = (query: { page: number; page_size: number; state?: str
   http.get<HlhtPushPage>('/hlht/pushes', { ...query })
 export const getPush = (id: number) => http.get<HlhtPushDetail>(`/hlht/pushes/${id}`)
 export const retryPush = (id: number) => http.post<HlhtPush>(`/hlht/pushes/${id}/retry`, {})
+
+export type HlhtCustomerOrder = Schemas['CustomerOrderOut']
+export type HlhtCustomerOrderPage = Schemas['HlhtCustomerOrderPage']
+export type HlhtRoamingOrder = Schemas['RoamingOrderOut']
+export type HlhtRoamingOrderPage = Schemas['HlhtRoamingOrderPage']
+
+export interface HlhtOrderQuery {
+  page: number
+  page_size: number
+  partner_id?: number
+  state?: string
+  disputed?: string
+  estimated?: string
+  driver_id?: number
+}
+
+/** Our drivers' orders on partners' piles (we are the customer platform). */
+export const listCustomerOrders = (query: HlhtOrderQuery) =>
+  http.get<HlhtCustomerOrderPage>('/hlht/customer-orders', { ...query })
+/** Partners' drivers' orders on our piles (we are the pile owner). */
+export const listRoamingOrders = (query: HlhtOrderQuery) =>
+  http.get<HlhtRoamingOrderPage>('/hlht/roaming-orders', { ...query })
+/** The path of a partner's monthly statement (xlsx, both directions), for useExport. */
+export const STATEMENT_EXPORT = '/hlht/statement/export'

@@ -1484,6 +1484,101 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/v1/hlht/roaming-orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 合作平台车主在本平台充电桩上的订单（本平台作为桩属方），新的在前；可按合作方、
+         *     订单状态、争议、预估结算筛选
+         */
+        get: {
+            parameters: {
+                query?: {
+                    page?: number;
+                    page_size?: number;
+                    partner_id?: number;
+                    state?: "created" | "starting" | "charging" | "stopping" | "finished" | "settled" | "failed" | "abnormal";
+                    /** @description 合作方对订单有异议（ConfirmResult 1 或对账不符） */
+                    disputed?: boolean;
+                    /** @description 桩的结算记录未到，按电价预估结算 */
+                    estimated?: boolean;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HlhtRoamingOrderPage"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/v1/hlht/statement/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 导出与一个合作平台的月度对账单（xlsx，两个方向：合作方车主在我方桩、我方车主在合作方桩，
+         *     各有合计行：订单数、电量、金额、争议数；按结算时间所在的自然月，平台时区）
+         */
+        get: {
+            parameters: {
+                query: {
+                    partner_id: number;
+                    /** @description 结算月份 YYYY-MM（按平台时区 Asia/Shanghai 的自然月） */
+                    month: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description xlsx 文件 */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/v1/me": {
         parameters: {
             query?: never;
@@ -6530,6 +6625,8 @@ export interface components {
             disputed?: boolean;
             driver_id?: number;
             energy_wh?: number;
+            /** @description 我方按合作方价格的预估（分，未扣会员折扣）；未预估为 null */
+            estimate_fen?: number | null;
             estimated?: boolean;
             fail_reason?: string;
             id?: number;
@@ -6745,6 +6842,12 @@ export interface components {
         };
         HlhtPushPage: {
             items?: components["schemas"]["PushOut"][];
+            page: number;
+            page_size: number;
+            total: number;
+        };
+        HlhtRoamingOrderPage: {
+            items?: components["schemas"]["RoamingOrderOut"][];
             page: number;
             page_size: number;
             total: number;
@@ -8106,6 +8209,41 @@ export interface components {
         };
         RefundRejectIn: {
             reason: string;
+        };
+        RoamingOrderOut: {
+            /** @description 账单为预估结算 */
+            bill_estimated?: boolean | null;
+            /** @description 合作方对订单推送的 ConfirmResult（0 一致，1 有异议） */
+            confirm_result?: number | null;
+            /** @description 对方所用 ConnectorID */
+            connector_code?: string;
+            /** Format: date-time */
+            created_at?: string;
+            dispute_reason?: string;
+            disputed?: boolean;
+            energy_wh?: number;
+            /** @description 充电订单 id */
+            id?: number;
+            /** @description 合作平台的 OperatorID */
+            operator_id?: string;
+            order_no?: string;
+            partner_id?: number;
+            /** @description 合作平台（车主所属方） */
+            partner_name?: string;
+            pile_code?: string;
+            /** Format: date-time */
+            settled_at?: string | null;
+            /** @description 合作方的 StartChargeSeq */
+            start_charge_seq?: string;
+            /** Format: date-time */
+            started_at?: string | null;
+            /** @description 充电订单状态 */
+            state?: string;
+            station_name?: string;
+            /** Format: date-time */
+            stopped_at?: string | null;
+            /** @description 账单金额（分） */
+            total_fen?: number | null;
         };
         RoleBrief: {
             id?: number;

@@ -149,6 +149,18 @@ export const layoutChildren: RouteRecordRaw[] = [
     meta: { title: '互联互通', icon: 'Share', permission: 'hlht.read' },
   },
   {
+    path: 'hlht/customer-orders',
+    name: 'hlht-customer-orders',
+    component: () => import('@/pages/hlht/CustomerOrderListPage.vue'),
+    meta: { title: '互联互通 · 我方车主订单', hidden: true, permission: 'hlht.read' },
+  },
+  {
+    path: 'hlht/roaming-orders',
+    name: 'hlht-roaming-orders',
+    component: () => import('@/pages/hlht/RoamingOrderListPage.vue'),
+    meta: { title: '互联互通 · 合作方车主订单', hidden: true, permission: 'hlht.read' },
+  },
+  {
     path: 'admin-users',
     name: 'admin-users',
     component: () => import('@/pages/admin-users/AdminUserListPage.vue'),
