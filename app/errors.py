@@ -750,3 +750,12 @@ COUPON_GROUP_GRANT_KEY_INVALID = _entry(
     "发放请求编号不正确：应为 8 到 64 位字母、数字、- 或 _",
     "按会员分组发券：request_id（同一请求重试时不重复发放）为空或不合格式",
 )  # fmt: skip
+CHARGING_PASSWORD_UNAVAILABLE = _entry(
+    Conflict, "CHARGING_PASSWORD_UNAVAILABLE", "暂时无法生成充电密码，请稍后重试",
+    "发放或重置充电密码：多次随机生成的密码都已被本运营商的其他会员占用（极少发生）",
+)  # fmt: skip
+CHARGING_PASSWORD_RESET_RATE_LIMITED = _entry(
+    DomainError, "CHARGING_PASSWORD_RESET_RATE_LIMITED", "重置充电密码过于频繁，请稍后再试",
+    "司机重置自己的充电密码超过每小时次数上限：details.retry_after 与 Retry-After 头给出等待秒数",
+    status=429,
+)  # fmt: skip

@@ -12,6 +12,7 @@ def register(app: Flask, api: Api) -> None:
     from miniprogram_api import (
         account,
         certifications,
+        charging_password,
         links,
         orders,
         pay_notify,
@@ -21,6 +22,15 @@ def register(app: Flask, api: Api) -> None:
     from miniprogram_api.cli import register_cli
 
     # in the order of the document's tags
-    for area in (account, stations, links, orders, certifications, wallet, pay_notify):
+    for area in (
+        account,
+        stations,
+        links,
+        orders,
+        certifications,
+        charging_password,
+        wallet,
+        pay_notify,
+    ):
         api.register_blueprint(area.bp)
     register_cli(app)
