@@ -152,13 +152,10 @@ def own_password(driver: Driver) -> PasswordStatus:
 def reset_own_password(driver: Driver) -> PasswordStatus:
     """The driver asks for a new pile password: new digits, shown in this answer only; the
     old ones stop working now. Audited as the driver's action (without the digits)."""
-    # one reset of a driver at a time: two at once would leave two active passwords
-    locked = db.session.get(Driver, driver.id, with_for_update=True, populate_existing=True)
-    assert locked is not None
-    card, password, replaced = _replace_password(locked)
+    card, password, replaced = _replace_password(driver)
     audit.record_driver(
-        locked.id, "driver_card.reset_password", "driver", locked.id,
-        operator_id=locked.operator_id,
+        driver.id, "driver_card.reset_password", "driver", driver.id,
+        operator_id=driver.operator_id,
         after={"card_id": card.id, "kind": KIND_PASSWORD, "disabled_ids": replaced},
     )  # fmt: skip
     return PasswordStatus(has_password=True, issued_at=card.created_at, password=password)
@@ -171,7 +168,10 @@ def _new_digits() -> str:
 def _replace_password(driver: Driver) -> tuple[DriverCard, str, list[int]]:
     """Disable the driver's active passwords and add a new one, unique within the operator:
     digits already taken (by any driver, active or not) are drawn again, and an insert that
-    meets another one made at the same moment (the unique constraint) is retried."""
+    meets another one made at the same moment (the unique constraint) is retried. The
+    driver's row is locked first: a reset and a console issue at once would otherwise leave
+    the driver two active passwords."""
+    db.session.execute(select(Driver.id).where(Driver.id == driver.id).with_for_update())
     replaced = []
     for old in _active_passwords(driver.id):
         old.is_active = False
