@@ -114,6 +114,9 @@ class Config:
     ADMIN_LOCKOUT_SECONDS = 900
     START_RATE_LIMIT = 6  # charge starts per driver per window
     RATE_LIMIT_WINDOW_SECONDS = 60
+    # a driver's resets of their own pile password (issue 13) per window of this many seconds
+    PASSWORD_RESET_RATE_LIMIT = 5
+    PASSWORD_RESET_WINDOW_SECONDS = 3600
     UPLOAD_DIR = ""  # empty: uploads/ under the instance folder
     UPLOAD_MAX_BYTES = 5 * 1024 * 1024  # per certification image
     DEEP_LINK_BASE_URL = "https://charge.example.cn/h5"

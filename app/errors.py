@@ -754,3 +754,12 @@ HLHT_STATEMENT_MONTH_INVALID = _entry(
     ValidationFailed, "HLHT_STATEMENT_MONTH_INVALID", "对账月份应为 YYYY-MM，例如 2026-11",
     "导出互联互通对账单：month 为空或不是一个年月",
 )  # fmt: skip
+CHARGING_PASSWORD_UNAVAILABLE = _entry(
+    Conflict, "CHARGING_PASSWORD_UNAVAILABLE", "暂时无法生成充电密码，请稍后重试",
+    "发放或重置充电密码：多次随机生成的密码都已被本运营商的其他会员占用（极少发生）",
+)  # fmt: skip
+CHARGING_PASSWORD_RESET_RATE_LIMITED = _entry(
+    DomainError, "CHARGING_PASSWORD_RESET_RATE_LIMITED", "重置充电密码过于频繁，请稍后再试",
+    "司机重置自己的充电密码超过每小时次数上限：details.retry_after 与 Retry-After 头给出等待秒数",
+    status=429,
+)  # fmt: skip

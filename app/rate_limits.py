@@ -11,22 +11,29 @@ import time
 from flask import Response, current_app
 from limits import RateLimitItemPerSecond
 
-from app.errors import RATE_LIMITED
+from app.errors import RATE_LIMITED, DomainError
 from app.extensions import limiter
 
 
-def rate_limit(bucket: str, subject: str, limit_setting: str) -> None:
-    """One hit on ``subject``'s moving window of ``RATE_LIMIT_WINDOW_SECONDS`` (Flask-Limiter:
+def rate_limit(
+    bucket: str,
+    subject: str,
+    limit_setting: str,
+    *,
+    window_setting: str = "RATE_LIMIT_WINDOW_SECONDS",
+    error: type[DomainError] = RATE_LIMITED,
+) -> None:
+    """One hit on ``subject``'s moving window of ``window_setting`` seconds (Flask-Limiter:
     counted and checked in one step by its storage); over ``limit_setting`` (0: no limit)
-    answers 429 RATE_LIMITED with the seconds to wait (``Retry-After``)."""
+    answers ``error`` (429 RATE_LIMITED) with the seconds to wait (``Retry-After``)."""
     limit = int(current_app.config[limit_setting])
     if limit <= 0:
         return
-    item = RateLimitItemPerSecond(limit, int(current_app.config["RATE_LIMIT_WINDOW_SECONDS"]))
+    item = RateLimitItemPerSecond(limit, int(current_app.config[window_setting]))
     if limiter.limiter.hit(item, bucket, subject):
         return
     reset_at = limiter.limiter.get_window_stats(item, bucket, subject).reset_time
-    raise RATE_LIMITED(details={"retry_after": max(math.ceil(reset_at - time.time()), 1)})
+    raise error(details={"retry_after": max(math.ceil(reset_at - time.time()), 1)})
 
 
 def _window(limit: int, seconds: int) -> RateLimitItemPerSecond:

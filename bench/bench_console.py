@@ -120,7 +120,8 @@ def seed(n: int) -> dict[str, Any]:
     driver_expr = (
         f"({pick([drivers[p.operator_id] for p in piles])} + (g / {k}) % {DRIVERS_PER_OPERATOR})"
     )
-    started = f"(TIMESTAMPTZ '{now.isoformat()}' - g * INTERVAL '30 seconds')"
+    # ids grow with time, as they do: the newest order has the highest id
+    started = f"(TIMESTAMPTZ '{now.isoformat()}' - ({n} - g) * INTERVAL '30 seconds')"
     first = int(order_id or 0)
     wh = "(10000 + g % 30000)"
     # the platform's own format (app.charging.orders.new_order_no): 'C', local time, 6 digits
@@ -148,8 +149,10 @@ def seed(n: int) -> dict[str, Any]:
          "settled_at": f"{started} + INTERVAL '41 minutes'", "created_at": started},
     )  # fmt: skip
     db.session.commit()
-    db.session.execute(text("ANALYZE"))
-    db.session.commit()
+    # what autovacuum has done to a table in production: statistics and the visibility map
+    # (counts by index only); VACUUM cannot run inside a transaction
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE"))
     yc = piles[0].operator_id
     return {
         "phone": f"1{yc:02d}00001234",

@@ -12,6 +12,7 @@ def register(app: Flask, api: Api) -> None:
     from miniprogram_api import (
         account,
         certifications,
+        charging_password,
         links,
         orders,
         pay_notify,
@@ -21,7 +22,16 @@ def register(app: Flask, api: Api) -> None:
     from miniprogram_api.cli import register_cli
 
     # in the order of the document's tags
-    for area in (account, stations, links, orders, certifications, wallet, pay_notify):
+    for area in (
+        account,
+        stations,
+        links,
+        orders,
+        certifications,
+        charging_password,
+        wallet,
+        pay_notify,
+    ):
         api.register_blueprint(area.bp)
     if app.config["BENCH_CEILING"]:  # the drivers' benchmark only, never in production
         from miniprogram_api import bench_ceiling

@@ -4,7 +4,14 @@ with it (``app.charging.pile_events`` looks the id tag up among the active ones)
 
 A password is never stored as typed: the pile link hands over a typed password as
 ``pwd:`` + 16 lowercase hex characters of its MD5 (the middle of the digest), and that form is
-what is kept and matched. The password itself is shown once, in the answer to its issue."""
+what is kept and matched. The password itself is shown once, in the answer to its issue.
+
+A driver sees and resets their own password in the drivers' API (issue 13): since only the
+hash is kept, "see" is whether one is active and when it was issued; a reset issues new
+digits (shown once) and disables the old ones. No two drivers of an operator share a
+password: the pile finds the driver by it alone. The unique ``(operator_id, id_tag)`` of
+``driver_cards`` guarantees it, also when two issues draw the same digits at once (the
+insert is retried in a savepoint with new digits)."""
 
 from __future__ import annotations
 
@@ -12,10 +19,18 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
-from app.errors import CARD_NOT_FOUND, CARD_NUMBER_INVALID, CARD_TAKEN, REASON_REQUIRED
+from app.errors import (
+    CARD_NOT_FOUND,
+    CARD_NUMBER_INVALID,
+    CARD_TAKEN,
+    CHARGING_PASSWORD_UNAVAILABLE,
+    REASON_REQUIRED,
+)
 from app.extensions import db
 from app.tenancy import audit
 from app.tenancy.models import Driver, DriverCard
@@ -29,6 +44,7 @@ KIND_CARD = "card"
 KIND_PASSWORD = "password"
 
 PASSWORD_DIGITS = 8  # typed on a pile's keypad; it alone identifies the driver
+PASSWORD_ATTEMPTS = 20  # draws of new digits before giving up (10**8 per operator)
 _CARD_NUMBER = re.compile(r"^[0-9A-Za-z]{4,32}$")
 _PASSWORD_PREFIX = "pwd:"
 
@@ -104,24 +120,75 @@ def issue_password(actor: Actor, driver_id: int, *, reason: str = "") -> CardVie
     Audited (the password itself is not written to the log)."""
     actor.require(CARD_WRITE)
     driver = get_scoped(Driver, driver_id, actor, what="会员")
-    for _ in range(20):
-        password = "".join(secrets.choice("0123456789") for _ in range(PASSWORD_DIGITS))
-        tag = password_tag(password)
-        if not _taken(driver.operator_id, tag):
-            break
-    else:  # pragma: no cover - 10**8 passwords per operator
-        raise CARD_TAKEN("无法生成不重复的充电密码，请重试")
-    replaced = []
-    for old in _active_passwords(driver.id):
-        old.is_active = False
-        replaced.append(old.id)
-    card = _add(driver, tag, KIND_PASSWORD)
+    card, password, replaced = _replace_password(driver)
     audit.record(
         actor, "driver_card.issue", "driver", driver.id, operator_id=driver.operator_id,
         after={"card_id": card.id, "kind": KIND_PASSWORD, "disabled_ids": replaced},
         reason=reason.strip(),
     )  # fmt: skip
     return CardView(card, password=password)
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordStatus:
+    """A driver's own pile password as the drivers' API shows it: whether one is active and
+    when it was issued; the digits only in the answer to a reset."""
+
+    has_password: bool
+    issued_at: datetime | None
+    password: str | None = None
+
+
+def own_password(driver: Driver) -> PasswordStatus:
+    """The driver's active pile password, if any (issued by the console or by a reset)."""
+    active = _active_passwords(driver.id)
+    if not active:
+        return PasswordStatus(has_password=False, issued_at=None)
+    newest = max(active, key=lambda c: (c.created_at, c.id))
+    return PasswordStatus(has_password=True, issued_at=newest.created_at)
+
+
+@transactional
+def reset_own_password(driver: Driver) -> PasswordStatus:
+    """The driver asks for a new pile password: new digits, shown in this answer only; the
+    old ones stop working now. Audited as the driver's action (without the digits)."""
+    card, password, replaced = _replace_password(driver)
+    audit.record_driver(
+        driver.id, "driver_card.reset_password", "driver", driver.id,
+        operator_id=driver.operator_id,
+        after={"card_id": card.id, "kind": KIND_PASSWORD, "disabled_ids": replaced},
+    )  # fmt: skip
+    return PasswordStatus(has_password=True, issued_at=card.created_at, password=password)
+
+
+def _new_digits() -> str:
+    return "".join(secrets.choice("0123456789") for _ in range(PASSWORD_DIGITS))
+
+
+def _replace_password(driver: Driver) -> tuple[DriverCard, str, list[int]]:
+    """Disable the driver's active passwords and add a new one, unique within the operator:
+    digits already taken (by any driver, active or not) are drawn again, and an insert that
+    meets another one made at the same moment (the unique constraint) is retried. The
+    driver's row is locked first: a reset and a console issue at once would otherwise leave
+    the driver two active passwords."""
+    db.session.execute(select(Driver.id).where(Driver.id == driver.id).with_for_update())
+    replaced = []
+    for old in _active_passwords(driver.id):
+        old.is_active = False
+        replaced.append(old.id)
+    db.session.flush()
+    for _ in range(PASSWORD_ATTEMPTS):
+        password = _new_digits()
+        tag = password_tag(password)
+        if _taken(driver.operator_id, tag):
+            continue
+        try:
+            with db.session.begin_nested():
+                card = _add(driver, tag, KIND_PASSWORD)
+        except IntegrityError:  # another issue took these digits since the check
+            continue
+        return card, password, replaced
+    raise CHARGING_PASSWORD_UNAVAILABLE(details={"attempts": PASSWORD_ATTEMPTS})
 
 
 def _active_passwords(driver_id: int) -> list[DriverCard]:

@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 # case #15: the pile is unreachable, so the app cannot stop it; the pile itself can
 OFFLINE_HINT = (
     "充电桩当前离线，暂时无法通过小程序停止充电。如需停止，请在充电桩屏幕上点击"
-    "「停止充电」并输入充电密码，或按充电桩上的停止说明操作；订单不会丢失，"
+    "「停止充电」并输入充电密码（在「我的 → 充电密码」中查看或重置），或按充电桩上的"
+    "停止说明操作；订单不会丢失，"
     "充电桩恢复连接后将按实际电量结算。"
 )
 

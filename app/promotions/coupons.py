@@ -296,6 +296,21 @@ def _granted_count(template_id: int, driver_id: int) -> int:
     )
 
 
+def lock_templates(template_ids: list[int]) -> None:
+    """Row-lock coupon templates (by id) for the rest of the transaction: every grant
+    that checks a per-driver limit holds its template, so a grant to one driver and a grant
+    to a pricing group (which holds the template, not the members' wallets) cannot both
+    count the same coupons and give one more than the limit. Lock order: a driver's wallet
+    (the payment of a top-up holds it already), then the templates."""
+    if template_ids:
+        db.session.execute(
+            select(CouponTemplate.id)
+            .where(CouponTemplate.id.in_(sorted(set(template_ids))))
+            .order_by(CouponTemplate.id)
+            .with_for_update()
+        )
+
+
 def _room_under_limit(template: CouponTemplate, driver_id: int) -> int | None:
     if template.per_driver_limit is None:
         return None
@@ -323,6 +338,7 @@ def grant(
     if not template.is_active:
         raise COUPON_TEMPLATE_INACTIVE()
     wallet.lock_wallet(driver.id)  # serialises grants to one driver (per-driver limit)
+    lock_templates([template.id])  # and against a grant of this template to a group
     room = _room_under_limit(template, driver.id)
     if room is not None and quantity > room:
         raise COUPON_LIMIT_REACHED(details={"limit": template.per_driver_limit, "remaining": room})
@@ -382,10 +398,9 @@ def grant_to_group(
     if not _REQUEST_ID.match(request_id or ""):
         raise COUPON_GROUP_GRANT_KEY_INVALID(details={"request_id": ["8 到 64 位"]})
     template = get_scoped(CouponTemplate, template_id, actor, what="优惠券模板")
-    # serialises grants of this template: a retry waits for the first and then sees it
-    db.session.execute(
-        select(CouponTemplate.id).where(CouponTemplate.id == template.id).with_for_update()
-    )
+    # serialises grants of this template: a retry waits for the first and then sees it, and
+    # a grant to one member (which holds the template too) waits for this one
+    lock_templates([template.id])
     ref = _group_ref(template.id, request_id)
     done = db.session.scalar(
         select(AuditLog).where(
@@ -648,6 +663,7 @@ def grant_for_topup(
     if offer is None:
         return None
     wallet.lock_wallet(driver.id)
+    lock_templates([item.template_id for item in offer.items])  # as grant() does
     issued: list[Coupon] = []
     skipped: dict[str, int] = {}
     for item in offer.items:

@@ -55,6 +55,35 @@ def record(
     return row
 
 
+def record_driver(
+    driver_id: int,
+    action: str,
+    target_type: str,
+    target_id: Any,
+    *,
+    operator_id: int | None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    reason: str = "",
+) -> AuditLog:
+    """An audit row for a driver's own action in the drivers' API (actor_type ``driver``;
+    ``actor_id`` names admins only, so the driver is in ``actor_name``)."""
+    row = AuditLog(
+        actor_type="driver",
+        actor_id=None,
+        actor_name=f"司机 #{driver_id}",
+        operator_id=operator_id,
+        action=action,
+        target_type=target_type,
+        target_id=str(target_id),
+        before=before,
+        after=after,
+        reason=reason,
+    )
+    db.session.add(row)
+    return row
+
+
 def list_audit_logs(
     actor: Actor,
     *,

@@ -129,7 +129,7 @@ class AuditLog(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    actor_type: Mapped[str] = mapped_column(String(16), default="admin")  # admin | system
+    actor_type: Mapped[str] = mapped_column(String(16), default="admin")  # admin | system | driver
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("admin_users.id"))
     actor_name: Mapped[str] = mapped_column(String(50), default="")
     # the operator whose data changed: sub-operators read only their own log

@@ -411,6 +411,7 @@ def test_case15_offline_pile_tells_the_driver_to_stop_at_the_pile(
     assert live["state"] == "charging"  # offline is not finished (case #18 2019)
     assert live["pile_online"] is False and live["can_stop"] is False
     assert "离线" in live["hint"] and "密码" in live["hint"]
+    assert "我的 → 充电密码" in live["hint"]  # issue 13: where the driver finds it
     assert live["bill"]["occupancy_fen"] == 0  # no false occupancy
     stop = client.post(f"/api/mp/v1/orders/{order_no}/stop", headers=headers)
     assert stop.status_code == 409 and stop.get_json()["error"]["code"] == "PILE_OFFLINE"

@@ -4911,6 +4911,80 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/mp/v1/charging-password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 我的充电密码：是否已有、何时发放（密码本身只在重置时显示一次） */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MpChargingPasswordOut"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/mp/v1/charging-password/reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 重置充电密码：生成新的 8 位数字密码（只显示这一次），原密码立即失效；有频率限制 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MpChargingPasswordOut"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/mp/v1/coupons": {
         parameters: {
             query?: never;
@@ -7000,6 +7074,17 @@ export interface components {
             state?: string;
             /** Format: date-time */
             submitted_at?: string;
+        };
+        MpChargingPasswordOut: {
+            /** @description 是否有可用的充电密码（在充电桩键盘上输入即可启动充电） */
+            has_password?: boolean;
+            /**
+             * Format: date-time
+             * @description 当前密码的发放时间（UTC）；没有密码时为空
+             */
+            issued_at?: string | null;
+            /** @description 8 位数字密码：只在重置的应答中出现这一次（平台只保存其摘要，之后无法再查看，忘记时重置即可）；查询时总为空 */
+            password?: string | null;
         };
         MpConnectorCountsOut: {
             ac_free?: number;

@@ -300,3 +300,11 @@ export const CERTIFICATION_STATE_LABELS: Record<string, string> = {
 }
 
 export type JsSdkConfig = { appId: string; timestamp: number; nonceStr: string; signature: string }
+
+/** GET /charging-password, POST /charging-password/reset (issue 13): the digits only in a
+ * reset's answer — the platform keeps only the pile's digest of them */
+export type ChargingPassword = {
+  has_password: boolean
+  issued_at: string | null
+  password: string | null
+}

@@ -71,6 +71,12 @@ export const routes: RouteRecordRaw[] = [
     component: () => import('@/pages/CertificationPage.vue'),
     meta: { title: '司机认证' },
   },
+  {
+    path: '/password',
+    name: 'password',
+    component: () => import('@/pages/PasswordPage.vue'),
+    meta: { title: '充电密码' },
+  },
   { path: '/:rest(.*)*', redirect: '/stations' },
 ]
 
