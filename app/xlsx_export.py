@@ -259,3 +259,24 @@ def _styles() -> str:
         '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
         "</styleSheet>"
     )
+
+
+def wall_clock(at: datetime | None, timezone: str | None) -> datetime | None:
+    """A UTC moment at a place's wall clock (naive, as a cell has no zone), e.g. a
+    station's; with no zone the moment stays aware and the sheet shows it in its own."""
+    if at is None or not timezone:
+        return at
+    return at.astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
+
+
+def duration_text(seconds: int | None) -> str | None:
+    """``3725`` -> ``1小时02分05秒``, as people read an outage; None stays an empty cell."""
+    if seconds is None:
+        return None
+    hours, rest = divmod(max(int(seconds), 0), 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}小时{minutes:02d}分{secs:02d}秒"
+    if minutes:
+        return f"{minutes}分{secs:02d}秒"
+    return f"{secs}秒"

@@ -30,6 +30,7 @@ def register(app: Flask, api: Api) -> None:
         statements,
         stations,
         tariffs,
+        topups,
     )
 
     # in the order of the document's tags
@@ -37,6 +38,7 @@ def register(app: Flask, api: Api) -> None:
         account, dashboard, operators, admin_users, tariffs, stations, piles, members, audit,
         abnormal_orders, coupons, member_pricing, pile_history, certifications,
         customer_service, refunds, orders, hlht, energy_loss, statements, promotion_links,
+        topups,
     )  # fmt: skip
     for area in areas:
         api.register_blueprint(area.bp)

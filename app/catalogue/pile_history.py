@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, func, or_, select
 
 from app.catalogue.models import FaultRecord, Pile, PileOnlinePeriod, Station
 from app.db import utcnow
@@ -72,6 +72,23 @@ def faults(
     page: int = 1,
     page_size: int = 50,
 ) -> Page:
+    stmt = fault_filter(
+        actor, since=since, until=until, pile_id=pile_id, station_id=station_id, code=code
+    )
+    return paginate(stmt.order_by(FaultRecord.started_at.desc()), page, page_size)
+
+
+def fault_filter(
+    actor: Actor,
+    *,
+    since: datetime,
+    until: datetime,
+    pile_id: int | None = None,
+    station_id: int | None = None,
+    code: str | None = None,
+) -> Select[tuple[FaultRecord]]:
+    """The 故障记录 list's one filter (its page and its export), unordered, permission and
+    range checked: the faults that were active at some moment of [since, until)."""
     actor.require("pile.read")
     _check_range(since, until)
     stmt = select(FaultRecord).where(
@@ -83,7 +100,37 @@ def faults(
         stmt = stmt.where(FaultRecord.pile_id.in_(ids))
     if code:
         stmt = stmt.where(FaultRecord.code == code)
-    return paginate(stmt.order_by(FaultRecord.started_at.desc()), page, page_size)
+    return stmt
+
+
+def disconnection_filter(
+    actor: Actor,
+    *,
+    since: datetime,
+    until: datetime,
+    station_id: int | None = None,
+) -> Select[tuple[PileOnlinePeriod, datetime | None]]:
+    """The disconnections the weekly report counts (:func:`disconnection_report`), one row
+    each: the online period that ended by going offline within [since, until), and when
+    the pile came back (the start of its next period; None while it is still offline).
+    Unordered, permission and range checked."""
+    actor.require("pile.read")
+    _check_range(since, until)
+    ids = _scope_piles(actor, None, station_id)
+    back = (
+        func.lead(PileOnlinePeriod.online_at, type_=PileOnlinePeriod.online_at.type)
+        .over(partition_by=PileOnlinePeriod.pile_id, order_by=PileOnlinePeriod.online_at)
+        .label("back_at")
+    )
+    periods = select(PileOnlinePeriod.id, back).where(PileOnlinePeriod.online_at < until)
+    if ids is not None:
+        periods = periods.where(PileOnlinePeriod.pile_id.in_(ids))
+    inner = periods.subquery()
+    return (
+        select(PileOnlinePeriod, inner.c.back_at)
+        .join(inner, inner.c.id == PileOnlinePeriod.id)
+        .where(PileOnlinePeriod.offline_at >= since, PileOnlinePeriod.offline_at < until)
+    )
 
 
 @dataclass(frozen=True, slots=True)

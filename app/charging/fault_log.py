@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.catalogue import pile_history
-from app.catalogue.models import Pile, Station
+from app.catalogue.models import FaultRecord, Pile, Station
 from app.charging.models import ChargeOrder
 from app.extensions import db
 from app.paging import Page
@@ -33,21 +33,29 @@ def faults(
         actor, since=since, until=until, pile_id=pile_id, station_id=station_id, code=code,
         page=page, page_size=page_size,
     )  # fmt: skip
-    rows = found.items
+    return Page(
+        items=with_names(found.items), total=found.total, page=found.page,
+        page_size=found.page_size,
+    )  # fmt: skip
+
+
+def with_names(rows: list[FaultRecord]) -> list[dict[str, Any]]:
+    """Faults as dicts with pile code, station name and zone, the order running then and
+    its driver's phone: one query each, whatever the number of faults (a page or an
+    export's batch)."""
     piles = dict(
         db.session.execute(select(Pile.id, Pile.code).where(Pile.id.in_({r.pile_id for r in rows})))
         .tuples()
         .all()
     )
-    stations = dict(
-        db.session.execute(
-            select(Station.id, Station.name).where(
+    stations = {
+        s.id: s
+        for s in db.session.execute(
+            select(Station.id, Station.name, Station.timezone).where(
                 Station.id.in_({r.station_id for r in rows if r.station_id is not None})
             )
         )
-        .tuples()
-        .all()
-    )
+    }
     orders = {
         o.id: o
         for o in db.session.scalars(
@@ -65,11 +73,13 @@ def faults(
     items: list[dict[str, Any]] = []
     for r in rows:
         order = orders.get(r.order_id) if r.order_id is not None else None
+        station = stations.get(r.station_id) if r.station_id is not None else None
         items.append(
             {
                 "id": r.id, "pile_id": r.pile_id, "pile_code": piles.get(r.pile_id, ""),
                 "station_id": r.station_id,
-                "station_name": stations.get(r.station_id, "") if r.station_id else "",
+                "station_name": station.name if station else "",
+                "timezone": station.timezone if station else None,
                 "connector_number": r.connector_number, "code": r.code,
                 "description": r.description, "started_at": r.started_at,
                 "ended_at": r.ended_at, "order_id": r.order_id,
@@ -78,4 +88,4 @@ def faults(
                 if order and order.driver_id else "",
             }
         )  # fmt: skip
-    return Page(items=items, total=found.total, page=found.page, page_size=found.page_size)
+    return items

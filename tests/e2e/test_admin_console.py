@@ -26,6 +26,7 @@ MENU_PERMISSIONS = {
     "menu-tariffs": "tariff.read",
     "menu-dashboard": "order.read",
     "menu-order-menu": "order.read",
+    "menu-finance-menu": "order.read",
     "menu-members": "member.read",
     "menu-operators": "operator.read",
     "menu-admin-users": "admin_user.read",

@@ -19,11 +19,29 @@ class FaultQuery(RangeQuery):
     code = fields.String()
 
 
+class FaultExportQuery(Schema):
+    """The 故障记录 list's filters without its page."""
+
+    since = fields.AwareDateTime(required=True, metadata={"description": "ISO 8601，带时区"})
+    until = fields.AwareDateTime(required=True)
+    pile_id = fields.Integer()
+    station_id = fields.Integer()
+    code = fields.String()
+
+
 class ReportQuery(Schema):
     since = fields.AwareDateTime(required=True)
     until = fields.AwareDateTime(required=True)
     station_id = fields.Integer()
     timezone = fields.String(load_default="Asia/Shanghai", validate=validate.Length(max=64))
+
+
+class DisconnectionExportQuery(ReportQuery):
+    view = fields.String(
+        load_default="summary",
+        validate=validate.OneOf(("summary", "detail")),
+        metadata={"description": "summary 每周统计（与报表相同）；detail 每次掉线一行"},
+    )
 
 
 class OnlinePeriodOut(Schema):

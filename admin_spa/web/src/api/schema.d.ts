@@ -1171,6 +1171,51 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/v1/faults/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 导出故障记录（xlsx，筛选与列表相同，站点当地时间；超过上限时 EXPORT_TOO_MANY_ROWS） */
+        get: {
+            parameters: {
+                query: {
+                    /** @description ISO 8601，带时区 */
+                    since: string;
+                    until: string;
+                    pile_id?: number;
+                    station_id?: number;
+                    code?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description xlsx 文件 */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/v1/hlht/customer-orders": {
         parameters: {
             query?: never;
@@ -3507,6 +3552,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/v1/reports/disconnections/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 导出离线统计（xlsx）：view=summary 每周统计，与报表相同；view=detail 每次掉线一行
+         *     （离线、恢复时间为站点当地时间；超过上限时 EXPORT_TOO_MANY_ROWS）
+         */
+        get: {
+            parameters: {
+                query: {
+                    since: string;
+                    until: string;
+                    station_id?: number;
+                    timezone?: string;
+                    /** @description summary 每周统计（与报表相同）；detail 每次掉线一行 */
+                    view?: "summary" | "detail";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description xlsx 文件 */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/v1/reports/energy-loss": {
         parameters: {
             query?: never;
@@ -4665,6 +4758,104 @@ export interface paths {
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/v1/topups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 充值记录（按子运营商隔离；按会员手机号、状态、下单时间筛选） */
+        get: {
+            parameters: {
+                query?: {
+                    page?: number;
+                    page_size?: number;
+                    /** @description 子运营商 */
+                    operator_id?: number;
+                    /** @description 会员手机号 */
+                    phone?: string;
+                    state?: "created" | "paid" | "closed";
+                    /** @description 下单时间起（含） */
+                    since?: string;
+                    /** @description 下单时间止（不含） */
+                    until?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TopUpPage"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/v1/topups/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 导出充值记录（xlsx，筛选条件与列表相同；超过上限时 EXPORT_TOO_MANY_ROWS） */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description 子运营商 */
+                    operator_id?: number;
+                    /** @description 会员手机号 */
+                    phone?: string;
+                    state?: "created" | "paid" | "closed";
+                    /** @description 下单时间起（含） */
+                    since?: string;
+                    /** @description 下单时间止（不含） */
+                    until?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description xlsx 文件 */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -8555,6 +8746,37 @@ export interface components {
             payload?: {
                 [key: string]: unknown;
             } | null;
+        };
+        TopUpOut: {
+            amount_fen: number;
+            /** Format: date-time */
+            closed_at?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            driver_id: number;
+            driver_phone: string;
+            id: number;
+            mch_id: string;
+            offer_id?: number | null;
+            /** @description 充值活动（无则为空） */
+            offer_name: string;
+            operator_id: number;
+            operator_name: string;
+            out_trade_no: string;
+            /** Format: date-time */
+            paid_at?: string | null;
+            /** @description 已原路退回的金额 */
+            refunded_fen: number;
+            /** @description created | paid | closed */
+            state: string;
+            /** @description 微信支付单号 */
+            transaction_id?: string | null;
+        };
+        TopUpPage: {
+            items?: components["schemas"]["TopUpOut"][];
+            page: number;
+            page_size: number;
+            total: number;
         };
         TotalsOut: {
             /** @description 电量（Wh） */

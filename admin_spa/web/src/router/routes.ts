@@ -73,11 +73,27 @@ export const layoutChildren: RouteRecordRaw[] = [
     meta: { title: '退款审核', icon: 'Sort', permission: 'refund.read' },
   },
   {
-    path: 'statements',
-    name: 'statements',
-    component: () => import('@/pages/finance/StatementRunListPage.vue'),
-    meta: { title: '财务对账', icon: 'Money', permission: 'order.read' },
+    path: 'finance',
+    name: 'finance-menu',
+    component: RouterView,
+    meta: { title: '财务', icon: 'Money' },
+    children: [
+      {
+        path: 'topups',
+        name: 'topups',
+        component: () => import('@/pages/finance/TopupListPage.vue'),
+        meta: { title: '充值记录', icon: 'Wallet', permission: 'order.read' },
+      },
+      {
+        path: 'statements',
+        name: 'statements',
+        component: () => import('@/pages/finance/StatementRunListPage.vue'),
+        meta: { title: '财务对账', icon: 'Money', permission: 'order.read' },
+      },
+    ],
   },
+  // the address 财务对账 had before the 财务 menu: old links and bookmarks still open it
+  { path: 'statements', redirect: '/finance/statements', meta: { hidden: true } },
   {
     path: 'certifications',
     name: 'certifications',

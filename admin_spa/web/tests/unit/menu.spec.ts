@@ -27,7 +27,7 @@ describe('buildMenu', () => {
       'order.read', 'station.read', 'pile.read', 'tariff.read', 'member.read', 'operator.read',
       'admin_user.read', 'role.read', 'audit.read',
     ]
-    expect(titles(all)).toEqual(['概览', '订单', '站点', '充电桩', '电价', '会员', '财务对账', '营销', '运维', '运营商', '管理员', '角色', '审计日志', '设置'])
+    expect(titles(all)).toEqual(['概览', '订单', '站点', '充电桩', '电价', '会员', '财务', '营销', '运维', '运营商', '管理员', '角色', '审计日志', '设置'])
     expect(buildMenu(layoutChildren, all, '/').map((m) => m.path)).toContain('/operators')
     expect(titles(all)).not.toContain('无权访问')
     const orders = buildMenu(layoutChildren, all, '/').find((m) => m.title === '订单')
@@ -41,7 +41,12 @@ describe('buildMenu', () => {
     const marketing = (perms: string[]) => buildMenu(layoutChildren, perms, '/').find((m) => m.title === '营销')?.children?.map((c) => c.title)
     expect(marketing(['member.read'])).toEqual(['优惠券', '充值活动'])
     expect(marketing(['tariff.read'])).toEqual(['会员价'])
-    expect(titles(['order.read'])).toEqual(['概览', '订单', '财务对账', '运维'])
+    expect(titles(['order.read'])).toEqual(['概览', '订单', '财务', '运维'])
+    const finance = buildMenu(layoutChildren, ['order.read'], '/').find((m) => m.title === '财务')
+    expect(finance?.children?.map((c) => [c.title, c.path])).toEqual([
+      ['充值记录', '/finance/topups'],
+      ['财务对账', '/finance/statements'],
+    ])
   })
 
   it('a write code alone does not open a page', () => {
