@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app.charging.port import ConnectorState
 from app.db import utcnow
 from app.drivers import driver_orders, station_info
 from app.drivers.station_index import Brand
@@ -280,9 +281,10 @@ class PartnerStationDetail:
     partner: PartnerMark
 
 
-# 102.2 ConnectorStatus → our connectors' status words
-_STATUS_WORD = {0: "offline", 1: "available", 2: "preparing", 3: "charging", 4: "reserved",
-                255: "faulted"}  # fmt: skip
+# 102.2 ConnectorStatus → our connector states (0 离网: the pile is offline, pile_online says)
+_STATUS_WORD = {0: ConnectorState.UNAVAILABLE, 1: ConnectorState.AVAILABLE,
+                2: ConnectorState.PREPARING, 3: ConnectorState.CHARGING,
+                4: ConnectorState.RESERVED, 255: ConnectorState.FAULTED}  # fmt: skip
 
 
 def partner_station_detail(
@@ -310,7 +312,7 @@ def partner_station_detail(
             current_type=r.current_type,
             rated_power_w=r.power_w,
             pile_online=r.status != 0,
-            status=_STATUS_WORD.get(r.status, "unknown"),
+            status=_STATUS_WORD.get(r.status, ConnectorState.UNKNOWN),
             free=_CONNECTOR_STATUS.get(r.status) == "free",
         )
         for n, r in enumerate(rows, start=1)
