@@ -11,6 +11,7 @@ from sqlalchemy import select
 from app.catalogue import pile_access
 from app.catalogue.models import Pile
 from app.demo import seed_demo
+from app.demo_history import seed_demo_history
 from app.extensions import db
 from app.jobs.cli import register_scheduler_cli
 from app.startup import production_problems
@@ -25,6 +26,12 @@ def register_cli(app: Flask) -> None:
         click.echo("演示数据已创建" if summary.created else "演示数据已存在，未重复创建")
         for username, password, operator in summary.logins:
             click.echo(f"  {operator}: {username} / {password}")
+        history = seed_demo_history()
+        if history.created:
+            click.echo(
+                f"演示历史数据：{history.orders} 笔充电订单，{history.faults} 次故障，"
+                f"{history.disconnections} 次离线（近 30 天）；广东云创充值活动：充 50 元送 25 元券"
+            )
 
     @app.cli.command("check-settings")
     @click.option("--production/--no-production", default=True)

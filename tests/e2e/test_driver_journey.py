@@ -28,7 +28,7 @@ from app.wechat.sandbox.server import FakeWeChatServer
 from app.wechat.sandbox.state import DemoMerchant, FakeWeChat, make_test_merchant
 from pile_link.simulator import PileConfig, SimulatedOcppPile
 from tests.support.drivers import YC_APP
-from tests.support.payments import configure_merchant, make_offer
+from tests.support.payments import configure_merchant
 from wsgi import compose
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,15 +80,15 @@ class Platform:
 
 
 def _configure(db_url: str, fake: FakeWeChat, merchant: DemoMerchant) -> None:
-    """广东云创's mini-program app, merchant, WeChat Pay platform key and a top-up offer,
-    stored as the platform stores them (the process has not started yet)."""
+    """广东云创's mini-program app, merchant and WeChat Pay platform key, stored as the
+    platform stores them (the process has not started yet); its top-up offer is the demo's
+    (top up 50, get 3 coupons worth 25: app/demo_history.py)."""
     app = compose({"DATABASE_URL": db_url, "LOG_LEVEL": "WARNING"})
     with app.app_context():
         yc = db.session.scalar(select(Operator).where(Operator.name == "广东云创"))
         assert yc is not None
         yc.wechat_app_id, yc.wechat_app_secret = YC_APP
         configure_merchant(yc, merchant, fake)
-        make_offer(yc)
         db.session.commit()
         db.session.remove()
         db.engine.dispose()

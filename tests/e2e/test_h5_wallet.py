@@ -14,14 +14,9 @@ from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
-from sqlalchemy import select
 
-from app.extensions import db
-from app.tenancy.models import Operator
 from tests.e2e.test_admin_console import login as console_login
-from tests.support.payments import make_offer
 from tests.support.servers import DIST_INDEX, ROOT, TIMEOUT_MS, live_platform, platform_env
-from wsgi import compose
 
 pytestmark = pytest.mark.e2e
 
@@ -34,26 +29,14 @@ DEMO_DRIVER_PHONE = "13800000000"  # demo-openid-0001, 云创's 演示车主 (ap
 @pytest.fixture(scope="module")
 def wallet_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A platform process with the WeChat sandbox (as `make run`), its own database: the
-    driver's balance here is only what this module does to it."""
+    driver's balance here is only what this module does to it. 云创's top-up offer (top up
+    50, get 3 coupons worth 25) is the demo's own (app/demo_history.py)."""
     if not H5_INDEX.is_file():
         pytest.fail("the H5 pages are not built: run `make h5` (make test does it)")
     db_path = tmp_path_factory.mktemp("e2e-h5-wallet") / "wallet.sqlite3"
     env = platform_env(db_path, EVOP_WECHAT_SANDBOX="1")
     with live_platform(env) as base:
-        _add_offer(f"sqlite:///{db_path}")
         yield base
-
-
-def _add_offer(db_url: str) -> None:
-    """云创's "top up 50, get 3 coupons worth 25" (the demo seed has no top-up offer)."""
-    app = compose({"DATABASE_URL": db_url, "LOG_LEVEL": "WARNING"})
-    with app.app_context():
-        yc = db.session.scalar(select(Operator).where(Operator.name == "广东云创"))
-        assert yc is not None
-        make_offer(yc)
-        db.session.commit()
-        db.session.remove()
-        db.engine.dispose()
 
 
 def _phone(browser: Browser, base: str) -> BrowserContext:
