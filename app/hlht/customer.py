@@ -655,6 +655,7 @@ def check_charge_orders(partner: Partner, data: dict[str, Any]) -> dict[str, Any
     if not seq or not isinstance(listed, list):
         raise BusinessError("CheckOrderSeq、ChargeOrders 必填")
     disputes: list[dict[str, Any]] = []
+    disputed_fen = disputed_wh = 0  # the totals in integers, turned to yuan and kWh once
     for item in listed:
         if not isinstance(item, dict):
             raise BusinessError("ChargeOrders 应为对象列表")
@@ -672,6 +673,7 @@ def check_charge_orders(partner: Partner, data: dict[str, Any]) -> dict[str, Any
             disputes.append({"StartChargeSeq": their_seq, "TotalPower": field(item, "TotalPower"),
                              "TotalMoney": field(item, "TotalMoney"),
                              "DisputeReason": DISPUTE_UNKNOWN})  # fmt: skip
+            disputed_fen, disputed_wh = disputed_fen + money, disputed_wh + energy
             continue
         ours_fen, ours_wh = _what_we_hold(order)
         reason = DISPUTE_MONEY if ours_fen != money else DISPUTE_ENERGY if ours_wh != energy else 0
@@ -679,11 +681,11 @@ def check_charge_orders(partner: Partner, data: dict[str, Any]) -> dict[str, Any
             order.disputed, order.dispute_reason = True, f"check_orders:{reason}"
             disputes.append({"StartChargeSeq": their_seq, "TotalPower": ours_wh / 1000,
                              "TotalMoney": ours_fen / 100, "DisputeReason": reason})  # fmt: skip
+            disputed_fen, disputed_wh = disputed_fen + ours_fen, disputed_wh + ours_wh
     return {
         "CheckOrderSeq": seq, "StartTime": field(data, "StartTime", ""),
         "EndTime": field(data, "EndTime", ""), "TotalDisputeOrder": len(disputes),
-        "TotalDisputePower": round(sum(float(d["TotalPower"] or 0) for d in disputes), 3),
-        "TotalDisputeMoney": round(sum(float(d["TotalMoney"] or 0) for d in disputes), 2),
+        "TotalDisputePower": disputed_wh / 1000, "TotalDisputeMoney": disputed_fen / 100,
         "DisputeOrders": disputes,
     }  # fmt: skip
 

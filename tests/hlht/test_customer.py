@@ -339,6 +339,7 @@ def test_the_partners_check_charge_orders_is_answered_with_our_disputes_and_move
     ret, data = caller.call("check_charge_orders", check)
     assert ret == 0 and data["CheckOrderSeq"] == seq
     assert data["TotalDisputeOrder"] == 1
+    assert (data["TotalDisputePower"], data["TotalDisputeMoney"]) == (2.0, 3.0)  # from integers
     assert data["DisputeOrders"] == [
         {"StartChargeSeq": "MA07TEST1NOSUCHORDER0000001", "TotalPower": 2.0, "TotalMoney": 3.0,
          "DisputeReason": customer.DISPUTE_UNKNOWN}
