@@ -117,6 +117,8 @@ export const api = {
     request<T>(path, { ...opts, query }),
   post: <T>(path: string, body?: unknown, opts: RequestOptions = {}) =>
     request<T>(path, { ...opts, method: 'POST', body: body ?? {} }),
+  put: <T>(path: string, body?: unknown, opts: RequestOptions = {}) =>
+    request<T>(path, { ...opts, method: 'PUT', body: body ?? {} }),
   upload: <T>(path: string, form: FormData, opts: RequestOptions = {}) =>
     request<T>(path, { ...opts, method: 'POST', form }),
 }

@@ -308,3 +308,26 @@ export type ChargingPassword = {
   issued_at: string | null
   password: string | null
 }
+
+// -- the coupon choice of an order (issue 13; miniprogram_api/schemas/orders.py MpCouponChoiceOut)
+
+export type OrderCoupon = {
+  id: number
+  name: string
+  kind: string
+  amount_fen: number | null
+  threshold_fen: number | null
+  percent: string | null
+  cap_fen: number | null
+  valid_until: string
+  usable: boolean
+  refusal_code: string | null
+  refusal: string | null
+}
+
+export type CouponChoice = {
+  /** default: the best one is picked at settlement; none; chosen; final (settled) */
+  choice: 'default' | 'none' | 'chosen' | 'final'
+  selected_coupon_id: number | null
+  coupons: OrderCoupon[]
+}
