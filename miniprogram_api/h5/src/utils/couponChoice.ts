@@ -15,7 +15,8 @@ export function couponFace(c: OrderCoupon): string {
 export function choiceLabel(choice: CouponChoice): string {
   const selected = choice.coupons.find((c) => c.id === choice.selected_coupon_id)
   if (choice.choice === 'none') return '不使用优惠券'
-  if (!selected) return choice.coupons.some((c) => c.usable) ? '结算时自动选择最优' : '暂无可用优惠券'
+  // none usable yet may only mean the bill is still 0: the best one is picked at settlement
+  if (!selected) return choice.coupons.length ? '结算时自动选择最优' : '暂无可用优惠券'
   const auto = choice.choice === 'default' ? '（自动选择最优）' : ''
   return `${selected.name} ${couponFace(selected)}${auto}`
 }

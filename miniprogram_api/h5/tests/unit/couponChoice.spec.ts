@@ -27,6 +27,8 @@ describe('choiceLabel', () => {
     expect(choiceLabel(choice({ choice: 'chosen' }))).toBe('10元券 ¥10.00')
     expect(choiceLabel(choice({ choice: 'none', selected_coupon_id: null }))).toBe('不使用优惠券')
     expect(choiceLabel(choice({ selected_coupon_id: null, coupons: [] }))).toBe('暂无可用优惠券')
+    const nothingYet = coupon({ id: 7, usable: false, refusal: '本单无可抵扣金额' })
+    expect(choiceLabel(choice({ selected_coupon_id: null, coupons: [nothingYet] }))).toBe('结算时自动选择最优')
   })
 })
 
