@@ -3,6 +3,12 @@
 // shown in a Vant toast. A 401 forgets the token and sends the driver to the login page.
 
 export const API_BASE = import.meta.env.VITE_API_BASE ?? '/api/mp/v1'
+const API_PREFIX = '/api/mp/v1'
+
+/** a path the API gives in full (e.g. the partner scan's start_path) as request() takes it */
+export function apiPath(path: string): string {
+  return path.startsWith(API_PREFIX + '/') ? path.slice(API_PREFIX.length) : path
+}
 const TOKEN_KEY = 'evop.h5.token'
 
 export const NETWORK_MESSAGE = '网络异常，请稍后重试'

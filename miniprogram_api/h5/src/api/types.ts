@@ -111,7 +111,22 @@ export type PartnerScan = {
   station_name: string | null
   station_address: string | null
   status: string
+  /** the partner's ConnectorStatus as last synced (T/CEC 102.2) */
+  connector_status?: number | null
+  power_w?: number | null
+  synced_at?: string | null
+  /** the partner's price now; member_service_price is what this driver pays of the service */
+  price?: PartnerPrice | null
   start_path: string
+}
+
+export type PartnerPrice = {
+  start: string
+  end: string
+  electricity_price: string
+  service_price: string
+  member_service_price: string
+  total_price: string
 }
 
 export type Bill = {
@@ -249,6 +264,8 @@ export type OrderSummary = {
   requested_at: string
   started_at: string | null
   stopped_at: string | null
+  /** a partner platform's order (互联互通): its page is /hlht/orders/<order_no> */
+  partner?: PartnerMark | null
 }
 
 export type CouponListState = 'available' | 'used' | 'expired'
@@ -331,3 +348,47 @@ export type CouponChoice = {
   selected_coupon_id: number | null
   coupons: OrderCoupon[]
 }
+
+// --- interconnection (T/CEC 102): our driver on a partner platform's pile ---
+
+/** POST /hlht/orders */
+export type HlhtStarted = {
+  order_no: string
+  state: string
+  connector_code: string
+  energy_wh: number
+  charged_fen: number
+}
+
+/** a settled partner order's bill; estimated: the partner's bill has not come, priced by its policy */
+export type HlhtBill = {
+  estimated: boolean
+  energy_wh: number
+  energy_kwh: string
+  electricity_fen: number | null
+  service_fen: number | null
+  total_fen: number
+  settled_at: string | null
+}
+
+/** GET /hlht/orders/<no> and POST …/stop */
+export type HlhtLive = {
+  order_no: string
+  state: 'starting' | 'charging' | 'stopping' | 'finished' | 'settled' | 'failed' | string
+  partner_name: string
+  station_name: string | null
+  connector_code: string
+  energy_wh: number
+  energy_kwh: string
+  /** so far (the partner's, or priced from its policy); the amount charged once settled */
+  amount_fen: number
+  elapsed_seconds: number
+  can_stop: boolean
+  hint: string | null
+  started_at: string | null
+  stopped_at: string | null
+  bill: HlhtBill | null
+}
+
+/** a partner order's page stops polling here (finished still waits for the partner's bill) */
+export const HLHT_FINAL_STATES = ['settled', 'failed']

@@ -36,6 +36,13 @@ export const routes: RouteRecordRaw[] = [
     meta: { title: '充电订单' },
   },
   {
+    path: '/hlht/orders/:orderNo',
+    name: 'hlht-order',
+    component: () => import('@/pages/HlhtOrderPage.vue'),
+    props: true,
+    meta: { title: '互联充电订单' },
+  },
+  {
     path: '/wallet',
     name: 'wallet',
     component: () => import('@/pages/WalletPage.vue'),
