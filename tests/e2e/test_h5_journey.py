@@ -6,7 +6,10 @@ pile, watch the kWh rise, stop, and see the itemised bill paid with the best cou
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 
@@ -14,22 +17,26 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.e2e.test_h5_wallet import H5_INDEX, _login_to_wallet, _phone, _shot, _top_up_50
-from tests.support.servers import live_platform, platform_env
+from tests.support.servers import ROOT, live_platform, platform_env
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def make_run_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not H5_INDEX.is_file():
-        pytest.fail("the H5 pages are not built: run `make h5` (make test does it)")
-    env = platform_env(
+def make_run_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    return platform_env(
         tmp_path_factory.mktemp("e2e-journey") / "journey.sqlite3",
         EVOP_WECHAT_SANDBOX="1",
         EVOP_HLHT_SANDBOX="1",
         EVOP_DEMO_PILES="1",
     )
-    with live_platform(env) as base:
+
+
+@pytest.fixture(scope="module")
+def make_run_server(make_run_env: dict[str, str]) -> Iterator[str]:
+    if not H5_INDEX.is_file():
+        pytest.fail("the H5 pages are not built: run `make h5` (make test does it)")
+    with live_platform(make_run_env) as base:
         yield base
 
 
@@ -91,3 +98,29 @@ def test_a_new_driver_tops_up_charges_and_pays_with_the_best_coupon(
     finally:
         context.close()
     assert not crashes, f"uncaught errors in the page: {crashes}"
+
+
+def test_a_charge_on_a_pile_gone_offline_says_how_to_stop_it_at_the_pile(
+    browser: Browser, make_run_server: str, make_run_env: dict[str, str]
+) -> None:
+    """Case #15: the app cannot stop a charge on an offline pile; the page says so and how
+    to stop it at the pile, and offers no stop button that cannot work. (After the journey
+    above: the demo driver has no other charge running.)"""
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.e2e.seed_offline_order"], env=make_run_env, cwd=ROOT,
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    order_no = json.loads(done.stdout.strip().splitlines()[-1])["order_no"]
+    context = _phone(browser, make_run_server)
+    pg = context.new_page()
+    try:
+        _login_to_wallet(pg)
+        pg.goto(f"/h5/orders/{order_no}")
+        expect(pg.get_by_test_id("order-state")).to_have_text("充电中")
+        hint = pg.get_by_test_id("order-hint")
+        expect(hint).to_contain_text("充电桩当前离线")
+        expect(hint).to_contain_text("充电桩屏幕")
+        expect(pg.get_by_test_id("stop")).to_have_count(0)
+        _shot(pg, "order-offline")
+    finally:
+        context.close()
