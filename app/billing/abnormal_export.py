@@ -16,7 +16,7 @@ from app.billing.order_export import STATE_LABELS, bill_value, local_time
 from app.charging.models import ChargeOrder
 from app.charging.order_search import with_names
 from app.extensions import db
-from app.tenancy.exports import BATCH, audited_export, in_batches
+from app.tenancy.exports import audited_export, in_batches
 from app.tenancy.scope import Actor
 from app.xlsx_export import Column, Kind
 
@@ -66,8 +66,10 @@ COLUMNS = [
 def abnormal_rows(actor: Actor, **filters: Any) -> Iterator[dict[str, Any]]:
     """The orders the queue finds with these filters, newest first, one batch in memory."""
     stmt = abnormal_filter(actor, **filters).order_by(ChargeOrder.id.desc())
-    found = db.session.scalars(stmt.execution_options(yield_per=BATCH))
-    return in_batches(found, lambda orders: _complete(actor, orders), BATCH)
+    return in_batches(
+        lambda n: db.session.scalars(stmt.execution_options(yield_per=n)),
+        lambda orders: _complete(actor, orders),
+    )
 
 
 def _complete(actor: Actor, orders: list[ChargeOrder]) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ from app.billing.models import Bill
 from app.charging.models import ChargeOrder, OrderState
 from app.charging.order_search import OrderQuery, order_filter, with_names
 from app.extensions import db
-from app.tenancy.exports import BATCH, audited_export, in_batches
+from app.tenancy.exports import audited_export, in_batches
 from app.tenancy.scope import Actor
 from app.xlsx_export import Column, Kind
 
@@ -118,9 +118,11 @@ def order_rows(actor: Actor, **query: Unpack[OrderQuery]) -> Iterator[dict[str, 
         order_filter(actor, **query)
         .with_only_columns(*_ORDER_FIELDS)
         .order_by(ChargeOrder.id.desc())
-        .execution_options(yield_per=BATCH)
     )
-    return in_batches(db.session.execute(stmt), lambda orders: _with_bills(actor, orders), BATCH)
+    return in_batches(
+        lambda n: db.session.execute(stmt.execution_options(yield_per=n)),
+        lambda orders: _with_bills(actor, orders),
+    )
 
 
 def _with_bills(actor: Actor, orders: list[Any]) -> list[dict[str, Any]]:

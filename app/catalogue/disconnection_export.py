@@ -21,7 +21,7 @@ from app.catalogue.pile_history import (
 )
 from app.db import utcnow
 from app.extensions import db
-from app.tenancy.exports import BATCH, audited_export, in_batches
+from app.tenancy.exports import audited_export, in_batches
 from app.tenancy.scope import Actor
 from app.xlsx_export import Column, Kind, duration_text, wall_clock
 
@@ -97,9 +97,11 @@ def disconnection_rows(actor: Actor, **filters: Any) -> Iterator[dict[str, Any]]
     stmt = disconnection_filter(actor, **filters).order_by(
         PileOnlinePeriod.offline_at.desc(), PileOnlinePeriod.id.desc()
     )
-    found = db.session.execute(stmt.execution_options(yield_per=BATCH)).tuples()
     now = utcnow()
-    return in_batches(found, lambda batch: _complete(batch, now), BATCH)
+    return in_batches(
+        lambda n: db.session.execute(stmt.execution_options(yield_per=n)).tuples(),
+        lambda batch: _complete(batch, now),
+    )
 
 
 def _complete(

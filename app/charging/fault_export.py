@@ -15,7 +15,7 @@ from app.catalogue.models import FaultRecord
 from app.catalogue.pile_history import fault_filter
 from app.charging.fault_log import with_names
 from app.extensions import db
-from app.tenancy.exports import BATCH, audited_export, in_batches
+from app.tenancy.exports import audited_export, in_batches
 from app.tenancy.scope import Actor
 from app.xlsx_export import Column, Kind, duration_text, wall_clock
 
@@ -51,8 +51,7 @@ def fault_rows(actor: Actor, **filters: Any) -> Iterator[dict[str, Any]]:
     stmt = fault_filter(actor, **filters).order_by(
         FaultRecord.started_at.desc(), FaultRecord.id.desc()
     )
-    found = db.session.scalars(stmt.execution_options(yield_per=BATCH))
-    return in_batches(found, with_names, BATCH)
+    return in_batches(lambda n: db.session.scalars(stmt.execution_options(yield_per=n)), with_names)
 
 
 def export_faults(actor: Actor, **filters: Any) -> tuple[IO[bytes], int]:

@@ -14,7 +14,7 @@ from sqlalchemy import func
 from app.extensions import db
 from app.payments.models import TopUpPayment, TopUpState
 from app.payments.topup_list import newest_first, topup_filter, with_names
-from app.tenancy.exports import BATCH, audited_export, in_batches
+from app.tenancy.exports import audited_export, in_batches
 from app.tenancy.scope import Actor
 from app.xlsx_export import Column, Kind
 
@@ -43,8 +43,7 @@ COLUMNS = [
 def topup_rows(actor: Actor, **filters: Any) -> Iterator[dict[str, Any]]:
     """The top-ups the list finds with these filters, newest first, one batch in memory."""
     stmt = newest_first(topup_filter(actor, **filters))
-    found = db.session.scalars(stmt.execution_options(yield_per=BATCH))
-    return in_batches(found, with_names, BATCH)
+    return in_batches(lambda n: db.session.scalars(stmt.execution_options(yield_per=n)), with_names)
 
 
 def export_topups(actor: Actor, **filters: Any) -> tuple[IO[bytes], int]:

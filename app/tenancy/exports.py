@@ -23,15 +23,17 @@ T = TypeVar("T")
 
 
 def in_batches(
-    results: Iterable[T],
+    read: Callable[[int], Iterable[T]],
     complete: Callable[[list[T]], list[dict[str, Any]]],
     batch: int = BATCH,
 ) -> Iterator[dict[str, Any]]:
-    """A query's results (streamed by the caller with ``yield_per=batch``) turned into rows
-    by ``complete`` one batch at a time, so that its lookups are one query per batch and
-    never per row: one batch in memory, whatever the count."""
+    """A query's results turned into rows by ``complete`` one batch at a time (its lookups
+    are one query per batch, never per row): one batch in memory, whatever the count.
+    ``read(batch)`` runs the query, streamed ``yield_per=batch``, only when the first row
+    is wanted: an export refused above its ceiling opens no cursor it would leave behind
+    (a PostgreSQL server-side cursor, found by the suite on PostgreSQL)."""
     pending: list[T] = []
-    for item in results:
+    for item in read(batch):
         pending.append(item)
         if len(pending) == batch:
             yield from complete(pending)

@@ -52,6 +52,9 @@ def test_every_menu_entry_opens_its_page_with_the_demo_data(page: Page) -> None:
         entry.click()
         expect(entry).to_have_class(re.compile(r"\bis-active\b"))
         page.wait_for_load_state("networkidle")
+        page.wait_for_timeout(400)  # the page's transition: its requests start after it
+        page.wait_for_load_state("networkidle")
+        expect(page.locator(".el-loading-mask:visible")).to_have_count(0)
         errors = page.locator(".el-message--error")
         if errors.count():
             failures.append(f"{title}: {errors.first.inner_text()}")
