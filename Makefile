@@ -128,13 +128,15 @@ lint: deps
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
+# Each suite has its own block of Redis databases (tests/support/redis_db.py), so `make test`
+# can run them side by side.
 test-sqlite: deps
-	$(VENV)/bin/pytest --ignore=tests/e2e -q
+	EVOP_TEST_REDIS_BLOCK=3 $(VENV)/bin/pytest --ignore=tests/e2e -q
 
 # The same suite on PostgreSQL when it answers; under CI=true it must answer.
 test-postgres: deps
 	@if $(PY) -c "import psycopg,sys; psycopg.connect('$(PG_TEST_URL)', connect_timeout=3).close()" 2>/dev/null; then \
-		EVOP_TEST_DATABASE_URL='$(PG_TEST_URL)' $(VENV)/bin/pytest --ignore=tests/e2e -q; \
+		EVOP_TEST_REDIS_BLOCK=2 EVOP_TEST_DATABASE_URL='$(PG_TEST_URL)' $(VENV)/bin/pytest --ignore=tests/e2e -q; \
 	elif [ "$$CI" = "true" ]; then \
 		echo "PostgreSQL at $(PG_TEST_URL) does not answer, and CI=true requires it"; exit 1; \
 	else \
@@ -146,9 +148,14 @@ test-web: $(NODE_STAMP) $(H5_NODE_STAMP)
 	cd $(H5) && npm test
 
 test-e2e: deps spa h5 chromium
-	$(VENV)/bin/pytest tests/e2e -q
+	EVOP_TEST_REDIS_BLOCK=1 $(VENV)/bin/pytest tests/e2e -q
 
-test: lint check-types test-sqlite test-postgres test-web test-e2e
+# Lint and types first; then the SQLite, PostgreSQL and browser suites side by side (the
+# browser suite mostly waits on its servers and Chromium, the PostgreSQL one on its database),
+# each printed whole when it ends (-O); the vitest suites last.
+test: lint check-types
+	@$(MAKE) --no-print-directory -j3 -O test-sqlite test-postgres test-e2e
+	@$(MAKE) --no-print-directory test-web
 
 # the drivers' API benchmark's load generator (optional: a Python client stands in)
 wrk:

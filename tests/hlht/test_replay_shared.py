@@ -17,10 +17,11 @@ from app.extensions import db
 from app.hlht.envelope import CHINA, EnvelopeError, ReplayGuard, Ret, build_request, timestamp
 from app.hlht.replay import RedisReplayGuard, replay_guard
 from tests.support.hlht import PARTNER_KEYS, PARTNER_OPERATOR_ID, PARTNER_SECRET, register_partner
+from tests.support.redis_db import REPLAY, redis_url
 from tests.support.settings import BASE_CONFIG
 from wsgi import compose
 
-REDIS_URL = "redis://127.0.0.1:6379/13"
+REDIS_URL = redis_url(REPLAY)
 
 
 @pytest.fixture

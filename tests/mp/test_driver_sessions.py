@@ -19,8 +19,9 @@ from app.extensions import db
 from app.state import state_of
 from app.tenancy.models import AuditLog, Driver
 from tests.support.drivers import Login
+from tests.support.redis_db import TOKENS, redis_url
 
-REDIS_URL = "redis://127.0.0.1:6379/14"
+REDIS_URL = redis_url(TOKENS)
 ME = "/api/mp/v1/me"
 
 

@@ -15,10 +15,11 @@ from limits.storage import MemoryStorage, RedisStorage
 from app.errors import RATE_LIMITED
 from app.extensions import limiter
 from app.rate_limits import rate_limit
+from tests.support.redis_db import BUS, redis_url
 from tests.support.settings import BASE_CONFIG
 from wsgi import compose
 
-REDIS_URL = "redis://127.0.0.1:6379/15"
+REDIS_URL = redis_url(BUS)
 THREADS = 32
 
 

@@ -34,6 +34,7 @@ from app.tenancy.admin_auth import actor_for_user
 from app.tenancy.models import AdminUser, Driver, Operator
 from miniprogram_api.schemas import stations as schemas
 from tests.support.drivers import Login, Ops
+from tests.support.redis_db import CACHES, redis_url
 from tests.support.settings import BASE_CONFIG, ON_POSTGRES
 from wsgi import compose
 
@@ -443,15 +444,14 @@ def test_nearby_finds_the_demo_stations_for_a_logged_in_driver(
 
 
 def _redis_or_skip() -> Any:
-    import os
 
     import redis
 
-    client = redis.Redis.from_url(os.environ.get("EVOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/9"))
+    client = redis.Redis.from_url(redis_url(CACHES))
     try:
         client.ping()
     except redis.RedisError:
-        pytest.skip("no Redis at EVOP_TEST_REDIS_URL")
+        pytest.skip(f"no Redis at {redis_url(CACHES)}")
     return client
 
 

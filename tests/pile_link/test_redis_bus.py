@@ -14,8 +14,9 @@ from app.charging.port import CommandOutcome, CommandResult
 from pile_link.redis_bus import PILE_KEY, AnnouncingRegistry, RedisCommandPort, RedisNode
 from pile_link.registry import Command, ConnectionRegistry
 from pile_link.runtime import redis_client
+from tests.support.redis_db import BUS, redis_url
 
-REDIS_URL = "redis://127.0.0.1:6379/15"
+REDIS_URL = redis_url(BUS)
 
 
 class FakeLink:

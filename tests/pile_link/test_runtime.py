@@ -6,6 +6,7 @@ import redis
 
 from pile_link.group_commit import GroupCommitEvents
 from pile_link.runtime import PileLinkRuntime
+from tests.support.redis_db import BUS, redis_url
 from tests.support.settings import BASE_CONFIG
 from wsgi import compose
 
@@ -15,7 +16,7 @@ def test_runtime_group_commits_meter_values_and_bounds_its_pools() -> None:
         {
             **BASE_CONFIG,
             "DATABASE_URL": "sqlite://",
-            "REDIS_URL": "redis://127.0.0.1:6379/15",
+            "REDIS_URL": redis_url(BUS),
             "METER_BATCH_DELAY_MS": 8,
             "METER_BATCH_SIZE": 300,
             "PILE_LINK_DB_CONCURRENCY": 12,

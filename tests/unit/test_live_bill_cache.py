@@ -14,6 +14,7 @@ import pytest
 from app.billing.bills import BillPreview
 from app.drivers import live
 from app.drivers.live import LiveBillCache, SharedLiveBillCache
+from tests.support.redis_db import CACHES, redis_url
 
 
 def _bill(total: int) -> BillPreview:
@@ -72,11 +73,11 @@ def test_the_live_bill_cache_stays_bounded(
 def _redis_or_skip() -> Any:
     import redis
 
-    client = redis.Redis.from_url(os.environ.get("EVOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/9"))
+    client = redis.Redis.from_url(redis_url(CACHES))
     try:
         client.ping()
     except redis.RedisError:
-        pytest.skip("no Redis at EVOP_TEST_REDIS_URL")
+        pytest.skip(f"no Redis at {redis_url(CACHES)}")
     return client
 
 
@@ -119,5 +120,5 @@ def test_the_shared_estimate_cache_computes_when_redis_is_down() -> None:
 
 def test_without_redis_each_worker_keeps_its_own_estimates() -> None:
     assert type(live.live_bill_cache_for("", 30)) is LiveBillCache
-    assert isinstance(live.live_bill_cache_for("redis://127.0.0.1:6379/9", 30), SharedLiveBillCache)
-    assert type(live.live_bill_cache_for("redis://127.0.0.1:6379/9", 0)) is LiveBillCache
+    assert isinstance(live.live_bill_cache_for(redis_url(CACHES), 30), SharedLiveBillCache)
+    assert type(live.live_bill_cache_for(redis_url(CACHES), 0)) is LiveBillCache

@@ -20,9 +20,10 @@ from app.wechat.config import WeChatEndpoints
 from app.wechat.miniprogram import MemoryTokenStore, _Client, _drop_token, send_subscribe_message
 from app.wechat.sandbox.state import FakeWeChat
 from app.wechat.tokens import RedisTokenStore
+from tests.support.redis_db import TOKENS, redis_url
 from tests.support.wechat import MP_APP
 
-REDIS_URL = "redis://127.0.0.1:6379/14"
+REDIS_URL = redis_url(TOKENS)
 
 
 @pytest.fixture
