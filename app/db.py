@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     BigInteger,
+    Connection,
     DateTime,
+    Index,
     Integer,
     MetaData,
     Numeric,
     String,
+    Table,
     TypeDecorator,
+    event,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
@@ -70,6 +76,50 @@ def utcnow() -> datetime:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def postgresql_only(index: Index) -> Index:
+    """An index that exists on PostgreSQL alone (created there by ``create_all`` and the
+    migrations, never on SQLite); :func:`in_schema_of` keeps the drift check from asking
+    SQLite for it."""
+    index.info["dialect"] = "postgresql"
+    return index.ddl_if(dialect="postgresql")
+
+
+def in_schema_of(dialect: str) -> Callable[..., bool]:
+    """Alembic's ``include_object`` for a database of ``dialect``: the model objects that
+    database has (every one but another dialect's :func:`postgresql_only` indexes)."""
+
+    def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        only_on = obj.info.get("dialect") if type_ == "index" else None
+        return only_on in (None, dialect)
+
+    return include
+
+
+def with_trigram_ops(table: Table) -> None:
+    """Before ``create_all`` makes ``table`` on PostgreSQL: the pg_trgm extension its
+    trigram index needs, and its operator classes visible for this transaction (a test or
+    bench schema of its own sets ``search_path`` to that schema alone). Production gets
+    the index from its migration, which degrades when the extension is refused."""
+
+    @event.listens_for(table, "before_create")
+    def _trigram_ops(target: Table, connection: Connection, **kw: Any) -> None:
+        if connection.dialect.name != "postgresql":
+            return
+        find = text(
+            "SELECT n.nspname FROM pg_extension e "
+            "JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'"
+        )
+        schema = connection.scalar(find)
+        if schema is None:
+            connection.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public"))
+            schema = connection.scalar(find)
+        connection.execute(
+            text("SELECT set_config('search_path', current_setting('search_path') || ', ' "
+                 "|| quote_ident(:schema), true)"),
+            {"schema": schema},
+        )  # fmt: skip
 
 
 class local_date(FunctionElement[str]):

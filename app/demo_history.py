@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from app.billing import energy_loss, occupancy_charges, settlement
 from app.billing.models import OccupancySession
@@ -48,6 +48,8 @@ from app.drivers import members
 from app.extensions import db
 from app.ledger import wallet
 from app.ledger.models import Wallet, WalletEntry
+from app.notices import delivery
+from app.notices.models import OutboxMessage, OutboxStatus
 from app.promotions import coupons
 from app.promotions.models import TopUpOffer
 from app.tenancy.admin_auth import actor_for_user
@@ -375,6 +377,24 @@ def _backdate_wallets(driver_ids: list[int], since: datetime) -> None:
     )
 
 
+def _handle_unreachable_notices(driver_ids: list[int], now: datetime) -> None:
+    """The history's drivers hold cards and no WeChat openid: each of their notices (charge
+    started, finished) ends as the delivery job ends one for such a driver (failed unsent,
+    NO_RECIPIENT, or TEMPLATE_NOT_CONFIGURED where the kind is off), not as a month of
+    pending messages the console's outbox would show as a backlog. Never sent: only
+    drivers with no openid are handled here, and the job gives up on them before WeChat."""
+    pending = db.session.scalars(
+        select(OutboxMessage)
+        .join(Driver, Driver.id == OutboxMessage.driver_id)
+        .where(OutboxMessage.driver_id.in_(driver_ids),
+               OutboxMessage.status == OutboxStatus.PENDING,
+               or_(Driver.openid.is_(None), Driver.openid == ""))
+        .order_by(OutboxMessage.id)
+    )  # fmt: skip
+    for message in pending.all():
+        delivery.deliver_one(message, now)
+
+
 def _meter_reading(station_name: str, month: str) -> None:
     """The utility meter of the station for ``month``: what was billed plus ~7% of loss
     (transformer, cables, the piles' own draw), rounded to the kWh as a meter reads."""
@@ -449,6 +469,7 @@ def seed_demo_history(now: datetime | None = None) -> HistorySummary:
         )
     )
     _backdate_wallets(driver_ids, _local(first, 0, 0))
+    _handle_unreachable_notices(driver_ids, now)
     _meter_reading("云创·深圳南山科技园站", energy_loss.previous_month(now.date()))
     return HistorySummary(
         created=summary.created, orders=totals[0], faults=totals[1], disconnections=totals[2]

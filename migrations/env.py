@@ -99,6 +99,10 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        from app.db import in_schema_of
+
+        # a PostgreSQL-only index (the trigram one) is no drift on SQLite
+        conf_args.setdefault("include_object", in_schema_of(connection.dialect.name))
         sqlite = connection.dialect.name == "sqlite"
         if sqlite:
             # SQLite alters a table by copying it and dropping the old one: with foreign

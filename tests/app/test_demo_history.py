@@ -19,6 +19,7 @@ from app.demo_history import HISTORY_DAYS, seed_demo_history
 from app.extensions import db
 from app.ledger import wallet
 from app.ledger.models import Wallet, WalletEntry
+from app.notices.models import NotificationAttempt, OutboxMessage, OutboxStatus
 from app.payments.dashboard import overview
 from app.promotions import coupons
 from app.promotions.models import CouponTemplate, TopUpOffer
@@ -115,3 +116,25 @@ def test_demo_topup_offer_gives_two_tens_and_a_five(app: Flask, demo: Any) -> No
 def test_seed_demo_alone_has_no_history_nor_offer(app: Flask, demo: Any) -> None:
     """The test suite's demo fixture counts rows: the history is the CLI's only."""
     assert _counts()[0] == 0 and _counts()[-2:] == [0, 0]
+
+
+def test_demo_history_leaves_no_pending_notices_for_its_drivers_without_openid(
+    app: Flask, demo: Any
+) -> None:
+    """The history's card drivers have no openid: their charge notices end failed unsent
+    (NO_RECIPIENT), as the delivery job ends them, not as a pending backlog (~488)."""
+    for name in ("广东云创", "深圳快充"):
+        _op(name).subscribe_templates = {
+            "charge_started": "tpl-start",
+            "charge_finished": "tpl-end",
+        }
+    db.session.commit()
+    seed_demo_history(now=NOW)
+    messages = db.session.scalars(select(OutboxMessage)).all()
+    assert len(messages) > 150
+    assert {m.status for m in messages} == {OutboxStatus.FAILED}
+    assert {m.last_error for m in messages} == {"NO_RECIPIENT"} and not any(
+        m.sent_at for m in messages
+    )
+    attempts = db.session.scalars(select(NotificationAttempt)).all()
+    assert len(attempts) == len(messages) and not any(a.ok for a in attempts)

@@ -17,6 +17,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from app.db import in_schema_of
 from app.extensions import db
 from tests.support.settings import BASE_CONFIG, ON_POSTGRES, TEST_DB_URL
 from wsgi import compose
@@ -52,7 +53,8 @@ def empty_db_url(tmp_path: Path) -> Iterator[str]:
 
 def _diff(app: Flask) -> list[object]:
     with db.engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        opts = {"compare_type": True, "include_object": in_schema_of(conn.dialect.name)}
+        ctx = MigrationContext.configure(conn, opts=opts)
         return list(compare_metadata(ctx, db.metadata))
 
 
@@ -99,3 +101,41 @@ def test_roles_that_read_members_keep_reading_orders(empty_db_url: str) -> None:
     finally:
         with app.app_context():
             db.engine.dispose()
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="the trigram index is PostgreSQL's alone")
+def test_migrations_succeed_without_the_trigram_index_where_pg_trgm_is_refused(
+    empty_db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """0025 on a managed database that refuses CREATE EXTENSION: a warning, no index, and
+    every later step and the order search still work."""
+    url = make_url(empty_db_url)
+    role = f"evop_noext_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        # may create tables in public, not extensions (no CREATE on the database)
+        conn.execute(text(f'CREATE ROLE "{role}" LOGIN'))
+        conn.execute(text(f'GRANT CREATE ON SCHEMA public TO "{role}"'))
+    app = compose({**BASE_CONFIG, "DATABASE_URL": url.set(username=role).render_as_string()})
+    try:
+        with app.app_context():
+            upgrade()
+            assert "pg_trgm unavailable" in capsys.readouterr().out
+            with db.engine.connect() as conn:
+                names = conn.scalars(
+                    text("SELECT indexname FROM pg_indexes WHERE tablename = 'charge_orders'")
+                ).all()
+                at = conn.scalar(text("SELECT version_num FROM alembic_version"))
+            assert "ix_charge_orders_order_no_trgm" not in names
+            assert "uq_charge_orders_order_no" in names
+            cfg = Config(str(MIGRATIONS / "alembic.ini"))
+            cfg.set_main_option("script_location", str(MIGRATIONS))
+            assert [at] == ScriptDirectory.from_config(cfg).get_heads()  # ran to its end
+            downgrade(revision="base")
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP OWNED BY "{role}"'))
+            conn.execute(text(f'DROP ROLE "{role}"'))
+        admin.dispose()

@@ -50,6 +50,20 @@ def confirm(page: Page, says: str) -> None:
     box.locator(".el-message-box__btns .el-button--primary").click()
 
 
+def test_a_topups_phone_opens_its_member(page: Page, seeded: dict[str, int]) -> None:
+    """财务 → 充值记录: the member's phone links to 会员详情, as the other lists' do."""
+    login(page, "yc_admin", "yc123456")
+    page.get_by_test_id("menu-finance-menu").click()
+    open_menu(page, "menu-topups", "finance/topups")
+    page.get_by_test_id("topups-phone").fill("13800138301")
+    page.get_by_test_id("topups-phone").press("Enter")
+    row = page.get_by_test_id("topups-table").locator("tbody tr", has_text="13800138301")
+    expect(row).to_have_count(1)
+    row.get_by_test_id("topup-member-link").click()
+    expect(page).to_have_url(re.compile(r"/admin/members/\d+$"))
+    expect(page.locator(".page")).to_contain_text("13800138301")
+
+
 def test_reject_and_approve_refunds(page: Page, seeded: dict[str, int]) -> None:
     login(page, "yc_admin", "yc123456")
     open_menu(page, "menu-refunds", "refunds")
