@@ -12,7 +12,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from app.wechat.sandbox.state import DemoMerchant, FakeWeChat, make_test_merchan
 from pile_link.simulator import PileConfig, SimulatedOcppPile
 from tests.support.drivers import YC_APP
 from tests.support.payments import configure_merchant
+from tests.support.servers import wait_ready
 from wsgi import compose
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,20 +54,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + 30.0
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"platform exited with {proc.returncode}:\n{log_path.read_text()}")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"{url} not ready after 30s:\n{log_path.read_text()}")
 
 
 @dataclass
@@ -135,7 +121,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
                 [sys.executable, "wsgi.py"], env=env, cwd=ROOT, stdout=log, stderr=log
             )
         try:
-            _wait_ready(f"{base}/readyz", proc, log_path)
+            wait_ready(f"{base}/readyz", proc, log=log_path)
             yield Platform(base, f"ws://127.0.0.1:{ocpp_port}/ocpp", fake, merchant, log_path)
         finally:
             proc.terminate()

@@ -35,18 +35,25 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_ready(url: str, proc: subprocess.Popen[bytes], deadline_s: float = 30.0) -> None:
+def wait_ready(
+    url: str, proc: subprocess.Popen[bytes], deadline_s: float = 120.0, log: Path | None = None
+) -> None:
+    """Wait for a started server's readiness URL (its log, if given, in the error). Generous:
+    `make test` runs three suites side by side on two cores, and a readiness wait is not a
+    performance figure."""
     deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
+            said = f":\n{log.read_text()}" if log else ""
+            raise RuntimeError(f"server exited with {proc.returncode}{said}")
         try:
             with urllib.request.urlopen(url, timeout=1) as resp:
                 if resp.status == 200:
                     return
         except OSError:
             time.sleep(0.1)
-    raise TimeoutError(f"{url} not ready after {deadline_s}s")
+    said = f":\n{log.read_text()}" if log else ""
+    raise TimeoutError(f"{url} not ready after {deadline_s}s{said}")
 
 
 def platform_env(db_path: Path, **extra: str) -> dict[str, str]:
