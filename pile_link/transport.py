@@ -5,11 +5,15 @@ stop can drain). Each connection then has three parts:
 
 * the **reader** (the greenlet that called :meth:`Connection.run`): bytes in, frames out,
   the protocol's own business (:meth:`Connection.serve`);
-* a **writer** fed by a bounded queue: a pile that does not read for ``write_timeout``
-  is dropped, and a frame is queued without a timer whenever there is room (the fast
-  path: a gevent ``Timeout`` per frame adds up at thousands of frames a second);
+* the **output**: a frame is sent at once, without blocking, when the socket takes it
+  whole and nothing is waiting before it; otherwise it waits in a bounded backlog that a
+  **flusher** greenlet (alive only while there is a backlog) sends in order. A pile that
+  does not read for ``write_timeout`` with the backlog full is dropped;
 * a **worker** that runs the domain's share of the pile's requests one at a time, so
-  that answers to our commands (and heartbeats) are read while the domain is busy.
+  that answers to our commands (and heartbeats) are read while the domain is busy. It
+  exists only while a request is pending: a held connection is idle between heartbeats,
+  and a parked greenlet (its Python frame chunk, its saved stack) and a queue cost more
+  than the rest of the connection (bench/PROFILE.md, "Memory per held connection").
 
 The end is the same for both protocols: requests already received are still recorded (a
 stop record just before the socket died is end-of-charge evidence), then the writer is
@@ -25,12 +29,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
-from typing import Any, ClassVar, Final, Generic, Protocol, TypeVar
+import time
+from collections import deque
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import gevent
 import gevent.event
 import gevent.pool
-import gevent.queue
 from gevent.server import StreamServer
 from gevent.socket import socket as GeventSocket
 
@@ -38,8 +43,6 @@ from app.charging.port import CommandResult, PileEventHandler
 from pile_link.registry import Command, ConnectionRegistry
 
 log = logging.getLogger(__name__)
-
-STOP: Final = object()  # the writer's last item
 
 
 class Limits(Protocol):
@@ -81,18 +84,23 @@ class Connection(Generic[Job]):
         self._server = server
         self._config: Limits = server.config
         self._sock = sock
+        # the OS socket under gevent's (non-blocking): a frame is tried on it at once
+        self._raw: socket.socket | None = getattr(sock, "_sock", None)
         self._peer = peer_of(address)
         self.host = host_of(address)  # the source IP, for the domain's admission
-        self._out: gevent.queue.Queue[object] = gevent.queue.Queue(
-            maxsize=self._config.write_queue_size
-        )
-        self._jobs: gevent.queue.Queue[Job | None] = gevent.queue.Queue(
-            maxsize=self._config.work_queue_size
-        )
+        # frames the socket did not take at once, as (bytes, item), and their flusher;
+        # both None while the socket keeps up (a held connection, nearly always)
+        self._backlog: deque[tuple[bytes | None, object]] | None = None
+        self._flusher: gevent.Greenlet[Any, Any] | None = None
+        self._write_room: gevent.event.Event | None = None
+        # the pile's requests waiting for the worker, and the worker: None while idle
+        self._jobs: deque[Job] | None = None
         self._worker: gevent.Greenlet[Any, Any] | None = None
+        self._job_room: gevent.event.Event | None = None
         self._reason: str | None = None
         self._claimed = False
         self._closing = False  # a closing handshake is under way: nothing new is queued
+        self._writes_stopped = False  # flush_and_stop_writer: what is queued is the last
         self._ended = False
 
     # --- what a protocol supplies ---------------------------------------------------
@@ -160,30 +168,116 @@ class Connection(Generic[Job]):
             self._sock.shutdown(socket.SHUT_RDWR)
 
     def queue(self, item: object) -> bool:
-        """Hand ``item`` to the writer; False when the connection is ending or stuck."""
-        if self._ended or self._closing:
+        """Send ``item`` (or back-log it for the flusher); False when the connection is
+        ending or stuck."""
+        if self._ended or self._closing or self._writes_stopped:
             return False
-        with contextlib.suppress(gevent.queue.Full):  # the fast path: no timer
-            self._out.put_nowait(item)
+        if self.push(item, self._config.write_timeout):
             return True
+        log.warning("pile does not read: write queue full", extra=self.extra())
+        self.close("heartbeat_timeout")
+        return False
+
+    def push(self, item: object, timeout: float | None = None) -> bool:
+        """Send ``item`` now when nothing waits before it and the socket takes it whole;
+        else back-log it, waiting up to ``timeout`` for room (``None``: not at all). False
+        when the backlog stayed full. Frames go out in the order they were pushed."""
+        deadline: float | None = None
+        while True:
+            backlog = self._backlog
+            if backlog is None:
+                self._send_now(item)
+                return True
+            if len(backlog) < self._config.write_queue_size:
+                backlog.append((self.encode(item), item))
+                return True
+            if timeout is None:
+                return False
+            now = time.monotonic()
+            if deadline is None:
+                deadline = now + timeout
+            if now >= deadline:
+                return False
+            room = self._write_room
+            if room is None:
+                room = self._write_room = gevent.event.Event()
+            room.clear()
+            room.wait(deadline - now)
+
+    def _send_now(self, item: object) -> None:
+        data = self.encode(item)
+        if data:
+            sent = 0
+            if self._raw is not None:
+                try:
+                    sent = self._raw.send(data)
+                except (BlockingIOError, InterruptedError):
+                    sent = 0
+                except OSError:
+                    self.abort()  # the reader sees the end
+                    return
+            if sent < len(data):
+                # the rest (and whatever follows) waits for the flusher
+                self._backlog = deque([(data[sent:], item)])
+                self._flusher = gevent.spawn(self._flush_loop)
+                return
+        self.sent(item)
+
+    def _flush_loop(self) -> None:
+        backlog = self._backlog
+        assert backlog is not None
         try:
-            self._out.put(item, timeout=self._config.write_timeout)
-        except gevent.queue.Full:
-            log.warning("pile does not read: write queue full", extra=self.extra())
-            self.close("heartbeat_timeout")
-            return False
-        return True
+            while backlog:
+                data, item = backlog.popleft()
+                if self._write_room is not None:
+                    self._write_room.set()
+                if data:
+                    self._sock.sendall(data)
+                self.sent(item)
+        except OSError:
+            self.abort()
+        finally:
+            # nothing switches between the last look at the backlog and here: a frame
+            # pushed from now on is tried on the socket at once again
+            self._backlog = None
+            self._flusher = None
+            if self._write_room is not None:
+                self._write_room.set()
+                self._write_room = None
 
     def submit(self, job: Job) -> None:
-        """Give the worker one of the pile's requests."""
-        try:
-            self._jobs.put_nowait(job)
-        except gevent.queue.Full:
+        """Give the worker one of the pile's requests (the worker starts with the first)."""
+        jobs = self._jobs
+        if jobs is not None and len(jobs) >= self._config.work_queue_size:
             self.work_queue_full(job)
+            return
+        self._add_job(job)
 
-    def start_worker(self) -> None:
+    def submit_waiting(self, job: Job, timeout: float) -> bool:
+        """Give the worker ``job``, waiting up to ``timeout`` for room; False: no room."""
+        deadline = time.monotonic() + timeout
+        while (jobs := self._jobs) is not None and len(jobs) >= self._config.work_queue_size:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            room = self._job_room
+            if room is None:
+                room = self._job_room = gevent.event.Event()
+            room.clear()
+            room.wait(remaining)
+        self._add_job(job)
+        return True
+
+    def _add_job(self, job: Job) -> None:
+        if self._jobs is None:
+            self._jobs = deque()
+        self._jobs.append(job)
         if self._worker is None:
             self._worker = gevent.spawn(self._work_loop)
+
+    def start_worker(self) -> None:
+        """Nothing to do any more: the worker starts with the first request and ends when
+        none is left (kept for the protocols that call it)."""
 
     def claim(self) -> bool:
         """Take the pile's registry slot (call inside ``registry.lifecycle``); True when
@@ -192,30 +286,27 @@ class Connection(Generic[Job]):
         self._claimed = True
         return replaced
 
-    def _write_loop(self) -> None:
-        try:
-            while True:
-                item = self._out.get()
-                if item is STOP:
-                    return
-                data = self.encode(item)
-                if data:
-                    self._sock.sendall(data)
-                self.sent(item)
-        except OSError:
-            self.abort()
-
     def _work_loop(self) -> None:
-        while True:
-            job = self._jobs.get()
-            if job is None:
-                return
-            self.handle(job)
+        jobs = self._jobs
+        assert jobs is not None
+        try:
+            while jobs:
+                job = jobs.popleft()
+                if self._job_room is not None:
+                    self._job_room.set()
+                self.handle(job)
+        finally:
+            # as in the flusher: the next request after this starts a new worker
+            self._worker = None
+            if not jobs and self._jobs is jobs:
+                self._jobs = None
+            if self._job_room is not None:
+                self._job_room.set()
+                self._job_room = None
 
     # --- a connection's life --------------------------------------------------------
 
     def run(self) -> None:
-        writer = gevent.spawn(self._write_loop)
         try:
             self.serve()
         except gevent.GreenletExit:
@@ -224,37 +315,42 @@ class Connection(Generic[Job]):
             log.exception("connection failed", extra=self.extra())
             self.set_reason("protocol_error")
         finally:
-            self._finish(writer)
+            self._finish()
 
     def flush_and_stop_writer(self) -> None:
-        """Let the writer send what is queued (a refusal), then stop it."""
-        with contextlib.suppress(gevent.queue.Full):
-            self._out.put(STOP, timeout=self._config.close_timeout)
+        """What is queued (a refusal) is the last to go out: nothing queued after it is
+        sent; the end of the connection waits ``close_timeout`` for it."""
+        self._writes_stopped = True
 
-    def _finish(self, writer: gevent.Greenlet[Any, Any]) -> None:
+    def _finish(self) -> None:
         cfg = self._config
         worker = self._worker
+        flusher: gevent.Greenlet[Any, Any] | None = None
         try:
             if worker is not None:
                 # Requests already received are still recorded (a stop record just before
                 # the socket died is end-of-charge evidence) before the pile is announced
                 # offline.
-                with contextlib.suppress(gevent.queue.Full):
-                    self._jobs.put(None, timeout=cfg.finish_timeout)
                 worker.join(timeout=cfg.finish_timeout)
             self._ended = True
-            try:
-                self._out.put_nowait(STOP)
-            except gevent.queue.Full:
-                writer.kill(block=False)
-            writer.join(timeout=cfg.close_timeout)
+            flusher = self._flusher
+            if flusher is not None:
+                backlog = self._backlog
+                if backlog is not None and len(backlog) >= cfg.write_queue_size:
+                    flusher.kill(block=False)  # stuck on a pile that does not read
+                flusher.join(timeout=cfg.close_timeout)
         except gevent.GreenletExit:  # the server's drain ran out of time
             self.set_reason("shutdown")
         finally:
             self._ended = True
             if worker is not None:
                 worker.kill(block=False)
-            writer.kill(block=False)
+            if self._worker is not None:
+                self._worker.kill(block=False)
+            if flusher is not None:
+                flusher.kill(block=False)
+            if self._flusher is not None:
+                self._flusher.kill(block=False)
             self.finished()
             self._announce_end(self._reason or "closed")
 

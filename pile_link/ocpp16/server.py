@@ -28,7 +28,6 @@ from urllib.parse import unquote
 import gevent
 import gevent.event
 import gevent.pool
-import gevent.queue
 import h11
 from gevent.socket import socket as GeventSocket
 from wsproto.connection import Connection as WsProtocol
@@ -174,6 +173,7 @@ class OcppConnection(Connection[codec.Call]):
         self._ws_config = server.config
         self._pile_code = pile_code
         self._ws = WsProtocol(ConnectionType.SERVER, trailing_data=trailing)
+        self._recv_view = server.recv_view
         self._parts: list[str | bytes | bytearray] = []
         self._size = 0
         self._abort_timer: gevent.Greenlet[Any, Any] | None = None
@@ -203,9 +203,7 @@ class OcppConnection(Connection[codec.Call]):
             return
         self._closing = True
         log.info("closing", extra=self.extra(reason=reason))
-        try:
-            self._out.put_nowait(CloseConnection(code=code, reason=reason[:100]))
-        except gevent.queue.Full:
+        if not self.push(CloseConnection(code=code, reason=reason[:100])):
             self.abort()
         self._abort_timer = gevent.spawn_later(self._ws_config.close_timeout, self.abort)
 
@@ -230,9 +228,7 @@ class OcppConnection(Connection[codec.Call]):
 
     def work_queue_full(self, job: codec.Call) -> None:
         # a pile should have one request outstanding: wait a little, then give up on it
-        try:
-            self._jobs.put(job, timeout=self._ws_config.write_timeout)
-        except gevent.queue.Full:
+        if not self.submit_waiting(job, self._ws_config.write_timeout):
             log.warning("too many outstanding requests", extra=self.extra())
             self.close("protocol_error")
 
@@ -246,7 +242,6 @@ class OcppConnection(Connection[codec.Call]):
     # --- the reader ---------------------------------------------------------------------
 
     def serve(self) -> None:
-        self.start_worker()
         self._open()
         self._read_loop()
 
@@ -273,7 +268,9 @@ class OcppConnection(Connection[codec.Call]):
                 if not self._on_event(event):
                     return
             try:
-                data = self._sock.recv(_RECV_BYTES)
+                # into the server's one buffer (no switch before the copy): a 64 KiB
+                # block allocated and shrunk per read fragmented the heap of thousands
+                nbytes = self._sock.recv_into(self._recv_view)
             except TimeoutError:
                 if time.monotonic() - last_rx >= cfg.read_timeout:
                     log.warning("pile silent: read timeout", extra=self.extra())
@@ -285,11 +282,11 @@ class OcppConnection(Connection[codec.Call]):
             except OSError:
                 self.set_reason("closed")
                 return
-            if not data:
+            if not nbytes:
                 self.set_reason("closed")
                 return
             last_rx = time.monotonic()
-            self._ws.receive_data(data)
+            self._ws.receive_data(bytes(self._recv_view[:nbytes]))
 
     def _on_event(self, event: Event) -> bool:
         """Handle one WebSocket event; False when the conversation is over."""
@@ -316,9 +313,7 @@ class OcppConnection(Connection[codec.Call]):
             state = self._ws.state
             if state is ConnectionState.REMOTE_CLOSING:
                 self.set_reason("closed")
-                try:
-                    self._out.put_nowait(event.response())
-                except gevent.queue.Full:
+                if not self.push(event.response()):
                     self.abort()
                 return False
             if state is ConnectionState.OPEN:  # wsproto could not parse the stream
@@ -352,6 +347,8 @@ class OcppServer(Server[OcppConnection]):
         config: WsConfig | None = None,
     ) -> None:
         super().__init__(events, registry, host=host, port=port, config=config or WsConfig())
+        # the readers' one receive buffer (they all run in the hub that serves)
+        self.recv_view = memoryview(bytearray(_RECV_BYTES))
 
     def prepare(self) -> None:
         codec.load_schemas()

@@ -649,6 +649,28 @@ def test_stop_sent_just_before_the_socket_dies_is_recorded_before_the_disconnect
     ]
 
 
+def test_requests_sent_back_to_back_are_answered_in_order_and_the_worker_then_ends(
+    link: Link,
+) -> None:
+    link.domain.slow[ConnectorStatusChanged] = 0.1  # the first request keeps the domain busy
+    with RawClient(link.tcp_port, "CP1") as pile:
+        link.domain.wait_event(PileConnected, "CP1")
+        (conn,) = list(link.server._connections)
+        status = {"connectorId": 1, "errorCode": "NoError", "status": "Available"}
+        pile.send_text(json.dumps([2, "r1", "StatusNotification", status]))
+        for n in range(2, 6):
+            pile.send_text(json.dumps([2, f"r{n}", "Heartbeat", {}]))
+        answers = [pile.recv_json() for _ in range(5)]
+        assert [a[1] for a in answers] == ["r1", "r2", "r3", "r4", "r5"]
+        assert all(a[0] == 3 for a in answers)
+        deadline = time.monotonic() + DEADLINE
+        while conn._worker is not None:  # idle between heartbeats: no worker greenlet
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        assert conn._jobs is None and conn._backlog is None
+        assert pile.call("r6", "Heartbeat", {})[:2] == [3, "r6"]  # a new worker answers
+
+
 def test_reconnect_replaces_the_old_connection(link: Link) -> None:
     async def scenario() -> None:
         async with pile_session(link, "CP1") as (_, old_ws):
