@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.support.servers import (
     CHROMIUM,
@@ -16,6 +16,9 @@ from tests.support.servers import (
     live_platform,
     platform_env,
 )
+
+# expect() waits 5 s by default, apart from the pages' own timeout: one wait for both
+expect.set_options(timeout=TIMEOUT_MS)
 
 
 @pytest.fixture(scope="session")

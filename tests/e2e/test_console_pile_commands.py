@@ -58,7 +58,7 @@ def test_unlock_reaches_the_simulated_pile(page: Page, online_pile: None) -> Non
     page.get_by_test_id("piles-search").fill(PILE)
     page.get_by_test_id("piles-search").press("Enter")
     row = page.get_by_test_id("piles-table").locator("tbody tr", has_text=PILE).first
-    expect(row).to_contain_text("在线", timeout=20_000)  # the list polls every 10 s
+    expect(row).to_contain_text("在线", timeout=45_000)  # the list polls every 10 s
     expect(row.get_by_test_id("pile-row-connector").first).not_to_contain_text("离线")
 
     row.get_by_test_id("pile-command").click()
@@ -67,7 +67,7 @@ def test_unlock_reaches_the_simulated_pile(page: Page, online_pile: None) -> Non
     dialog.get_by_test_id("pile-command-reason").fill("枪拔不出")
     dialog.get_by_test_id("pile-command-send").click()
     page.locator(".el-message-box").get_by_role("button", name="发送").click()
-    expect(dialog.get_by_test_id("pile-command-answer")).to_contain_text("已接受", timeout=15_000)
+    expect(dialog.get_by_test_id("pile-command-answer")).to_contain_text("已接受", timeout=45_000)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(Path(ARTIFACTS) / "pile-command.png"), full_page=True)
 

@@ -105,7 +105,7 @@ def test_a_partner_code_starts_a_charge_the_live_page_follows_to_the_partners_bi
         expect(pg).to_have_url(re.compile(r"/h5/hlht/orders/[^/]+$"))
         order_path = "/h5/hlht/orders/" + pg.url.rsplit("/", 1)[1]
         expect(pg.get_by_test_id("hlht-where")).to_contain_text(f"互联 · {PARTNER_NAME}")
-        expect(pg.get_by_test_id("hlht-state")).to_have_text("充电中", timeout=20_000)
+        expect(pg.get_by_test_id("hlht-state")).to_have_text("充电中", timeout=45_000)
         expect(pg.get_by_test_id("hlht-amount-estimated")).to_have_text("预估")
         # the sandbox's status pushes every 10 s: the energy rises, twice
         first = _wait_for_energy_above(pg, 0.0, 30)
@@ -119,9 +119,9 @@ def test_a_partner_code_starts_a_charge_the_live_page_follows_to_the_partners_bi
         pg.get_by_test_id("hlht-stop").click()
         pg.locator(".van-dialog__confirm").click()
         expect(pg.get_by_test_id("hlht-state")).to_have_text(
-            re.compile("结束中|已结束|已结算"), timeout=20_000
+            re.compile("结束中|已结束|已结算"), timeout=45_000
         )
-        expect(pg.get_by_test_id("hlht-state")).to_have_text("已结算", timeout=30_000)
+        expect(pg.get_by_test_id("hlht-state")).to_have_text("已结算", timeout=60_000)
         expect(pg.get_by_test_id("hlht-stop")).to_have_count(0)
         expect(pg.get_by_test_id("hlht-total")).to_contain_text(re.compile(r"¥\d+\.\d{2}"))
         # the partner's own bill came: nothing is an estimate any more

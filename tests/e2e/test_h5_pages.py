@@ -156,17 +156,17 @@ def test_scan_start_watch_and_stop_a_charge(browser: Browser, sandbox_server: st
         expect(start).to_be_enabled()
         start.click()
         expect(pg).to_have_url(re.compile(r"/h5/orders/[^/]+$"))
-        expect(pg.get_by_test_id("order-state")).to_have_text("充电中", timeout=20_000)
+        expect(pg.get_by_test_id("order-state")).to_have_text("充电中", timeout=45_000)
         expect(pg.get_by_test_id("order-energy")).to_have_text(re.compile(r"^\d+\.\d{3} kWh$"))
         pg.screenshot(path=str(ARTIFACTS / "order-charging.png"), full_page=True)
 
         pg.get_by_test_id("stop").click()
         pg.locator(".van-dialog__confirm").click()
         expect(pg.get_by_test_id("order-state")).to_have_text(
-            re.compile("结束中|已结束|已结算"), timeout=20_000
+            re.compile("结束中|已结束|已结算"), timeout=45_000
         )
         expect(pg.get_by_test_id("order-state")).to_have_text(
-            re.compile("已结束|已结算"), timeout=30_000
+            re.compile("已结束|已结算"), timeout=60_000
         )
         expect(pg.get_by_test_id("order-total")).to_contain_text("¥")
         pg.screenshot(path=str(ARTIFACTS / "order-done.png"), full_page=True)
@@ -345,7 +345,7 @@ def test_certification_upload_then_its_rejection_reason_then_approval(
         big = _camera_sized_png()
         assert len(big) > 5 * 1024 * 1024
         _upload_certification(pg, vehicle_photo=big)
-        expect(pg.get_by_test_id("cert-state")).to_have_text("审核中", timeout=20_000)
+        expect(pg.get_by_test_id("cert-state")).to_have_text("审核中", timeout=45_000)
         again = _driver_api(pg, "GET", "/certifications/current")["application"]
         assert again["id"] != application["id"]
         vehicle = next(f for f in again["files"] if f["role"] == "vehicle_photo")

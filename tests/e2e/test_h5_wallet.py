@@ -171,9 +171,9 @@ def test_top_up_50_through_the_sandbox_then_refund_it(browser: Browser, wallet_s
 
         _approve_in_console(context, "50.00")
         # the driver's list reads the new state by itself (it polls while one is on its way)
-        expect(refund.get_by_test_id("refund-state")).to_have_text("退款中", timeout=15_000)
+        expect(refund.get_by_test_id("refund-state")).to_have_text("退款中", timeout=45_000)
         _wechat_ends_refund(context, "¥50.00", "退款成功")
-        expect(refund.get_by_test_id("refund-state")).to_have_text("已退款", timeout=30_000)
+        expect(refund.get_by_test_id("refund-state")).to_have_text("已退款", timeout=60_000)
         expect(refund.get_by_test_id("refund-note")).to_have_text("已原路退回微信 ¥50.00")
         _shot(pg, "refund-done")
         pg.goto("/h5/wallet")
@@ -202,9 +202,9 @@ def test_a_refund_wechat_fails_says_why_in_chinese_and_gives_the_money_back(
         refund = _request_refund(pg, "30", "换车了")
         expect(pg.get_by_test_id("refundable")).to_contain_text("¥20.00")
         _approve_in_console(context, "30.00")
-        expect(refund.get_by_test_id("refund-state")).to_have_text("退款中", timeout=15_000)
+        expect(refund.get_by_test_id("refund-state")).to_have_text("退款中", timeout=45_000)
         _wechat_ends_refund(context, "¥30.00", "退款异常")
-        expect(refund.get_by_test_id("refund-state")).to_have_text("退款失败", timeout=30_000)
+        expect(refund.get_by_test_id("refund-state")).to_have_text("退款失败", timeout=60_000)
         expect(refund.get_by_test_id("refund-note")).to_have_text(
             "失败原因：退款异常（如用户银行卡已注销），请联系客服"
         )

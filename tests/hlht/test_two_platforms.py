@@ -56,7 +56,7 @@ PILE = "DEMO-OCPP-01"
 CONNECTOR = f"{PILE}-1"  # the ConnectorID A gives its partners
 QR = f"hlht://{CONNECTOR}.{A_ID}/station-7"
 MP = "/api/mp/v1"
-DEADLINE = 15.0
+DEADLINE = 60.0  # a wait for what must happen: generous, the suites run side by side
 FAST = PileConfig(
     meter_interval=0.2, time_scale=60, response_timeout=5.0, reconnect_delay=0.05,
     reconnect_max_delay=0.5, record_retry_interval=0.3, remote_wait_seconds=30.0,

@@ -56,7 +56,7 @@ from wsgi import compose
 CODE = "DEMO-OCPP-01"
 CARD = "DEMO-CARD-01"
 YKC_CARD = "D14B0A54"  # the platform's id of physical card 00000000D14B0A54
-DEADLINE = 10.0
+DEADLINE = 60.0  # a wait for what must happen: generous, the suites run side by side
 FINISHED = ("finished", "settled")  # settlement may follow the stop record at once
 # fast timers: meter every 0.2 s, charging 0.6 s; a minute of energy per second
 FAST = PileConfig(

@@ -86,7 +86,7 @@ from pile_link.ykc.frame import Frame as RawFrame
 from pile_link.ykc.server import YkcConfig, YkcServer, YkcServerThread
 from pile_link.ykc.session import is_serial
 
-DEADLINE = 5.0
+DEADLINE = 60.0  # a wait for what must happen: generous, the suites run side by side
 PILE = "32010200000001"
 PILE2 = "32010200000002"
 UNKNOWN = "99999999999999"

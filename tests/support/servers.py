@@ -26,7 +26,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-TIMEOUT_MS = 15_000
+TIMEOUT_MS = 30_000  # a wait for what must appear: generous, the suites run side by side
 
 
 def free_port() -> int:
