@@ -28,12 +28,23 @@ MENU_PERMISSIONS = {
     "menu-order-menu": "order.read",
     "menu-finance-menu": "order.read",
     "menu-members": "member.read",
+    "menu-refunds": "refund.read",
+    "menu-certifications": "certification.read",
     "menu-operators": "operator.read",
     "menu-admin-users": "admin_user.read",
     "menu-roles": "role.read",
     "menu-audit-logs": "audit.read",
     "menu-hlht-partners": "hlht.read",
 }
+
+# Menu group (data-testid) → the permissions of its entries; shown if any entry is.
+MENU_GROUPS = {
+    "menu-member-menu": {"member.read", "certification.read", "refund.read"},
+    "menu-settings-menu": {
+        "settings.customer_service", "operator.read", "admin_user.read", "role.read",
+        "audit.read", "hlht.read",
+    },
+}  # fmt: skip
 
 # Demo data (flask seed-demo).
 YC_STATIONS = ("云创·深圳南山科技园站", "云创·广州天河站")
@@ -71,7 +82,12 @@ def api(page: Page, method: str, path: str, body: Any = None) -> Any:
 
 
 def open_menu(page: Page, testid: str, path: str) -> None:
-    page.get_by_test_id(testid).click()
+    """Click a menu entry, first opening its group (会员, 设置, …) if that is collapsed."""
+    entry = page.get_by_test_id(testid)
+    group = entry.locator("xpath=ancestor::li[contains(@class,'el-sub-menu')][1]")
+    if group.count() and "is-opened" not in (group.get_attribute("class") or ""):
+        group.locator(".el-sub-menu__title").first.click()
+    entry.click()
     expect(page).to_have_url(re.compile(rf"/admin/{path}(\?.*)?$"))
 
 
@@ -231,14 +247,12 @@ def test_sub_operator_admin_sees_only_its_own_stations(page: Page) -> None:
     expect(page.get_by_test_id("stations-table")).to_contain_text("暂无数据")
     expect(names).to_have_count(0)
 
-    # The menu is exactly what /me's permissions allow.
+    # The menu is exactly what /me's permissions allow (entries of a closed group included).
     permissions = set(api(page, "GET", "/me")["permissions"])
     for testid, code in MENU_PERMISSIONS.items():
-        entry = page.get_by_test_id(testid)
-        if code in permissions:
-            expect(entry).to_be_visible()
-        else:
-            expect(entry).to_have_count(0)
+        expect(page.get_by_test_id(testid)).to_have_count(1 if code in permissions else 0)
+    for group, codes in MENU_GROUPS.items():
+        expect(page.get_by_test_id(group)).to_have_count(1 if codes & permissions else 0)
 
     # Creating sub-operators is the platform's business, whatever the sub-admin's role says.
     if "operator.read" in permissions:
@@ -273,6 +287,8 @@ def test_menu_buttons_and_routes_follow_a_narrow_role(page: Page) -> None:
     expect(page).to_have_url(re.compile(r"/admin/stations(\?.*)?$"))
     for testid, code in MENU_PERMISSIONS.items():
         expect(page.get_by_test_id(testid)).to_have_count(1 if code == "station.read" else 0)
+    for group in MENU_GROUPS:
+        expect(page.get_by_test_id(group)).to_have_count(0)  # no entry of theirs is allowed
     expect(page.get_by_test_id("stations-table")).to_be_visible()
     expect(page.get_by_test_id("stations-create")).to_have_count(0)  # v-permission station.write
     expect(page.get_by_test_id("station-edit")).to_have_count(0)

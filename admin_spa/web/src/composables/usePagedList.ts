@@ -1,9 +1,12 @@
 /**
  * A server-paged table: page, page_size and filters live in the URL's query string (so a
  * reload or a shared link shows the same page) and are sent as the API's query string.
+ * A failed load leaves an empty table that says why (`error`: the API's Chinese message, for
+ * the table's empty text), not one that looks like "no rows".
  */
 import { reactive, ref, shallowRef } from 'vue'
 import { useRoute, useRouter, type LocationQuery } from 'vue-router'
+import { ApiError } from '@/api/http'
 import type { Paged } from '@/api/types'
 
 export type FilterValue = string | number | undefined
@@ -55,6 +58,7 @@ export function usePagedList<T, F extends Filters>(
   const items = shallowRef<T[]>([])
   const total = ref(0)
   const loading = ref(false)
+  const error = ref('')
   let seq = 0
 
   function currentQuery(): F & { page: number; page_size: number } {
@@ -81,6 +85,7 @@ export function usePagedList<T, F extends Filters>(
     try {
       const result = await fetcher(query)
       if (mine !== seq) return
+      error.value = ''
       items.value = result.items ?? []
       total.value = result.total
       // Deleting the last row of the last page: step back to a page that has rows.
@@ -88,10 +93,11 @@ export function usePagedList<T, F extends Filters>(
         page.value = Math.max(1, Math.ceil(result.total / pageSize.value))
         await load()
       }
-    } catch {
+    } catch (err) {
       if (mine === seq) {
         items.value = []
         total.value = 0
+        error.value = err instanceof ApiError && err.message ? `加载失败：${err.message}` : '加载失败，请稍后重试'
       }
     } finally {
       if (mine === seq) loading.value = false
@@ -110,5 +116,5 @@ export function usePagedList<T, F extends Filters>(
   }
 
   // reactive() unwraps the refs, so templates can v-model `list.page` and `list.filters.q`.
-  return reactive({ filters, page, pageSize, pageSizes: PAGE_SIZES, items, total, loading, load, search, resetFilters })
+  return reactive({ filters, page, pageSize, pageSizes: PAGE_SIZES, items, total, loading, error, load, search, resetFilters })
 }

@@ -67,3 +67,23 @@ export function firstAllowedPath(items: MenuItem[]): string | null {
   }
   return null
 }
+
+/**
+ * The menu entry to highlight for a path: the leaf whose path is the path itself or its
+ * longest leading segments (a hidden detail page lights up its list: /members/12 → /members,
+ * /orders/charge/NO → /orders/charge). Entries inside a group keep their own addresses, so
+ * the first segment alone is not enough (/settings/customer-service is a leaf of 设置).
+ */
+export function activeMenuPath(items: readonly MenuItem[], path: string): string {
+  let best = ''
+  const visit = (list: readonly MenuItem[]) => {
+    for (const item of list) {
+      if (item.children?.length) visit(item.children)
+      else if ((path === item.path || path.startsWith(`${item.path.replace(/\/$/, '')}/`)) && item.path.length > best.length) {
+        best = item.path
+      }
+    }
+  }
+  visit(items)
+  return best || path
+}

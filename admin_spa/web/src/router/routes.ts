@@ -55,22 +55,37 @@ export const layoutChildren: RouteRecordRaw[] = [
     meta: { title: '电价', icon: 'PriceTag', permission: 'tariff.read' },
   },
   {
-    path: 'members',
-    name: 'members',
-    component: () => import('@/pages/members/MemberListPage.vue'),
-    meta: { title: '会员', icon: 'User', permission: 'member.read' },
-  },
-  {
-    path: 'members/:id(\\d+)',
-    name: 'member-detail',
-    component: () => import('@/pages/members/MemberDetailPage.vue'),
-    meta: { title: '会员详情', hidden: true, permission: 'member.read' },
-  },
-  {
-    path: 'refunds',
-    name: 'refunds',
-    component: () => import('@/pages/refunds/RefundListPage.vue'),
-    meta: { title: '退款审核', icon: 'Sort', permission: 'refund.read' },
+    // the pages keep their own addresses (/members, /certifications, /refunds)
+    path: 'member-center',
+    name: 'member-menu',
+    component: RouterView,
+    meta: { title: '会员', icon: 'User' },
+    children: [
+      {
+        path: '/members',
+        name: 'members',
+        component: () => import('@/pages/members/MemberListPage.vue'),
+        meta: { title: '会员', icon: 'User', permission: 'member.read' },
+      },
+      {
+        path: '/members/:id(\\d+)',
+        name: 'member-detail',
+        component: () => import('@/pages/members/MemberDetailPage.vue'),
+        meta: { title: '会员详情', hidden: true, permission: 'member.read' },
+      },
+      {
+        path: '/certifications',
+        name: 'certifications',
+        component: () => import('@/pages/certifications/CertificationListPage.vue'),
+        meta: { title: '司机认证', icon: 'UserFilled', permission: 'certification.read' },
+      },
+      {
+        path: '/refunds',
+        name: 'refunds',
+        component: () => import('@/pages/refunds/RefundListPage.vue'),
+        meta: { title: '退款审核', icon: 'Sort', permission: 'refund.read' },
+      },
+    ],
   },
   {
     path: 'finance',
@@ -94,12 +109,6 @@ export const layoutChildren: RouteRecordRaw[] = [
   },
   // the address 财务对账 had before the 财务 menu: old links and bookmarks still open it
   { path: 'statements', redirect: '/finance/statements', meta: { hidden: true } },
-  {
-    path: 'certifications',
-    name: 'certifications',
-    component: () => import('@/pages/certifications/CertificationListPage.vue'),
-    meta: { title: '司机认证', icon: 'UserFilled', permission: 'certification.read' },
-  },
   {
     path: 'marketing',
     name: 'marketing-menu',
@@ -153,48 +162,6 @@ export const layoutChildren: RouteRecordRaw[] = [
     ],
   },
   {
-    path: 'operators',
-    name: 'operators',
-    component: () => import('@/pages/operators/OperatorListPage.vue'),
-    meta: { title: '运营商', icon: 'Shop', permission: 'operator.read' },
-  },
-  {
-    path: 'hlht',
-    name: 'hlht-partners',
-    component: () => import('@/pages/hlht/PartnerListPage.vue'),
-    meta: { title: '互联互通', icon: 'Share', permission: 'hlht.read' },
-  },
-  {
-    path: 'hlht/customer-orders',
-    name: 'hlht-customer-orders',
-    component: () => import('@/pages/hlht/CustomerOrderListPage.vue'),
-    meta: { title: '互联互通 · 我方车主订单', hidden: true, permission: 'hlht.read' },
-  },
-  {
-    path: 'hlht/roaming-orders',
-    name: 'hlht-roaming-orders',
-    component: () => import('@/pages/hlht/RoamingOrderListPage.vue'),
-    meta: { title: '互联互通 · 合作方车主订单', hidden: true, permission: 'hlht.read' },
-  },
-  {
-    path: 'admin-users',
-    name: 'admin-users',
-    component: () => import('@/pages/admin-users/AdminUserListPage.vue'),
-    meta: { title: '管理员', icon: 'Avatar', permission: 'admin_user.read' },
-  },
-  {
-    path: 'roles',
-    name: 'roles',
-    component: () => import('@/pages/roles/RoleListPage.vue'),
-    meta: { title: '角色', icon: 'Key', permission: 'role.read' },
-  },
-  {
-    path: 'audit-logs',
-    name: 'audit-logs',
-    component: () => import('@/pages/audit/AuditLogListPage.vue'),
-    meta: { title: '审计日志', icon: 'Document', permission: 'audit.read' },
-  },
-  {
     path: 'settings',
     name: 'settings-menu',
     component: RouterView,
@@ -207,10 +174,52 @@ export const layoutChildren: RouteRecordRaw[] = [
         meta: { title: '客服电话', icon: 'Document', permission: 'settings.customer_service' },
       },
       {
+        path: '/operators',
+        name: 'operators',
+        component: () => import('@/pages/operators/OperatorListPage.vue'),
+        meta: { title: '运营商', icon: 'Shop', permission: 'operator.read' },
+      },
+      {
+        path: '/admin-users',
+        name: 'admin-users',
+        component: () => import('@/pages/admin-users/AdminUserListPage.vue'),
+        meta: { title: '管理员', icon: 'Avatar', permission: 'admin_user.read' },
+      },
+      {
+        path: '/roles',
+        name: 'roles',
+        component: () => import('@/pages/roles/RoleListPage.vue'),
+        meta: { title: '角色', icon: 'Key', permission: 'role.read' },
+      },
+      {
+        path: '/audit-logs',
+        name: 'audit-logs',
+        component: () => import('@/pages/audit/AuditLogListPage.vue'),
+        meta: { title: '审计日志', icon: 'Document', permission: 'audit.read' },
+      },
+      {
         path: 'promotion-links',
         name: 'promotion-links',
         component: () => import('@/pages/promotion-links/PromotionLinksPage.vue'),
         meta: { title: '推广链接', icon: 'Share', permission: 'operator.read' },
+      },
+      {
+        path: '/hlht',
+        name: 'hlht-partners',
+        component: () => import('@/pages/hlht/PartnerListPage.vue'),
+        meta: { title: '互联互通', icon: 'Share', permission: 'hlht.read' },
+      },
+      {
+        path: '/hlht/customer-orders',
+        name: 'hlht-customer-orders',
+        component: () => import('@/pages/hlht/CustomerOrderListPage.vue'),
+        meta: { title: '互联互通 · 我方车主订单', hidden: true, permission: 'hlht.read' },
+      },
+      {
+        path: '/hlht/roaming-orders',
+        name: 'hlht-roaming-orders',
+        component: () => import('@/pages/hlht/RoamingOrderListPage.vue'),
+        meta: { title: '互联互通 · 合作方车主订单', hidden: true, permission: 'hlht.read' },
       },
     ],
   },

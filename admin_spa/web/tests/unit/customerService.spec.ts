@@ -33,8 +33,9 @@ describe('the review menu entries', () => {
   const menu = (perms: string[]) => buildMenu(layoutChildren, perms, '/')
 
   it('shows each page only with its permission, under the titles of the issue', () => {
-    expect(menu(['refund.read']).map((m) => m.title)).toEqual(['退款审核'])
-    expect(menu(['certification.read']).map((m) => m.title)).toEqual(['司机认证'])
+    const entries = (perms: string[]) => menu(perms).map((m) => [m.title, m.children?.map((c) => [c.title, c.path])])
+    expect(entries(['refund.read'])).toEqual([['会员', [['退款审核', '/refunds']]]])
+    expect(entries(['certification.read'])).toEqual([['会员', [['司机认证', '/certifications']]]])
     const settings = menu(['settings.customer_service'])
     expect(settings.map((m) => m.title)).toEqual(['设置'])
     expect(settings[0]?.children?.map((c) => [c.title, c.path])).toEqual([['客服电话', '/settings/customer-service']])

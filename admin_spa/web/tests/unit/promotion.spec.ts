@@ -27,10 +27,13 @@ describe('推广链接 helpers (case #3)', () => {
     vi.unstubAllGlobals()
   })
 
-  it('shows 推广链接 under 设置 only with operator.read', () => {
+  it('shows 推广链接 under 设置 only with operator.read (beside 运营商, which the same code opens)', () => {
     const menu = buildMenu(layoutChildren, ['operator.read'], '/')
     const settings = menu.find((m) => m.title === '设置')
-    expect(settings?.children?.map((c) => [c.title, c.path])).toEqual([['推广链接', '/settings/promotion-links']])
+    expect(settings?.children?.map((c) => [c.title, c.path])).toEqual([
+      ['运营商', '/operators'],
+      ['推广链接', '/settings/promotion-links'],
+    ])
     expect(buildMenu(layoutChildren, ['member.read'], '/').find((m) => m.title === '设置')).toBeUndefined()
   })
 })
