@@ -22,7 +22,7 @@ from sqlalchemy.orm import lazyload
 
 from app.catalogue import pile_access
 from app.catalogue.models import Connector, FaultRecord, Pile, PileHardware, PileOnlinePeriod
-from app.charging import meter_batches, pile_clock, session, starts
+from app.charging import connection_batches, meter_batches, pile_clock, session, starts
 from app.charging.models import (
     ACTIVE_STATES,
     CLOSED_STATES,
@@ -181,6 +181,32 @@ class PileEventService:
             except Exception:
                 log.exception(
                     "meter batch failed: recording one at a time", extra={"events": len(events)}
+                )
+                batch = [None] * len(events)
+        out: list[EventReply | Exception] = []
+        for event, reply in zip(events, batch, strict=True):
+            if reply is None:
+                try:
+                    reply = self.handle(event)
+                except Exception as exc:  # logged by handle; the pile gets an error answer
+                    out.append(exc)
+                    continue
+            out.append(reply)
+        return out
+
+    def handle_connections(self, events: list[PileConnected]) -> list[EventReply | Exception]:
+        """Piles connecting, many in one set-based transaction
+        (:mod:`app.charging.connection_batches`). If that transaction fails, each event is
+        recorded alone, so that one bad event never costs the others."""
+        with self.app.app_context():
+            try:
+                batch: list[EventReply | None] = list(
+                    connection_batches.record_connections(events, node=self.node)
+                )
+            except Exception:
+                log.exception(
+                    "connection batch failed: recording one at a time",
+                    extra={"events": len(events)},
                 )
                 batch = [None] * len(events)
         out: list[EventReply | Exception] = []

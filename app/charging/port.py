@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 
 class ConnectorState(enum.StrEnum):
@@ -278,6 +278,14 @@ class MeterBatchHandler(Protocol):
     recorded all the same). Every reply is committed before this returns."""
 
     def handle_meter_samples(self, events: list[MeterSample]) -> list[EventReply | Exception]: ...
+
+
+@runtime_checkable
+class ConnectionBatchHandler(Protocol):
+    """Records many ``PileConnected`` at once (a reconnect storm), with the rules of one:
+    one outcome per event, in order, every reply committed before this returns."""
+
+    def handle_connections(self, events: list[PileConnected]) -> list[EventReply | Exception]: ...
 
 
 class CommandOutcome(enum.StrEnum):

@@ -17,6 +17,7 @@ from app.charging.port import (
     AuthorizeRequested,
     EventReply,
     MeterSample,
+    PileConnected,
     PileDisconnected,
     PileEvent,
     PileTariff,
@@ -210,3 +211,29 @@ def test_a_mass_disconnect_queues_before_the_domain_not_in_the_database_pool() -
     gevent.joinall(gone, timeout=10, raise_error=True)
     assert len(domain.single) == 60, "every offline event reaches the domain"
     assert domain.most == 4
+
+
+def test_piles_connecting_at_once_are_recorded_in_batches_when_the_domain_can() -> None:
+    class ConnectingDomain(FakeDomain):
+        def __init__(self) -> None:
+            super().__init__()
+            self.connection_batches: list[list[PileConnected]] = []
+
+        def handle_connections(self, events: list[PileConnected]) -> list[EventReply | Exception]:
+            self.connection_batches.append(list(events))
+            return [EventReply(reason=e.pile_code) for e in events]
+
+    domain = ConnectingDomain()
+    events = GroupCommitEvents(domain, connections=MeterWriterConfig(max_delay=0.02))
+    callers = [gevent.spawn(events.handle, PileConnected(f"P{i}", "ocpp16", T0)) for i in range(30)]
+    gevent.joinall(callers, timeout=5, raise_error=True)
+    assert [c.value.reason for c in callers] == [f"P{i}" for i in range(30)]
+    assert [len(b) for b in domain.connection_batches] == [30]
+    assert domain.single == []  # a disconnect, a status... still go one at a time
+    assert events.handle(PileDisconnected("P1", T0, "closed")).reason == "direct"
+    events.stop()
+    # a domain without batches of connections gets them one at a time
+    plain = FakeDomain()
+    one_by_one = GroupCommitEvents(plain)
+    assert one_by_one.handle(PileConnected("P1", "ocpp16", T0)).reason == "direct"
+    one_by_one.stop()
