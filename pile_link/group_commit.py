@@ -25,6 +25,8 @@ import gevent.queue
 
 from app.charging.port import (
     Admission,
+    AdmissionBatchHandler,
+    AdmissionRequest,
     ConnectionBatchHandler,
     EventReply,
     MeterBatchHandler,
@@ -39,8 +41,9 @@ log = logging.getLogger(__name__)
 
 _STOP: Final = object()
 T = TypeVar("T")
-E = TypeVar("E", MeterSample, PileConnected)  # the events a writer groups
-RecordBatch = Callable[[list[E]], list[EventReply | Exception]]
+E = TypeVar("E", MeterSample, PileConnected, AdmissionRequest)  # what a writer groups
+R = TypeVar("R", EventReply, Admission)  # and what it answers
+RecordBatch = Callable[[list[E]], list[R | Exception]]
 
 
 class MeterWriterStopped(RuntimeError):
@@ -63,7 +66,7 @@ class _Waiting:
     result: gevent.event.AsyncResult
 
 
-class MeterWriter(Generic[E]):
+class MeterWriter(Generic[E, R]):
     """One writer greenlet per process, started in the gevent hub of the first caller.
 
     :meth:`record` blocks the calling greenlet until the sample's batch has committed and
@@ -72,9 +75,9 @@ class MeterWriter(Generic[E]):
     """
 
     def __init__(
-        self, record_batch: RecordBatch[E], config: MeterWriterConfig | None = None
+        self, record_batch: RecordBatch[E, R], config: MeterWriterConfig | None = None
     ) -> None:
-        self._record_batch: RecordBatch[E] = record_batch
+        self._record_batch: RecordBatch[E, R] = record_batch
         self.config = config or MeterWriterConfig()
         self._lock = threading.Lock()
         self._hub: Any = None
@@ -86,16 +89,16 @@ class MeterWriter(Generic[E]):
 
     # --- callers ------------------------------------------------------------------------
 
-    def record(self, event: E) -> EventReply:
+    def record(self, event: E) -> R:
         queue = self._queue_for_this_hub()
         if queue is None:
             return self._alone(event)
         waiting = _Waiting(event, gevent.event.AsyncResult())
         queue.put(waiting)
-        reply: EventReply = waiting.result.get()
+        reply: R = waiting.result.get()
         return reply
 
-    def _alone(self, event: E) -> EventReply:
+    def _alone(self, event: E) -> R:
         [outcome] = self._record_batch([event])
         if isinstance(outcome, Exception):
             raise outcome
@@ -253,9 +256,13 @@ class GroupCommitEvents:
         self._events = events
         self._gate = gevent.lock.BoundedSemaphore(max_concurrent)
         self.writer = MeterWriter(self._gated(events.handle_meter_samples), config)
-        self.connections: MeterWriter[PileConnected] | None = None
+        self.connections: MeterWriter[PileConnected, EventReply] | None = None
+        self.admissions: MeterWriter[AdmissionRequest, Admission] | None = None
         if connections is not None and isinstance(events, ConnectionBatchHandler):
             self.connections = MeterWriter(self._gated(events.handle_connections), connections)
+        if connections is not None and isinstance(events, AdmissionBatchHandler):
+            # the upgrades' pile lookups, one query per batch (the storm's other call)
+            self.admissions = MeterWriter(self._gated(events.handle_admissions), connections)
 
     def _gated(self, func: Callable[..., T]) -> Callable[..., T]:
         def call(*args: Any) -> T:
@@ -276,6 +283,10 @@ class GroupCommitEvents:
         address: str | None = None,
         replacing: bool = False,
     ) -> Admission:
+        if self.admissions is not None:
+            return self.admissions.record(
+                AdmissionRequest(pile_code, password, protocol, address, replacing)
+            )
         with self._gate:
             return self._events.admit(
                 pile_code, password, protocol=protocol, address=address, replacing=replacing
@@ -293,5 +304,6 @@ class GroupCommitEvents:
 
     def stop(self, timeout: float = 10.0) -> None:
         self.writer.stop(timeout)
-        if self.connections is not None:
-            self.connections.stop(timeout)
+        for writer in (self.connections, self.admissions):
+            if writer is not None:
+                writer.stop(timeout)

@@ -280,6 +280,27 @@ class MeterBatchHandler(Protocol):
     def handle_meter_samples(self, events: list[MeterSample]) -> list[EventReply | Exception]: ...
 
 
+@dataclass(frozen=True, slots=True)
+class AdmissionRequest:
+    """One connection asking to be admitted (``PileEventHandler.admit``'s arguments)."""
+
+    pile_code: str
+    password: str | None
+    protocol: str
+    address: str | None = None
+    replacing: bool = False
+
+
+@runtime_checkable
+class AdmissionBatchHandler(Protocol):
+    """Admits many connections at once (a reconnect storm), with the rules of one: one
+    outcome per request, in order; refusals recorded as ``admit`` records them."""
+
+    def handle_admissions(
+        self, requests: list[AdmissionRequest]
+    ) -> list[Admission | Exception]: ...
+
+
 @runtime_checkable
 class ConnectionBatchHandler(Protocol):
     """Records many ``PileConnected`` at once (a reconnect storm), with the rules of one:

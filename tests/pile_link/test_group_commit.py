@@ -14,6 +14,7 @@ import pytest
 
 from app.charging.port import (
     Admission,
+    AdmissionRequest,
     AuthorizeRequested,
     EventReply,
     MeterSample,
@@ -218,10 +219,17 @@ def test_piles_connecting_at_once_are_recorded_in_batches_when_the_domain_can() 
         def __init__(self) -> None:
             super().__init__()
             self.connection_batches: list[list[PileConnected]] = []
+            self.admission_batches: list[list[AdmissionRequest]] = []
 
         def handle_connections(self, events: list[PileConnected]) -> list[EventReply | Exception]:
             self.connection_batches.append(list(events))
             return [EventReply(reason=e.pile_code) for e in events]
+
+        def handle_admissions(
+            self, requests: list[AdmissionRequest]
+        ) -> list[Admission | Exception]:
+            self.admission_batches.append(list(requests))
+            return [Admission.ADMITTED if r.password else Admission.UNKNOWN_PILE for r in requests]
 
     domain = ConnectingDomain()
     events = GroupCommitEvents(domain, connections=MeterWriterConfig(max_delay=0.02))
@@ -231,6 +239,17 @@ def test_piles_connecting_at_once_are_recorded_in_batches_when_the_domain_can() 
     assert [len(b) for b in domain.connection_batches] == [30]
     assert domain.single == []  # a disconnect, a status... still go one at a time
     assert events.handle(PileDisconnected("P1", T0, "closed")).reason == "direct"
+    # the upgrades' admissions too
+    admits = [
+        gevent.spawn(events.admit, f"P{i}", "pw" if i % 2 else None, protocol="ocpp16")
+        for i in range(10)
+    ]
+    gevent.joinall(admits, timeout=5, raise_error=True)
+    assert [a.value for a in admits] == [
+        Admission.ADMITTED if i % 2 else Admission.UNKNOWN_PILE for i in range(10)
+    ]
+    assert [len(b) for b in domain.admission_batches] == [10]
+    assert domain.admissions == []  # none went one at a time
     events.stop()
     # a domain without batches of connections gets them one at a time
     plain = FakeDomain()

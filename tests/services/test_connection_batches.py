@@ -12,11 +12,19 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from app.catalogue.models import Pile, PileHardware, PileOnlinePeriod
+from app.catalogue import pile_access
+from app.catalogue.models import Pile, PileConnectionEvent, PileHardware, PileOnlinePeriod
 from app.charging import connection_batches
 from app.charging.pile_events import PileEventService
-from app.charging.port import EventReply, PileConnected, PileDisconnected
+from app.charging.port import (
+    Admission,
+    AdmissionRequest,
+    EventReply,
+    PileConnected,
+    PileDisconnected,
+)
 from app.extensions import db
+from app.tenancy.scope import SYSTEM
 from tests.support.ports import pile_events
 
 OCPP = "DEMO-OCPP-01"
@@ -194,3 +202,58 @@ def test_a_failing_batch_is_recorded_one_event_at_a_time(
     )
     assert replies == [OK, EventReply(accepted=False, reason="unknown_pile")]
     assert _periods(OCPP) == [(at(0), None, "", NODE)]
+
+
+# --- the upgrades' admissions in batches (one pile query for many connections) ------------
+
+
+def _connection_events(code: str) -> list[tuple[str, str]]:
+    pile = _pile(code)
+    return [
+        (e.kind, e.reason)
+        for e in db.session.scalars(
+            select(PileConnectionEvent)
+            .where(PileConnectionEvent.pile_id == pile.id)
+            .order_by(PileConnectionEvent.id)
+        )
+    ]
+
+
+def test_admissions_in_a_batch_answer_as_one_at_a_time_and_record_refusals(
+    app: Flask, svc: PileEventService
+) -> None:
+    with app.app_context():
+        secret = pile_access.set_password(SYSTEM, _pile(OCPP).id).password
+        db.session.commit()
+    ip = "203.0.113.7"
+    requests = [
+        AdmissionRequest(OCPP, secret, "ocpp16", ip),
+        AdmissionRequest("NO-SUCH-PILE", None, "ocpp16", ip),
+        AdmissionRequest(OCPP, "wrong", "ocpp16", ip),
+        AdmissionRequest(OCPP, None, "ocpp16", ip),
+        AdmissionRequest(OCPP, secret, "ocpp16", ip, replacing=True),
+        AdmissionRequest(YKC, None, "ykc", ip),
+        AdmissionRequest(YKC, None, "ykc", ip, replacing=True),
+    ]
+    assert svc.handle_admissions(requests) == [
+        Admission.ADMITTED,
+        Admission.UNKNOWN_PILE,
+        Admission.WRONG_PASSWORD,
+        Admission.PASSWORD_REQUIRED,
+        Admission.ADMITTED,
+        Admission.ADMITTED,
+        Admission.REPLACEMENT_REFUSED,  # proved nothing: an impostor may not take its place
+    ]
+    assert _connection_events(OCPP) == [
+        ("refused", "wrong_password"),
+        ("refused", "password_required"),
+        ("replaced", ""),
+    ]
+    assert _connection_events(YKC) == [("refused", "replacement_refused")]
+    # and the same answers one at a time
+    one_by_one = [
+        svc.admit(r.pile_code, r.password, protocol=r.protocol, address=r.address,
+                  replacing=r.replacing)
+        for r in requests
+    ]  # fmt: skip
+    assert one_by_one == svc.handle_admissions(requests)
