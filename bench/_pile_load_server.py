@@ -98,6 +98,29 @@ class Profiler:
                 gate.release()
 
         writer._record_batch = timed_batch
+        connections = getattr(runtime.events, "connections", None)
+        if connections is not None:  # piles connecting, in batches (issue 12)
+            inner_connections = connections._record_batch
+
+            def timed_connections(events: Any) -> Any:
+                t0 = time.perf_counter()
+                try:
+                    return inner_connections(events)
+                finally:
+                    note("connection_batch_record", time.perf_counter() - t0)
+                    note("connection_batch_size", float(len(events)))
+
+            connections._record_batch = timed_connections
+        admit = runtime.events.admit
+
+        def timed_admit(*args: Any, **kwargs: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return admit(*args, **kwargs)
+            finally:
+                note("admit_total", time.perf_counter() - t0)
+
+        runtime.events.admit = timed_admit  # type: ignore[method-assign]
         writer._flush = timed_flush
         writer.record = timed_record
         runtime.events._gate = TimedGate()
@@ -136,7 +159,7 @@ class Profiler:
             if not values:
                 continue
             ordered = sorted(values)
-            scale = 1.0 if key == "batch_size" else 1000.0
+            scale = 1.0 if key.endswith("batch_size") else 1000.0
             out[key] = {
                 "n": len(values),
                 "mean": sum(values) / len(values) * scale,

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final, Protocol, TypeVar
+from typing import Any, Final, Generic, Protocol, TypeVar
 
 import gevent
 import gevent.event
@@ -25,9 +25,13 @@ import gevent.queue
 
 from app.charging.port import (
     Admission,
+    AdmissionBatchHandler,
+    AdmissionRequest,
+    ConnectionBatchHandler,
     EventReply,
     MeterBatchHandler,
     MeterSample,
+    PileConnected,
     PileEvent,
     PileEventHandler,
     PileTariff,
@@ -37,7 +41,9 @@ log = logging.getLogger(__name__)
 
 _STOP: Final = object()
 T = TypeVar("T")
-RecordBatch = Callable[[list[MeterSample]], list[EventReply | Exception]]
+E = TypeVar("E", MeterSample, PileConnected, AdmissionRequest)  # what a writer groups
+R = TypeVar("R", EventReply, Admission)  # and what it answers
+RecordBatch = Callable[[list[E]], list[R | Exception]]
 
 
 class MeterWriterStopped(RuntimeError):
@@ -56,11 +62,11 @@ class MeterWriterConfig:
 
 @dataclass(slots=True)
 class _Waiting:
-    event: MeterSample
+    event: Any  # the writer's event type
     result: gevent.event.AsyncResult
 
 
-class MeterWriter:
+class MeterWriter(Generic[E, R]):
     """One writer greenlet per process, started in the gevent hub of the first caller.
 
     :meth:`record` blocks the calling greenlet until the sample's batch has committed and
@@ -68,8 +74,10 @@ class MeterWriter:
     second server thread in an unpatched process) is recorded directly, alone.
     """
 
-    def __init__(self, record_batch: RecordBatch, config: MeterWriterConfig | None = None) -> None:
-        self._record_batch = record_batch
+    def __init__(
+        self, record_batch: RecordBatch[E, R], config: MeterWriterConfig | None = None
+    ) -> None:
+        self._record_batch: RecordBatch[E, R] = record_batch
         self.config = config or MeterWriterConfig()
         self._lock = threading.Lock()
         self._hub: Any = None
@@ -81,16 +89,16 @@ class MeterWriter:
 
     # --- callers ------------------------------------------------------------------------
 
-    def record(self, event: MeterSample) -> EventReply:
+    def record(self, event: E) -> R:
         queue = self._queue_for_this_hub()
         if queue is None:
             return self._alone(event)
         waiting = _Waiting(event, gevent.event.AsyncResult())
         queue.put(waiting)
-        reply: EventReply = waiting.result.get()
+        reply: R = waiting.result.get()
         return reply
 
-    def _alone(self, event: MeterSample) -> EventReply:
+    def _alone(self, event: E) -> R:
         [outcome] = self._record_batch([event])
         if isinstance(outcome, Exception):
             raise outcome
@@ -217,14 +225,21 @@ class MeterWriter:
 
 
 class BatchingDomain(PileEventHandler, MeterBatchHandler, Protocol):
-    """The domain's side: events one at a time, and meter samples in batches."""
+    """The domain's side: events one at a time, and meter samples in batches (and, when
+    it is also a ``ConnectionBatchHandler``, piles connecting in batches)."""
+
+
+# piles connecting in a storm: a batch is one set-based transaction (a few round trips
+# whatever its size), so it may be large; while two commit the next gathers
+CONNECTION_BATCHES = MeterWriterConfig(max_delay=0.005, max_batch=250, max_in_flight=2)
 
 
 class GroupCommitEvents:
     """The domain's event handler as the protocol adapters see it, with meter samples
-    going through a :class:`MeterWriter` and every other event straight to the domain.
+    going through a :class:`MeterWriter`, connections (``PileConnected``) through another
+    when the domain records them in batches, and every other event straight to the domain.
 
-    At most ``max_concurrent`` domain calls run at once (meter batches count as one): a
+    At most ``max_concurrent`` domain calls run at once (a batch counts as one): a
     mass disconnect of thousands of piles then queues here, without a deadline, instead
     of in the database pool, whose checkout times out and would lose the offline events.
     Keep it below the pool's size (``pool_size + max_overflow``).
@@ -236,10 +251,18 @@ class GroupCommitEvents:
         config: MeterWriterConfig | None = None,
         *,
         max_concurrent: int = 20,
+        connections: MeterWriterConfig | None = CONNECTION_BATCHES,
     ) -> None:
         self._events = events
         self._gate = gevent.lock.BoundedSemaphore(max_concurrent)
         self.writer = MeterWriter(self._gated(events.handle_meter_samples), config)
+        self.connections: MeterWriter[PileConnected, EventReply] | None = None
+        self.admissions: MeterWriter[AdmissionRequest, Admission] | None = None
+        if connections is not None and isinstance(events, ConnectionBatchHandler):
+            self.connections = MeterWriter(self._gated(events.handle_connections), connections)
+        if connections is not None and isinstance(events, AdmissionBatchHandler):
+            # the upgrades' pile lookups, one query per batch (the storm's other call)
+            self.admissions = MeterWriter(self._gated(events.handle_admissions), connections)
 
     def _gated(self, func: Callable[..., T]) -> Callable[..., T]:
         def call(*args: Any) -> T:
@@ -260,6 +283,10 @@ class GroupCommitEvents:
         address: str | None = None,
         replacing: bool = False,
     ) -> Admission:
+        if self.admissions is not None:
+            return self.admissions.record(
+                AdmissionRequest(pile_code, password, protocol, address, replacing)
+            )
         with self._gate:
             return self._events.admit(
                 pile_code, password, protocol=protocol, address=address, replacing=replacing
@@ -268,6 +295,8 @@ class GroupCommitEvents:
     def handle(self, event: PileEvent) -> EventReply:
         if isinstance(event, MeterSample):
             return self.writer.record(event)
+        if isinstance(event, PileConnected) and self.connections is not None:
+            return self.connections.record(event)
         return self._gated(self._events.handle)(event)
 
     def tariff_for(self, pile_code: str) -> PileTariff | None:
@@ -275,3 +304,6 @@ class GroupCommitEvents:
 
     def stop(self, timeout: float = 10.0) -> None:
         self.writer.stop(timeout)
+        for writer in (self.connections, self.admissions):
+            if writer is not None:
+                writer.stop(timeout)

@@ -68,7 +68,8 @@ class PileLinkRuntime:
             host=cfg["OCPP_HOST"],
             port=int(cfg["OCPP_PORT"]),
             config=WsConfig(heartbeat_interval=int(cfg["OCPP_HEARTBEAT_SECONDS"]),
-                            read_timeout=float(cfg["OCPP_READ_TIMEOUT_SECONDS"])),
+                            read_timeout=float(cfg["OCPP_READ_TIMEOUT_SECONDS"]),
+                            connect_grace=float(cfg.get("OCPP_CONNECT_GRACE_SECONDS", 1.0))),
         )  # fmt: skip
         self.ykc = _ykc_server(self, cfg)
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import ipaddress
 import secrets
 import string
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -129,6 +130,36 @@ def admit(
     elif replacing:
         _record(pile, "replaced", "", address, protocol)
     return answer
+
+
+@transactional
+def admit_many(
+    requests: Sequence[tuple[str, str | None, str, str | None, bool]],
+) -> list[str | None]:
+    """:func:`admit` for many connections, ``(pile_code, password, protocol, address,
+    replacing)`` each, with one query for all their piles (issue 12: a reconnect storm).
+    None for a request this does not answer, one that a refusal or a replacement records
+    in the pile's history: the caller hands those to :func:`admit`."""
+    codes = sorted({r[0] for r in requests})
+    rows = db.session.execute(
+        select(Pile, Station.pile_networks)
+        .outerjoin(Station, Station.id == Pile.station_id)
+        .where(Pile.code.in_(codes))
+        .options(lazyload("*"))
+    ).all()
+    found = {pile.code: (pile, list(networks or [])) for pile, networks in rows}
+    out: list[str | None] = []
+    for code, password, protocol, address, replacing in requests:
+        hit = found.get(code)
+        if hit is None:
+            out.append(UNKNOWN_PILE)
+            continue
+        if replacing:
+            out.append(None)  # recorded, refused or not
+            continue
+        verdict = _verdict(hit[0], hit[1], password, protocol, address)
+        out.append(ADMITTED if verdict.answer == ADMITTED else None)
+    return out
 
 
 def _record(pile: Pile, kind: str, reason: str, address: str | None, protocol: str) -> None:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import lazyload
 
 from app.catalogue import pile_access
 from app.catalogue.models import Connector, FaultRecord, Pile, PileHardware, PileOnlinePeriod
-from app.charging import meter_batches, pile_clock, session, starts
+from app.charging import connection_batches, meter_batches, pile_clock, session, starts
 from app.charging.models import (
     ACTIVE_STATES,
     CLOSED_STATES,
@@ -37,6 +37,7 @@ from app.charging.models import (
 from app.charging.orders import active_order_on, new_order_no, session_number
 from app.charging.port import (
     Admission,
+    AdmissionRequest,
     AuthorizeRequested,
     ConnectorState,
     ConnectorStatusChanged,
@@ -181,6 +182,69 @@ class PileEventService:
             except Exception:
                 log.exception(
                     "meter batch failed: recording one at a time", extra={"events": len(events)}
+                )
+                batch = [None] * len(events)
+        out: list[EventReply | Exception] = []
+        for event, reply in zip(events, batch, strict=True):
+            if reply is None:
+                try:
+                    reply = self.handle(event)
+                except Exception as exc:  # logged by handle; the pile gets an error answer
+                    out.append(exc)
+                    continue
+            out.append(reply)
+        return out
+
+    def handle_admissions(self, requests: list[AdmissionRequest]) -> list[Admission | Exception]:
+        """Many connections admitted with one pile query (:func:`pile_access.admit_many`);
+        those it leaves aside (a refusal, a replacement: recorded in the pile's history)
+        and all of a batch that failed are admitted one at a time."""
+        with self.app.app_context():
+            try:
+                batch = pile_access.admit_many(
+                    [
+                        (r.pile_code, r.password, r.protocol, r.address, r.replacing)
+                        for r in requests
+                    ]
+                )
+            except Exception:
+                log.exception(
+                    "admission batch failed: one at a time", extra={"requests": len(requests)}
+                )
+                batch = [None] * len(requests)
+        out: list[Admission | Exception] = []
+        for request, answer in zip(requests, batch, strict=True):
+            if answer is not None:
+                out.append(Admission(answer))
+                continue
+            try:
+                out.append(
+                    self.admit(
+                        request.pile_code,
+                        request.password,
+                        protocol=request.protocol,
+                        address=request.address,
+                        replacing=request.replacing,
+                    )
+                )
+            except Exception as exc:
+                log.exception("admission failed", extra={"pile_code": request.pile_code})
+                out.append(exc)
+        return out
+
+    def handle_connections(self, events: list[PileConnected]) -> list[EventReply | Exception]:
+        """Piles connecting, many in one set-based transaction
+        (:mod:`app.charging.connection_batches`). If that transaction fails, each event is
+        recorded alone, so that one bad event never costs the others."""
+        with self.app.app_context():
+            try:
+                batch: list[EventReply | None] = list(
+                    connection_batches.record_connections(events, node=self.node)
+                )
+            except Exception:
+                log.exception(
+                    "connection batch failed: recording one at a time",
+                    extra={"events": len(events)},
                 )
                 batch = [None] * len(events)
         out: list[EventReply | Exception] = []

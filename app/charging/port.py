@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 
 class ConnectorState(enum.StrEnum):
@@ -278,6 +278,35 @@ class MeterBatchHandler(Protocol):
     recorded all the same). Every reply is committed before this returns."""
 
     def handle_meter_samples(self, events: list[MeterSample]) -> list[EventReply | Exception]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AdmissionRequest:
+    """One connection asking to be admitted (``PileEventHandler.admit``'s arguments)."""
+
+    pile_code: str
+    password: str | None
+    protocol: str
+    address: str | None = None
+    replacing: bool = False
+
+
+@runtime_checkable
+class AdmissionBatchHandler(Protocol):
+    """Admits many connections at once (a reconnect storm), with the rules of one: one
+    outcome per request, in order; refusals recorded as ``admit`` records them."""
+
+    def handle_admissions(
+        self, requests: list[AdmissionRequest]
+    ) -> list[Admission | Exception]: ...
+
+
+@runtime_checkable
+class ConnectionBatchHandler(Protocol):
+    """Records many ``PileConnected`` at once (a reconnect storm), with the rules of one:
+    one outcome per event, in order, every reply committed before this returns."""
+
+    def handle_connections(self, events: list[PileConnected]) -> list[EventReply | Exception]: ...
 
 
 class CommandOutcome(enum.StrEnum):

@@ -82,6 +82,9 @@ class WsConfig:
     # wait for the domain to finish a request after the pile has gone
     finish_timeout: float = 30.0
     max_connections: int = 20000
+    # the socket's opening is announced with the BootNotification that follows within
+    # this long (one PileConnected per connection instead of two); 0: at once
+    connect_grace: float = 0.0
 
     def __post_init__(self) -> None:
         # Liveness: without pings, only heartbeats prove a quiet pile alive.
@@ -182,6 +185,7 @@ class OcppConnection(Connection[codec.Call]):
             server.events,
             self._send_text,
             heartbeat_interval=self._ws_config.heartbeat_interval,
+            connect_grace=self._ws_config.connect_grace,
             admitted=True,  # by OcppServer._check_request, before this connection exists
         )
 

@@ -272,6 +272,7 @@ class OcppSession:
         clock: Callable[[], datetime] = utcnow,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
         admitted: bool = False,
+        connect_grace: float = 0.0,
     ) -> None:
         self.pile_code = pile_code
         # the endpoint looked the pile up when it admitted the connection: the first boot
@@ -290,6 +291,12 @@ class OcppSession:
         self._faults: dict[int, str] = {}
         self._remote_starts: dict[tuple[int, str], float] = {}
         self.boot_accepted: bool | None = None
+        # the socket's opening, not announced yet: the boot that follows within
+        # ``connect_grace`` announces it (one PileConnected per connection, issue 12)
+        self._connect_grace = connect_grace
+        self._opened_at: datetime | None = None
+        self._opening_timer: gevent.Greenlet[Any, Any] | None = None
+        self._opening_lock = gevent.lock.BoundedSemaphore(1)
 
     def _extra(self, **fields: Any) -> dict[str, Any]:
         return {"pile_code": self.pile_code, "protocol": "ocpp16", **fields}
@@ -300,11 +307,41 @@ class OcppSession:
         return self._clock()
 
     def emit(self, event: PileEvent) -> EventReply:
+        if self._connect_grace > 0:
+            self._announce_opening()  # every event after the pile's connection
         return self._events.handle(event)
 
     def opened(self, info: dict[str, Any] | None = None) -> None:
-        """The transport is up: the pile is online (a BootNotification may follow or not)."""
+        """The transport is up: the pile is online (a BootNotification may follow or not).
+        With a ``connect_grace``, the opening is announced by the boot that follows within
+        it, else when the grace ends or before any other event, whichever comes first."""
+        if self._connect_grace > 0 and not info:
+            self._opened_at = self._clock()
+            self._opening_timer = gevent.spawn_later(self._connect_grace, self._announce_opening)
+            return
         self.emit(PileConnected(self.pile_code, PileProtocol.OCPP16, self._clock(), info or {}))
+
+    def _announce_opening(self, info: dict[str, Any] | None = None) -> EventReply | None:
+        """Announce the opening still pending (with ``info``: the boot's); None when none
+        was pending. The lock lets a boot wait for an announcement already in flight."""
+        with self._opening_lock:
+            at, self._opened_at = self._opened_at, None
+            self._stop_opening_timer()
+            if at is None:
+                return None
+            event = PileConnected(self.pile_code, PileProtocol.OCPP16, at, info or {})
+            if info is not None:
+                return self._events.handle(event)  # the boot's: it answers the pile
+            try:
+                return self._events.handle(event)
+            except Exception:
+                log.exception("domain failed on connect", extra=self._extra())
+                return None
+
+    def _stop_opening_timer(self) -> None:
+        timer, self._opening_timer = self._opening_timer, None
+        if timer is not None and timer is not gevent.getcurrent():
+            timer.kill(block=False)
 
     def closed(self, reason: str, *, announce: bool) -> None:
         """The transport is gone: fail waiting commands; say so when ``announce``.
@@ -317,6 +354,10 @@ class OcppSession:
             pending.result.set(_OFFLINE)
         if announce:
             self.emit(PileDisconnected(self.pile_code, self._clock(), reason))
+        elif self._opened_at is not None:
+            # replaced before it was announced: the new connection speaks for the pile
+            self._opened_at = None
+            self._stop_opening_timer()
 
     # --- frames in --------------------------------------------------------------------
 
@@ -399,7 +440,10 @@ class OcppSession:
                 "currentTime": format_time(now),
                 "interval": REJECTED_RETRY_INTERVAL,
             }
-        reply = self.emit(PileConnected(self.pile_code, PileProtocol.OCPP16, now, info))
+        # the boot announces the socket's opening when that is still pending (the period
+        # begins when the socket opened), else it is a boot on a connection announced
+        opening = self._announce_opening(info)
+        reply = opening or self.emit(PileConnected(self.pile_code, PileProtocol.OCPP16, now, info))
         self.boot_accepted = reply.accepted
         if not reply.accepted:
             log.warning("boot rejected", extra=self._extra(reason=reply.reason, **info))

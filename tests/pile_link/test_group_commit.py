@@ -14,9 +14,11 @@ import pytest
 
 from app.charging.port import (
     Admission,
+    AdmissionRequest,
     AuthorizeRequested,
     EventReply,
     MeterSample,
+    PileConnected,
     PileDisconnected,
     PileEvent,
     PileTariff,
@@ -210,3 +212,47 @@ def test_a_mass_disconnect_queues_before_the_domain_not_in_the_database_pool() -
     gevent.joinall(gone, timeout=10, raise_error=True)
     assert len(domain.single) == 60, "every offline event reaches the domain"
     assert domain.most == 4
+
+
+def test_piles_connecting_at_once_are_recorded_in_batches_when_the_domain_can() -> None:
+    class ConnectingDomain(FakeDomain):
+        def __init__(self) -> None:
+            super().__init__()
+            self.connection_batches: list[list[PileConnected]] = []
+            self.admission_batches: list[list[AdmissionRequest]] = []
+
+        def handle_connections(self, events: list[PileConnected]) -> list[EventReply | Exception]:
+            self.connection_batches.append(list(events))
+            return [EventReply(reason=e.pile_code) for e in events]
+
+        def handle_admissions(
+            self, requests: list[AdmissionRequest]
+        ) -> list[Admission | Exception]:
+            self.admission_batches.append(list(requests))
+            return [Admission.ADMITTED if r.password else Admission.UNKNOWN_PILE for r in requests]
+
+    domain = ConnectingDomain()
+    events = GroupCommitEvents(domain, connections=MeterWriterConfig(max_delay=0.02))
+    callers = [gevent.spawn(events.handle, PileConnected(f"P{i}", "ocpp16", T0)) for i in range(30)]
+    gevent.joinall(callers, timeout=5, raise_error=True)
+    assert [c.value.reason for c in callers] == [f"P{i}" for i in range(30)]
+    assert [len(b) for b in domain.connection_batches] == [30]
+    assert domain.single == []  # a disconnect, a status... still go one at a time
+    assert events.handle(PileDisconnected("P1", T0, "closed")).reason == "direct"
+    # the upgrades' admissions too
+    admits = [
+        gevent.spawn(events.admit, f"P{i}", "pw" if i % 2 else None, protocol="ocpp16")
+        for i in range(10)
+    ]
+    gevent.joinall(admits, timeout=5, raise_error=True)
+    assert [a.value for a in admits] == [
+        Admission.ADMITTED if i % 2 else Admission.UNKNOWN_PILE for i in range(10)
+    ]
+    assert [len(b) for b in domain.admission_batches] == [10]
+    assert domain.admissions == []  # none went one at a time
+    events.stop()
+    # a domain without batches of connections gets them one at a time
+    plain = FakeDomain()
+    one_by_one = GroupCommitEvents(plain)
+    assert one_by_one.handle(PileConnected("P1", "ocpp16", T0)).reason == "direct"
+    one_by_one.stop()

@@ -635,3 +635,87 @@ def test_sync_time_triggers_a_heartbeat(session: OcppSession, domain: Domain) ->
     assert session.sync_time(timeout=2).ok
     pile.join()
     assert seen[0][2:] == ["TriggerMessage", {"requestedMessage": "Heartbeat"}]
+
+
+# --- one PileConnected per connection (issue 12: a reconnect storm) ----------------------
+
+
+def _graced(domain: Domain, grace: float = 0.2) -> tuple[OcppSession, list[datetime]]:
+    times = [NOW, datetime(2024, 3, 1, 8, 30, 1, tzinfo=UTC)]
+    clock = iter(times + [times[-1]] * 100)
+    session = OcppSession(
+        CODE,
+        domain,
+        lambda f: domain.outbox.append(f) is None,
+        heartbeat_interval=120,
+        clock=lambda: next(clock),
+        admitted=True,
+        connect_grace=grace,
+    )
+    return session, times
+
+
+def test_the_boot_within_the_grace_announces_the_opening_once(domain: Domain) -> None:
+    session, (opened_at, _) = _graced(domain)
+    session.opened()
+    assert domain.events == []  # nothing yet: the boot may follow
+    session.on_message(json.dumps([2, "b1", "BootNotification", BOOT]))
+    assert json.loads(domain.outbox[-1])[2]["status"] == "Accepted"
+    # one event, with the boot's information; the period begins when the socket opened
+    info = {"vendor": "Xundao", "model": "DC60", "firmware": "1.2"}
+    assert domain.events == [PileConnected(CODE, "ocpp16", opened_at, info)]
+    gevent.sleep(0.3)  # the grace's timer was stopped: nothing more
+    assert len(domain.events) == 1
+
+
+def test_without_a_boot_the_opening_is_announced_when_the_grace_ends(domain: Domain) -> None:
+    session, (opened_at, _) = _graced(domain, grace=0.05)
+    session.opened()
+    gevent.sleep(0.15)
+    assert domain.events == [PileConnected(CODE, "ocpp16", opened_at, {})]
+    session.on_message(json.dumps([2, "b1", "BootNotification", BOOT]))  # a late boot
+    assert [type(e) for e in domain.events] == [PileConnected, PileConnected]
+
+
+def test_any_other_event_first_announces_the_opening(domain: Domain) -> None:
+    session, (opened_at, _) = _graced(domain, grace=5)
+    session.opened()
+    status = {"connectorId": 1, "errorCode": "NoError", "status": "Available"}
+    session.on_message(json.dumps([2, "s1", "StatusNotification", status]))
+    assert [type(e) for e in domain.events] == [PileConnected, ConnectorStatusChanged]
+    assert domain.events[0] == PileConnected(CODE, "ocpp16", opened_at, {})
+
+
+def test_a_connection_gone_within_the_grace_was_online_then_offline(domain: Domain) -> None:
+    session, _ = _graced(domain, grace=5)
+    session.opened()
+    session.closed("closed", announce=True)
+    assert [type(e) for e in domain.events] == [PileConnected, PileDisconnected]
+
+
+def test_a_connection_replaced_within_the_grace_announces_nothing(domain: Domain) -> None:
+    session, _ = _graced(domain, grace=0.05)
+    session.opened()
+    session.closed("replaced", announce=False)
+    gevent.sleep(0.15)
+    assert domain.events == []
+
+
+def test_a_boot_waits_for_the_opening_announced_when_the_grace_ended(domain: Domain) -> None:
+    # the grace's announcement is in the domain when the boot comes: the boot follows it,
+    # never beside it (two PileConnected of one pile at once could open two periods)
+    inside: list[str] = []
+
+    def slow(event: PileEvent) -> EventReply:
+        inside.append("in")
+        gevent.sleep(0.1)
+        inside.append("out")
+        return EventReply()
+
+    domain.replies[PileConnected] = slow
+    session, _ = _graced(domain, grace=0.01)
+    session.opened()
+    gevent.sleep(0.03)  # the timer is inside the domain now
+    session.on_message(json.dumps([2, "b1", "BootNotification", BOOT]))
+    assert inside == ["in", "out", "in", "out"]
+    assert [type(e) for e in domain.events] == [PileConnected, PileConnected]
