@@ -2,7 +2,8 @@
 and one or more pile-link processes; a command must reach the process holding the pile).
 
 * Each pile-link process is a *node*. While it holds a pile, ``evop:pile:<code>`` names
-  the node (refreshed with a TTL, so a dead node's piles expire); the node listens on
+  the node (refreshed with a TTL, so a dead node's piles expire; a refresh never takes a
+  pile back from the node it moved to, see :meth:`RedisNode.refresh`); the node listens on
   ``evop:node:<id>`` and answers each command on ``evop:reply:<request id>``.
 * :class:`RedisCommandPort` is the ``PileCommandPort`` of every process: a pile held
   locally is commanded directly; any other goes through Redis, with a timeout and a
@@ -29,8 +30,16 @@ NODE_CHANNEL = "evop:node:{node}"
 REPLY_KEY = "evop:reply:{request}"
 PILE_TTL_SECONDS = 30
 REFRESH_SECONDS = 10
+REFRESH_BATCH = 500  # keys renewed per pipeline round trip
 _COMPARE_AND_DELETE = (
     "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+)
+# renew the key if it still names this node, or set it if it expired; leave it when it
+# names another node (the pile reconnected there)
+_RENEW_IF_OURS = (
+    "local v = redis.call('get', KEYS[1]) "
+    "if v == false or v == ARGV[1] then redis.call('set', KEYS[1], ARGV[1], 'EX', ARGV[2]) "
+    "return 1 end return 0"
 )
 
 
@@ -61,6 +70,7 @@ class RedisNode:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._pubsub: Any = None
+        self._renew = client.register_script(_RENEW_IF_OURS)
 
     # --- announcements -------------------------------------------------------------------
 
@@ -77,10 +87,32 @@ class RedisNode:
         except redis.RedisError:
             log.exception("cannot withdraw pile", extra={"pile_code": pile_code})
 
+    def refresh(self) -> int:
+        """Renew the keys of the piles this node holds; returns how many it renewed.
+
+        A key that names another node is left alone: the pile reconnected there while this
+        node still holds its old link (a half-open socket lives until the read timeout), and
+        taking the key back would route commands to the dead link, then delete the key when
+        that link ends. Only a connection's claim (:meth:`announce`) moves a pile."""
+        codes = self.registry.pile_codes()
+        renewed = 0
+        for first in range(0, len(codes), REFRESH_BATCH):
+            pipe = self.client.pipeline(transaction=False)
+            for code in codes[first : first + REFRESH_BATCH]:
+                self._renew(
+                    keys=[PILE_KEY.format(code=code)],
+                    args=[self.node_id, PILE_TTL_SECONDS],
+                    client=pipe,
+                )
+            try:
+                renewed += sum(int(r) for r in pipe.execute())
+            except redis.RedisError:
+                log.exception("cannot refresh piles", extra={"node_id": self.node_id})
+        return renewed
+
     def _refresh_loop(self) -> None:
         while not self._stop.wait(REFRESH_SECONDS):
-            for code in self.registry.pile_codes():
-                self.announce(code)
+            self.refresh()
 
     # --- commands --------------------------------------------------------------------------
 
