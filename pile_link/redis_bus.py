@@ -41,6 +41,12 @@ _RENEW_IF_OURS = (
     "if v == false or v == ARGV[1] then redis.call('set', KEYS[1], ARGV[1], 'EX', ARGV[2]) "
     "return 1 end return 0"
 )
+# look the pile's node up and publish the command to it in one round trip: -1 no node holds
+# the pile, else the number of listeners (0: the node is gone)
+_ROUTE = (
+    "local node = redis.call('get', KEYS[1]) if not node then return -1 end "
+    "return redis.call('publish', ARGV[1] .. node, ARGV[2])"
+)
 
 
 def _result_to_json(result: CommandResult) -> str:
@@ -189,31 +195,36 @@ class RedisCommandPort(LocalCommandPort):
         super().__init__(registry)
         self._registry_ref = registry
         self.client = client
+        self._route = client.register_script(_ROUTE)
 
     def _send(
         self, pile_code: str, name: CommandName, timeout: float, **args: Any
     ) -> CommandResult:
         if self._registry_ref.is_online(pile_code):
             return super()._send(pile_code, name, timeout, **args)
+        request_id = uuid.uuid4().hex
+        body = json.dumps(
+            {
+                "request_id": request_id,
+                "pile_code": pile_code,
+                "name": name.value,
+                "args": args,
+                "timeout": timeout,
+            },
+            ensure_ascii=False,
+        )
         try:
-            node = self.client.get(PILE_KEY.format(code=pile_code))
-            if node is None:
+            listeners = int(
+                self._route(
+                    keys=[PILE_KEY.format(code=pile_code)],
+                    args=[NODE_CHANNEL.format(node=""), body],
+                )
+            )
+            if listeners < 0:
                 return CommandResult(
                     CommandOutcome.PILE_OFFLINE, "no pile-link node holds this pile"
                 )
-            request_id = uuid.uuid4().hex
-            body = json.dumps(
-                {
-                    "request_id": request_id,
-                    "pile_code": pile_code,
-                    "name": name.value,
-                    "args": args,
-                    "timeout": timeout,
-                },
-                ensure_ascii=False,
-            )
-            node_id = node.decode() if isinstance(node, bytes) else str(node)
-            if self.client.publish(NODE_CHANNEL.format(node=node_id), body) == 0:
+            if listeners == 0:
                 return CommandResult(CommandOutcome.PILE_OFFLINE, "the pile-link node is gone")
             reply = self.client.blpop([REPLY_KEY.format(request=request_id)], timeout=timeout + 1)
         except redis.RedisError as exc:

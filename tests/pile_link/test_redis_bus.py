@@ -11,6 +11,7 @@ import pytest
 import redis
 
 from app.charging.port import CommandOutcome, CommandResult
+from pile_link import redis_bus
 from pile_link.redis_bus import PILE_KEY, AnnouncingRegistry, RedisCommandPort, RedisNode
 from pile_link.registry import Command, ConnectionRegistry
 from pile_link.runtime import redis_client
@@ -178,7 +179,10 @@ def test_refresh_of_a_stale_link_does_not_take_a_moved_pile_back(client: redis.R
         node_b.stop()
 
 
-def test_refresh_renews_its_own_piles_and_restores_an_expired_key(client: redis.Redis) -> None:
+def test_refresh_renews_its_own_piles_and_restores_an_expired_key(
+    client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(redis_bus, "REFRESH_BATCH", 2)  # two round trips for three piles
     registry = AnnouncingRegistry()
     node = RedisNode(registry, client, f"node-{uuid.uuid4().hex[:6]}")
     registry.node = node
