@@ -93,7 +93,7 @@ def probe_moved(
         while time.monotonic() < stop_at[0]:
             i += 1
             began = time.monotonic()
-            result = port.remote_start(code, 1, "BENCHMV", order_no=f"MV{i}", timeout=0.5)
+            result = port.remote_start(code, 1, "BENCHMV", order_no=f"MV{i}", timeout=1.0)
             attempts.append((began, time.monotonic(), result.outcome.value))
             time.sleep(1.0 if result.ok else 0.1)
         out[code] = attempts
