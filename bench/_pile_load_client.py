@@ -5,9 +5,9 @@ MeterValues as fast as the central system answers). Server CALLs (RemoteStartTra
 and anything else) are answered at once with ``{"status": "Accepted"}``.
 
 Driven by ``bench/bench_pile_link.py`` over stdin/stdout, one JSON object a line:
-events out (``ramped``, ``ready``, ``report``, ``closed``), commands in (``measure``,
-``report``, ``go``, ``close``). Every wait is bounded and the process exits by itself after
-``max_seconds``.
+events out (``ramped``, ``ready``, ``report``, ``moved``, ``closed``), commands in
+(``measure``, ``report``, ``go``, ``move``, ``close``). Every wait is bounded and the process
+exits by itself after ``max_seconds``.
 """
 
 from __future__ import annotations
@@ -82,7 +82,8 @@ class LoadClient:
     def __init__(self, cfg: dict[str, Any]) -> None:
         self.cfg = cfg
         self.stats = Stats()
-        self.piles = [Pile(cfg["code_format"].format(i), i) for i in range(cfg["count"])]
+        first = int(cfg.get("first", 0))  # two clients split one range of codes
+        self.piles = [Pile(cfg["code_format"].format(first + i), i) for i in range(cfg["count"])]
         # storm: piles that had a transaction running when the network went, and replay
         # its buffered records (a meter value, the stop, the stop again) once back
         self.replay = [
@@ -97,6 +98,7 @@ class LoadClient:
         self.ramp_started = 0.0
         self.loop = asyncio.get_running_loop()
         self.gc_pauses = GcPauses()
+        self.stale_sockets: list[ClientConnection] = []  # moved away, left half-open
 
     # --- wire -----------------------------------------------------------------------------
 
@@ -126,7 +128,9 @@ class LoadClient:
 
     # --- one pile -------------------------------------------------------------------------
 
-    async def open(self, pile: Pile, sem: asyncio.Semaphore, deadline: float) -> bool:
+    async def open(
+        self, pile: Pile, sem: asyncio.Semaphore, deadline: float, url: str = ""
+    ) -> bool:
         cfg = self.cfg
         src = cfg["source_ips"]
         local = (f"127.0.0.{1 + pile.index % src}", 0) if src > 1 else None
@@ -135,7 +139,7 @@ class LoadClient:
                 t0 = self.loop.time()
                 async with asyncio.timeout(cfg["open_timeout"]):
                     pile.ws = await connect(
-                        f"{cfg['url']}/{pile.code}",
+                        f"{url or cfg['url']}/{pile.code}",
                         subprotocols=[Subprotocol("ocpp1.6")],
                         compression=None,
                         ping_interval=None,
@@ -192,11 +196,13 @@ class LoadClient:
         pending: str | None = None
         sent_at = 0.0
         try:
-            while not self.closing.is_set():
+            while not self.closing.is_set() and pile.ws is ws:  # not moved elsewhere
                 try:
                     async with asyncio.timeout_at(next_hb):
                         raw = await ws.recv()
                 except TimeoutError:
+                    if pile.ws is not ws:
+                        break
                     if pending is not None and self.stats.measuring:
                         self.stats.late += 1
                     pending = pile.next_id()
@@ -214,10 +220,46 @@ class LoadClient:
                         self.stats.call_errors += 1
                     pending = None
         except ConnectionClosed as exc:
-            if not self.closing.is_set():
+            if not self.closing.is_set() and pile.ws is ws:
                 self.stats.dropped.append(describe(exc))
         finally:
             self.stats.held -= 1
+
+    async def move(self, codes: list[str], url: str, how: str) -> dict[str, list[float]]:
+        """Move the held piles named in ``codes`` to the server at ``url``: each drops its
+        connection and reconnects there at once. ``how`` "close": a clean close first;
+        "stale": the old socket is left open but silent (a pile whose network changed: the
+        old server holds a half-open link until its read timeout). Returns, per pile code,
+        [the moment it left, the moment its boot was accepted at ``url``] (monotonic: the
+        clock is shared by the processes of one machine)."""
+        wanted = set(codes)
+        held = [p for p in self.piles if p.ws is not None and p.code in wanted]
+        times: dict[str, list[float]] = {}
+        sem = asyncio.Semaphore(int(self.cfg["connect_concurrency"]))
+        deadline = self.loop.time() + float(self.cfg["open_timeout"]) + 30
+
+        async def one(pile: Pile) -> None:
+            old, pile.ws = pile.ws, None
+            assert old is not None
+            times[pile.code] = [time.monotonic()]
+            if how == "stale":
+                old.transport.pause_reading()  # kept referenced: the socket stays open
+                self.stale_sockets.append(old)
+            else:
+                await self.abort_ws(old)
+            if await self.open(pile, sem, deadline, url):
+                times[pile.code].append(time.monotonic())
+                self.tasks.append(asyncio.create_task(self.hold_pile(pile)))
+
+        await asyncio.gather(*(one(p) for p in held))
+        return times
+
+    async def abort_ws(self, ws: ClientConnection) -> None:
+        try:
+            async with asyncio.timeout(3):
+                await ws.close()
+        except Exception:
+            ws.transport.abort()
 
     async def meter_pile(self, pile: Pile, sem: asyncio.Semaphore, deadline: float) -> None:
         if not await self.open(pile, sem, deadline):
@@ -443,6 +485,8 @@ class LoadClient:
         self.closing.set()
         self.go.set()
         open_piles = [p for p in self.piles if p.ws is not None]
+        for ws in self.stale_sockets:
+            ws.transport.abort()
         sem = asyncio.Semaphore(500)
 
         async def close_one(pile: Pile) -> None:
@@ -468,7 +512,8 @@ class LoadClient:
             line = await reader.readline()
             if not line:
                 return
-            cmd = json.loads(line).get("cmd")
+            request = json.loads(line)
+            cmd = request.get("cmd")
             if cmd == "measure":
                 # the client's own collector pauses (tens of ms with 10,000 connections)
                 # would show up as server latency: no cyclic GC while measuring (bounded by
@@ -487,6 +532,14 @@ class LoadClient:
             elif cmd == "go":
                 self.go.set()
                 self.emit("going", t=time.monotonic())
+            elif cmd == "move":
+                codes, url, how = list(request["codes"]), str(request["url"]), request["how"]
+
+                async def moved(codes: list[str] = codes, url: str = url, how: str = how) -> None:
+                    times = await self.move(codes, url, how)
+                    self.emit("moved", how=how, times=times)
+
+                self.tasks.append(asyncio.create_task(moved()))
             elif cmd == "close":
                 self.stats.measuring = False
                 return

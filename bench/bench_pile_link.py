@@ -15,6 +15,9 @@ Run from the project root::
 
     .venv/bin/python bench/bench_pile_link.py            # defaults: ~10 minutes
     .venv/bin/python bench/bench_pile_link.py --quick    # 300 piles, short windows: ~1 minute
+    .venv/bin/python bench/bench_pile_link.py --two-process --piles 2000  # two processes, one
+        # Redis: routed commands from the HTTP side, piles moving between them
+        # (bench/_pile_load_two_process.py)
 """
 
 from __future__ import annotations
@@ -360,10 +363,10 @@ class LoadClient:
                 self.events.put(json.loads(line))
         self.events.put(None)
 
-    def send(self, cmd: str) -> None:
+    def send(self, cmd: str, **fields: Any) -> None:
         assert self.proc.stdin is not None
         with contextlib.suppress(OSError):
-            self.proc.stdin.write((json.dumps({"cmd": cmd}) + "\n").encode())
+            self.proc.stdin.write((json.dumps({"cmd": cmd, **fields}) + "\n").encode())
             self.proc.stdin.flush()
 
     def expect(self, event: str, timeout: float) -> dict[str, Any]:
@@ -1230,6 +1233,13 @@ def parse_args() -> argparse.Namespace:
     )
     p.add_argument("--keep", action="store_true", help="keep the databases and logs")
     p.add_argument(
+        "--two-process",
+        action="store_true",
+        help="only the two-process run: --piles split over two pile-link processes on one "
+        "database and Redis, commands from the HTTP side, piles moved from one to the other",
+    )
+    p.add_argument("--move-piles", type=int, default=100, help="piles moved per kind of move")
+    p.add_argument(
         "--profile",
         default="",
         help="directory: cProfile the pile link during the ramp and the meter window, "
@@ -1251,6 +1261,9 @@ def parse_args() -> argparse.Namespace:
         args.ramp_timeout = min(args.ramp_timeout, 30.0)
         args.skip = ",".join(filter(None, [args.skip, "sqlite"]))
         args.meter_runs = [10]
+    if args.two_process:
+        args.skip = "connections,meter,sqlite,storm,ykc"
+        args.meter_runs = []
     args.meter_piles = max(args.meter_runs) if args.meter_runs else 0
     return args
 
@@ -1353,13 +1366,19 @@ def main() -> None:
                     results[system]["storm"] = storm_phase(system, args, pg_url, work)
             if "ykc" not in skip and "pile-link" in systems:
                 results["pile-link"]["ykc"] = ykc_phase(args, pg_url, work)
+            if args.two_process:
+                from _pile_load_two_process import two_process_phase
+
+                print("two pile-link processes, one database, one Redis:", flush=True)
+                two_process_phase(args, pg_url, work, Server, LoadClient)  # prints its figures
         finally:
             if not args.keep:
                 with contextlib.suppress(Exception):
                     drop_pg_database(admin_url, db_name)
             with contextlib.suppress(Exception):
                 cleanup_redis(args.redis_url)
-        print_table(results, args)
+        if not args.two_process:
+            print_table(results, args)
         print(f"total {time.monotonic() - began:.0f} s")
 
 

@@ -2,7 +2,8 @@
 and one or more pile-link processes; a command must reach the process holding the pile).
 
 * Each pile-link process is a *node*. While it holds a pile, ``evop:pile:<code>`` names
-  the node (refreshed with a TTL, so a dead node's piles expire); the node listens on
+  the node (refreshed with a TTL, so a dead node's piles expire; a refresh never takes a
+  pile back from the node it moved to, see :meth:`RedisNode.refresh`); the node listens on
   ``evop:node:<id>`` and answers each command on ``evop:reply:<request id>``.
 * :class:`RedisCommandPort` is the ``PileCommandPort`` of every process: a pile held
   locally is commanded directly; any other goes through Redis, with a timeout and a
@@ -29,8 +30,22 @@ NODE_CHANNEL = "evop:node:{node}"
 REPLY_KEY = "evop:reply:{request}"
 PILE_TTL_SECONDS = 30
 REFRESH_SECONDS = 10
+REFRESH_BATCH = 500  # keys renewed per pipeline round trip
 _COMPARE_AND_DELETE = (
     "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+)
+# renew the key if it still names this node, or set it if it expired; leave it when it
+# names another node (the pile reconnected there)
+_RENEW_IF_OURS = (
+    "local v = redis.call('get', KEYS[1]) "
+    "if v == false or v == ARGV[1] then redis.call('set', KEYS[1], ARGV[1], 'EX', ARGV[2]) "
+    "return 1 end return 0"
+)
+# look the pile's node up and publish the command to it in one round trip: -1 no node holds
+# the pile, else the number of listeners (0: the node is gone)
+_ROUTE = (
+    "local node = redis.call('get', KEYS[1]) if not node then return -1 end "
+    "return redis.call('publish', ARGV[1] .. node, ARGV[2])"
 )
 
 
@@ -61,6 +76,7 @@ class RedisNode:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._pubsub: Any = None
+        self._renew = client.register_script(_RENEW_IF_OURS)
 
     # --- announcements -------------------------------------------------------------------
 
@@ -77,10 +93,32 @@ class RedisNode:
         except redis.RedisError:
             log.exception("cannot withdraw pile", extra={"pile_code": pile_code})
 
+    def refresh(self) -> int:
+        """Renew the keys of the piles this node holds; returns how many it renewed.
+
+        A key that names another node is left alone: the pile reconnected there while this
+        node still holds its old link (a half-open socket lives until the read timeout), and
+        taking the key back would route commands to the dead link, then delete the key when
+        that link ends. Only a connection's claim (:meth:`announce`) moves a pile."""
+        codes = self.registry.pile_codes()
+        renewed = 0
+        for first in range(0, len(codes), REFRESH_BATCH):
+            pipe = self.client.pipeline(transaction=False)
+            for code in codes[first : first + REFRESH_BATCH]:
+                self._renew(
+                    keys=[PILE_KEY.format(code=code)],
+                    args=[self.node_id, PILE_TTL_SECONDS],
+                    client=pipe,
+                )
+            try:
+                renewed += sum(int(r) for r in pipe.execute())
+            except redis.RedisError:
+                log.exception("cannot refresh piles", extra={"node_id": self.node_id})
+        return renewed
+
     def _refresh_loop(self) -> None:
         while not self._stop.wait(REFRESH_SECONDS):
-            for code in self.registry.pile_codes():
-                self.announce(code)
+            self.refresh()
 
     # --- commands --------------------------------------------------------------------------
 
@@ -157,31 +195,36 @@ class RedisCommandPort(LocalCommandPort):
         super().__init__(registry)
         self._registry_ref = registry
         self.client = client
+        self._route = client.register_script(_ROUTE)
 
     def _send(
         self, pile_code: str, name: CommandName, timeout: float, **args: Any
     ) -> CommandResult:
         if self._registry_ref.is_online(pile_code):
             return super()._send(pile_code, name, timeout, **args)
+        request_id = uuid.uuid4().hex
+        body = json.dumps(
+            {
+                "request_id": request_id,
+                "pile_code": pile_code,
+                "name": name.value,
+                "args": args,
+                "timeout": timeout,
+            },
+            ensure_ascii=False,
+        )
         try:
-            node = self.client.get(PILE_KEY.format(code=pile_code))
-            if node is None:
+            listeners = int(
+                self._route(
+                    keys=[PILE_KEY.format(code=pile_code)],
+                    args=[NODE_CHANNEL.format(node=""), body],
+                )
+            )
+            if listeners < 0:
                 return CommandResult(
                     CommandOutcome.PILE_OFFLINE, "no pile-link node holds this pile"
                 )
-            request_id = uuid.uuid4().hex
-            body = json.dumps(
-                {
-                    "request_id": request_id,
-                    "pile_code": pile_code,
-                    "name": name.value,
-                    "args": args,
-                    "timeout": timeout,
-                },
-                ensure_ascii=False,
-            )
-            node_id = node.decode() if isinstance(node, bytes) else str(node)
-            if self.client.publish(NODE_CHANNEL.format(node=node_id), body) == 0:
+            if listeners == 0:
                 return CommandResult(CommandOutcome.PILE_OFFLINE, "the pile-link node is gone")
             reply = self.client.blpop([REPLY_KEY.format(request=request_id)], timeout=timeout + 1)
         except redis.RedisError as exc:

@@ -11,6 +11,7 @@ import pytest
 import redis
 
 from app.charging.port import CommandOutcome, CommandResult
+from pile_link import redis_bus
 from pile_link.redis_bus import PILE_KEY, AnnouncingRegistry, RedisCommandPort, RedisNode
 from pile_link.registry import Command, ConnectionRegistry
 from pile_link.runtime import redis_client
@@ -152,3 +153,51 @@ def test_more_callers_than_redis_connections_wait_for_one(client: redis.Redis) -
     assert errors == []
     assert len(pool._connections) <= 2  # type: ignore[attr-defined]
     small.close()
+
+
+def test_refresh_of_a_stale_link_does_not_take_a_moved_pile_back(client: redis.Redis) -> None:
+    """The pile reconnected to node b while node a still holds its half-open socket: a's
+    periodic refresh must not route the pile back to a (commands would time out on the dead
+    link), nor leave a key that a's release then deletes (the pile unreachable at b)."""
+    code = _code()
+    reg_a, reg_b = AnnouncingRegistry(), AnnouncingRegistry()
+    node_a = RedisNode(reg_a, client, f"node-a-{uuid.uuid4().hex[:6]}")
+    node_b = RedisNode(reg_b, client, f"node-b-{uuid.uuid4().hex[:6]}")
+    reg_a.node, reg_b.node = node_a, node_b
+    link_a, link_b = FakeLink(code), FakeLink(code)
+    reg_a.claim(link_a)
+    reg_b.claim(link_b)  # moved to b; a has not noticed
+    node_b.start()
+    try:
+        assert node_a.refresh() == 0
+        assert client.get(PILE_KEY.format(code=code)) == node_b.node_id.encode()
+        reg_a.release(link_a)  # a's read timeout, at last
+        port = RedisCommandPort(ConnectionRegistry(), client)
+        assert port.sync_time(code, timeout=2).outcome is CommandOutcome.ACCEPTED
+        assert link_b.commands and not link_a.commands
+    finally:
+        node_b.stop()
+
+
+def test_refresh_renews_its_own_piles_and_restores_an_expired_key(
+    client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(redis_bus, "REFRESH_BATCH", 2)  # two round trips for three piles
+    registry = AnnouncingRegistry()
+    node = RedisNode(registry, client, f"node-{uuid.uuid4().hex[:6]}")
+    registry.node = node
+    codes = [_code() for _ in range(3)]
+    links = [FakeLink(code) for code in codes]
+    for link in links:
+        registry.claim(link)
+    keys = [PILE_KEY.format(code=code) for code in codes]
+    client.expire(keys[0], 2)
+    client.delete(keys[1])  # expired while Redis was away, say
+    try:
+        assert node.refresh() == 3
+        assert [client.get(key) for key in keys] == [node.node_id.encode()] * 3
+        assert all(client.ttl(key) > 2 for key in keys)
+    finally:
+        for link in links:
+            registry.release(link)
+    assert client.exists(*keys) == 0
