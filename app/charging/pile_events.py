@@ -277,7 +277,7 @@ def _handle(pile: Pile, event: PileEvent, outcomes: SessionOutcomes, node: str) 
         case PileConnected():
             return _connected(pile, event, node)
         case PileDisconnected():
-            return _disconnected(pile, event)
+            return _disconnected(pile, event, node)
         case ConnectorStatusChanged():
             return _status(pile, event, outcomes)
         case AuthorizeRequested():
@@ -447,6 +447,17 @@ def _order_by_ref(pile: Pile, ref: str | None) -> ChargeOrder | None:
     return order
 
 
+def _held_elsewhere(pile: Pile, node: str) -> bool:
+    """Whether the pile's open online period is another pile-link process's."""
+    holder = db.session.scalar(
+        select(PileOnlinePeriod.node)
+        .where(PileOnlinePeriod.pile_id == pile.id, PileOnlinePeriod.offline_at.is_(None))
+        .order_by(PileOnlinePeriod.online_at.desc())
+        .limit(1)
+    )
+    return pile.online and holder is not None and holder != node
+
+
 def _close_open_periods(pile: Pile, at: datetime, reason: str) -> None:
     for period in db.session.scalars(
         select(PileOnlinePeriod).where(
@@ -491,7 +502,15 @@ def _connected(pile: Pile, event: PileConnected, node: str = "") -> EventReply:
     return EventReply(accepted=True)
 
 
-def _disconnected(pile: Pile, event: PileDisconnected) -> EventReply:
+def _disconnected(pile: Pile, event: PileDisconnected, node: str = "") -> EventReply:
+    if node and _held_elsewhere(pile, node):
+        # the pile moved to another process, and this one only now noticed its old, silent
+        # connection: the pile is online there, its period and orders are that process's
+        log.info(
+            "disconnect of a pile held by another process: ignored",
+            extra={"pile_code": pile.code, "node": node, "reason": event.reason},
+        )
+        return EventReply(accepted=True)
     # offline is not finished (cases #18 2019-01-09, #15): orders stay as they are
     _close_open_periods(pile, event.at, event.reason)
     pile.online = False

@@ -14,7 +14,13 @@ from app.billing.session_outcomes import Billing
 from app.catalogue.models import Pile, PileOnlinePeriod
 from app.charging.models import ChargeOrder, OrderState
 from app.charging.pile_events import PileEventService, recover_after_restart
-from app.charging.port import MeterSample, PileConnected, SessionStarted, SessionStopped
+from app.charging.port import (
+    MeterSample,
+    PileConnected,
+    PileDisconnected,
+    SessionStarted,
+    SessionStopped,
+)
 from app.extensions import db
 
 OCPP, YKC = "DEMO-OCPP-01", "55031412782305"
@@ -68,3 +74,28 @@ def test_a_restart_closes_what_its_node_left_open_and_flags_running_orders(
 
 def test_a_clean_start_with_nothing_left_open_changes_nothing(app: Flask, demo: Any) -> None:
     assert recover_after_restart("link-a") == []
+
+
+def test_a_late_disconnect_from_the_process_a_pile_left_leaves_it_online_at_the_new_one(
+    app: Flask, demo: Any
+) -> None:
+    """A pile's network changes: it reconnects to process B while A still holds its silent
+    old socket; when A times that socket out, the pile stays online at B, B's period open,
+    its running order unflagged (it was marked offline while connected, issue 12 goal 5)."""
+    a = PileEventService(app, Billing(), node="link-a")
+    b = PileEventService(app, Billing(), node="link-b")
+    a.handle(PileConnected(OCPP, "ocpp16", T0))
+    a.handle(SessionStarted(OCPP, 1, T0, 0, "DEMO-CARD-01", pile_session_ref="902"))
+    b.handle(PileConnected(OCPP, "ocpp16", T0 + timedelta(minutes=1)))
+    a.handle(PileDisconnected(OCPP, T0 + timedelta(minutes=5), "heartbeat_timeout"))
+    db.session.expire_all()
+    pile = db.session.scalars(select(Pile).where(Pile.code == OCPP)).one()
+    assert pile.online
+    assert _periods(OCPP) == [("link-a", "reconnect"), ("link-b", None)]
+    order = db.session.scalars(select(ChargeOrder)).one()
+    assert order.state == OrderState.CHARGING and not order.offline_during
+    # B's own disconnect still takes the pile offline
+    b.handle(PileDisconnected(OCPP, T0 + timedelta(minutes=9), "closed"))
+    db.session.expire_all()
+    assert not db.session.scalars(select(Pile).where(Pile.code == OCPP)).one().online
+    assert _periods(OCPP) == [("link-a", "reconnect"), ("link-b", "closed")]
