@@ -1,12 +1,13 @@
 """Lean YKC piles for the pile-link benchmark: asyncio TCP, each pile logs in (0x01) and then
 sends a heartbeat (0x03) every ``heartbeat_interval`` seconds, answered or not.
 
-``"mode": "realtime"``: each pile also starts a charge by card (0x31 → 0x32, the card of
-``card_format``) during the ramp and, after ``go``, sends real-time data (0x13, charging,
-energy rising) ``realtime_rate`` times a second (0x13 is never answered: the load is open,
-the benchmark counts the rows persisted). Events out as JSON lines (``ramped``, ``going``,
-``measuring``, ``report``, ``closed``); ``close`` on stdin ends the run. Run by
-``bench/bench_pile_link.py``."""
+``"mode": "realtime"``: during the ramp each pile also starts a charge by card (0x31 →
+0x32, the card of ``card_format``) and reports its gun charging (0x13); after ``go`` it
+sends real-time data (0x13, charging, energy rising) ``realtime_rate`` times a second.
+0x13 is never answered: the load is open, the benchmark counts the rows persisted.
+
+Events out as JSON lines (``ramped``, ``going``, ``measuring``, ``report``, ``closed``);
+``close`` on stdin ends the run. Run by ``bench/bench_pile_link.py``."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ from _pile_load_common import dumps, raise_nofile, summary_ms, top_errors
 
 from pile_link.ykc.frame import FrameDecoder
 from pile_link.ykc.messages import (
+    BillingModelCheck,
+    BillingModelCheckReply,
     CardStartReply,
     CardStartRequest,
     Heartbeat,
@@ -123,7 +126,47 @@ async def card_start(
                     out["start_refused"].append(f"fail 0x{answer.fail_reason:02X}")
                     return None
                 out["started"] += 1
+                await charging_reported(code, answer.serial, reader, writer, decoder)
                 return answer.serial
+
+
+def realtime_frame(code: str, serial: str, energy: int, seq: int) -> bytes:
+    frame = RealtimeData(
+        serial=serial,
+        pile_code=code,
+        gun_no=1,
+        status=0x03,  # charging
+        gun_returned=0x00,
+        gun_plugged=0x01,
+        voltage=2200,
+        current=320,
+        gun_temperature=75,
+        gun_wire_code="0" * 16,
+        soc=0,
+        battery_max_temperature=75,
+        charging_minutes=1,
+        remaining_minutes=0,
+        energy=energy,
+        lossy_energy=energy,
+        amount=energy,
+        hardware_faults=0,
+    )
+    return encode_message(frame, seq)
+
+
+async def charging_reported(code: str, serial: str, reader: Any, writer: Any, decoder: Any) -> None:
+    """The 0x13 a pile sends when its gun starts charging (§7.2 "on change"), during the
+    ramp: its status change is recorded one event at a time, so the measured 0x13s are
+    only meter samples. 0x13 is never answered: a 0x05 after it is (by the connection's
+    worker, after the 0x13), which tells when the status change is recorded."""
+    writer.write(realtime_frame(code, serial, 0, 3))
+    writer.write(encode_message(BillingModelCheck(pile_code=code, model_no="0000"), 4))
+    while True:
+        data = await reader.read(4096)
+        if not data:
+            raise ConnectionError("closed after the charging status")
+        if any(f.frame_type == BillingModelCheckReply.FRAME_TYPE for f in decoder.feed(data)):
+            return
 
 
 async def realtime(
@@ -143,7 +186,7 @@ async def realtime(
             pass
 
     drainer = asyncio.create_task(drain())
-    seq, energy = 3, 0
+    seq, energy = 5, 0
     interval = 1.0 / cfg["realtime_rate"]
     last_beat = 0.0
     loop = asyncio.get_running_loop()
@@ -156,27 +199,7 @@ async def realtime(
                 seq, last_beat = (seq + 1) % 65536, now
             if out["going"].is_set():
                 energy += 100  # 10 Wh a frame
-                frame = RealtimeData(
-                    serial=serial,
-                    pile_code=code,
-                    gun_no=1,
-                    status=0x03,
-                    gun_returned=0x00,
-                    gun_plugged=0x01,
-                    voltage=2200,
-                    current=320,
-                    gun_temperature=75,
-                    gun_wire_code="0" * 16,
-                    soc=0,
-                    battery_max_temperature=75,
-                    charging_minutes=1,
-                    remaining_minutes=0,
-                    energy=energy,
-                    lossy_energy=energy,
-                    amount=energy,
-                    hardware_faults=0,
-                )
-                writer.write(encode_message(frame, seq))
+                writer.write(realtime_frame(code, serial, energy, seq))
                 seq = (seq + 1) % 65536
                 out["sent"] += 1
                 await asyncio.sleep(interval)
