@@ -60,6 +60,8 @@ CARD_FORMAT = "BCARD{:04d}"
 REPLAY_FORMAT = "BRPL{:04d}"  # piles of the storm that replay buffered transaction records
 REPLAY_CARD_FORMAT = "BRCARD{:04d}"
 YKC_FORMAT = "99120000{:06d}"  # YKC piles: 14 BCD digits
+YKC_RT_FORMAT = "99130000{:06d}"  # YKC piles of the real-time data (0x13) load
+YKC_CARD_FORMAT = "B1{:06d}"  # their drivers' cards: 8 hex digits (§8.1 物理卡号)
 PILES_PER_STATION = 20
 SYSTEMS = {
     "pile-link": "pile link (gevent)",
@@ -91,7 +93,12 @@ def drop_pg_database(admin_url: str, name: str) -> None:
 
 
 def prepare_database(
-    url: str, piles: int, meter_piles: int, replay_piles: int = 0, ykc_piles: int = 0
+    url: str,
+    piles: int,
+    meter_piles: int,
+    replay_piles: int = 0,
+    ykc_piles: int = 0,
+    ykc_rt_piles: int = 0,
 ) -> float:
     """Schema (``db.create_all``), demo data, then the bench piles, stations, drivers and
     cards. Returns the seconds it took."""
@@ -154,6 +161,11 @@ def prepare_database(
         add_piles(METER_FORMAT, meter_piles, "M")
         add_piles(REPLAY_FORMAT, replay_piles, "R")
         add_piles(YKC_FORMAT, ykc_piles, "Y", "ykc")
+        add_piles(YKC_RT_FORMAT, ykc_rt_piles, "T", "ykc")
+        for i in range(ykc_rt_piles):
+            driver = members.create_driver(operator.id, openid=f"bench-y{i}", nickname=f"云快充{i}")
+            members.add_card(driver, YKC_CARD_FORMAT.format(i), kind="card")
+            wallet.post_entry(driver.id, 10_000_000, "manual_credit", idempotency_key=f"bench:y{i}")
         for i in range(meter_piles):
             driver = members.create_driver(operator.id, openid=f"bench-{i}", nickname=f"压测{i}")
             members.add_card(driver, CARD_FORMAT.format(i), kind="card")
@@ -656,6 +668,74 @@ def ykc_phase(args: argparse.Namespace, db_url: str, work: Path) -> dict[str, An
     return out
 
 
+def ykc_realtime_phase(
+    args: argparse.Namespace, db_url: str, work: Path, db_name: str, piles: int
+) -> dict[str, Any]:
+    """``piles`` YKC piles each start a charge by card, then send real-time data (0x13) at
+    ``--ykc-realtime-rate`` a second each (never answered: an open load); the meter rows
+    persisted per second (DB count), beside the OCPP MeterValues run of the same size."""
+    out: dict[str, Any] = {"piles": piles}
+    server = Server("pile-link", db_url, args, work)
+    client: LoadClient | None = None
+    try:
+        client = LoadClient(
+            {
+                "host": "127.0.0.1",
+                "port": server.ykc_port,
+                "mode": "realtime",
+                "code_format": YKC_RT_FORMAT,
+                "card_format": YKC_CARD_FORMAT,
+                "count": piles,
+                "connect_concurrency": min(piles, 50),
+                "realtime_rate": args.ykc_realtime_rate,
+                "heartbeat_interval": 10.0,
+                "ramp_timeout": 300,
+                "max_seconds": args.meter_seconds + args.meter_warmup + 600,
+            },
+            work,
+            "_pile_load_ykc.py",
+        )
+        ramped = client.expect("ramped", 360)
+        out["ramp"] = ramped
+        if not ramped.get("started"):
+            raise RuntimeError(
+                f"no charge started: {ramped['start_refused_kinds']} "
+                f"{ramped['connect_error_kinds']}"
+            )
+        client.send("go")
+        client.expect("going", 30)
+        time.sleep(args.meter_warmup)
+        client.send("measure")
+        m0 = client.expect("measuring", 30)
+        rows0, t_rows0 = count_meter_rows(db_url), time.monotonic()
+        cpu = CpuWindow(server.pid, client.pid)
+        server.profile_start()
+        time.sleep(args.meter_seconds)
+        client.send("report")
+        m1 = client.expect("report", 60)
+        rows1, t_rows1 = count_meter_rows(db_url), time.monotonic()
+        out.update(cpu.stop())
+        out["waits"] = server.profile_stop(f"ykc-realtime-{piles}-{db_name}")
+        out["rows_per_s"] = (rows1 - rows0) / (t_rows1 - t_rows0)
+        out["sent_per_s"] = (m1["sent"] - m0["sent"]) / (m1["t"] - m0["t"])
+        out["rows"] = rows1 - rows0
+        print(
+            f"  pile-link YKC 0x13 on {db_name}: {out['rows_per_s']:,.0f} rows/s (DB), "
+            f"{out['sent_per_s']:,.0f} frames/s sent; {ramped['started']} charges running, "
+            f"{ramped['start_refused']} refused {ramped['start_refused_kinds'] or ''}; "
+            f"CPU {cpu_text(out)}",
+            flush=True,
+        )
+    except Exception as exc:
+        out["error"] = f"{type(exc).__name__}: {exc}"
+        print(f"  pile-link YKC 0x13 on {db_name}: phase failed: {out['error']}", flush=True)
+    finally:
+        if client is not None:
+            out["closed"] = client.finish(60)
+        server.stop()
+    return out
+
+
 def remote_start_runs(server: Server, args: argparse.Namespace) -> dict[str, Any]:
     runs: dict[str, Any] = {}
     for concurrency in (1, args.remote_concurrency):
@@ -1080,6 +1160,27 @@ def print_meters(t: Table) -> None:
                 for s in systems
             ],
         )
+        print_ykc_realtime(t, db_key, piles)
+
+
+def print_ykc_realtime(t: Table, db_key: str, piles: int) -> None:
+    """The YKC 0x13 run of the same size, beside the pile link's OCPP figure above."""
+    ykc = t.results.get("pile-link", {}).get(db_key.replace("meter_", "ykc_rt_"))
+    if not ykc:
+        return
+    if ykc.get("error"):
+        print(f"   YKC 0x13: FAILED {ykc['error']}")
+        return
+    ocpp = t.get("pile-link", db_key, "rows_per_s")
+    rows, sent = ykc.get("rows_per_s"), ykc.get("sent_per_s")
+    share = ratio(rows, ocpp)
+    print(
+        f"YKC real-time data (0x13), pile link, {piles} piles charging: "
+        f"{fmt_num(rows, '/s')} rows persisted ({share} the OCPP MeterValues above), "
+        f"{fmt_num(sent, '/s')} frames sent; server CPU {fmt_num(ykc.get('server_cpu'), ' %')}, "
+        f"others {fmt_num(ykc.get('other_cpu'), ' %')}; charges running "
+        f"{fmt_num(dig(ykc, 'ramp', 'started'))}"
+    )
 
 
 def print_storm(t: Table) -> None:
@@ -1208,6 +1309,12 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--storm-replays", type=int, default=100, help="storm piles replaying")
     p.add_argument("--storm-concurrency", type=int, default=1000, help="storm handshakes")
     p.add_argument("--ykc-piles", type=int, default=10_000, help="YKC piles logging in, held")
+    p.add_argument(
+        "--ykc-realtime-rate",
+        type=float,
+        default=5.0,
+        help="0x13 frames a second per YKC pile of the real-time run (0 skips it)",
+    )
     p.add_argument("--meter-seconds", type=float, default=15.0)
     p.add_argument("--meter-warmup", type=float, default=3.0)
     p.add_argument("--ocpp-threads", type=int, default=30, help="DB threads of the asyncio CS")
@@ -1227,7 +1334,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument(
         "--systems", default="pile-link,ocpp", help="pile-link, ocpp, or both (comma-separated)"
     )
-    p.add_argument("--skip", default="", help="phases to skip: connections,meter,sqlite,storm,ykc")
+    p.add_argument(
+        "--skip", default="", help="phases to skip: connections,meter,sqlite,storm,ykc,ykc_rt"
+    )
     p.add_argument(
         "--quick", action="store_true", help="300 piles, short windows, no SQLite (~1 minute)"
     )
@@ -1266,6 +1375,13 @@ def parse_args() -> argparse.Namespace:
         args.meter_runs = []
     args.meter_piles = max(args.meter_runs) if args.meter_runs else 0
     return args
+
+
+def ykc_rt_piles(args: argparse.Namespace, skip: set[str]) -> int:
+    """YKC piles of the real-time data run (the meter runs' largest size), 0 when skipped."""
+    if skip & {"meter", "meter_pg", "ykc_rt"} or args.ykc_realtime_rate <= 0:
+        return 0
+    return args.meter_piles
 
 
 def check_redis(url: str) -> str:
@@ -1340,6 +1456,7 @@ def main() -> None:
                     args.meter_piles,
                     0 if "storm" in skip else args.storm_replays,
                     0 if "ykc" in skip else args.ykc_piles,
+                    ykc_rt_piles(args, skip),
                 )
                 print(f"PostgreSQL database {db_name} ready in {took:.1f}s", flush=True)
             except Exception as exc:  # reported; the SQLite reference can still run
@@ -1355,6 +1472,11 @@ def main() -> None:
                 for n in args.meter_runs if not skip & {"meter", "meter_pg"} else []:
                     results[system][f"meter_pg_{n}"] = meter_phase(
                         system, args, pg_url, work, "PostgreSQL", n
+                    )
+                if system == "pile-link" and (n := ykc_rt_piles(args, skip)):
+                    # after the OCPP meter runs, in the same invocation: the peer
+                    results[system][f"ykc_rt_pg_{n}"] = ykc_realtime_phase(
+                        args, pg_url, work, "PostgreSQL", n
                     )
             for system in systems:
                 for n in args.meter_runs if not skip & {"sqlite", "meter"} else []:

@@ -86,10 +86,7 @@ class YkcConnection(Connection[Job]):
             server.events,
             self.queue,
             peer=self._peer,
-            options=SessionOptions(
-                default_tariff=self._ykc_config.default_tariff,
-                card_balance_fallback_fen=self._ykc_config.card_balance_fallback_fen,
-            ),
+            options=server.session_options,  # one for all the server's connections
             memory=server.memory,
         )
 
@@ -266,6 +263,10 @@ class YkcServer(Server[YkcConnection]):
     ) -> None:
         super().__init__(events, registry, host=host, port=port, config=config or YkcConfig())
         self._memory: dict[str, PileMemory] = {}
+        self.session_options = SessionOptions(
+            default_tariff=self.config.default_tariff,
+            card_balance_fallback_fen=self.config.card_balance_fallback_fen,
+        )
 
     def memory(self, pile_code: str) -> PileMemory:
         return self._memory.setdefault(pile_code, PileMemory())
