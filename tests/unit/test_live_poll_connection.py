@@ -9,7 +9,7 @@ from pathlib import Path
 from app.drivers import live
 from app.extensions import db
 from app.tenancy.models import Operator
-from tests.conftest import BASE_CONFIG
+from tests.support.settings import BASE_CONFIG
 from wsgi import compose
 
 
