@@ -92,8 +92,10 @@ class Config:
     WECHAT_SANDBOX_CASHIER_URL = ""
     DRIVER_TOKEN_TTL = 7 * 24 * 3600  # seconds
     # with REDIS_URL: a driver's session state (token version, disabled) is cached this
-    # long, shared by the workers and rewritten on every change; 0: read the database
-    DRIVER_SESSION_CACHE_SECONDS = 30
+    # long, shared by the workers and rewritten at once by every logout, disable and enable
+    # (so a token stops at once however long this is): a token's lifetime, so a driver's
+    # polls read it from the database once; 0: read the database on every request
+    DRIVER_SESSION_CACHE_SECONDS = DRIVER_TOKEN_TTL
     # a running order's bill estimate is reused while its meter, state, coupon choice and the
     # driver's available coupons are unchanged, for at most this long (a coupon's validity
     # window opening or closing by the clock shows after it); 0: off

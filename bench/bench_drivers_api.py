@@ -486,9 +486,14 @@ def _case(
         feeder = MeterFeeder(db_url, [no for no, _ in seeded.fleet], rate)
         feeder.start()
     profiler.start(f"{label}-{connections}")
+    opened = _sessions_opened(db_url)
     result = _measured(port, targets, seconds, connections)
+    opened = _sessions_opened(db_url) - opened
     profiler.stop()
     _line(f"{label}, {connections} conn.", result, ceiling)
+    # a pool too small for the requests in flight opens a connection for the excess ones
+    # (connect, ping, no prepared statements): counted by PostgreSQL itself
+    print(f"  {'':<44} {opened} database connections opened during the load", flush=True)
     if feeder is not None:
         feeder.stop.set()
         feeder.join()
@@ -496,6 +501,18 @@ def _case(
               f"sample ({feeder.updated:,} samples fed); each order polled every "
               f"{len(targets) / max(result['rps'], 1):.1f} s", flush=True)  # fmt: skip
     return result
+
+
+def _sessions_opened(db_url: str) -> int:
+    """Sessions PostgreSQL has established to the benchmark's database so far (this one's
+    own included: the difference of two readings counts the server's, plus one)."""
+    name = db_url.rpartition("/")[2]
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT pg_stat_force_next_flush(), sessions FROM pg_stat_database "
+            "WHERE datname = %s", [name],
+        ).fetchone()  # fmt: skip
+    return int(row[1]) - 1 if row else 0
 
 
 def _fresh_redis(url: str) -> None:
@@ -585,18 +602,18 @@ def main() -> None:
         # a first request of a token reads it from the database (the ceiling measured 2.7
         # ms of CPU a request cold, 1.3 ms warm)
         _load(port, ceiling_targets, 300, max(levels), len(ceiling_targets))
-        ceilings: dict[int, dict[str, Any]] = {}
-        for level in levels:
-            ceilings[level] = _measured(port, ceiling_targets, seconds, level)
-            _line(f"{ceiling_label}, {level} conn.", ceilings[level])
         for label, targets in cases:
             # warm-up on every connection: both workers answer some (each builds its caches)
             _load(port, targets[:50], 2.0, max(levels))
             if len(targets) > 1:  # every driver has polled a few times: the steady state
                 _load(port, targets, 300, max(levels), 4 * len(targets))
             for level in levels:
+                # the ceiling again just before: the neighbours move it by a factor of 2-4
+                # within one run, so the share that holds is the one of the adjacent ceiling
+                beside = _measured(port, ceiling_targets, seconds, level)
+                _line(f"{ceiling_label}, {level} conn.", beside)
                 _case(port, db_url, seeded, label, targets, seconds, level, args,
-                      ceilings[level], profiler)  # fmt: skip
+                      beside, profiler)  # fmt: skip
         for level in levels:  # again: the machine is shared, the ceiling may have moved
             _line(f"{ceiling_label} again, {level} conn.",
                   _measured(port, ceiling_targets, seconds, level))  # fmt: skip

@@ -411,14 +411,27 @@ def _priced_copy(row: Row[Any]) -> tuple[ChargeOrder, OrderTerms | None]:
     return order, terms
 
 
-def _autocommit_reads() -> None:
+def _autocommit_reads() -> bool:
     """Run this request's statements in autocommit mode when it has not begun a
     transaction on the application's own engine: reads then cost no BEGIN and no ROLLBACK
     round trip (a poll never writes). A session bound to a caller's connection, or already
-    in a transaction, is left as it is (it must see its own writes)."""
+    in a transaction, is left as it is (it must see its own writes). True: autocommit was
+    set here, so the connection may go back to the pool once read (:func:`_release`)."""
     session = db.session()
     if isinstance(session.get_bind(), Engine) and not session.in_transaction():
         session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        return True
+    return False
+
+
+def _release(mine: bool) -> None:
+    """The autocommit connection back to the pool as soon as the poll has read its rows,
+    not at the end of the request: the estimate, the serialization and the answer's write
+    need none, and a worker's greenlets holding connections through them outgrew the pool
+    under load (a connection opened, pinged and closed per excess request)."""
+    session = db.session()
+    if mine and not session.identity_map:
+        session.close()  # holds no object of the caller's (nothing is detached)
 
 
 def live(driver: Driver | int, order_no: str, now: datetime | None = None) -> LiveOrder:
@@ -429,8 +442,9 @@ def live(driver: Driver | int, order_no: str, now: datetime | None = None) -> Li
     driver_id = driver if isinstance(driver, int) else driver.id
     row = None
     if _ORDER_NO.match(order_no):  # odd text never reaches the database (NUL on PostgreSQL)
-        _autocommit_reads()
+        mine = _autocommit_reads()
         row = db.session.execute(_LIVE_ROW, {"order_no": order_no}).first()
+        _release(mine)
     if row is None or row.driver_id != driver_id:
         raise ORDER_NOT_FOUND(details={"order_no": order_no})
     moment = now or utcnow()
@@ -449,9 +463,11 @@ def live(driver: Driver | int, order_no: str, now: datetime | None = None) -> Li
     if bill is None:
         if cacheable:
             order, terms = _priced_copy(row)
+            mine = _autocommit_reads()
             bill = bills.live_bill(
                 order, moment, terms=terms, has_coupons=row.coupons_fingerprint is not None
             )
+            _release(mine)
         else:  # a bill may exist, occupancy may run: the persistent order, as ever
             persistent = db.session.get(ChargeOrder, row.id)
             bill = bills.live_bill(persistent, moment) if persistent is not None else None

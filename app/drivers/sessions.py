@@ -2,10 +2,14 @@
 admin disabling the driver, bumps it and so ends every session of that driver at once.
 
 The check runs before every driver request (the live poll most of all), so it reads only
-(driver id -> version, disabled, operator): from a short Redis cache when ``REDIS_URL`` is
-set, else with one indexed database read. The cache is version-monotonic: a value is
-written only over an older version, so a reader that read the database before a change
-can never put the old state back after the change published the new one."""
+(driver id -> version, disabled, operator): from a Redis cache when ``REDIS_URL`` is set,
+else with one indexed database read. The cache is version-monotonic: a value is written
+only over an older version, so a reader that read the database before a change can never
+put the old state back after the change published the new one. Every change of the state
+bumps the version and is published at once, so an entry may live as long as a token
+(``DRIVER_SESSION_CACHE_SECONDS``, by default the token's lifetime: a polling driver's
+state is read from the database once, not every 30 s). A change Redis does not take is
+written again before the process's next request (see ``RedisSessions.publish``)."""
 
 from __future__ import annotations
 
@@ -94,6 +98,8 @@ class RedisSessions:
         self._ttl = max(int(ttl), 1)
         self._prefix = prefix
         self._script = client.register_script(_SET_IF_NEWER)
+        # committed states Redis has not taken yet (written again before the next request)
+        self._owed: dict[int, SessionState] = {}
 
     @classmethod
     def from_url(cls, url: str, *, ttl: int, prefix: str = "evop:driver-session:") -> RedisSessions:
@@ -105,6 +111,10 @@ class RedisSessions:
         return f"{self._prefix}{driver_id}"
 
     def lookup(self, driver_id: int) -> SessionState | None:
+        if self._owed:
+            self._replay()
+            if driver_id in self._owed:  # Redis may hold an older state: the database
+                return read_state(driver_id)
         try:
             raw = self._redis.get(self._key(driver_id))
         except Exception:
@@ -121,12 +131,30 @@ class RedisSessions:
         return state
 
     def publish(self, driver_id: int, state: SessionState) -> None:
-        try:
-            self._script(
-                keys=[self._key(driver_id)], args=[state.encode(), state.version, self._ttl]
-            )
-        except Exception:
-            log.warning("driver session cache not updated driver_id=%s", driver_id)
+        """After a committed change. A state Redis does not take is kept and written again
+        before this process's next lookup or publication (set-if-newer, so replaying it
+        never undoes a later change), and until then this process reads that driver's
+        state from the database; logged as an error (other processes may see the old
+        state until it is written)."""
+        owed = self._owed.get(driver_id)
+        if owed is None or owed.version < state.version:
+            self._owed[driver_id] = state
+        self._replay()
+
+    def _replay(self) -> None:
+        for driver_id, state in list(self._owed.items()):
+            try:
+                self._script(
+                    keys=[self._key(driver_id)], args=[state.encode(), state.version, self._ttl]
+                )
+            except Exception:
+                log.error(
+                    "driver session cache not updated driver_id=%s version=%s: written "
+                    "again at the next request", driver_id, state.version,
+                )  # fmt: skip
+                return
+            if self._owed.get(driver_id) is state:  # not replaced meanwhile (greenlets)
+                del self._owed[driver_id]
 
 
 DRIVER_SESSIONS: Slot[SessionCache] = Slot("driver session states")

@@ -148,3 +148,66 @@ def test_the_cache_never_goes_back_to_an_older_version(
     redis_sessions.publish(driver.id, SessionState(4, False, driver.operator_id))
     assert redis_sessions.lookup(driver.id) == newer
     assert sessions.read_state(driver.id) == SessionState(1, False, driver.operator_id)
+
+
+def test_the_session_state_is_cached_for_a_token_s_lifetime(
+    app: Flask, mp_login: Login, client: FlaskClient, redis_sessions: RedisSessions
+) -> None:
+    """A polling driver's state is read from the database once, not again every 30 s (the
+    fleet's polls spaced more than 30 s apart read it on every poll): the entry lives as
+    long as the token, and a logout still ends the session at once."""
+    assert app.config["DRIVER_SESSION_CACHE_SECONDS"] == app.config["DRIVER_TOKEN_TTL"]
+    ttl = int(app.config["DRIVER_TOKEN_TTL"])
+    long_lived = RedisSessions.from_url(REDIS_URL, ttl=ttl, prefix=redis_sessions._prefix)
+    state_of(app)[DRIVER_SESSIONS] = long_lived
+    headers = mp_login("hal")
+    assert client.get(ME, headers=headers).status_code == 200
+    key = f"{redis_sessions._prefix}{_driver('hal').id}"
+    assert redis.Redis.from_url(REDIS_URL).ttl(key) > ttl - 60
+    assert client.post("/api/mp/v1/auth/logout", headers=headers).status_code == 204
+    assert _code(client.get(ME, headers=headers)) == (401, "TOKEN_REVOKED")
+
+
+def _refuse(*args: object, **kwargs: object) -> None:
+    raise redis.ConnectionError("refused")
+
+
+def test_a_logout_redis_does_not_take_still_ends_the_session_at_once(
+    client: FlaskClient, mp_login: Login, redis_sessions: RedisSessions
+) -> None:
+    """Redis refuses the new state (unreachable, a read-only replica after a failover):
+    the process reads that driver's state from the database until Redis takes it, then
+    writes it (a long-lived entry must never keep a logged-out token working)."""
+    headers, other = mp_login("ida"), mp_login("ivy")
+    assert client.get(ME, headers=headers).status_code == 200  # cached: version 1
+    assert client.get(ME, headers=other).status_code == 200
+    key = f"{redis_sessions._prefix}{_driver('ida').id}"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(redis_sessions, "_script", _refuse)
+        assert client.post("/api/mp/v1/auth/logout", headers=headers).status_code == 204
+        assert _code(client.get(ME, headers=headers)) == (401, "TOKEN_REVOKED")
+        assert client.get(ME, headers=other).status_code == 200
+    assert redis.Redis.from_url(REDIS_URL).get(key).startswith(b"1:")  # still the old one
+    assert _code(client.get(ME, headers=headers)) == (401, "TOKEN_REVOKED")
+    assert redis.Redis.from_url(REDIS_URL).get(key).startswith(b"2:")  # written at last
+
+
+def test_a_ban_redis_misses_is_written_before_the_next_request(
+    client: FlaskClient, mp_login: Login, as_yc: dict[str, str],
+    redis_sessions: RedisSessions,
+) -> None:  # fmt: skip
+    """Redis unreachable while an admin disables the driver: the first request that
+    reaches Redis again writes the disabled state first."""
+    headers = mp_login("jay")
+    assert client.get(ME, headers=headers).status_code == 200
+    url = f"/api/admin/v1/members/{_driver('jay').id}/disable"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(redis_sessions, "_script", _refuse)
+        patch.setattr(redis_sessions._redis, "get", _refuse)
+        assert client.post(url, json={"reason": "盗刷"}, headers=as_yc).status_code == 200
+    driver = _driver("jay")
+    key = f"{redis_sessions._prefix}{driver.id}"
+    assert redis.Redis.from_url(REDIS_URL).get(key) == b"1:0:%d" % driver.operator_id
+    assert _code(client.get(ME, headers=headers)) == (403, "DRIVER_DISABLED")
+    # what every other process reads now
+    assert redis.Redis.from_url(REDIS_URL).get(key) == b"2:1:%d" % driver.operator_id
