@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from decimal import Decimal
@@ -176,24 +177,9 @@ class PileEventService:
         """Meter samples of many piles in one transaction (:mod:`app.charging.meter_batches`).
         If that transaction fails, each event is recorded alone, so that one bad sample never
         costs the others; events the batch leaves aside take the per-event path too."""
-        with self.app.app_context():
-            try:
-                batch = meter_batches.record_meter_samples(events)  # one unit of work
-            except Exception:
-                log.exception(
-                    "meter batch failed: recording one at a time", extra={"events": len(events)}
-                )
-                batch = [None] * len(events)
-        out: list[EventReply | Exception] = []
-        for event, reply in zip(events, batch, strict=True):
-            if reply is None:
-                try:
-                    reply = self.handle(event)
-                except Exception as exc:  # logged by handle; the pile gets an error answer
-                    out.append(exc)
-                    continue
-            out.append(reply)
-        return out
+        return self._batch_else_alone(
+            events, lambda: list(meter_batches.record_meter_samples(events)), "meter batch"
+        )
 
     def handle_admissions(self, requests: list[AdmissionRequest]) -> list[Admission | Exception]:
         """Many connections admitted with one pile query (:func:`pile_access.admit_many`);
@@ -236,15 +222,26 @@ class PileEventService:
         """Piles connecting, many in one set-based transaction
         (:mod:`app.charging.connection_batches`). If that transaction fails, each event is
         recorded alone, so that one bad event never costs the others."""
+        return self._batch_else_alone(
+            events,
+            lambda: list(connection_batches.record_connections(events, node=self.node)),
+            "connection batch",
+        )
+
+    def _batch_else_alone(
+        self,
+        events: Sequence[PileEvent],
+        record: Callable[[], list[EventReply | None]],
+        what: str,
+    ) -> list[EventReply | Exception]:
+        """``record`` the events in one unit of work; those it leaves aside (None), and all
+        of them if it fails, go through :meth:`handle` one at a time."""
         with self.app.app_context():
             try:
-                batch: list[EventReply | None] = list(
-                    connection_batches.record_connections(events, node=self.node)
-                )
+                batch = record()
             except Exception:
                 log.exception(
-                    "connection batch failed: recording one at a time",
-                    extra={"events": len(events)},
+                    f"{what} failed: recording one at a time", extra={"events": len(events)}
                 )
                 batch = [None] * len(events)
         out: list[EventReply | Exception] = []
