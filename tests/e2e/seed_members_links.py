@@ -68,11 +68,12 @@ def charge(code: str) -> dict[str, object]:
         return {"order_no": order.order_no}
 
 
-def operator(name: str) -> dict[str, object]:
+def operator(name: str, with_app: bool = True) -> dict[str, object]:
+    """A sub-operator of the platform with a mini-program AppID of its own, or with none."""
     app = compose()
     with app.app_context():
         platform = db.session.scalar(select(Operator).where(Operator.kind == "platform"))
-        app_id = f"wx-e2e-{uuid.uuid4().hex[:10]}"
+        app_id = f"wx-e2e-{uuid.uuid4().hex[:10]}" if with_app else ""
         op = Operator(name=name, kind="sub", parent_id=platform.id if platform else None,
                       wechat_app_id=app_id)  # fmt: skip
         db.session.add(op)
@@ -80,7 +81,16 @@ def operator(name: str) -> dict[str, object]:
         return {"operator_id": op.id, "app_id": app_id}
 
 
-STEPS = {"member": member, "charge": charge, "operator": operator}
+def operator_without_app(name: str) -> dict[str, object]:
+    return operator(name, with_app=False)
+
+
+STEPS = {
+    "member": member,
+    "charge": charge,
+    "operator": operator,
+    "operator-without-app": operator_without_app,
+}
 
 if __name__ == "__main__":
     print(json.dumps(STEPS[sys.argv[1]](sys.argv[2])))
