@@ -139,3 +139,37 @@ def test_migrations_succeed_without_the_trigram_index_where_pg_trgm_is_refused(
             conn.execute(text(f'DROP OWNED BY "{role}"'))
             conn.execute(text(f'DROP ROLE "{role}"'))
         admin.dispose()
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="the trigram index is PostgreSQL's alone")
+def test_a_trigram_index_built_beforehand_concurrently_is_kept_by_the_migration(
+    empty_db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """0025 on a database where the operator built the index CONCURRENTLY first (the
+    migration's docstring): no error, no 'pg_trgm unavailable', the index kept."""
+    app = compose({**BASE_CONFIG, "DATABASE_URL": empty_db_url})
+    admin = create_engine(make_url(empty_db_url), isolation_level="AUTOCOMMIT")
+    try:
+        with app.app_context():
+            upgrade(revision="0024_hlhtcon")
+            with admin.connect() as conn:
+                conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
+                conn.execute(text(
+                    "CREATE INDEX CONCURRENTLY ix_charge_orders_order_no_trgm "
+                    "ON charge_orders USING gin (order_no gin_trgm_ops)"
+                ))  # fmt: skip
+                oid = conn.scalar(text("SELECT 'ix_charge_orders_order_no_trgm'::regclass::oid"))
+            upgrade()
+            assert "pg_trgm unavailable" not in capsys.readouterr().out
+            with admin.connect() as conn:
+                kept = conn.scalar(text("SELECT 'ix_charge_orders_order_no_trgm'::regclass::oid"))
+                at = conn.scalar(text("SELECT version_num FROM alembic_version"))
+            assert kept == oid
+            cfg = Config(str(MIGRATIONS / "alembic.ini"))
+            cfg.set_main_option("script_location", str(MIGRATIONS))
+            assert [at] == ScriptDirectory.from_config(cfg).get_heads()  # ran to its end
+            downgrade(revision="base")
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+        admin.dispose()
