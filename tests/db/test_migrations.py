@@ -103,6 +103,12 @@ def test_roles_that_read_members_keep_reading_orders(empty_db_url: str) -> None:
             db.engine.dispose()
 
 
+def _migration_heads() -> list[str]:
+    cfg = Config(str(MIGRATIONS / "alembic.ini"))
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return list(ScriptDirectory.from_config(cfg).get_heads())
+
+
 @pytest.mark.skipif(not ON_POSTGRES, reason="the trigram index is PostgreSQL's alone")
 def test_migrations_succeed_without_the_trigram_index_where_pg_trgm_is_refused(
     empty_db_url: str, capsys: pytest.CaptureFixture[str]
@@ -128,9 +134,7 @@ def test_migrations_succeed_without_the_trigram_index_where_pg_trgm_is_refused(
                 at = conn.scalar(text("SELECT version_num FROM alembic_version"))
             assert "ix_charge_orders_order_no_trgm" not in names
             assert "uq_charge_orders_order_no" in names
-            cfg = Config(str(MIGRATIONS / "alembic.ini"))
-            cfg.set_main_option("script_location", str(MIGRATIONS))
-            assert [at] == ScriptDirectory.from_config(cfg).get_heads()  # ran to its end
+            assert [at] == _migration_heads()  # ran to its end
             downgrade(revision="base")
     finally:
         with app.app_context():
@@ -165,9 +169,7 @@ def test_a_trigram_index_built_beforehand_concurrently_is_kept_by_the_migration(
                 kept = conn.scalar(text("SELECT 'ix_charge_orders_order_no_trgm'::regclass::oid"))
                 at = conn.scalar(text("SELECT version_num FROM alembic_version"))
             assert kept == oid
-            cfg = Config(str(MIGRATIONS / "alembic.ini"))
-            cfg.set_main_option("script_location", str(MIGRATIONS))
-            assert [at] == ScriptDirectory.from_config(cfg).get_heads()  # ran to its end
+            assert [at] == _migration_heads()  # ran to its end
             downgrade(revision="base")
     finally:
         with app.app_context():
