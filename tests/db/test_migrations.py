@@ -25,10 +25,14 @@ from wsgi import compose
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
-def test_one_head() -> None:
+def _migration_heads() -> list[str]:
     cfg = Config(str(MIGRATIONS / "alembic.ini"))
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    heads = ScriptDirectory.from_config(cfg).get_heads()
+    return list(ScriptDirectory.from_config(cfg).get_heads())
+
+
+def test_one_head() -> None:
+    heads = _migration_heads()
     assert len(heads) == 1, heads
 
 
@@ -101,12 +105,6 @@ def test_roles_that_read_members_keep_reading_orders(empty_db_url: str) -> None:
     finally:
         with app.app_context():
             db.engine.dispose()
-
-
-def _migration_heads() -> list[str]:
-    cfg = Config(str(MIGRATIONS / "alembic.ini"))
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    return list(ScriptDirectory.from_config(cfg).get_heads())
 
 
 @pytest.mark.skipif(not ON_POSTGRES, reason="the trigram index is PostgreSQL's alone")
