@@ -25,6 +25,7 @@ from app.charging import models as _charging_models  # noqa: F401
 from app.charging.commands import COMMAND_PORT, NoPileLink
 from app.cli import register_cli
 from app.config import load_config
+from app.db_gevent import install_gevent_wait
 from app.db_pool import ping_idle_connections
 from app.drivers import models as _drivers_models  # noqa: F401
 from app.drivers.certification import FILE_STORAGE, local_storage
@@ -62,6 +63,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     _sqlite_pragmas(app)
     _ping_idle_connections(app)
+    install_gevent_wait()  # a gevent-patched process (pile link, gunicorn's gevent worker)
     migrate.init_app(app, db, directory=_migrations_dir(), render_as_batch=True)
     limiter.init_app(app)
     install_state(app, _build_state(app))
