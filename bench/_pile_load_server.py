@@ -14,6 +14,7 @@ from gevent import monkey
 monkey.patch_all()
 
 import argparse  # noqa: E402
+import gc  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
@@ -270,6 +271,7 @@ def main() -> None:
     app = create_app()
     runtime = PileLinkRuntime(app)
     endpoints = runtime.start()
+    gc.freeze()
     print(f"OCPP 1.6J  ws://{endpoints.ocpp[0]}:{endpoints.ocpp[1]}/ocpp/<pile_code>", flush=True)
     done = gevent.event.Event()
     profiler = Profiler(runtime) if args.profile else None
