@@ -445,6 +445,18 @@ class CpuWindow:
         return out
 
 
+def window_pauses(gc_stats: dict[str, Any], lag: dict[str, Any]) -> str:
+    """The server's garbage-collector runs and event-loop lag over a measured window."""
+    young = gc_stats["0"]["n"] + gc_stats["1"]["n"]
+    text = (
+        f"GC full {gc_stats['2']['n']} (max {gc_stats['2']['max_ms']:.0f} ms), young {young} "
+        f"({gc_stats['0']['total_ms'] + gc_stats['1']['total_ms']:.0f} ms in all)"
+    )
+    if lag.get("n"):
+        text += f"; loop lag p50 {lag['p50']:.1f} p99 {lag['p99']:.1f} max {lag['max']:.0f} ms"
+    return text
+
+
 def print_profile(path: str, name: str, waits: dict[str, Any], top: int = 22) -> None:
     """The sampled stacks (1 ms of server CPU each): functions by self and by inclusive
     share, and the packages the CPU went to."""
@@ -709,12 +721,15 @@ def ykc_realtime_phase(
         m0 = client.expect("measuring", 30)
         rows0, t_rows0 = count_meter_rows(db_url), time.monotonic()
         cpu = CpuWindow(server.pid, client.pid)
+        server.ask(cmd="probe")
         server.profile_start()
         time.sleep(args.meter_seconds)
         client.send("report")
         m1 = client.expect("report", 60)
         rows1, t_rows1 = count_meter_rows(db_url), time.monotonic()
         out.update(cpu.stop())
+        probe = server.ask(cmd="probe")
+        out["gc"], out["lag"] = probe["gc"], probe["lag"]
         out["waits"] = server.profile_stop(f"ykc-realtime-{piles}-{db_name}")
         out["rows_per_s"] = (rows1 - rows0) / (t_rows1 - t_rows0)
         out["sent_per_s"] = (m1["sent"] - m0["sent"]) / (m1["t"] - m0["t"])
@@ -723,7 +738,7 @@ def ykc_realtime_phase(
             f"  pile-link YKC 0x13 on {db_name}: {out['rows_per_s']:,.0f} rows/s (DB), "
             f"{out['sent_per_s']:,.0f} frames/s sent; {ramped['started']} charges running, "
             f"{ramped['start_refused']} refused {ramped['start_refused_kinds'] or ''}; "
-            f"CPU {cpu_text(out)}",
+            f"CPU {cpu_text(out)}; {window_pauses(out['gc'], out['lag'])}",
             flush=True,
         )
     except Exception as exc:
@@ -834,12 +849,15 @@ def meter_phase(
         m0 = client.expect("measuring", 30)
         rows0, t_rows0 = count_meter_rows(db_url), time.monotonic()
         cpu = CpuWindow(server.pid, client.pid)
+        server.ask(cmd="probe")
         server.profile_start()
         time.sleep(args.meter_seconds)
         client.send("report")
         m1 = client.expect("report", 60)
         rows1, t_rows1 = count_meter_rows(db_url), time.monotonic()
         out.update(cpu.stop())
+        probe = server.ask(cmd="probe")
+        out["gc"], out["lag"] = probe["gc"], probe["lag"]
         out["waits"] = server.profile_stop(f"meter-{piles}-{db_name}")
         out["rows_per_s"] = (rows1 - rows0) / (t_rows1 - t_rows0)
         out["acks_per_s"] = (m1["acks"] - m0["acks"]) / (m1["t"] - m0["t"])
@@ -850,7 +868,8 @@ def meter_phase(
             f"  {system} on {db_name}: {out['rows_per_s']:,.0f} rows/s (DB), "
             f"{out['acks_per_s']:,.0f} acks/s, ack p50 {fmt_ms(m1['lat']['p50'])} "
             f"p99 {fmt_ms(m1['lat']['p99'])}; {ramped['started_tx']} transactions open; "
-            f"dropped {m1['dropped']} {m1['dropped_kinds'] or ''}; CPU {cpu_text(out)}",
+            f"dropped {m1['dropped']} {m1['dropped_kinds'] or ''}; CPU {cpu_text(out)}; "
+            f"{window_pauses(out['gc'], out['lag'])}",
             flush=True,
         )
     except Exception as exc:
