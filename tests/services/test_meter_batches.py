@@ -226,6 +226,31 @@ def test_session_ref_unknown_falls_back_to_the_active_order_on_the_connector(
     assert [s.order_id for s in _samples()] == [_order(ref).id]
 
 
+def test_batch_lookup_pairs_each_reference_with_its_own_pile(
+    app: Flask, svc: PileEventService
+) -> None:
+    """The batch looks each (pile, reference) pair up on its own: a reference is one pile's
+    (another pile's session of the same reference is not it), and a sample without one, in
+    the same batch as a referenced sample of its pile, goes to the connector's order."""
+    one, other = _start(svc, OCPP, 1), _start(svc, YKC, 1)
+    replies = _record(
+        app,
+        [
+            MeterSample(YKC, 1, at(5), one, energy_wh=1_000_100),  # OCPP's reference on YKC
+            MeterSample(OCPP, 1, at(5), one, energy_wh=1_000_300),
+            MeterSample(OCPP, 1, at(6), None, energy_wh=1_000_400),
+            MeterSample(YKC, 1, at(6), other, energy_wh=1_000_200),
+        ],
+    )
+    assert replies == [EventReply(accepted=True)] * 4
+    assert (_order(one).energy_wh, _order(other).energy_wh) == (400, 200)
+    by_order = sorted((s.order_id, s.energy_wh) for s in _samples())
+    assert by_order == sorted(
+        [(_order(other).id, 100), (_order(one).id, 300), (_order(one).id, 400),
+         (_order(other).id, 200)]
+    )  # fmt: skip
+
+
 def test_failing_event_in_a_batch_does_not_lose_the_others(
     app: Flask, svc: PileEventService
 ) -> None:
