@@ -21,6 +21,7 @@ import os  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
+import tracemalloc  # noqa: E402
 from typing import Any  # noqa: E402
 
 import gevent  # noqa: E402
@@ -220,6 +221,22 @@ def probe_lag(probe: LagProbe) -> None:
         probe.record(time.perf_counter() - began - LAG_TICK)
 
 
+def traced_top(limit: int) -> dict[str, Any]:
+    """What tracemalloc saw allocated since ``trace_start`` and still alive, by the line
+    that allocated it (then tracing stops)."""
+    if not tracemalloc.is_tracing():
+        return {"error": "not tracing"}
+    gc.collect()
+    snapshot = tracemalloc.take_snapshot()
+    tracemalloc.stop()
+    stats = snapshot.statistics("lineno")
+    top = [
+        {"where": str(stat.traceback[0]), "kib": stat.size / 1024, "count": stat.count}
+        for stat in stats[:limit]
+    ]
+    return {"total_kib": sum(stat.size for stat in stats) / 1024, "top": top}
+
+
 def serve_control(
     runtime: PileLinkRuntime, port: int, pauses: GcPauses, profiler: Profiler | None = None
 ) -> StreamServer:
@@ -243,6 +260,11 @@ def serve_control(
                     reply = {"codes": codes[:limit]}
                 elif cmd == "remote_start":
                     reply = remote_starts(runtime, request)
+                elif cmd == "trace_start":
+                    tracemalloc.start(int(request.get("frames", 1)))
+                    reply = {"tracing": tracemalloc.is_tracing()}
+                elif cmd == "trace_top":
+                    reply = traced_top(int(request.get("limit", 30)))
                 elif cmd == "profile_start" and profiler is not None:
                     reply = profiler.start()
                 elif cmd == "profile_stop" and profiler is not None:

@@ -445,6 +445,25 @@ class CpuWindow:
         return out
 
 
+def print_traced(traced: dict[str, Any], held: int) -> None:
+    """Python allocations still alive after the login storm, per held connection, by the
+    line that made them (``--trace-memory``; RSS is measured before tracing's own cost)."""
+    if "error" in traced:
+        print(f"  traced memory: {traced['error']}", flush=True)
+        return
+    print(
+        f"  traced Python memory alive after the storm: {traced['total_kib'] / held:.2f} KiB "
+        f"per held connection ({traced['total_kib']:,.0f} KiB in all); by line:",
+        flush=True,
+    )
+    for entry in traced["top"]:
+        print(
+            f"    {entry['kib'] * 1024 / held:8.0f} B/conn  {entry['count'] / held:6.2f} "
+            f"objects/conn  {entry['where']}",
+            flush=True,
+        )
+
+
 def window_pauses(gc_stats: dict[str, Any], lag: dict[str, Any]) -> str:
     """The server's garbage-collector runs and event-loop lag over a measured window."""
     young = gc_stats["0"]["n"] + gc_stats["1"]["n"]
@@ -634,6 +653,8 @@ def ykc_phase(args: argparse.Namespace, db_url: str, work: Path) -> dict[str, An
     try:
         time.sleep(1.0)
         out["rss_before"] = rss_kib(server.pid)
+        if args.trace_memory:
+            server.ask(cmd="trace_start")
         client = LoadClient(
             {
                 "host": "127.0.0.1",
@@ -658,6 +679,8 @@ def ykc_phase(args: argparse.Namespace, db_url: str, work: Path) -> dict[str, An
         n = ramped["held"]
         per = (out["rss_after"] - out["rss_before"]) / n if n else None
         out["rss_per_conn"] = per
+        if args.trace_memory and n:
+            print_traced(server.ask(timeout=300, cmd="trace_top", limit=30), n)
         print(
             f"  pile-link YKC: {n:,} of {args.ykc_piles:,} logged in in "
             f"{ramped['ramp_seconds']:.1f}s ({n / ramped['ramp_seconds']:,.0f}/s); "
@@ -1367,6 +1390,11 @@ def parse_args() -> argparse.Namespace:
         "database and Redis, commands from the HTTP side, piles moved from one to the other",
     )
     p.add_argument("--move-piles", type=int, default=100, help="piles moved per kind of move")
+    p.add_argument(
+        "--trace-memory",
+        action="store_true",
+        help="tracemalloc the YKC login storm and hold: what stays alive per connection",
+    )
     p.add_argument(
         "--profile",
         default="",
