@@ -55,8 +55,12 @@ class Config:
     METER_BATCH_DELAY_MS = 5
     METER_BATCH_SIZE = 500
     METER_BATCHES_IN_FLIGHT = 2  # batches committing at once (pile_link/group_commit.py)
-    # domain calls a pile-link process runs at once; below the database pool (10 + 20)
+    # domain calls a pile-link process runs at once; below the database pool
     PILE_LINK_DB_CONCURRENCY = 20
+    # PostgreSQL connections one process holds at most, kept once opened (a request beyond
+    # them waits for one): with 10 kept and 20 more opened on demand, a worker under the
+    # drivers' polling opened and closed a connection per excess request, 51 in 5 s
+    DB_POOL_SIZE = 30
     # this pile-link process's name, stable across restarts (empty: host name and OCPP
     # port): a restart closes the online periods it left open, and only those
     PILE_LINK_NODE = ""
@@ -216,7 +220,8 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) 
     values["SQLALCHEMY_DATABASE_URI"] = normalise_db_url(values["DATABASE_URL"])
     values["SQLALCHEMY_ECHO"] = values["SQL_ECHO"]
     values.setdefault(
-        "SQLALCHEMY_ENGINE_OPTIONS", engine_options(values["SQLALCHEMY_DATABASE_URI"])
+        "SQLALCHEMY_ENGINE_OPTIONS",
+        engine_options(values["SQLALCHEMY_DATABASE_URI"], int(values["DB_POOL_SIZE"])),
     )
     # Flask-Limiter's storage, named explicitly (never its warning-raising default)
     values.setdefault("RATELIMIT_STORAGE_URI", rate_limit_storage_uri(values["REDIS_URL"]))
@@ -240,11 +245,12 @@ def normalise_db_url(url: str) -> str:
     return url
 
 
-def engine_options(url: str) -> dict[str, Any]:
+def engine_options(url: str, pool_size: int = Config.DB_POOL_SIZE) -> dict[str, Any]:
     if url.startswith("sqlite"):
         return {"connect_args": {"check_same_thread": False}}
-    # liveness: app/db_pool.py pings connections that have sat idle, not every checkout
-    return {"pool_size": 10, "max_overflow": 20}
+    # liveness: app/db_pool.py pings connections that have sat idle, not every checkout;
+    # no overflow: a connection opened for a burst is kept for the next one
+    return {"pool_size": max(1, pool_size), "max_overflow": 0}
 
 
 def check_settings(config: Mapping[str, Any]) -> list[str]:

@@ -9,7 +9,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from app.catalogue.models import Pile, Station
-from app.config import check_settings, load_config
+from app.config import check_settings, engine_options, load_config
 from app.extensions import db
 from app.ledger.models import Wallet
 from app.tenancy.models import AdminUser
@@ -100,3 +100,18 @@ def test_seed_demo_registers_the_simulated_piles_at_a_station_that_sells(app: Fl
         assert [c.qr_payload for c in pile.connectors] == [
             f"{app.config['QR_BASE_URL']}{sim.code}-{n}" for n in range(1, sim.connectors + 1)
         ]
+
+
+def test_pool_size_is_a_setting_and_the_ceiling_stays_one_number(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = "postgresql+psycopg://db/x"
+    monkeypatch.setenv("EVOP_DB_POOL_SIZE", "12")
+    assert load_config(str(tmp_path), {"DATABASE_URL": url})["SQLALCHEMY_ENGINE_OPTIONS"] == {
+        "pool_size": 12, "max_overflow": 0,
+    }  # fmt: skip
+    assert engine_options(url) == {"pool_size": 30, "max_overflow": 0}
+    assert engine_options(url, 12) == {"pool_size": 12, "max_overflow": 0}
+    assert load_config(str(tmp_path), {"DATABASE_URL": url, "DB_POOL_SIZE": 8})[
+        "SQLALCHEMY_ENGINE_OPTIONS"
+    ] == {"pool_size": 8, "max_overflow": 0}

@@ -7,9 +7,9 @@ from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 
-from app.config import normalise_db_url
+from app.config import load_config, normalise_db_url
 from app.db_pool import _IDLE_SINCE, ping_idle_connections
 from tests.support.settings import ON_POSTGRES, TEST_DB_URL
 
@@ -48,5 +48,24 @@ def test_a_connection_killed_while_idle_is_replaced_before_use() -> None:
         record.info[_IDLE_SINCE] -= 120
         with engine.connect() as conn:  # no error: the dead one was replaced
             assert conn.execute(text("SELECT pg_backend_pid()")).scalar() != pid
+    finally:
+        engine.dispose()
+
+
+def test_connections_opened_for_a_burst_are_kept_for_the_next_one(tmp_path: Any) -> None:
+    """The pool keeps what a burst opened (no overflow connections closed at check-in):
+    a worker under the drivers' polling opened and closed one per excess request."""
+    engine = create_engine(
+        normalise_db_url(TEST_DB_URL),
+        **load_config(str(tmp_path), {"DATABASE_URL": TEST_DB_URL})["SQLALCHEMY_ENGINE_OPTIONS"],
+    )
+    opened: list[int] = []
+    event.listen(engine, "connect", lambda *_: opened.append(1))
+    try:
+        for burst in range(2):
+            held = [engine.connect() for _ in range(15)]
+            for conn in held:
+                conn.close()
+            assert len(opened) == 15, f"burst {burst + 1} opened {len(opened)} in all"
     finally:
         engine.dispose()
