@@ -11,8 +11,8 @@ one switch, and nothing else.
 A wait with a timeout (psycopg's cancel path) goes to psycopg's poll loop, which knows how
 to expire it. psycopg offers no setting for a wait function of one's own
 (``PSYCOPG_WAIT_FUNC`` names only its own), so ``psycopg.waiting.wait``, which every
-connection looks up when it waits, is replaced; psycopg's tests of the generator protocol
-(it yields R, W or RW and is sent what is ready) are what this follows.
+connection looks up each time it waits, is replaced by one that speaks the same generator
+protocol as psycopg's own (the generator yields R, W or RW and is sent what is ready).
 """
 
 from __future__ import annotations
