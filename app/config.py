@@ -245,7 +245,7 @@ def normalise_db_url(url: str) -> str:
     return url
 
 
-def engine_options(url: str, pool_size: int = Config.DB_POOL_SIZE) -> dict[str, Any]:
+def engine_options(url: str, pool_size: int) -> dict[str, Any]:
     if url.startswith("sqlite"):
         return {"connect_args": {"check_same_thread": False}}
     # liveness: app/db_pool.py pings connections that have sat idle, not every checkout;

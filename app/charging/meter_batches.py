@@ -161,7 +161,7 @@ class _PgPipeline:
         driver = db.session.connection().connection.driver_connection
         assert driver is not None  # a checked-out connection
         # a sample without a session reference looks its pile up alone (NULL matches no order)
-        pairs = sorted({(e.pile_code, e.session_ref or None) for e in events}, key=_pair_order)
+        pairs = list({(e.pile_code, e.session_ref or None) for e in events})
         with driver.pipeline():
             cur = driver.cursor()
             cur.execute(_PG_BY_REF, ([c for c, _ in pairs], [r for _, r in pairs]))
@@ -196,10 +196,6 @@ class _PgPipeline:
             if rows:
                 cur.executemany(_PG_INSERT_SAMPLE, rows)
         return replies
-
-
-def _pair_order(pair: tuple[str, str | None]) -> tuple[str, str]:
-    return pair[0], pair[1] or ""
 
 
 def _utc(value: datetime | None) -> datetime | None:

@@ -110,8 +110,11 @@ def test_pool_size_is_a_setting_and_the_ceiling_stays_one_number(
     assert load_config(str(tmp_path), {"DATABASE_URL": url})["SQLALCHEMY_ENGINE_OPTIONS"] == {
         "pool_size": 12, "max_overflow": 0,
     }  # fmt: skip
-    assert engine_options(url) == {"pool_size": 30, "max_overflow": 0}
-    assert engine_options(url, 12) == {"pool_size": 12, "max_overflow": 0}
+    monkeypatch.delenv("EVOP_DB_POOL_SIZE")
+    assert load_config(str(tmp_path), {"DATABASE_URL": url})["SQLALCHEMY_ENGINE_OPTIONS"] == {
+        "pool_size": 30, "max_overflow": 0,
+    }  # fmt: skip
+    assert engine_options("sqlite:///x", 12) == {"connect_args": {"check_same_thread": False}}
     assert load_config(str(tmp_path), {"DATABASE_URL": url, "DB_POOL_SIZE": 8})[
         "SQLALCHEMY_ENGINE_OPTIONS"
     ] == {"pool_size": 8, "max_overflow": 0}

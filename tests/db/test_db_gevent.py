@@ -33,7 +33,7 @@ from psycopg._enums import Wait
 from app.db_gevent import install_gevent_wait, wait_on_hub
 
 assert install_gevent_wait() is True
-assert install_gevent_wait() is True  # twice: still one wrapper, psycopg's kept beneath
+assert install_gevent_wait() is True  # twice: harmless, the same function in place
 assert waiting.wait is wait_on_hub
 
 
